@@ -1,0 +1,284 @@
+/*
+ * receipts BROKERS TOPIC
+ *
+ * The life of a Response:
+ *   1. linger: with linger.ms=50 and no flush, receipts complete by themselves
+ *      (response_wait with a bound, and with -1 = forever); a pending receipt reads
+ *      as not completed, success 0, code 0, no message, offset and timestamp -1;
+ *   2. flush: with linger.ms=10000, flush sends what lingers now and returns 0 long
+ *      before the linger would have passed; every receipt is completed when it returns;
+ *   3. close: receipts stay readable after producer_close, with unchanged values, and
+ *      are freed afterwards; a send after close completes at once with -197;
+ *   4. free: response_free before completion is allowed, also when the producer then
+ *      delivers or closes; close(0) with lingering messages fails them with -197 and
+ *      says so in its return value.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#define N_LINGER 100
+#define N_FLUSH 200
+#define N_CLOSE 50
+
+static Response *send_text(Producer *p, const char *topic, const char *key, const char *value) {
+    return producer_send(p, topic, key, strlen(key), value, strlen(value));
+}
+
+/* A delivered receipt: success, no error, plausible position. */
+static int delivered(const Response *r, const char *what, int i) {
+    int ok = response_completed(r) == 1 && response_success(r) == 1 && response_error_code(r) == 0 &&
+             response_error_message(r) == NULL && response_partition(r) >= 0 && response_offset(r) >= 0 &&
+             response_timestamp(r) > 0;
+    if (!ok) {
+        int32_t code = response_error_code(r);
+        fprintf(stderr,
+                "  %s %d: completed=%d success=%d code=%d (%s) message=%s partition=%d offset=%" PRId64
+                " timestamp=%" PRId64 "\n",
+                what, i, (int)response_completed(r), (int)response_success(r), (int)code,
+                or_null(ablkafka_err2name(code)), or_null(response_error_message(r)), (int)response_partition(r),
+                response_offset(r), response_timestamp(r));
+    }
+    return ok;
+}
+
+static void test_linger(const char *brokers, const char *topic) {
+    ProducerBuilder *b = builder_for(brokers);
+    if (b == NULL) return;
+    set_ok(b, "linger.ms", "50");
+    set_ok(b, "message.timeout.ms", "30000");
+    Producer *p = build_ok(b);
+    producer_builder_free(b);
+    if (p == NULL) return;
+
+    Response *r[N_LINGER];
+    char key[32], value[64];
+    int64_t t0 = now_ms();
+    for (int i = 0; i < N_LINGER; i++) {
+        snprintf(key, sizeof key, "linger-%d", i % 7);
+        snprintf(value, sizeof value, "linger value %d", i);
+        r[i] = send_text(p, topic, key, value);
+        if (!CHECK(r[i] != NULL, "send %d returned NULL", i)) {
+            producer_free(p);
+            return;
+        }
+    }
+    /* The first message cannot have been delivered yet: it lingers for 50 ms. */
+    CHECK(response_completed(r[0]) == 0, "receipt complete right after send despite linger.ms=50");
+    CHECK(response_success(r[0]) == 0, "pending receipt: success %d", (int)response_success(r[0]));
+    CHECK(response_error_code(r[0]) == 0, "pending receipt: code %d", (int)response_error_code(r[0]));
+    CHECK(response_error_message(r[0]) == NULL, "pending receipt: message %s",
+          or_null(response_error_message(r[0])));
+    CHECK(response_offset(r[0]) == -1, "pending receipt: offset %" PRId64, response_offset(r[0]));
+    CHECK(response_timestamp(r[0]) == -1, "pending receipt: timestamp %" PRId64, response_timestamp(r[0]));
+    CHECK(response_wait(r[0], 0) == 0, "response_wait(0) on a pending receipt returned %d",
+          (int)response_wait(r[0], 0));
+
+    /* No flush: linger alone must deliver. The last one waits forever (-1). */
+    int bad = 0;
+    for (int i = 0; i < N_LINGER - 1; i++) {
+        if (response_wait(r[i], 10000) != 1 || !delivered(r[i], "linger", i)) bad++;
+    }
+    CHECK(bad == 0, "%d of %d receipts not delivered within 10 s without flush", bad, N_LINGER - 1);
+    CHECK(response_wait(r[N_LINGER - 1], -1) == 1, "response_wait(-1) did not return 1");
+    CHECK(delivered(r[N_LINGER - 1], "linger", N_LINGER - 1), "last linger receipt not delivered");
+    int64_t took = now_ms() - t0;
+    CHECK(took < 10000, "linger delivery took %lld ms", (long long)took);
+    fprintf(stderr, "receipts: %d lingering messages delivered without flush in %lld ms\n", N_LINGER,
+            (long long)took);
+
+    CHECK(producer_close(p, 5000) == 0, "close after linger delivery");
+    for (int i = 0; i < N_LINGER; i++) response_free(r[i]);
+    producer_free(p);
+}
+
+static void test_flush(const char *brokers, const char *topic) {
+    ProducerBuilder *b = builder_for(brokers);
+    if (b == NULL) return;
+    set_ok(b, "linger.ms", "10000"); /* only flush can make these go out quickly */
+    set_ok(b, "message.timeout.ms", "30000");
+    Producer *p = build_ok(b);
+    producer_builder_free(b);
+    if (p == NULL) return;
+
+    Response *r[N_FLUSH];
+    char key[32], value[64];
+    for (int i = 0; i < N_FLUSH; i++) {
+        snprintf(key, sizeof key, "flush-%d", i);
+        snprintf(value, sizeof value, "flush value %d", i);
+        r[i] = send_text(p, topic, key, value);
+        if (!CHECK(r[i] != NULL, "send %d returned NULL", i)) {
+            producer_free(p);
+            return;
+        }
+    }
+    CHECK(response_completed(r[0]) == 0, "completed before flush despite linger.ms=10000");
+    int64_t t0 = now_ms();
+    int32_t rc = producer_flush(p, 8000);
+    int64_t took = now_ms() - t0;
+    CHECK(rc == 0, "flush returned %d (%s)", (int)rc, or_null(ablkafka_err2name(rc)));
+    CHECK(took < 5000, "flush took %lld ms: it must send what lingers at once", (long long)took);
+    int bad = 0;
+    for (int i = 0; i < N_FLUSH; i++) {
+        /* Completed when flush returned: no waiting here. */
+        if (!delivered(r[i], "flush", i)) bad++;
+    }
+    CHECK(bad == 0, "%d of %d receipts not delivered when flush returned 0", bad, N_FLUSH);
+    fprintf(stderr, "receipts: flush delivered %d lingering messages in %lld ms\n", N_FLUSH, (long long)took);
+
+    /* A flush with nothing pending returns 0 at once. */
+    t0 = now_ms();
+    CHECK(producer_flush(p, 0) == 0, "flush with nothing pending");
+    CHECK(now_ms() - t0 < 1000, "empty flush took %lld ms", (long long)(now_ms() - t0));
+
+    CHECK(producer_close(p, 5000) == 0, "close after flush");
+    for (int i = 0; i < N_FLUSH; i++) response_free(r[i]);
+    producer_free(p);
+}
+
+static void test_close(const char *brokers, const char *topic) {
+    ProducerBuilder *b = builder_for(brokers);
+    if (b == NULL) return;
+    set_ok(b, "linger.ms", "5");
+    Producer *p = build_ok(b);
+    producer_builder_free(b);
+    if (p == NULL) return;
+
+    Response *r[N_CLOSE];
+    int32_t part[N_CLOSE];
+    int64_t off[N_CLOSE], ts[N_CLOSE];
+    char key[32], value[64];
+    for (int i = 0; i < N_CLOSE; i++) {
+        snprintf(key, sizeof key, "close-%d", i);
+        snprintf(value, sizeof value, "close value %d", i);
+        r[i] = send_text(p, topic, key, value);
+        if (!CHECK(r[i] != NULL, "send %d returned NULL", i)) {
+            producer_free(p);
+            return;
+        }
+    }
+    CHECK(producer_flush(p, 10000) == 0, "flush before close");
+    for (int i = 0; i < N_CLOSE; i++) {
+        part[i] = response_partition(r[i]);
+        off[i] = response_offset(r[i]);
+        ts[i] = response_timestamp(r[i]);
+    }
+    int64_t t0 = now_ms();
+    int32_t rc = producer_close(p, 5000);
+    CHECK(rc == 0, "close with everything delivered returned %d", (int)rc);
+    CHECK(now_ms() - t0 < 2000, "close with nothing pending took %lld ms", (long long)(now_ms() - t0));
+
+    /* The producer is closed; its receipts stay readable and unchanged. */
+    int bad = 0;
+    for (int i = 0; i < N_CLOSE; i++) {
+        if (!delivered(r[i], "after close", i) || response_partition(r[i]) != part[i] ||
+            response_offset(r[i]) != off[i] || response_timestamp(r[i]) != ts[i] ||
+            response_wait(r[i], 0) != 1 || response_wait(r[i], -1) != 1)
+            bad++;
+    }
+    CHECK(bad == 0, "%d of %d receipts changed or unreadable after close", bad, N_CLOSE);
+
+    /* Sending on a closed producer: a completed receipt with -197 (_DESTROY). */
+    Response *late = send_text(p, topic, "late", "after close");
+    if (CHECK(late != NULL, "send after close returned NULL")) {
+        CHECK(response_completed(late) == 1, "send after close: not completed at return");
+        CHECK(response_success(late) == 0, "send after close: success %d", (int)response_success(late));
+        CHECK(response_error_code(late) == -197, "send after close: code %d (%s)", (int)response_error_code(late),
+              or_null(ablkafka_err2name(response_error_code(late))));
+        CHECK(str_eq(response_error_message(late), ablkafka_err2str(-197)), "send after close: message %s",
+              or_null(response_error_message(late)));
+        CHECK(response_offset(late) == -1, "send after close: offset %" PRId64, response_offset(late));
+        CHECK(response_wait(late, -1) == 1, "send after close: wait(-1)");
+        response_free(late);
+    }
+    /* Closing again is harmless. */
+    t0 = now_ms();
+    producer_close(p, 1000);
+    CHECK(now_ms() - t0 < 1500, "second close took %lld ms", (long long)(now_ms() - t0));
+
+    /* Receipts outlive the producer itself. */
+    producer_free(p);
+    bad = 0;
+    for (int i = 0; i < N_CLOSE; i++) {
+        if (response_offset(r[i]) != off[i] || response_success(r[i]) != 1) bad++;
+        response_free(r[i]);
+    }
+    CHECK(bad == 0, "%d receipts changed after producer_free", bad);
+}
+
+static void test_free_pending(const char *brokers, const char *topic) {
+    ProducerBuilder *b = builder_for(brokers);
+    if (b == NULL) return;
+    set_ok(b, "linger.ms", "200");
+    Producer *p = build_ok(b);
+    if (p == NULL) {
+        producer_builder_free(b);
+        return;
+    }
+
+    /* Freed while pending; the message is still delivered (flush sees it through). */
+    Response *gone = send_text(p, topic, "free", "freed before completion");
+    CHECK(gone != NULL && response_completed(gone) == 0, "expected a pending receipt");
+    response_free(gone);
+    Response *kept = send_text(p, topic, "free", "kept");
+    CHECK(producer_flush(p, 10000) == 0, "flush after freeing a pending receipt");
+    CHECK(delivered(kept, "kept", 0), "receipt sent after a freed one not delivered");
+    response_free(kept);
+
+    /* Freed pending receipts, then producer_free without close (it closes with 0). */
+    for (int i = 0; i < 20; i++) {
+        Response *r = send_text(p, topic, "free", "freed, then producer_free");
+        CHECK(r != NULL, "send returned NULL");
+        response_free(r);
+    }
+    int64_t t0 = now_ms();
+    producer_free(p);
+    CHECK(now_ms() - t0 < 2000, "producer_free with pending messages took %lld ms", (long long)(now_ms() - t0));
+
+    /* close(0) with lingering messages: they fail with -197, and close says not all was delivered. */
+    set_ok(b, "linger.ms", "10000");
+    p = build_ok(b);
+    producer_builder_free(b);
+    if (p == NULL) return;
+    Response *r[10];
+    for (int i = 0; i < 10; i++) {
+        r[i] = send_text(p, topic, "close0", "lingering at close(0)");
+    }
+    t0 = now_ms();
+    int32_t rc = producer_close(p, 0);
+    CHECK(now_ms() - t0 < 2000, "close(0) took %lld ms", (long long)(now_ms() - t0));
+    int destroyed = 0, ok = 0, other = 0;
+    for (int i = 0; i < 10; i++) {
+        if (r[i] == NULL || response_completed(r[i]) != 1) {
+            other++;
+        } else if (response_success(r[i]) == 1) {
+            ok++;
+        } else if (response_error_code(r[i]) == -197 &&
+                   str_eq(response_error_message(r[i]), ablkafka_err2str(-197))) {
+            destroyed++;
+        } else {
+            other++;
+            fprintf(stderr, "  close(0): receipt %d code %d message %s\n", i, (int)response_error_code(r[i]),
+                    or_null(response_error_message(r[i])));
+        }
+    }
+    CHECK(other == 0, "close(0): %d receipts neither delivered nor failed with -197 when close returned", other);
+    CHECK(destroyed > 0, "close(0) with linger.ms=10000 failed no lingering message with -197 (%d delivered)", ok);
+    CHECK((destroyed > 0) == (rc != 0), "close(0) returned %d with %d receipts failed by -197", (int)rc, destroyed);
+    producer_free(p);
+    /* Freed after their producer. */
+    for (int i = 0; i < 10; i++) response_free(r[i]);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s BROKERS TOPIC\n", argv[0]);
+        return 2;
+    }
+    test_linger(argv[1], argv[2]);
+    test_flush(argv[1], argv[2]);
+    test_close(argv[1], argv[2]);
+    test_free_pending(argv[1], argv[2]);
+    return CHECK_SUMMARY("receipts");
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Runs a local tansu broker for the tests and the demo.
+#
+#   scripts/broker.sh start DIR            start tansu on a free loopback port; writes
+#                                          DIR/tansu.pid, DIR/bootstrap (127.0.0.1:PORT)
+#                                          and DIR/tansu.log; returns once it accepts
+#                                          connections
+#   scripts/broker.sh stop DIR             stop it by its pid (TERM, wait, then KILL)
+#   scripts/broker.sh topic DIR NAME [N]   create topic NAME with N partitions (default 1)
+#   scripts/broker.sh address DIR          print 127.0.0.1:PORT
+#
+# tansu is in-memory here (memory://tansu/): every start is an empty cluster.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=env.sh
+. "$here/env.sh"
+
+START_TIMEOUT_S="${BROKER_START_TIMEOUT_S:-30}"
+
+die() { printf 'broker: %s\n' "$*" >&2; exit 1; }
+usage() { die "usage: $0 start DIR | stop DIR | topic DIR NAME [PARTITIONS] | address DIR"; }
+
+# A port that was free a moment ago: bind port 0 on loopback, read it, close.
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+stop_pid() {
+    local pid="$1" i
+    alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do          # up to 5 s for a clean exit
+        alive "$pid" || return 0
+        sleep 0.1
+    done
+    printf 'broker: pid %s ignored SIGTERM; sending SIGKILL\n' "$pid" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        alive "$pid" || return 0
+        sleep 0.1
+    done
+    die "pid $pid is still alive after SIGKILL"
+}
+
+address() {
+    [ -s "$1/bootstrap" ] || die "no broker address in $1/bootstrap (was it started?)"
+    cat "$1/bootstrap"
+}
+
+start() {
+    local dir="$1" attempt port pid deadline
+    [ -x "$TANSU_BIN" ] || die "tansu is not installed at $TANSU_BIN (run scripts/deps.sh)"
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    if [ -s "$dir/tansu.pid" ] && alive "$(cat "$dir/tansu.pid")"; then
+        die "a broker is already running from $dir (pid $(cat "$dir/tansu.pid")); stop it first"
+    fi
+    rm -f "$dir/tansu.pid" "$dir/bootstrap"
+
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        # Run from DIR: tansu reads a .env file from its working directory.
+        # Unset the variables tansu reads options from, so only our flags count.
+        (
+            cd "$dir"
+            exec env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE \
+                -u SCHEMA_REGISTRY -u OTEL_EXPORTER_OTLP_ENDPOINT \
+                "$TANSU_BIN" broker \
+                --cluster-id ablkafka-test \
+                --listener-url "tcp://127.0.0.1:$port" \
+                --advertised-listener-url "tcp://127.0.0.1:$port" \
+                --storage-engine memory://tansu/ \
+                </dev/null >"$dir/tansu.log" 2>&1
+        ) &
+        pid=$!
+        echo "$pid" >"$dir/tansu.pid"
+
+        deadline=$((SECONDS + START_TIMEOUT_S))
+        while ((SECONDS < deadline)); do
+            if ! alive "$pid"; then
+                break
+            fi
+            if accepts "$port"; then
+                echo "127.0.0.1:$port" >"$dir/bootstrap"
+                printf 'broker: tansu pid %s listening on 127.0.0.1:%s (log: %s)\n' \
+                    "$pid" "$port" "$dir/tansu.log" >&2
+                return 0
+            fi
+            sleep 0.1
+        done
+
+        if alive "$pid"; then
+            stop_pid "$pid"
+            rm -f "$dir/tansu.pid"
+            printf 'broker: tansu did not accept connections on port %s within %ss; its log:\n' \
+                "$port" "$START_TIMEOUT_S" >&2
+            sed 's/^/    /' "$dir/tansu.log" >&2 || true
+            exit 1
+        fi
+        rm -f "$dir/tansu.pid"
+        # It exited: most likely the port was taken between free_port and bind. Retry.
+        printf 'broker: tansu exited at start (attempt %s, port %s); its log:\n' "$attempt" "$port" >&2
+        sed 's/^/    /' "$dir/tansu.log" >&2 || true
+    done
+    die "tansu failed to start 3 times"
+}
+
+stop() {
+    local dir="$1" pid
+    if [ ! -s "$dir/tansu.pid" ]; then
+        printf 'broker: no pid file in %s; nothing to stop\n' "$dir" >&2
+        return 0
+    fi
+    pid="$(cat "$dir/tansu.pid")"
+    stop_pid "$pid"
+    rm -f "$dir/tansu.pid"
+    printf 'broker: stopped tansu pid %s\n' "$pid" >&2
+}
+
+topic() {
+    local dir="$1" name="$2" partitions="${3:-1}" addr out
+    addr="$(address "$dir")"
+    if ! out="$("$TANSU_BIN" topic create --broker "tcp://$addr" --partitions "$partitions" "$name" 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        die "could not create topic $name ($partitions partitions) on $addr"
+    fi
+    printf 'broker: topic %s (%s partitions)\n' "$name" "$partitions" >&2
+}
+
+[ $# -ge 2 ] || usage
+cmd="$1"
+shift
+case "$cmd" in
+    start) [ $# -eq 1 ] || usage; start "$1" ;;
+    stop) [ $# -eq 1 ] || usage; stop "$1" ;;
+    topic) [ $# -ge 2 ] && [ $# -le 3 ] || usage; topic "$@" ;;
+    address) [ $# -eq 1 ] || usage; address "$1" ;;
+    *) usage ;;
+esac

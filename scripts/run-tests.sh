@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# `make test`: every suite, against one local tansu, with one closing line
+# "N passed, N failed" that sums them. Exit status is non-zero if anything failed.
+#
+#   1. scripts/deps.sh (Debian packages, tansu, the venv with confluent-kafka)
+#   2. cargo test --release
+#   3. make header-check (the committed include/ablkafka.h is what the build generates)
+#   4. make ctests (c-tests/ and examples-c/, -Werror)
+#   5. tansu on a free loopback port; topics; each C test; for each codec, roundtrip of
+#      20,000 messages then scripts/verify.py reads them back with librdkafka
+# The broker is stopped on exit, also on failure or interrupt.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=env.sh
+. scripts/env.sh
+
+COUNT="${ROUNDTRIP_COUNT:-20000}"
+CODECS=(none gzip snappy lz4 zstd)
+TEST_TIMEOUT_S="${TEST_TIMEOUT_S:-300}"
+scratch="$root/build/test"
+bin="$root/build/bin"
+
+total_pass=0
+total_fail=0
+summary=()
+
+record() { # record SUITE PASSED FAILED
+    total_pass=$((total_pass + $2))
+    total_fail=$((total_fail + $3))
+    summary+=("$(printf '  %-28s %6d passed, %d failed' "$1" "$2" "$3")")
+}
+
+banner() { printf '\n==== %s\n' "$*"; }
+
+broker_started=0
+cleanup() {
+    if ((broker_started)); then
+        scripts/broker.sh stop "$scratch/broker" || true
+        broker_started=0
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+finish() {
+    cleanup
+    banner "summary"
+    printf '%s\n' "${summary[@]}"
+    echo
+    echo "$total_pass passed, $total_fail failed"
+    if ((total_fail > 0)); then exit 1; fi
+    exit 0
+}
+
+# Runs a command that ends with its own "N passed, N failed" line; adds its counts.
+# A crash, a hang (timeout) or a non-zero exit without a counted failure counts as one failure.
+run_counted() { # run_counted SUITE CMD...
+    local suite="$1" log rc p f line
+    shift
+    log="$scratch/logs/$suite.log"
+    banner "$suite: $*"
+    set +e
+    timeout --kill-after=10 "$TEST_TIMEOUT_S" "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)"
+    if [ -n "$line" ]; then
+        p="${line%% passed*}"
+        f="${line#*, }"
+        f="${f%% failed*}"
+    else
+        p=0
+        f=0
+    fi
+    if ((rc == 124 || rc == 137)); then
+        echo "$suite: TIMED OUT after ${TEST_TIMEOUT_S}s" >&2
+        f=$((f + 1))
+    elif ((rc != 0 && f == 0)); then
+        echo "$suite: exit status $rc with no failed check counted" >&2
+        f=$((f + 1))
+    fi
+    record "$suite" "$p" "$f"
+}
+
+# Runs a command that is one check: passes when it exits 0.
+run_one() { # run_one SUITE CMD...
+    local suite="$1" rc log
+    shift
+    log="$scratch/logs/$suite.log"
+    banner "$suite: $*"
+    set +e
+    timeout --kill-after=10 "$TEST_TIMEOUT_S" "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if ((rc == 0)); then
+        record "$suite" 1 0
+    else
+        echo "$suite: FAILED (exit status $rc)" >&2
+        record "$suite" 0 1
+    fi
+    return "$rc"
+}
+
+rm -rf "$scratch"
+mkdir -p "$scratch/logs"
+
+banner "dependencies"
+scripts/deps.sh
+
+# ---------------------------------------------------------------- Rust unit tests
+banner "cargo test --release"
+set +e
+cargo test --release 2>&1 | tee "$scratch/logs/cargo-test.log"
+rc=${PIPESTATUS[0]}
+set -e
+read -r p f < <(awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
+    } END { print p + 0, f + 0 }' "$scratch/logs/cargo-test.log")
+if ((rc != 0 && f == 0)); then f=$((f + 1)); fi
+record "cargo test" "$p" "$f"
+
+# ---------------------------------------------------------------- header, C build
+run_one "header-check" make --no-print-directory header-check || true
+if ! run_one "build C tests" make --no-print-directory ctests; then
+    echo "the C tests do not build; skipping the broker tests" >&2
+    finish
+fi
+
+# ---------------------------------------------------------------- broker
+banner "tansu"
+scripts/broker.sh start "$scratch/broker"
+broker_started=1
+brokers="$(scripts/broker.sh address "$scratch/broker")"
+for codec in "${CODECS[@]}"; do
+    scripts/broker.sh topic "$scratch/broker" "roundtrip-$codec" 3
+done
+scripts/broker.sh topic "$scratch/broker" receipts 3
+scripts/broker.sh topic "$scratch/broker" errors 1
+scripts/broker.sh topic "$scratch/broker" example 1
+
+# ---------------------------------------------------------------- C tests
+for codec in "${CODECS[@]}"; do
+    expect="$scratch/expect-$codec.txt"
+    run_counted "roundtrip $codec" "$bin/roundtrip" "$brokers" "roundtrip-$codec" "$codec" "$COUNT" "$expect" 3
+    if [ -s "$expect" ]; then
+        run_one "verify $codec" "$VENV_PYTHON" scripts/verify.py \
+            --brokers "$brokers" --topic "roundtrip-$codec" --expect "$expect" || true
+    else
+        echo "verify $codec: no expectation file; roundtrip did not write it" >&2
+        record "verify $codec" 0 1
+    fi
+done
+run_counted "receipts" "$bin/receipts" "$brokers" receipts
+run_counted "dead_broker" "$bin/dead_broker"
+run_counted "errors" "$bin/errors" "$brokers" errors
+run_one "example basic" "$bin/basic" "$brokers" example || true
+
+finish

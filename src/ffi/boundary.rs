@@ -1,0 +1,61 @@
+//! The panic boundary every exported function runs inside, and the checked
+//! readers of C strings and byte buffers.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs `body`; a panic becomes `on_panic` instead of unwinding into C.
+pub(crate) fn guard<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
+/// Why a C argument was refused.
+pub(crate) enum BadArgument {
+    Null(&'static str),
+    NotUtf8(&'static str),
+    NullWithLength(&'static str),
+}
+
+impl BadArgument {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            BadArgument::Null(what) => format!("{what} is NULL"),
+            BadArgument::NotUtf8(what) => format!("{what} is not valid UTF-8"),
+            BadArgument::NullWithLength(what) => format!("{what} is NULL but its length is not 0"),
+        }
+    }
+}
+
+/// Reads a NUL-terminated UTF-8 string argument.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn c_str<'a>(ptr: *const c_char, what: &'static str) -> Result<&'a str, BadArgument> {
+    if ptr.is_null() {
+        return Err(BadArgument::Null(what));
+    }
+    // SAFETY: non-NULL and NUL-terminated, as the caller promises.
+    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| BadArgument::NotUtf8(what))
+}
+
+/// Reads a (pointer, length) byte argument: NULL with length 0 is Kafka's
+/// null, a non-NULL pointer with length 0 is empty.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes that outlive `'a`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn c_bytes<'a>(ptr: *const c_void, len: usize, what: &'static str) -> Result<Option<&'a [u8]>, BadArgument> {
+    match (ptr.is_null(), len) {
+        (true, 0) => Ok(None),
+        (true, _) => Err(BadArgument::NullWithLength(what)),
+        (false, 0) => Ok(Some(&[])),
+        // SAFETY: non-NULL with `len` readable bytes, as the caller promises.
+        (false, _) => Ok(Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })),
+    }
+}
+
+/// C's `timeout_ms`: negative means wait forever.
+pub(crate) fn timeout_from_ms(timeout_ms: i32) -> Option<std::time::Duration> {
+    u64::try_from(timeout_ms).ok().map(std::time::Duration::from_millis)
+}

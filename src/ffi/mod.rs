@@ -1,0 +1,10 @@
+//! The C ABI: plumbing (handles, the panic boundary, argument readers, the
+//! error table) and one module of thin `extern "C"` shims per C object.
+//! cbindgen turns the public items here into include/ablkafka.h.
+
+mod boundary;
+pub mod builder;
+pub mod error;
+mod handle;
+pub mod producer;
+pub mod response;

@@ -1,0 +1,109 @@
+//! `Producer`: send, flush, close, free.
+
+use std::ffi::{c_char, c_void};
+
+use super::boundary::{c_bytes, c_str, guard, timeout_from_ms};
+use super::handle::{arc_into_handle, borrow, free_box, Castable, OwnedBox};
+use super::response::Response;
+use crate::kafka::delivery::Delivery;
+use crate::kafka::error::ErrorCode;
+use crate::kafka::producer::Producer as CoreProducer;
+
+/// A Kafka producer with its own background thread.
+///
+/// Owner: the caller, from `producer_builder_build` until `producer_free`.
+/// Thread-safe: send, flush and close may be called from any threads at
+/// once; `producer_free` must be the last call, made once no other thread
+/// uses the producer. A producer made before fork() belongs to the parent:
+/// a child process must build its own.
+pub struct Producer {
+    _private: [u8; 0],
+}
+
+impl Castable for Producer {
+    type Ownership = OwnedBox;
+    type RustType = CoreProducer;
+}
+
+fn failed_response(code: ErrorCode) -> *mut Response {
+    arc_into_handle::<Response>(Delivery::failed(code))
+}
+
+/// Queues one record for `topic` and returns its delivery receipt at once;
+/// never blocks. The key and value are copied before it returns.
+///
+/// A NULL `key` (with `key_len` 0) is a null key; a NULL `value` with
+/// `value_len` 0 is a null value. Failures known now come back as a Response
+/// that is already completed with success 0: -186 for a NULL producer, a
+/// NULL, empty or non-UTF-8 topic or a NULL pointer with a non-zero length;
+/// 10 for a key plus value larger than message.max.bytes; -184 when
+/// queue.buffering.max.messages or .kbytes is reached; -197 once the
+/// producer is closed.
+///
+/// Returns NULL only if memory runs out. The caller owns the Response and
+/// frees it with `response_free`, before or after it completes, before or
+/// after the producer is closed or freed.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_send(
+    producer: *mut Producer,
+    topic: *const c_char,
+    key: *const c_void,
+    key_len: usize,
+    value: *const c_void,
+    value_len: usize,
+) -> *mut Response {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(producer) = (unsafe { borrow(producer) }) else { return failed_response(ErrorCode::INVALID_ARG) };
+        // SAFETY: NULL or NUL-terminated / len-byte buffers, as documented.
+        let args = unsafe { (c_str(topic, "topic"), c_bytes(key, key_len, "key"), c_bytes(value, value_len, "value")) };
+        let (Ok(topic), Ok(key), Ok(value)) = args else { return failed_response(ErrorCode::INVALID_ARG) };
+        arc_into_handle::<Response>(producer.send(topic, key, value))
+    })
+}
+
+/// Sends whatever is lingering now and waits until every message sent so
+/// far has completed (delivered or failed), for at most `timeout_ms`
+/// (-1: no limit; 0: do not wait). Returns 0 when everything completed,
+/// -185 when the time ran out first, -186 for a NULL producer.
+/// Like librdkafka's flush, it waits for messages other threads send
+/// meanwhile too. Blocks the calling thread; any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_flush(producer: *mut Producer, timeout_ms: i32) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
+        producer.flush(timeout_from_ms(timeout_ms)).code()
+    })
+}
+
+/// Closes the producer: later sends fail with -197; it flushes for up to
+/// `timeout_ms` (-1: no limit); every Response still pending then completes
+/// with -197; its background thread is stopped and joined before this
+/// returns. Returns 0 when everything completed within the time, -185
+/// otherwise, -186 for a NULL producer. Closing twice returns 0.
+/// The handle stays valid until `producer_free`; Responses stay readable.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_close(producer: *mut Producer, timeout_ms: i32) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
+        producer.close(timeout_from_ms(timeout_ms)).code()
+    })
+}
+
+/// Frees the producer. If it was not closed, it is closed first without
+/// waiting: Responses still pending complete with -197 (call
+/// `producer_close` with a timeout first to deliver them). NULL is fine.
+/// Must be the last call on this producer, made once; Responses outlive it.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_free(producer: *mut Producer) {
+    guard((), || {
+        // SAFETY: NULL or a live producer no other thread uses, as documented.
+        unsafe { free_box(producer) }
+    })
+}

@@ -1,0 +1,105 @@
+//! `Response`: one record's delivery receipt, polled or waited on.
+
+use std::ffi::c_char;
+
+use super::boundary::{guard, timeout_from_ms};
+use super::error::message_ptr;
+use super::handle::{borrow, free_arc, Castable, OwnedArc};
+use crate::kafka::delivery::Delivery;
+use crate::kafka::error::ErrorCode;
+
+/// One record's delivery receipt (OpenEdge's ISendResponse).
+///
+/// Owner: the caller, from `producer_send` until `response_free`, which may
+/// come before or after completion and before or after the producer is
+/// closed or freed. Thread-safe: read it from any threads; the producer's
+/// background thread completes it. Once `response_completed` returns 1 the
+/// other fields never change.
+pub struct Response {
+    _private: [u8; 0],
+}
+
+impl Castable for Response {
+    type Ownership = OwnedArc;
+    type RustType = Delivery;
+}
+
+/// Reads a receipt, with `default` for a NULL handle or a panic.
+#[allow(unsafe_code)]
+fn read<T: Copy>(response: *const Response, default: T, field: impl FnOnce(&Delivery) -> T) -> T {
+    guard(default, || {
+        // SAFETY: NULL or a live Response, as documented on every reader.
+        unsafe { borrow(response) }.map_or(default, field)
+    })
+}
+
+/// 1 once the broker answered (or the send failed), else 0. 0 for NULL.
+/// Never blocks; poll it, or use `response_wait`.
+#[no_mangle]
+pub extern "C" fn response_completed(response: *const Response) -> i32 {
+    read(response, 0, |d| i32::from(d.is_completed()))
+}
+
+/// Blocks until the Response completes or `timeout_ms` passes (-1: no
+/// limit; 0: just check). Returns 1 when completed, 0 on timeout, -186 for
+/// NULL. Any thread; many threads may wait on one Response.
+#[no_mangle]
+pub extern "C" fn response_wait(response: *const Response, timeout_ms: i32) -> i32 {
+    read(response, ErrorCode::INVALID_ARG.code(), |d| i32::from(d.wait(timeout_from_ms(timeout_ms))))
+}
+
+/// 1 only when completed and delivered, else 0. 0 for NULL.
+#[no_mangle]
+pub extern "C" fn response_success(response: *const Response) -> i32 {
+    read(response, 0, |d| i32::from(d.succeeded()))
+}
+
+/// 0 unless completed with an error; then a librdkafka error code (negative:
+/// local, positive: broker). -186 for NULL.
+#[no_mangle]
+pub extern "C" fn response_error_code(response: *const Response) -> i32 {
+    read(response, ErrorCode::INVALID_ARG.code(), |d| d.error().code())
+}
+
+/// NULL unless completed with an error; then its message, e.g.
+/// "Local: Message timed out". The string is static (valid at least until
+/// `response_free`); do not free it. NULL for NULL.
+#[no_mangle]
+pub extern "C" fn response_error_message(response: *const Response) -> *const c_char {
+    read(response, std::ptr::null(), |d| match d.error() {
+        code if code.is_ok() => std::ptr::null(),
+        code => message_ptr(code),
+    })
+}
+
+/// The record's offset in its partition: -1 until delivered, and -1 when
+/// delivered with acks=0. -1 for NULL.
+#[no_mangle]
+pub extern "C" fn response_offset(response: *const Response) -> i64 {
+    read(response, -1, |d| d.offset())
+}
+
+/// The record's partition: -1 until the producer has chosen it. -1 for NULL.
+#[no_mangle]
+pub extern "C" fn response_partition(response: *const Response) -> i32 {
+    read(response, -1, |d| d.partition())
+}
+
+/// The record's timestamp in ms since the epoch (its create time, or the
+/// broker's append time for LogAppendTime topics): -1 until delivered.
+/// -1 for NULL.
+#[no_mangle]
+pub extern "C" fn response_timestamp(response: *const Response) -> i64 {
+    read(response, -1, |d| d.timestamp())
+}
+
+/// Frees a Response, completed or not; the producer keeps no pointer to the
+/// caller's handle. NULL is fine. Must not be called twice for one Response.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn response_free(response: *mut Response) {
+    guard((), || {
+        // SAFETY: NULL or a live Response, not used afterwards, as documented.
+        unsafe { free_arc(response) }
+    })
+}

@@ -1,0 +1,162 @@
+//! The brokers a producer knows and its connections to them: bootstrap
+//! servers until metadata names the brokers, then one connection per broker
+//! in use, reopened with exponential backoff after a failure.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::connection::Connection;
+use crate::kafka::config::Config;
+use crate::kafka::error::ErrorCode;
+use crate::kafka::protocol::metadata::{self, MetadataResponse};
+
+/// One broker address and the connection to it, if any.
+struct BrokerSlot {
+    address: Mutex<String>,
+    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    backoff: Mutex<Backoff>,
+}
+
+struct Backoff {
+    next_attempt: Option<Instant>,
+    current: Duration,
+}
+
+impl BrokerSlot {
+    fn new(address: String, initial_backoff: Duration) -> Arc<Self> {
+        Arc::new(BrokerSlot {
+            address: Mutex::new(address),
+            connection: tokio::sync::Mutex::new(None),
+            backoff: Mutex::new(Backoff { next_attempt: None, current: initial_backoff }),
+        })
+    }
+
+    fn address(&self) -> String {
+        self.address.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The live connection, or a new one unless the last attempt failed
+    /// within the reconnect backoff.
+    async fn connect(&self, config: &Config) -> Result<Arc<Connection>, ErrorCode> {
+        let mut slot = self.connection.lock().await;
+        let address = self.address();
+        if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
+            return Ok(Arc::clone(c));
+        }
+        *slot = None;
+        {
+            let backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+            if backoff.next_attempt.is_some_and(|t| Instant::now() < t) {
+                return Err(ErrorCode::TRANSPORT);
+            }
+        }
+        let opened = Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout).await;
+        let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+        match opened {
+            Ok(c) => {
+                backoff.next_attempt = None;
+                backoff.current = config.reconnect_backoff;
+                *slot = Some(Arc::clone(&c));
+                Ok(c)
+            }
+            Err(code) => {
+                backoff.next_attempt = Some(Instant::now() + backoff.current);
+                backoff.current = (backoff.current * 2).min(config.reconnect_backoff_max);
+                Err(code)
+            }
+        }
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connection.try_lock().map(|c| c.as_ref().is_some_and(|c| c.is_alive())).unwrap_or(false)
+    }
+}
+
+pub struct Cluster {
+    config: Arc<Config>,
+    bootstrap: Vec<Arc<BrokerSlot>>,
+    brokers: Mutex<HashMap<i32, Arc<BrokerSlot>>>,
+}
+
+impl Cluster {
+    pub fn new(config: Arc<Config>) -> Self {
+        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), config.reconnect_backoff)).collect();
+        Cluster { config, bootstrap, brokers: Mutex::new(HashMap::new()) }
+    }
+
+    /// A connection to broker `node_id`, as metadata named it.
+    pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, ErrorCode> {
+        let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
+        match slot {
+            Some(slot) => slot.connect(&self.config).await,
+            None => Err(ErrorCode::TRANSPORT),
+        }
+    }
+
+    /// Asks any reachable broker for `topics`' metadata and learns the
+    /// brokers it names. Connected brokers are tried first.
+    pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, ErrorCode> {
+        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        slots.extend(self.bootstrap.iter().cloned());
+        slots.sort_by_key(|s| !s.is_connected());
+        let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
+        let mut last_error = ErrorCode::TRANSPORT;
+        for slot in slots {
+            let connection = match slot.connect(&self.config).await {
+                Ok(c) => c,
+                Err(code) => {
+                    last_error = code;
+                    continue;
+                }
+            };
+            let Some(version) = connection.version_for(metadata::API_KEY, metadata::VERSIONS) else {
+                last_error = ErrorCode::UNSUPPORTED_VERSION;
+                continue;
+            };
+            let response = connection
+                .request(metadata::API_KEY, version, true, |e| metadata::encode_request(e, version, &names, true))
+                .await
+                .and_then(|body| metadata::decode_response(&body, version).map_err(|_| ErrorCode::BAD_MSG));
+            match response {
+                Ok(response) => {
+                    self.learn_brokers(&response);
+                    return Ok(response);
+                }
+                Err(code) => last_error = code,
+            }
+        }
+        Err(last_error)
+    }
+
+    fn learn_brokers(&self, response: &MetadataResponse) {
+        let mut brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        for b in &response.brokers {
+            let address = format_address(&b.host, b.port);
+            match brokers.get(&b.node_id) {
+                Some(slot) => *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = address,
+                None => {
+                    brokers.insert(b.node_id, BrokerSlot::new(address, self.config.reconnect_backoff));
+                }
+            }
+        }
+    }
+}
+
+fn format_address(host: &str, port: i32) -> String {
+    match host.contains(':') && !host.starts_with('[') {
+        true => format!("[{host}]:{port}"),
+        false => format!("{host}:{port}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(format_address("::1", 9092), "[::1]:9092");
+        assert_eq!(format_address("broker-1", 9092), "broker-1:9092");
+    }
+}

@@ -1,0 +1,11 @@
+//! The safe core: Kafka protocol, batching, networking and delivery state.
+//! No C types and no unsafe code; the C ABI lives in `crate::ffi`.
+#![deny(unsafe_code)]
+
+pub mod client;
+pub mod config;
+pub mod delivery;
+pub mod error;
+pub mod partitioner;
+pub mod producer;
+pub mod protocol;

@@ -1,0 +1,333 @@
+//! Per-topic, per-partition queues of batches. The application's thread
+//! appends under one short lock; the sender thread takes out what is ready
+//! to go (full, lingered long enough, flushed or retried) and returns
+//! retried batches to the front of their partition's queue.
+//!
+//! At most one Produce request per partition is in flight, so retries can
+//! never reorder a partition's records.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::batch::{Batch, QueueGauge, Receipts};
+use crate::kafka::config::Config;
+use crate::kafka::delivery::Delivery;
+use crate::kafka::error::ErrorCode;
+use crate::kafka::partitioner::StickyRandom;
+use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
+
+/// A record sent before its topic's partition count was known.
+#[derive(Debug)]
+struct WaitingRecord {
+    timestamp: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    sent_at: Instant,
+    receipt: Receipts,
+}
+
+#[derive(Debug, Default)]
+struct PartitionQueue {
+    /// Broker id of the leader, -1 when unknown.
+    leader: i32,
+    open: Option<Batch>,
+    ready: VecDeque<Batch>,
+    in_flight: bool,
+    not_before: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct TopicQueue {
+    name: Arc<str>,
+    /// Empty until metadata gives the partition count.
+    partitions: Vec<PartitionQueue>,
+    waiting: VecDeque<WaitingRecord>,
+    sticky: Option<u32>,
+    /// Since when metadata has said the topic does not exist.
+    unknown_since: Option<Instant>,
+}
+
+/// What the sender should do now.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Batches to send, by leader broker id, oldest first.
+    pub to_send: HashMap<i32, Vec<Batch>>,
+    /// Batches whose message.timeout.ms ran out before they were sent.
+    pub expired: Vec<Receipts>,
+    /// Some topic or partition lacks a leader or a partition count.
+    pub needs_metadata: bool,
+    /// When something will next be due (a linger, a backoff, an expiry).
+    pub next_due: Option<Instant>,
+}
+
+/// A topic's partitions and their leaders, as metadata reported them.
+pub struct TopicLayout<'a> {
+    pub topic: &'a str,
+    /// (partition id, leader id) for partitions 0..n.
+    pub leaders: &'a [(i32, i32)],
+}
+
+pub struct Accumulator {
+    config: Arc<Config>,
+    gauge: Arc<QueueGauge>,
+    topics: HashMap<Arc<str>, TopicQueue>,
+    random: StickyRandom,
+    closed: bool,
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Accumulator {
+    pub fn new(config: Arc<Config>, gauge: Arc<QueueGauge>, seed: u64) -> Self {
+        Accumulator { config, gauge, topics: HashMap::new(), random: StickyRandom::seeded(seed), closed: false }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Refuses later appends; what is queued still goes out.
+    pub fn refuse_new(&mut self) {
+        self.closed = true;
+    }
+
+    /// Refuses later appends and hands back every record not yet in flight,
+    /// for the caller to fail.
+    pub fn close(&mut self) -> Vec<Receipts> {
+        self.closed = true;
+        let mut out = Vec::new();
+        for topic in self.topics.values_mut() {
+            out.extend(topic.waiting.drain(..).map(|w| w.receipt));
+            for p in &mut topic.partitions {
+                out.extend(p.ready.drain(..).chain(p.open.take()).map(|b| b.receipts));
+            }
+        }
+        out
+    }
+
+    /// Adds one record. The caller has reserved its room in the gauge.
+    /// Returns true when the sender must look at the queues now: a batch
+    /// filled up, a new batch started its linger clock, or metadata is needed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append(&mut self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64, now: Instant, delivery: Arc<Delivery>) -> bool {
+        let queue = match self.topics.get_mut(topic) {
+            Some(q) => q,
+            None => {
+                let name: Arc<str> = Arc::from(topic);
+                self.topics.entry(Arc::clone(&name)).or_insert(TopicQueue {
+                    name,
+                    partitions: Vec::new(),
+                    waiting: VecDeque::new(),
+                    sticky: None,
+                    unknown_since: None,
+                })
+            }
+        };
+        if queue.partitions.is_empty() {
+            let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+            let mut receipt = Receipts::new(Arc::clone(&self.gauge));
+            receipt.push(delivery, payload);
+            queue.waiting.push_back(WaitingRecord { timestamp, key: key.map(<[u8]>::to_vec), value: value.map(<[u8]>::to_vec), sent_at: now, receipt });
+            return queue.waiting.len() == 1;
+        }
+        queue.append(&self.config, &self.gauge, &mut self.random, key, value, timestamp, now, now, delivery)
+    }
+
+    /// Applies metadata for one topic and places its waiting records.
+    pub fn set_layout(&mut self, layout: &TopicLayout, now: Instant) {
+        let Some(queue) = self.topics.get_mut(layout.topic) else { return };
+        queue.unknown_since = None;
+        if queue.partitions.len() < layout.leaders.len() {
+            queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, ..Default::default() });
+        }
+        for &(partition, leader) in layout.leaders {
+            if let Some(p) = usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i)) {
+                p.leader = leader;
+            }
+        }
+        if queue.partitions.is_empty() {
+            return;
+        }
+        while let Some(w) = queue.waiting.pop_front() {
+            let WaitingRecord { timestamp, key, value, sent_at, receipt } = w;
+            let delivery = receipt.into_delivery();
+            queue.append(&self.config, &self.gauge, &mut self.random, key.as_deref(), value.as_deref(), timestamp, now, sent_at, delivery);
+        }
+    }
+
+    /// Metadata says `topic` does not exist (or cannot be used). Returns the
+    /// waiting records to fail: at once for a permanent error, and for an
+    /// unknown topic once topic.metadata.propagation.max.ms has passed.
+    pub fn topic_error(&mut self, topic: &str, code: ErrorCode, now: Instant) -> Option<(Vec<Receipts>, ErrorCode)> {
+        let queue = self.topics.get_mut(topic)?;
+        let fail_as = if code == ErrorCode::UNKNOWN_TOPIC_OR_PART || code == ErrorCode::LEADER_NOT_AVAILABLE {
+            let since = *queue.unknown_since.get_or_insert(now);
+            if now.duration_since(since) < self.config.metadata_propagation_max || !queue.partitions.is_empty() {
+                return None;
+            }
+            ErrorCode::UNKNOWN_TOPIC
+        } else if code.is_retriable() {
+            return None;
+        } else {
+            code
+        };
+        let failed: Vec<Receipts> = queue.waiting.drain(..).map(|w| w.receipt).collect();
+        Some((failed, fail_as))
+    }
+
+    /// Names of every topic the producer has seen, for metadata requests.
+    pub fn topic_names(&self) -> Vec<Arc<str>> {
+        self.topics.keys().cloned().collect()
+    }
+
+    /// Takes out what is due now. `flushing` sends lingering batches at once.
+    pub fn plan(&mut self, now: Instant, flushing: bool) -> Plan {
+        let config = Arc::clone(&self.config);
+        let timeout = config.message_timeout;
+        let mut plan = Plan::default();
+        for queue in self.topics.values_mut() {
+            if queue.partitions.is_empty() {
+                plan.needs_metadata |= !queue.waiting.is_empty();
+                while queue.waiting.front().is_some_and(|w| timeout.is_some_and(|t| now >= w.sent_at + t)) {
+                    plan.expired.push(queue.waiting.pop_front().expect("checked").receipt);
+                }
+                if let (Some(w), Some(t)) = (queue.waiting.front(), timeout) {
+                    plan.next_due = earliest(plan.next_due, Some(w.sent_at + t));
+                }
+                continue;
+            }
+            for p in &mut queue.partitions {
+                // Expire what has waited too long, wherever it waits.
+                if p.open.as_ref().is_some_and(|b| b.expired(now, timeout)) {
+                    plan.expired.push(p.open.take().expect("checked").receipts);
+                }
+                let before = p.ready.len();
+                let mut kept = VecDeque::with_capacity(before);
+                for b in p.ready.drain(..) {
+                    match b.expired(now, timeout) {
+                        true => plan.expired.push(b.receipts),
+                        false => kept.push_back(b),
+                    }
+                }
+                p.ready = kept;
+                if let Some(t) = timeout {
+                    let oldest = p.ready.front().map(|b| b.oldest_send).or(p.open.as_ref().map(|b| b.oldest_send));
+                    plan.next_due = earliest(plan.next_due, oldest.map(|o| o + t));
+                }
+
+                let has_records = p.open.is_some() || !p.ready.is_empty();
+                if !has_records || p.in_flight {
+                    continue;
+                }
+                if p.leader < 0 {
+                    plan.needs_metadata = true;
+                    continue;
+                }
+                if let Some(not_before) = p.not_before.filter(|&t| t > now) {
+                    plan.next_due = earliest(plan.next_due, Some(not_before));
+                    continue;
+                }
+                let batch = if let Some(b) = p.ready.pop_front() {
+                    Some(b)
+                } else {
+                    let linger_end = p.open.as_ref().expect("has_records").opened_at + config.linger;
+                    if flushing || now >= linger_end {
+                        p.open.take()
+                    } else {
+                        plan.next_due = earliest(plan.next_due, Some(linger_end));
+                        None
+                    }
+                };
+                if let Some(b) = batch {
+                    p.in_flight = true;
+                    p.not_before = None;
+                    plan.to_send.entry(p.leader).or_default().push(b);
+                }
+            }
+        }
+        plan
+    }
+
+    /// A sent batch came back for a retry: it goes first in its queue again,
+    /// not before `not_before`.
+    pub fn retry(&mut self, batch: Batch, not_before: Instant) {
+        match self.partition_mut(&batch.topic, batch.partition) {
+            Some(p) => {
+                p.in_flight = false;
+                p.not_before = Some(not_before);
+                p.ready.push_front(batch);
+            }
+            None => batch.receipts.fail(ErrorCode::UNKNOWN_PARTITION),
+        }
+    }
+
+    /// The partition's request is over (delivered or failed for good).
+    pub fn finished(&mut self, topic: &str, partition: i32) {
+        if let Some(p) = self.partition_mut(topic, partition) {
+            p.in_flight = false;
+        }
+    }
+
+    fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionQueue> {
+        let queue = self.topics.get_mut(topic)?;
+        usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i))
+    }
+}
+
+impl TopicQueue {
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        config: &Config,
+        gauge: &Arc<QueueGauge>,
+        random: &mut StickyRandom,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: i64,
+        now: Instant,
+        sent_at: Instant,
+        delivery: Arc<Delivery>,
+    ) -> bool {
+        let count = self.partitions.len() as u32;
+        let (index, sticky) = match config.partitioner.partition(key, count) {
+            Some(p) => (p as usize, false),
+            None => {
+                // A new sticky partition for every new batch, as Java's
+                // sticky partitioner does.
+                let current = self.sticky.filter(|&p| self.partitions[p as usize].open.is_some());
+                let p = current.unwrap_or_else(|| random.below(count));
+                self.sticky = Some(p);
+                (p as usize, true)
+            }
+        };
+        let partition = &mut self.partitions[index];
+        let mut wake = false;
+        let record_len = partition.open.as_ref().map_or(0, |b| b.records.record_len(timestamp, key, value));
+        if let Some(open) = &partition.open {
+            if open.records.encoded_len() + record_len > config.batch_size {
+                partition.ready.push_back(partition.open.take().expect("checked"));
+                wake = true;
+            }
+        }
+        let batch = partition.open.get_or_insert_with(|| {
+            wake = true;
+            let capacity = config.batch_size.min(64 * 1024).max(RECORD_BATCH_OVERHEAD);
+            Batch::open(Arc::clone(&self.name), index as i32, Arc::clone(gauge), now, sent_at, capacity)
+        });
+        batch.append(timestamp, key, value, delivery);
+        if batch.records.count() >= config.batch_num_messages || batch.records.encoded_len() >= config.batch_size {
+            partition.ready.push_back(partition.open.take().expect("just appended"));
+            if sticky {
+                self.sticky = None;
+            }
+            wake = true;
+        }
+        wake
+    }
+}

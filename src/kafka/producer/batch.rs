@@ -1,0 +1,190 @@
+//! A partition's batch of records and the receipts waiting on it, and the
+//! queue gauge that bounds how much the application may have outstanding.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::kafka::delivery::{self, Delivery};
+use crate::kafka::error::ErrorCode;
+use crate::kafka::protocol::record_batch::RecordsBuilder;
+
+/// Messages and payload bytes sent but not yet completed, bounded by
+/// queue.buffering.max.messages and queue.buffering.max.kbytes.
+#[derive(Debug, Default)]
+pub struct QueueGauge {
+    messages: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl QueueGauge {
+    /// Reserves room for one message, or says the queue is full.
+    pub fn try_reserve(&self, payload: usize, max_messages: usize, max_bytes: usize) -> bool {
+        let messages = self.messages.fetch_add(1, Ordering::AcqRel);
+        let bytes = self.bytes.fetch_add(payload, Ordering::AcqRel);
+        if messages >= max_messages || bytes.saturating_add(payload) > max_bytes {
+            self.release(1, payload);
+            return false;
+        }
+        true
+    }
+
+    pub fn release(&self, messages: usize, bytes: usize) {
+        self.messages.fetch_sub(messages, Ordering::AcqRel);
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    pub fn outstanding_messages(&self) -> usize {
+        self.messages.load(Ordering::Acquire)
+    }
+}
+
+/// Receipts that complete together, and the gauge room they hold. Dropping
+/// it unsettled fails every receipt with `_DESTROY`, so no receipt can be
+/// left pending forever, whatever path drops it (close, a runtime shutdown).
+#[derive(Debug)]
+pub struct Receipts {
+    deliveries: Vec<Arc<Delivery>>,
+    payload_bytes: usize,
+    gauge: Arc<QueueGauge>,
+}
+
+impl Receipts {
+    pub fn new(gauge: Arc<QueueGauge>) -> Self {
+        Receipts { deliveries: Vec::new(), payload_bytes: 0, gauge }
+    }
+
+    pub fn push(&mut self, delivery: Arc<Delivery>, payload: usize) {
+        self.deliveries.push(delivery);
+        self.payload_bytes += payload;
+    }
+
+    /// Takes out the one receipt of a waiting record, unsettled, so that it
+    /// can move into a batch (which then holds its gauge room).
+    pub fn into_delivery(mut self) -> Arc<Delivery> {
+        debug_assert_eq!(self.deliveries.len(), 1);
+        self.payload_bytes = 0;
+        self.deliveries.pop().expect("a waiting record has one receipt")
+    }
+
+    /// Delivered: record `i` has offset `base_offset + i` (-1 with acks=0).
+    pub fn deliver(mut self, base_offset: i64, log_append_time: Option<i64>) {
+        for (i, d) in self.deliveries.iter().enumerate() {
+            let offset = if base_offset < 0 { -1 } else { base_offset + i as i64 };
+            d.deliver(offset, log_append_time);
+        }
+        self.settle();
+    }
+
+    pub fn fail(mut self, code: ErrorCode) {
+        for d in &self.deliveries {
+            d.fail(code);
+        }
+        self.settle();
+    }
+
+    fn settle(&mut self) {
+        self.gauge.release(self.deliveries.len(), self.payload_bytes);
+        self.deliveries.clear();
+        self.payload_bytes = 0;
+        delivery::notify_all();
+    }
+}
+
+impl Drop for Receipts {
+    fn drop(&mut self) {
+        if !self.deliveries.is_empty() {
+            for d in &self.deliveries {
+                d.fail(ErrorCode::DESTROY);
+            }
+            self.settle();
+        }
+    }
+}
+
+/// One partition's records, encoded as they arrive.
+#[derive(Debug)]
+pub struct Batch {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub records: RecordsBuilder,
+    pub receipts: Receipts,
+    /// When the first record went in: linger.ms counts from here.
+    pub opened_at: Instant,
+    /// When its oldest record was sent: message.timeout.ms counts from here.
+    pub oldest_send: Instant,
+    /// The sealed wire bytes, kept so that a retry resends exactly them.
+    pub wire: Option<Vec<u8>>,
+    /// Produce attempts that failed and were retried.
+    pub retries: u32,
+}
+
+impl Batch {
+    pub fn open(topic: Arc<str>, partition: i32, gauge: Arc<QueueGauge>, now: Instant, oldest_send: Instant, capacity: usize) -> Self {
+        Batch {
+            topic,
+            partition,
+            records: RecordsBuilder::with_capacity(capacity),
+            receipts: Receipts::new(gauge),
+            opened_at: now,
+            oldest_send,
+            wire: None,
+            retries: 0,
+        }
+    }
+
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, delivery: Arc<Delivery>) {
+        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+        delivery.set_partition(self.partition);
+        self.records.append(timestamp, key, value);
+        self.receipts.push(delivery, payload);
+    }
+
+    /// Whether message.timeout.ms has run out for its oldest record.
+    pub fn expired(&self, now: Instant, timeout: Option<std::time::Duration>) -> bool {
+        timeout.is_some_and(|t| now >= self.oldest_send + t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauge_refuses_past_either_limit_and_undoes_the_reservation() {
+        let g = QueueGauge::default();
+        assert!(g.try_reserve(10, 2, 100));
+        assert!(g.try_reserve(10, 2, 100));
+        assert!(!g.try_reserve(1, 2, 100), "message limit");
+        g.release(1, 10);
+        assert!(!g.try_reserve(91, 2, 100), "byte limit");
+        assert!(g.try_reserve(90, 2, 100));
+        assert_eq!(g.outstanding_messages(), 2);
+    }
+
+    #[test]
+    fn dropped_receipts_fail_with_destroy_and_release_the_gauge() {
+        let gauge = Arc::new(QueueGauge::default());
+        assert!(gauge.try_reserve(5, 10, 100));
+        let d = Delivery::pending(1);
+        let mut r = Receipts::new(Arc::clone(&gauge));
+        r.push(Arc::clone(&d), 5);
+        drop(r);
+        assert_eq!(d.error(), ErrorCode::DESTROY);
+        assert_eq!(gauge.outstanding_messages(), 0);
+    }
+
+    #[test]
+    fn delivered_offsets_count_from_the_base() {
+        let gauge = Arc::new(QueueGauge::default());
+        let ds: Vec<_> = (0..3).map(|_| Delivery::pending(1)).collect();
+        let mut r = Receipts::new(Arc::clone(&gauge));
+        for d in &ds {
+            assert!(gauge.try_reserve(1, 10, 100));
+            r.push(Arc::clone(d), 1);
+        }
+        r.deliver(40, None);
+        assert_eq!(ds.iter().map(|d| d.offset()).collect::<Vec<_>>(), [40, 41, 42]);
+        assert_eq!(gauge.outstanding_messages(), 0);
+    }
+}

@@ -1,0 +1,161 @@
+//! The producer: `send` encodes a record into its partition's batch on the
+//! caller's thread and returns its receipt at once; a background thread
+//! with its own single-threaded tokio runtime does all network work.
+//!
+//! The runtime belongs to the producer: `close` stops and joins it, so a
+//! library with no open producer runs no thread at all.
+
+mod accumulator;
+mod batch;
+mod sender;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use accumulator::Accumulator;
+use batch::QueueGauge;
+
+use super::config::Config;
+use super::delivery::{self, Delivery};
+use super::error::ErrorCode;
+
+/// How long close waits for the runtime's helper threads (DNS look-ups).
+const RUNTIME_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What the application's threads and the background thread share.
+struct Shared {
+    config: Arc<Config>,
+    gauge: Arc<QueueGauge>,
+    queues: Mutex<Accumulator>,
+    /// Wakes the sender: a batch is due, metadata is wanted, or it must stop.
+    wake: tokio::sync::Notify,
+    /// Flush calls in progress: lingering batches go at once.
+    flushing: AtomicUsize,
+    metadata_wanted: AtomicBool,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    fn queues(&self) -> MutexGuard<'_, Accumulator> {
+        self.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub struct Producer {
+    shared: Arc<Shared>,
+    sender_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Producer {
+    /// Starts the background thread. Fails only when the OS refuses a thread
+    /// or the runtime's timer/IO driver.
+    pub fn start(config: Config) -> Result<Producer, String> {
+        let config = Arc::new(config);
+        let gauge = Arc::new(QueueGauge::default());
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
+        let shared = Arc::new(Shared {
+            queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), seed)),
+            config,
+            gauge,
+            wake: tokio::sync::Notify::new(),
+            flushing: AtomicUsize::new(0),
+            metadata_wanted: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
+        let background = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("ablkafka".into())
+            .spawn(move || {
+                runtime.block_on(sender::run(background));
+                // Drops every task; a batch still in flight fails with _DESTROY.
+                runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
+            })
+            .map_err(|e| format!("could not start the producer's thread: {e}"))?;
+        Ok(Producer { shared, sender_thread: Mutex::new(Some(thread)) })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Queues one record and returns its receipt; never blocks on the
+    /// network. Failures known now come back as completed receipts.
+    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Delivery> {
+        let config = &self.shared.config;
+        if topic.is_empty() {
+            return Delivery::failed(ErrorCode::INVALID_ARG);
+        }
+        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+        if payload > config.message_max_bytes {
+            return Delivery::failed(ErrorCode::MSG_SIZE_TOO_LARGE);
+        }
+        if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
+            return Delivery::failed(ErrorCode::QUEUE_FULL);
+        }
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let delivery = Delivery::pending(timestamp);
+        let wake = {
+            let mut queues = self.shared.queues();
+            if queues.is_closed() {
+                drop(queues);
+                self.shared.gauge.release(1, payload);
+                return Delivery::failed(ErrorCode::DESTROY);
+            }
+            queues.append(topic, key, value, timestamp, Instant::now(), Arc::clone(&delivery))
+        };
+        if wake {
+            self.shared.wake.notify_one();
+        }
+        delivery
+    }
+
+    /// Sends what is lingering and waits until nothing is outstanding, or
+    /// `timeout` (None = forever) passes: NO_ERROR or `_TIMED_OUT`.
+    pub fn flush(&self, timeout: Option<Duration>) -> ErrorCode {
+        let gauge = &self.shared.gauge;
+        if gauge.outstanding_messages() == 0 {
+            return ErrorCode::NO_ERROR;
+        }
+        self.shared.flushing.fetch_add(1, Ordering::AcqRel);
+        self.shared.wake.notify_one();
+        let done = delivery::wait_until(timeout, || gauge.outstanding_messages() == 0);
+        self.shared.flushing.fetch_sub(1, Ordering::AcqRel);
+        match done {
+            true => ErrorCode::NO_ERROR,
+            false => ErrorCode::TIMED_OUT,
+        }
+    }
+
+    /// Refuses new records, flushes for up to `timeout`, fails whatever is
+    /// still pending with `_DESTROY`, and stops and joins the background
+    /// thread. Returns what the flush returned; closing twice is harmless.
+    pub fn close(&self, timeout: Option<Duration>) -> ErrorCode {
+        let Some(thread) = self.sender_thread.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return ErrorCode::NO_ERROR;
+        };
+        self.shared.queues().refuse_new();
+        let flushed = self.flush(timeout);
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+        // The thread cannot panic out of block_on without a bug; either way
+        // its receipts were failed when its tasks were dropped.
+        let _ = thread.join();
+        let leftovers = self.shared.queues().close();
+        for receipts in leftovers {
+            receipts.fail(ErrorCode::DESTROY);
+        }
+        flushed
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.close(Some(Duration::ZERO));
+    }
+}

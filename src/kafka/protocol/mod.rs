@@ -1,0 +1,81 @@
+//! The Kafka wire protocol, one file per API message, plus the primitives,
+//! the RecordBatch encoder and the codecs they share.
+//!
+//! Only non-flexible versions are spoken (ApiVersions v0, Metadata v1-v8,
+//! Produce v3-v8), so every request uses request header v1 and every
+//! response header v0. Produce v7+ is what zstd needs.
+
+pub mod api_versions;
+pub mod compression;
+pub mod metadata;
+pub mod primitives;
+pub mod produce;
+pub mod record_batch;
+
+use primitives::{DecodeError, DecodeResult, Decoder, Encoder};
+
+/// Builds a size-prefixed request frame with request header v1.
+pub fn frame_request(
+    api_key: i16,
+    api_version: i16,
+    correlation_id: i32,
+    client_id: &str,
+    body: impl FnOnce(&mut Encoder),
+) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(64);
+    let mut e = Encoder::new(&mut frame);
+    e.i32(0); // size: patched below
+    e.i16(api_key);
+    e.i16(api_version);
+    e.i32(correlation_id);
+    e.nullable_string(Some(client_id));
+    body(&mut e);
+    let size = (frame.len() - 4) as i32;
+    frame[..4].copy_from_slice(&size.to_be_bytes());
+    frame
+}
+
+/// Splits a response (without its size prefix) into correlation id and body.
+pub fn split_response(frame: &[u8]) -> DecodeResult<(i32, &[u8])> {
+    if frame.len() < 4 {
+        return Err(DecodeError("response shorter than its header"));
+    }
+    let correlation_id = Decoder::new(frame).i32()?;
+    Ok((correlation_id, &frame[4..]))
+}
+
+/// Picks the highest version in `ours` that the broker's range also allows.
+pub fn negotiate(ours: std::ops::RangeInclusive<i16>, broker_min: i16, broker_max: i16) -> Option<i16> {
+    let best = (*ours.end()).min(broker_max);
+    (best >= *ours.start() && best >= broker_min).then_some(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_frames_carry_size_and_header_v1() {
+        let frame = frame_request(0, 7, 42, "cid", |e| e.i16(-1));
+        assert_eq!(i32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, frame.len() - 4);
+        let mut d = Decoder::new(&frame[4..]);
+        assert_eq!((d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (0, 7, 42));
+        assert_eq!(d.string().unwrap(), "cid");
+        assert_eq!(d.i16().unwrap(), -1);
+        assert_eq!(d.remaining(), 0);
+    }
+
+    #[test]
+    fn negotiation_takes_the_highest_common_version() {
+        assert_eq!(negotiate(3..=8, 0, 11), Some(8));
+        assert_eq!(negotiate(3..=8, 0, 5), Some(5));
+        assert_eq!(negotiate(3..=8, 0, 2), None);
+        assert_eq!(negotiate(3..=8, 9, 12), None);
+    }
+
+    #[test]
+    fn short_responses_are_refused() {
+        assert!(split_response(&[0, 0]).is_err());
+        assert_eq!(split_response(&[0, 0, 0, 9, 1]).unwrap(), (9, &[1u8][..]));
+    }
+}
