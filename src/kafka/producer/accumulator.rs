@@ -280,6 +280,18 @@ impl Accumulator {
     }
 }
 
+impl PartitionQueue {
+    /// Moves the open batch to the ready queue if this record would take it
+    /// past batch.size; true when it did.
+    fn seal_if_full(&mut self, config: &Config, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> bool {
+        let full = self.open.as_ref().is_some_and(|b| b.records.encoded_len() + b.records.record_len(timestamp, key, value) > config.batch_size);
+        if full {
+            self.ready.push_back(self.open.take().expect("checked"));
+        }
+        full
+    }
+}
+
 impl TopicQueue {
     #[allow(clippy::too_many_arguments)]
     fn append(
@@ -295,11 +307,16 @@ impl TopicQueue {
         delivery: Arc<Delivery>,
     ) -> bool {
         let count = self.partitions.len() as u32;
+        let mut wake = false;
         let (index, sticky) = match config.partitioner.partition(key, count) {
             Some(p) => (p as usize, false),
             None => {
                 // A new sticky partition for every new batch, as Java's
-                // sticky partitioner does.
+                // sticky partitioner does: move on when the current batch
+                // has gone or this record would overflow it.
+                if let Some(p) = self.sticky {
+                    wake |= self.partitions[p as usize].seal_if_full(config, timestamp, key, value);
+                }
                 let current = self.sticky.filter(|&p| self.partitions[p as usize].open.is_some());
                 let p = current.unwrap_or_else(|| random.below(count));
                 self.sticky = Some(p);
@@ -307,14 +324,7 @@ impl TopicQueue {
             }
         };
         let partition = &mut self.partitions[index];
-        let mut wake = false;
-        let record_len = partition.open.as_ref().map_or(0, |b| b.records.record_len(timestamp, key, value));
-        if let Some(open) = &partition.open {
-            if open.records.encoded_len() + record_len > config.batch_size {
-                partition.ready.push_back(partition.open.take().expect("checked"));
-                wake = true;
-            }
-        }
+        wake |= partition.seal_if_full(config, timestamp, key, value);
         let batch = partition.open.get_or_insert_with(|| {
             wake = true;
             let capacity = config.batch_size.min(64 * 1024).max(RECORD_BATCH_OVERHEAD);
@@ -329,5 +339,74 @@ impl TopicQueue {
             wake = true;
         }
         wake
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::config::ConfigBuilder;
+
+    fn accumulator(options: &[(&str, &str)]) -> Accumulator {
+        let mut b = ConfigBuilder::new();
+        b.set("bootstrap.servers", "127.0.0.1:1").unwrap();
+        for (k, v) in options {
+            b.set(k, v).unwrap();
+        }
+        Accumulator::new(Arc::new(b.build().unwrap()), Arc::new(QueueGauge::default()), 12345)
+    }
+
+    fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Delivery> {
+        let d = Delivery::pending(1);
+        acc.append("t", key, Some(b"value"), 1, now, Arc::clone(&d));
+        d
+    }
+
+    #[test]
+    fn null_keys_stick_to_one_partition_per_batch_and_then_move() {
+        let mut acc = accumulator(&[("batch.num.messages", "10")]);
+        let now = Instant::now();
+        send(&mut acc, None, now);
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1)] }, now);
+        let partitions: Vec<i32> = (0..300).map(|_| send(&mut acc, None, now).partition()).collect();
+        let mut used = [0; 3];
+        for chunk in partitions[9..].chunks(10) {
+            assert!(chunk.iter().all(|&p| p == chunk[0]), "one batch, one partition: {chunk:?}");
+            used[chunk[0] as usize] += 1;
+        }
+        assert!(used.iter().all(|&n| n > 0), "every partition gets batches: {used:?}");
+    }
+
+    #[test]
+    fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
+        // Each record takes 14 bytes here, so batch.size=200 holds 9.
+        let mut acc = accumulator(&[("batch.size", "200")]);
+        let now = Instant::now();
+        acc.append("t", None, Some(b"v"), 1, now, Delivery::pending(1));
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1), (3, 1)] }, now);
+        let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
+        let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(changes >= 20, "sticky partition moved only {changes} times");
+        let plan = acc.plan(now, true);
+        let sent: usize = plan.to_send.values().flatten().map(|b| b.records.count()).sum();
+        assert!(plan.to_send.values().flatten().all(|b| b.records.encoded_len() <= 200));
+        assert!(sent > 0);
+    }
+
+    #[test]
+    fn keyed_records_keep_their_partition_and_plan_respects_linger() {
+        let mut acc = accumulator(&[("linger.ms", "50"), ("partitioner", "murmur2_random")]);
+        let now = Instant::now();
+        acc.append("t", Some(b"k"), Some(b"v"), 1, now, Delivery::pending(1));
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now);
+        let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
+        assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
+        let early = acc.plan(now, false);
+        assert!(early.to_send.is_empty(), "lingering");
+        assert_eq!(early.next_due, Some(now + std::time::Duration::from_millis(50)));
+        let due = acc.plan(now + std::time::Duration::from_millis(50), false);
+        let batches = &due.to_send[&7];
+        assert_eq!((batches.len(), batches[0].records.count(), batches[0].partition), (1, 6, expected));
+        assert!(acc.plan(now + std::time::Duration::from_secs(1), true).to_send.is_empty(), "one request in flight per partition");
     }
 }
