@@ -35,7 +35,7 @@ EXAMPLES := basic demo
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
 
-.PHONY: all lib header-check ctests test demo deps clean
+.PHONY: all lib header-check ctests c-binaries test demo deps clean
 
 all: lib
 
@@ -50,8 +50,12 @@ header-check: lib
 		{ echo "header-check: $(HEADER) is stale: commit the regenerated header" >&2; exit 1; }
 	@echo "header-check: $(HEADER) is up to date"
 
+# Recursive, so the binaries are judged against the library this build just made.
 ctests: lib
-	@$(MAKE) --no-print-directory $(CTEST_BINS) $(EXAMPLE_BINS)
+	@$(MAKE) --no-print-directory c-binaries
+
+c-binaries: $(CTEST_BINS) $(EXAMPLE_BINS)
+	@echo "ctests: $(CTESTS) $(EXAMPLES) are built in $(BIN)"
 
 $(BIN)/%: c-tests/%.c c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)

@@ -11,7 +11,9 @@
  *      are freed afterwards; a send after close completes at once with -197;
  *   4. free: response_free before completion is allowed, also when the producer then
  *      delivers or closes; close(0) with lingering messages fails them with -197 and
- *      says so in its return value.
+ *      says so in its return value;
+ *   5. batch triggers: with linger.ms=10000 and no flush, a batch still goes out as soon
+ *      as it holds batch.num.messages records, or batch.size bytes.
  */
 #include "common.h"
 
@@ -192,10 +194,12 @@ static void test_close(const char *brokers, const char *topic) {
         CHECK(response_wait(late, -1) == 1, "send after close: wait(-1)");
         response_free(late);
     }
-    /* Closing again is harmless. */
+    /* Closing again is harmless and returns 0. */
     t0 = now_ms();
-    producer_close(p, 1000);
+    rc = producer_close(p, 1000);
+    CHECK(rc == 0, "second close returned %d", (int)rc);
     CHECK(now_ms() - t0 < 1500, "second close took %lld ms", (long long)(now_ms() - t0));
+    CHECK(producer_flush(p, 0) == 0, "flush on a closed producer with nothing pending");
 
     /* Receipts outlive the producer itself. */
     producer_free(p);
@@ -265,10 +269,49 @@ static void test_free_pending(const char *brokers, const char *topic) {
     }
     CHECK(other == 0, "close(0): %d receipts neither delivered nor failed with -197 when close returned", other);
     CHECK(destroyed > 0, "close(0) with linger.ms=10000 failed no lingering message with -197 (%d delivered)", ok);
-    CHECK((destroyed > 0) == (rc != 0), "close(0) returned %d with %d receipts failed by -197", (int)rc, destroyed);
+    CHECK(rc == (destroyed > 0 ? -185 : 0), "close(0) returned %d with %d receipts failed by -197", (int)rc,
+          destroyed);
     producer_free(p);
     /* Freed after their producer. */
     for (int i = 0; i < 10; i++) response_free(r[i]);
+}
+
+/* With linger.ms=10000, sends `n` same-key messages of `value_len` bytes and checks the
+ * first one is delivered within 5 s without flush: some other trigger sent its batch. */
+static void batch_trigger(const char *brokers, const char *topic, const char *option, const char *value,
+                          int n, size_t value_len) {
+    ProducerBuilder *b = builder_for(brokers);
+    if (b == NULL) return;
+    set_ok(b, "linger.ms", "10000");
+    set_ok(b, option, value);
+    Producer *p = build_ok(b);
+    producer_builder_free(b);
+    if (p == NULL) return;
+
+    char payload[1024];
+    if (value_len > sizeof payload) value_len = sizeof payload;
+    memset(payload, 'p', sizeof payload);
+    Response *r[64];
+    if (n > 64) n = 64;
+    int64_t t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        r[i] = producer_send(p, topic, "same-key", 8, payload, value_len);
+    }
+    int waited = r[0] != NULL ? response_wait(r[0], 5000) : 0;
+    int64_t took = now_ms() - t0;
+    CHECK(waited == 1 && delivered(r[0], option, 0),
+          "%s=%s, linger.ms=10000: a full batch of %d x %zu bytes was not delivered within 5 s without flush",
+          option, value, n, value_len);
+    fprintf(stderr, "receipts: %s=%s sent a full batch after %lld ms (linger.ms=10000)\n", option, value,
+            (long long)took);
+    CHECK(producer_flush(p, 10000) == 0, "flush after the batch trigger");
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        if (r[i] == NULL || !delivered(r[i], option, i)) bad++;
+        response_free(r[i]);
+    }
+    CHECK(bad == 0, "%s: %d of %d not delivered after flush", option, bad, n);
+    producer_free(p);
 }
 
 int main(int argc, char **argv) {
@@ -280,5 +323,7 @@ int main(int argc, char **argv) {
     test_flush(argv[1], argv[2]);
     test_close(argv[1], argv[2]);
     test_free_pending(argv[1], argv[2]);
+    batch_trigger(argv[1], argv[2], "batch.num.messages", "10", 10, 20);
+    batch_trigger(argv[1], argv[2], "batch.size", "4096", 12, 1000);
     return CHECK_SUMMARY("receipts");
 }

@@ -7,7 +7,8 @@
 #   3. make header-check (the committed include/ablkafka.h is what the build generates)
 #   4. make ctests (c-tests/ and examples-c/, -Werror)
 #   5. tansu on a free loopback port; topics; each C test; for each codec, roundtrip of
-#      20,000 messages then scripts/verify.py reads them back with librdkafka
+#      20,000 messages then scripts/verify.py reads them back with librdkafka and checks
+#      that every stored batch carries that codec
 # The broker is stopped on exit, also on failure or interrupt.
 set -euo pipefail
 
@@ -146,7 +147,7 @@ for codec in "${CODECS[@]}"; do
     run_counted "roundtrip $codec" "$bin/roundtrip" "$brokers" "roundtrip-$codec" "$codec" "$COUNT" "$expect" 3
     if [ -s "$expect" ]; then
         run_one "verify $codec" "$VENV_PYTHON" scripts/verify.py \
-            --brokers "$brokers" --topic "roundtrip-$codec" --expect "$expect" || true
+            --brokers "$brokers" --topic "roundtrip-$codec" --expect "$expect" --codec "$codec" || true
     else
         echo "verify $codec: no expectation file; roundtrip did not write it" >&2
         record "verify $codec" 0 1

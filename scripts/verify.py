@@ -2,7 +2,7 @@
 """The independent consumer: reads a topic back with librdkafka (confluent-kafka) and
 checks it against what a C test says it produced.
 
-    verify.py --brokers HOST:PORT --topic T --expect FILE [--timeout S]
+    verify.py --brokers HOST:PORT --topic T --expect FILE [--codec C] [--timeout S]
     verify.py --brokers HOST:PORT --topic T --dump N
 
 Expectation file (written by c-tests/roundtrip.c), UTF-8 text, one message a line:
@@ -16,13 +16,17 @@ non-null byte string). Blank lines and lines starting with '#' are ignored.
 With --expect it reads every partition from the beginning to its end (bounded by
 --timeout) and checks, byte for byte, that the multiset of (key, value)
 equals the expectation, that nothing else is in the topic, and that each message with
-a known partition and offset is at exactly that partition and offset.
+a known partition and offset is at exactly that partition and offset. The consumer
+checks every batch's CRC-32C (check.crcs). With --codec it also reads the stored
+RecordBatch headers with a raw Fetch and checks each is magic 2 with that codec.
 Exit status: 0 when everything matches, 1 on a mismatch, 2 on a usage or broker error.
 """
 
 import argparse
 import collections
 import os
+import socket
+import struct
 import sys
 import time
 import uuid
@@ -100,6 +104,8 @@ def make_consumer(brokers):
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
         "enable.partition.eof": True,
+        # Verify every batch's CRC-32C (librdkafka skips it by default; tansu only logs a bad one).
+        "check.crcs": True,
         "client.id": "ablkafka-verify",
     })
 
@@ -157,6 +163,110 @@ def read_topic(brokers, topic, timeout_s):
         c.close()
 
 
+CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+class RawBroker:
+    """Just enough of the Kafka protocol to read RecordBatch headers as stored: Fetch v4
+    (non-flexible), to one broker (tansu is a single node: the bootstrap address leads
+    every partition). librdkafka decompresses transparently, so this is how the test
+    sees which codec each batch was written with."""
+
+    def __init__(self, address, timeout_s):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout_s)
+        self.correlation = 0
+
+    def close(self):
+        self.sock.close()
+
+    def _recv(self, n):
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("broker closed the connection")
+            buf += chunk
+        return bytes(buf)
+
+    def fetch(self, topic, partition, offset, max_bytes=8 << 20):
+        """Returns (error_code, high_watermark, records_bytes)."""
+        self.correlation += 1
+        client = b"ablkafka-verify-raw"
+        t = topic.encode()
+        body = struct.pack(">hhih", 1, 4, self.correlation, len(client)) + client
+        body += struct.pack(">iiiib", -1, 100, 1, max_bytes, 0)
+        body += struct.pack(">ih", 1, len(t)) + t
+        body += struct.pack(">iiqi", 1, partition, offset, max_bytes)
+        self.sock.sendall(struct.pack(">i", len(body)) + body)
+        (size,) = struct.unpack(">i", self._recv(4))
+        resp = self._recv(size)
+        pos = 0
+
+        def take(fmt):
+            nonlocal pos
+            vals = struct.unpack_from(fmt, resp, pos)
+            pos += struct.calcsize(fmt)
+            return vals
+
+        (corr,) = take(">i")
+        if corr != self.correlation:
+            raise ValueError(f"correlation id {corr}, want {self.correlation}")
+        take(">i")  # throttle_time_ms
+        (ntopics,) = take(">i")
+        for _ in range(ntopics):
+            (tlen,) = take(">h")
+            name = resp[pos:pos + tlen].decode()
+            pos += tlen
+            (nparts,) = take(">i")
+            for _ in range(nparts):
+                p, err, high, _lso = take(">ihqq")
+                (naborted,) = take(">i")
+                if naborted > 0:
+                    pos += naborted * 16
+                (rlen,) = take(">i")
+                records = b"" if rlen < 0 else resp[pos:pos + rlen]
+                pos += max(rlen, 0)
+                if name == topic and p == partition:
+                    return err, high, records
+        raise ValueError(f"no {topic}/{partition} in the fetch response")
+
+
+def batch_codecs(brokers, topic, partitions, timeout_s):
+    """Counts stored RecordBatches per (codec name, magic), reading every partition."""
+    counts = collections.Counter()
+    deadline = time.monotonic() + timeout_s
+    raw = RawBroker(brokers.split(",")[0], timeout_s)
+    try:
+        for p in partitions:
+            offset = 0
+            while True:
+                if time.monotonic() > deadline:
+                    fail(f"timed out reading raw batches of {topic}/{p}", 1)
+                err, high, records = raw.fetch(topic, p, offset)
+                if err != 0:
+                    fail(f"raw fetch of {topic}/{p} at {offset}: error {err}")
+                if offset >= high:
+                    break
+                pos, progressed = 0, False
+                while pos + 23 <= len(records):
+                    base, length = struct.unpack_from(">qi", records, pos)
+                    if pos + 12 + length > len(records):
+                        break  # a partial batch at the end of the response
+                    magic = records[pos + 16]
+                    (attributes,) = struct.unpack_from(">h", records, pos + 21)
+                    (last_delta,) = struct.unpack_from(">i", records, pos + 23)
+                    counts[(CODECS.get(attributes & 7, f"codec {attributes & 7}"), magic)] += 1
+                    pos += 12 + length
+                    if base + last_delta + 1 > offset:
+                        offset, progressed = base + last_delta + 1, True
+                if not progressed:
+                    fail(f"raw fetch of {topic}/{p} at {offset} made no progress (high watermark {high})")
+    finally:
+        raw.close()
+    return counts
+
+
 def verify(args):
     expected = read_expectation(args.expect)
     records, parts, ends = read_topic(args.brokers, args.topic, args.timeout)
@@ -179,6 +289,13 @@ def verify(args):
             misplaced.append((p, o, k, v, found))
 
     problems = []
+    codec_note = ""
+    if args.codec:
+        batches = batch_codecs(args.brokers, args.topic, parts, args.timeout)
+        wrong = {k: n for k, n in batches.items() if k != (args.codec, 2)}
+        codec_note = ", ".join(f"{n} {c} batch(es) magic {m}" for (c, m), n in sorted(batches.items()))
+        if wrong or not batches and records:
+            problems.append(f"stored batches are not all {args.codec} RecordBatch v2: {codec_note or 'none found'}")
     if missing:
         problems.append(f"{sum(missing.values())} expected message(s) missing")
     if extra:
@@ -195,6 +312,8 @@ def verify(args):
             print(f"  missing x{n}: key={show(k)} value={show(v)}", file=sys.stderr)
         for (k, v), n in list(extra.items())[:10]:
             print(f"  extra   x{n}: key={show(k)} value={show(v)}", file=sys.stderr)
+        if codec_note:
+            print(f"verify: stored batches: {codec_note}", file=sys.stderr)
         for p, o, k, v, found in misplaced[:10]:
             f = "nothing" if found is None else f"key={show(found[0])} value={show(found[1])}"
             print(f"  at p{p}@{o}: want key={show(k)} value={show(v)}, found {f}", file=sys.stderr)
@@ -202,6 +321,8 @@ def verify(args):
 
     print(f"verify: OK topic {args.topic!r}: {len(records)} messages match byte for byte "
           f"({positioned} at their receipt's partition/offset; {per_part})")
+    if codec_note:
+        print(f"verify: OK every stored batch is {args.codec} (magic 2, CRC-32C checked): {codec_note}")
     return 0
 
 
@@ -222,6 +343,8 @@ def main():
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--expect", metavar="FILE", help="expectation file to check against")
     mode.add_argument("--dump", metavar="N", type=int, help="print the first N records")
+    ap.add_argument("--codec", choices=sorted(CODECS.values()),
+                    help="with --expect: also check that every stored RecordBatch is v2 with this codec")
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("VERIFY_TIMEOUT_S", 120)),
                     help="seconds to read the topic (default 120)")
     args = ap.parse_args()
