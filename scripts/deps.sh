@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` and `make demo` need, only where it is missing:
-#   - Debian packages: a C toolchain and make (build-essential), pkg-config, and
+#   - Debian packages: a C toolchain and make (build-essential), pkg-config,
+#     librdkafka-dev (headers for the mock-cluster tests and the benchmark), and
 #     python3-venv when the python3 on PATH cannot create a virtual environment;
 #   - tansu (the broker) into $ABLKAFKA_CACHE/tansu, built with cargo;
 #   - a virtual environment at $ABLKAFKA_CACHE/venv with confluent-kafka (librdkafka 2.16),
@@ -26,6 +27,7 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python_can_venv || missing+=(python3-venv)
+[ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
 
 if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"

@@ -19,3 +19,10 @@ VENV_PYTHON="$VENV_DIR/bin/python"
 
 export ABLKAFKA_CACHE TANSU_VERSION TANSU_ROOT TANSU_BIN TANSU_INSTALL_LOG
 export CONFLUENT_KAFKA_VERSION VENV_DIR VENV_PYTHON
+
+# librdkafka for the C side of the fault tests and the benchmark: the headers from Debian's
+# librdkafka-dev (2.0.2; its rdkafka.h and rdkafka_mock.h API is a subset of 2.16's) and
+# the newer shared library inside the confluent-kafka wheel (Debian's 2.0.2 cannot
+# talk to tansu). Link with "$RDKAFKA_LIB" -Wl,-rpath,"$(dirname "$RDKAFKA_LIB")".
+RDKAFKA_LIB="$(ls "$VENV_DIR"/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1 2>/dev/null | head -n 1)"
+export RDKAFKA_LIB
