@@ -158,6 +158,25 @@ int32_t producer_flush(Producer *producer, int32_t timeout_ms);
 int32_t producer_close(Producer *producer, int32_t timeout_ms);
 
 /*
+ The latest producer-level error, readable by polling before any
+ Response fails: -187 (all brokers down) or -195 (a broker unreachable)
+ while brokers cannot be reached, -150 after a fatal error (idempotence
+ can no longer be guaranteed; every later send fails with -150), 0 once
+ the cluster answers again. -186 for a NULL producer. Any thread.
+ */
+int32_t producer_error_code(const Producer *producer);
+
+/*
+ Copies the text of the latest producer-level error (empty when
+ `producer_error_code` is 0) into `buf` as a NUL-terminated string,
+ truncated to `buf_len - 1` bytes, and returns the full text's length in
+ bytes, as snprintf does: call with `buf` NULL and `buf_len` 0 to learn
+ the size. The caller owns `buf` (an OpenEdge MEMPTR works). Returns 0
+ for a NULL producer. Any thread.
+ */
+size_t producer_error_message(const Producer *producer, char *buf, size_t buf_len);
+
+/*
  Frees the producer. If it was not closed, it is closed first without
  waiting: Responses still pending complete with -197 (call
  `producer_close` with a timeout first to deliver them). NULL is fine.

@@ -1,6 +1,7 @@
 //! `Producer`: send, flush, close, free.
 
 use std::ffi::{c_char, c_void};
+use std::ptr;
 
 use super::boundary::{c_bytes, c_str, guard, timeout_from_ms};
 use super::handle::{arc_into_handle, borrow, free_box, Castable, OwnedBox};
@@ -92,6 +93,46 @@ pub extern "C" fn producer_close(producer: *mut Producer, timeout_ms: i32) -> i3
         // SAFETY: NULL or a live producer, as documented.
         let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
         producer.close(timeout_from_ms(timeout_ms)).code()
+    })
+}
+
+/// The latest producer-level error, readable by polling before any
+/// Response fails: -187 (all brokers down) or -195 (a broker unreachable)
+/// while brokers cannot be reached, -150 after a fatal error (idempotence
+/// can no longer be guaranteed; every later send fails with -150), 0 once
+/// the cluster answers again. -186 for a NULL producer. Any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_error_code(producer: *const Producer) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
+        producer.status().code.code()
+    })
+}
+
+/// Copies the text of the latest producer-level error (empty when
+/// `producer_error_code` is 0) into `buf` as a NUL-terminated string,
+/// truncated to `buf_len - 1` bytes, and returns the full text's length in
+/// bytes, as snprintf does: call with `buf` NULL and `buf_len` 0 to learn
+/// the size. The caller owns `buf` (an OpenEdge MEMPTR works). Returns 0
+/// for a NULL producer. Any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_error_message(producer: *const Producer, buf: *mut c_char, buf_len: usize) -> usize {
+    guard(0, || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(producer) = (unsafe { borrow(producer) }) else { return 0 };
+        let text = producer.status().message;
+        if !buf.is_null() && buf_len > 0 {
+            let copied = text.len().min(buf_len - 1);
+            // SAFETY: the caller gave `buf_len` writable bytes at `buf`.
+            unsafe {
+                ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), buf, copied);
+                *buf.add(copied) = 0;
+            }
+        }
+        text.len()
     })
 }
 

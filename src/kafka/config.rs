@@ -59,6 +59,10 @@ pub struct Config {
     pub partitioner: Partitioner,
     pub metadata_refresh_interval: Option<Duration>,
     pub metadata_propagation_max: Duration,
+    /// enable.idempotence: producer id, sequence numbers, acks=all.
+    pub idempotence: bool,
+    /// Produce requests in flight at once on one broker connection.
+    pub max_in_flight: usize,
 }
 
 /// How an option's value is checked and read.
@@ -115,6 +119,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "topic.metadata.refresh.interval.ms", aliases: &[], default: "300000", kind: int(-1, 3_600_000) },
     OptionSpec { name: "topic.metadata.propagation.max.ms", aliases: &[], default: "30000", kind: int(0, 3_600_000) },
     OptionSpec { name: "enable.idempotence", aliases: &[], default: "false", kind: Kind::Bool },
+    OptionSpec { name: "max.in.flight.requests.per.connection", aliases: &["max.in.flight"], default: "1000000", kind: int(1, 1_000_000) },
     OptionSpec { name: "security.protocol", aliases: &[], default: "plaintext", kind: Kind::Choice(&["plaintext"]) },
 ];
 
@@ -181,13 +186,29 @@ impl ConfigBuilder {
                 range.end()
             )));
         }
-        if self.value("enable.idempotence") == "true" {
-            return Err(ConfigError::Invalid("enable.idempotence=true is not supported yet".into()));
-        }
         let acks = match self.value("acks") {
             "all" | "-1" => -1,
             other => other.parse().expect("checked when set"),
         };
+        let idempotence = self.value("enable.idempotence") == "true";
+        let mut max_in_flight = self.int("max.in.flight.requests.per.connection") as usize;
+        if idempotence {
+            // librdkafka's rules: acks=all, at most 5 in flight, retries > 0;
+            // an unset max.in.flight is lowered to 5 rather than refused.
+            if acks != -1 {
+                return Err(ConfigError::Invalid("`acks` must be set to `all` when `enable.idempotence` is true".into()));
+            }
+            if !self.values.contains_key("max.in.flight.requests.per.connection") {
+                max_in_flight = 5;
+            } else if max_in_flight > 5 {
+                return Err(ConfigError::Invalid(
+                    "`max.in.flight.requests.per.connection` must be set <= 5 when `enable.idempotence` is true".into(),
+                ));
+            }
+            if self.int("retries") == 0 {
+                return Err(ConfigError::Invalid("`retries` must be greater than 0 when `enable.idempotence` is true".into()));
+            }
+        }
         let ms = |name| Duration::from_millis(self.int(name) as u64);
         let message_timeout = match self.int("message.timeout.ms") {
             0 => None,
@@ -220,6 +241,8 @@ impl ConfigBuilder {
             partitioner: Partitioner::from_name(self.value("partitioner")).expect("checked when set"),
             metadata_refresh_interval,
             metadata_propagation_max: ms("topic.metadata.propagation.max.ms"),
+            idempotence,
+            max_in_flight,
         })
     }
 }
@@ -348,7 +371,20 @@ mod tests {
         assert!(builder(&[("compression.codec", "zstd"), ("compression.level", "22")]).build().is_ok());
         assert!(builder(&[("compression.codec", "snappy"), ("compression.level", "3")]).build().is_err());
         assert!(ConfigBuilder::new().build().unwrap_err().message().contains("bootstrap.servers"));
-        assert!(builder(&[("enable.idempotence", "true")]).build().is_err());
+    }
+
+    #[test]
+    fn idempotence_forces_librdkafkas_rules() {
+        let c = builder(&[("enable.idempotence", "true")]).build().unwrap();
+        assert!(c.idempotence);
+        assert_eq!((c.acks, c.max_in_flight), (-1, 5));
+        assert_eq!(builder(&[]).build().unwrap().max_in_flight, 1_000_000);
+        for (name, value) in [("acks", "1"), ("acks", "0"), ("max.in.flight", "6"), ("retries", "0")] {
+            let err = builder(&[("enable.idempotence", "true"), (name, value)]).build().unwrap_err();
+            let option = if name == "max.in.flight" { "max.in.flight.requests.per.connection" } else { name };
+            assert!(err.message().contains(option) && err.message().contains("enable.idempotence"), "{}", err.message());
+        }
+        assert_eq!(builder(&[("enable.idempotence", "true"), ("max.in.flight", "3")]).build().unwrap().max_in_flight, 3);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::connection::Connection;
+use super::connection::{BrokerError, Connection};
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::metadata::{self, MetadataResponse};
@@ -21,6 +21,7 @@ struct BrokerSlot {
 struct Backoff {
     next_attempt: Option<Instant>,
     current: Duration,
+    last_error: Option<BrokerError>,
 }
 
 impl BrokerSlot {
@@ -28,7 +29,7 @@ impl BrokerSlot {
         Arc::new(BrokerSlot {
             address: Mutex::new(address),
             connection: tokio::sync::Mutex::new(None),
-            backoff: Mutex::new(Backoff { next_attempt: None, current: initial_backoff }),
+            backoff: Mutex::new(Backoff { next_attempt: None, current: initial_backoff, last_error: None }),
         })
     }
 
@@ -37,8 +38,8 @@ impl BrokerSlot {
     }
 
     /// The live connection, or a new one unless the last attempt failed
-    /// within the reconnect backoff.
-    async fn connect(&self, config: &Config) -> Result<Arc<Connection>, ErrorCode> {
+    /// within the reconnect backoff (then that attempt's error again).
+    async fn connect(&self, config: &Config) -> Result<Arc<Connection>, BrokerError> {
         let mut slot = self.connection.lock().await;
         let address = self.address();
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
@@ -48,7 +49,8 @@ impl BrokerSlot {
         {
             let backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
             if backoff.next_attempt.is_some_and(|t| Instant::now() < t) {
-                return Err(ErrorCode::TRANSPORT);
+                let detail = backoff.last_error.as_ref().map_or_else(|| format!("{address}: reconnect backoff"), |e| e.detail.clone());
+                return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
         let opened = Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout).await;
@@ -57,13 +59,15 @@ impl BrokerSlot {
             Ok(c) => {
                 backoff.next_attempt = None;
                 backoff.current = config.reconnect_backoff;
+                backoff.last_error = None;
                 *slot = Some(Arc::clone(&c));
                 Ok(c)
             }
-            Err(code) => {
+            Err(error) => {
                 backoff.next_attempt = Some(Instant::now() + backoff.current);
                 backoff.current = (backoff.current * 2).min(config.reconnect_backoff_max);
-                Err(code)
+                backoff.last_error = Some(error.clone());
+                Err(error)
             }
         }
     }
@@ -86,47 +90,65 @@ impl Cluster {
     }
 
     /// A connection to broker `node_id`, as metadata named it.
-    pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, ErrorCode> {
+    pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, BrokerError> {
         let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
         match slot {
             Some(slot) => slot.connect(&self.config).await,
-            None => Err(ErrorCode::TRANSPORT),
+            None => Err(BrokerError { code: ErrorCode::TRANSPORT, detail: format!("broker {node_id} is not in the metadata") }),
         }
     }
 
-    /// Asks any reachable broker for `topics`' metadata and learns the
-    /// brokers it names. Connected brokers are tried first.
-    pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, ErrorCode> {
+    /// Runs `exchange` on the first broker that can be reached and answers,
+    /// trying connected brokers first, then the others, then the bootstrap
+    /// servers. When none can be reached the error is `_ALL_BROKERS_DOWN`,
+    /// with every broker's reason.
+    pub async fn with_any_broker<T, F, Fut>(&self, exchange: F) -> Result<T, BrokerError>
+    where
+        F: Fn(Arc<Connection>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, BrokerError>>,
+    {
         let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         slots.extend(self.bootstrap.iter().cloned());
         slots.sort_by_key(|s| !s.is_connected());
-        let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
-        let mut last_error = ErrorCode::TRANSPORT;
-        for slot in slots {
+        let mut unreachable = Vec::new();
+        let mut answered_error = None;
+        for slot in &slots {
             let connection = match slot.connect(&self.config).await {
                 Ok(c) => c,
-                Err(code) => {
-                    last_error = code;
+                Err(e) => {
+                    unreachable.push(e.detail);
                     continue;
                 }
             };
-            let Some(version) = connection.version_for(metadata::API_KEY, metadata::VERSIONS) else {
-                last_error = ErrorCode::UNSUPPORTED_VERSION;
-                continue;
-            };
-            let response = connection
-                .request(metadata::API_KEY, version, true, |e| metadata::encode_request(e, version, &names, true))
-                .await
-                .and_then(|body| metadata::decode_response(&body, version).map_err(|_| ErrorCode::BAD_MSG));
-            match response {
-                Ok(response) => {
-                    self.learn_brokers(&response);
-                    return Ok(response);
-                }
-                Err(code) => last_error = code,
+            match exchange(connection).await {
+                Ok(value) => return Ok(value),
+                Err(e) => answered_error = Some(e),
             }
         }
-        Err(last_error)
+        Err(answered_error.unwrap_or_else(|| BrokerError {
+            code: ErrorCode::ALL_BROKERS_DOWN,
+            detail: format!("{}/{} brokers are down: {}", unreachable.len(), slots.len(), unreachable.join("; ")),
+        }))
+    }
+
+    /// Asks any reachable broker for `topics`' metadata (none: just the
+    /// brokers) and learns the brokers it names.
+    pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, BrokerError> {
+        let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
+        let names = &names;
+        let response = self
+            .with_any_broker(|connection| async move {
+                let broker_error = |code: ErrorCode| BrokerError { code, detail: format!("{}: Metadata: {}", connection.address(), code.message()) };
+                let version = connection.version_for(metadata::API_KEY, metadata::VERSIONS).ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
+                let body = connection
+                    .request(metadata::API_KEY, version, true, self.config.request_timeout, |e| metadata::encode_request(e, version, names, true))
+                    .await
+                    .map_err(broker_error)?;
+                metadata::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))
+            })
+            .await?;
+        self.learn_brokers(&response);
+        Ok(response)
     }
 
     fn learn_brokers(&self, response: &MetadataResponse) {

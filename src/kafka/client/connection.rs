@@ -52,10 +52,23 @@ impl Wire {
     }
 }
 
+/// Why a broker could not be used: a code for the receipts and a detail
+/// for the producer's status (`producer_error_message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerError {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl BrokerError {
+    fn new(code: ErrorCode, address: &str, what: impl std::fmt::Display) -> Self {
+        BrokerError { code, detail: format!("{address}: {what}") }
+    }
+}
+
 pub struct Connection {
     address: String,
     client_id: String,
-    request_timeout: Duration,
     versions: ApiVersionsResponse,
     next_correlation_id: AtomicI32,
     outgoing: mpsc::UnboundedSender<Outgoing>,
@@ -65,23 +78,31 @@ pub struct Connection {
 impl Connection {
     /// Connects, asks the broker's API versions, and starts the I/O tasks.
     /// Must be called on the producer's runtime.
-    pub async fn open(address: &str, client_id: &str, connect_timeout: Duration, request_timeout: Duration) -> Result<Arc<Connection>, ErrorCode> {
-        let mut stream = tokio::time::timeout(connect_timeout, TcpStream::connect(address))
-            .await
-            .map_err(|_| ErrorCode::TRANSPORT)?
-            .map_err(|_| ErrorCode::TRANSPORT)?;
-        stream.set_nodelay(true).map_err(|_| ErrorCode::TRANSPORT)?;
+    pub async fn open(address: &str, client_id: &str, connect_timeout: Duration, request_timeout: Duration) -> Result<Arc<Connection>, BrokerError> {
+        let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
+        let mut stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
+            Err(_) => return Err(transport(&format_args!("connect timed out after {connect_timeout:?}"))),
+            Ok(Err(e)) => return Err(transport(&format_args!("connect failed: {e}"))),
+            Ok(Ok(stream)) => stream,
+        };
+        stream.set_nodelay(true).map_err(|e| transport(&e))?;
 
         let handshake = frame_request(api_versions::API_KEY, api_versions::VERSION, 0, client_id, |_| {});
         let exchange = async {
-            stream.write_all(&handshake).await.ok()?;
-            read_frame(&mut stream).await.ok()
+            stream.write_all(&handshake).await?;
+            read_frame(&mut stream).await
         };
-        let frame = tokio::time::timeout(request_timeout, exchange).await.ok().flatten().ok_or(ErrorCode::TRANSPORT)?;
-        let (_, body) = split_response(&frame).map_err(|_| ErrorCode::BAD_MSG)?;
-        let versions = api_versions::decode_response(body).map_err(|_| ErrorCode::BAD_MSG)?;
+        let frame = match tokio::time::timeout(request_timeout, exchange).await {
+            Err(_) => return Err(transport(&"no ApiVersions response within request.timeout.ms")),
+            Ok(Err(e)) => return Err(transport(&format_args!("ApiVersions failed: {e}"))),
+            Ok(Ok(frame)) => frame,
+        };
+        let bad = |e: &dyn std::fmt::Display| BrokerError::new(ErrorCode::BAD_MSG, address, e);
+        let (_, body) = split_response(&frame).map_err(|e| bad(&e))?;
+        let versions = api_versions::decode_response(body).map_err(|e| bad(&e))?;
         if versions.error_code != 0 {
-            return Err(ErrorCode::from_kafka(versions.error_code));
+            let code = ErrorCode::from_kafka(versions.error_code);
+            return Err(BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message())));
         }
 
         let (reader, writer) = stream.into_split();
@@ -92,7 +113,6 @@ impl Connection {
         Ok(Arc::new(Connection {
             address: address.to_owned(),
             client_id: client_id.to_owned(),
-            request_timeout,
             versions,
             next_correlation_id: AtomicI32::new(1),
             outgoing,
@@ -116,13 +136,15 @@ impl Connection {
 
     /// Sends one request and returns the response body (after the response
     /// header), or an empty body once written when `expect_response` is false.
-    /// Fails with `_TRANSPORT` when the connection dies and `_TIMED_OUT` after
-    /// request.timeout.ms.
+    /// Fails with `_TRANSPORT` when the connection dies, and with `_TIMED_OUT`
+    /// after `timeout`, which also closes the connection (as librdkafka does),
+    /// so that a late answer can never be taken for another request's.
     pub async fn request(
         &self,
         api_key: i16,
         version: i16,
         expect_response: bool,
+        timeout: Duration,
         body: impl FnOnce(&mut Encoder),
     ) -> Result<Vec<u8>, ErrorCode> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
@@ -131,8 +153,11 @@ impl Connection {
         self.outgoing
             .send(Outgoing { frame, correlation_id, expect_response, reply })
             .map_err(|_| ErrorCode::TRANSPORT)?;
-        match tokio::time::timeout(self.request_timeout, response).await {
-            Err(_) => Err(ErrorCode::TIMED_OUT),
+        match tokio::time::timeout(timeout, response).await {
+            Err(_) => {
+                self.wire.die();
+                Err(ErrorCode::TIMED_OUT)
+            }
             Ok(Err(_)) => Err(ErrorCode::TRANSPORT),
             Ok(Ok(result)) => result,
         }
@@ -171,11 +196,13 @@ async fn write_loop(mut writer: OwnedWriteHalf, mut requests: mpsc::UnboundedRec
 async fn read_loop(mut reader: OwnedReadHalf, wire: Arc<Wire>) {
     loop {
         let Ok(frame) = read_frame(&mut reader).await else { break };
-        let Ok((correlation_id, body)) = split_response(&frame) else { break };
+        let Ok((correlation_id, _)) = split_response(&frame) else { break };
         let next = wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
         match next {
             Some((expected, reply)) if expected == correlation_id => {
-                let _ = reply.send(Ok(body.to_vec()));
+                let mut body = frame;
+                body.drain(..4); // response header v0: the correlation id
+                let _ = reply.send(Ok(body));
             }
             // A response nobody asked for: the stream is out of step.
             Some((_, reply)) => {

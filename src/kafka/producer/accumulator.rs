@@ -6,7 +6,7 @@
 //! At most one Produce request per partition is in flight, so retries can
 //! never reorder a partition's records.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use crate::kafka::config::Config;
 use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
+use crate::kafka::protocol::record_batch::{ProducerIdentity, RECORD_BATCH_OVERHEAD};
 
 /// A record sent before its topic's partition count was known.
 #[derive(Debug)]
@@ -35,6 +35,8 @@ struct PartitionQueue {
     ready: VecDeque<Batch>,
     in_flight: bool,
     not_before: Option<Instant>,
+    /// The idempotent producer's next sequence number for this partition.
+    next_sequence: i32,
 }
 
 #[derive(Debug)]
@@ -73,7 +75,13 @@ pub struct Accumulator {
     gauge: Arc<QueueGauge>,
     topics: HashMap<Arc<str>, TopicQueue>,
     random: StickyRandom,
-    closed: bool,
+    /// Produce requests in flight per broker, bounded by max.in.flight.
+    broker_requests: HashMap<i32, usize>,
+    /// The idempotent producer's id and epoch; nothing is sent without it.
+    producer: Option<(i64, i16)>,
+    /// Why new records are refused: `_DESTROY` once closed, `_FATAL` after
+    /// a fatal error.
+    refusal: Option<ErrorCode>,
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -85,22 +93,31 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 
 impl Accumulator {
     pub fn new(config: Arc<Config>, gauge: Arc<QueueGauge>, seed: u64) -> Self {
-        Accumulator { config, gauge, topics: HashMap::new(), random: StickyRandom::seeded(seed), closed: false }
+        Accumulator {
+            config,
+            gauge,
+            topics: HashMap::new(),
+            random: StickyRandom::seeded(seed),
+            broker_requests: HashMap::new(),
+            producer: None,
+            refusal: None,
+        }
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.closed
+    /// Why a new record would be refused, if it would.
+    pub fn refusal(&self) -> Option<ErrorCode> {
+        self.refusal
     }
 
-    /// Refuses later appends; what is queued still goes out.
-    pub fn refuse_new(&mut self) {
-        self.closed = true;
+    /// Refuses later appends with `code`; what is queued still goes out.
+    pub fn refuse_new(&mut self, code: ErrorCode) {
+        self.refusal.get_or_insert(code);
     }
 
-    /// Refuses later appends and hands back every record not yet in flight,
-    /// for the caller to fail.
-    pub fn close(&mut self) -> Vec<Receipts> {
-        self.closed = true;
+    /// Refuses later appends with `code` and hands back every record not yet
+    /// in flight, for the caller to fail.
+    pub fn close(&mut self, code: ErrorCode) -> Vec<Receipts> {
+        self.refuse_new(code);
         let mut out = Vec::new();
         for topic in self.topics.values_mut() {
             out.extend(topic.waiting.drain(..).map(|w| w.receipt));
@@ -191,7 +208,11 @@ impl Accumulator {
         let config = Arc::clone(&self.config);
         let timeout = config.message_timeout;
         let mut plan = Plan::default();
-        for queue in self.topics.values_mut() {
+        // Idempotence: no batch leaves without the producer id to stamp it with.
+        let can_send = !config.idempotence || self.producer.is_some();
+        let mut requesting: HashSet<i32> = HashSet::new();
+        let Accumulator { topics, broker_requests, producer, .. } = self;
+        for queue in topics.values_mut() {
             if queue.partitions.is_empty() {
                 plan.needs_metadata |= !queue.waiting.is_empty();
                 while queue.waiting.front().is_some_and(|w| timeout.is_some_and(|t| now >= w.sent_at + t)) {
@@ -229,6 +250,13 @@ impl Accumulator {
                     plan.needs_metadata = true;
                     continue;
                 }
+                if !can_send {
+                    continue;
+                }
+                // One new request per broker per pass, within max.in.flight.
+                if !requesting.contains(&p.leader) && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
+                    continue;
+                }
                 if let Some(not_before) = p.not_before.filter(|&t| t > now) {
                     plan.next_due = earliest(plan.next_due, Some(not_before));
                     continue;
@@ -244,14 +272,48 @@ impl Accumulator {
                         None
                     }
                 };
-                if let Some(b) = batch {
+                if let Some(mut b) = batch {
+                    if let Some((producer_id, producer_epoch)) = *producer {
+                        stamp(&mut b, p, producer_id, producer_epoch);
+                    }
                     p.in_flight = true;
                     p.not_before = None;
+                    requesting.insert(p.leader);
                     plan.to_send.entry(p.leader).or_default().push(b);
                 }
             }
         }
+        for leader in requesting {
+            *broker_requests.entry(leader).or_default() += 1;
+        }
         plan
+    }
+
+    /// A Produce request to `leader` that `plan` counted is over.
+    pub fn request_done(&mut self, leader: i32) {
+        if let Some(n) = self.broker_requests.get_mut(&leader) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Produce requests in flight to all brokers.
+    pub fn requests_in_flight(&self) -> usize {
+        self.broker_requests.values().sum()
+    }
+
+    pub fn producer(&self) -> Option<(i64, i16)> {
+        self.producer
+    }
+
+    /// A new producer id and epoch (or None while one is being fetched):
+    /// sequences restart at 0, and batches are stamped anew when sent.
+    pub fn set_producer(&mut self, producer: Option<(i64, i16)>) {
+        self.producer = producer;
+        if producer.is_some() {
+            for p in self.topics.values_mut().flat_map(|t| t.partitions.iter_mut()) {
+                p.next_sequence = 0;
+            }
+        }
     }
 
     /// A sent batch came back for a retry: it goes first in its queue again,
@@ -278,6 +340,21 @@ impl Accumulator {
         let queue = self.topics.get_mut(topic)?;
         usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i))
     }
+}
+
+/// Gives `batch` the current producer id and epoch and, unless it already
+/// has them, the partition's next sequence numbers: a retry under the same
+/// epoch resends the same sequences (which is what lets the broker drop a
+/// duplicate), a batch from an older epoch gets new ones.
+fn stamp(batch: &mut Batch, partition: &mut PartitionQueue, producer_id: i64, producer_epoch: i16) {
+    let id = batch.identity;
+    if id.producer_id == producer_id && id.producer_epoch == producer_epoch {
+        return;
+    }
+    batch.identity = ProducerIdentity { producer_id, producer_epoch, base_sequence: partition.next_sequence };
+    // Sequences wrap from i32::MAX to 0, as Kafka's do.
+    partition.next_sequence = ((i64::from(partition.next_sequence) + batch.records.count() as i64) % (i64::from(i32::MAX) + 1)) as i32;
+    batch.wire = None;
 }
 
 impl PartitionQueue {

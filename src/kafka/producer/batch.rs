@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::kafka::delivery::{self, Delivery};
 use crate::kafka::error::ErrorCode;
-use crate::kafka::protocol::record_batch::RecordsBuilder;
+use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
 
 /// Messages and payload bytes sent but not yet completed, bounded by
 /// queue.buffering.max.messages and queue.buffering.max.kbytes.
@@ -113,6 +113,9 @@ pub struct Batch {
     pub opened_at: Instant,
     /// When its oldest record was sent: message.timeout.ms counts from here.
     pub oldest_send: Instant,
+    /// Producer id, epoch and base sequence (idempotence), stamped when the
+    /// batch is first taken for sending and again after an epoch change.
+    pub identity: ProducerIdentity,
     /// The sealed wire bytes, kept so that a retry resends exactly them.
     pub wire: Option<Vec<u8>>,
     /// Produce attempts that failed and were retried.
@@ -128,6 +131,7 @@ impl Batch {
             receipts: Receipts::new(gauge),
             opened_at: now,
             oldest_send,
+            identity: ProducerIdentity::NONE,
             wire: None,
             retries: 0,
         }
@@ -143,6 +147,11 @@ impl Batch {
     /// Whether message.timeout.ms has run out for its oldest record.
     pub fn expired(&self, now: Instant, timeout: Option<std::time::Duration>) -> bool {
         timeout.is_some_and(|t| now >= self.oldest_send + t)
+    }
+
+    /// Time left before message.timeout.ms runs out (None: no limit).
+    pub fn time_left(&self, now: Instant, timeout: Option<std::time::Duration>) -> Option<std::time::Duration> {
+        timeout.map(|t| (self.oldest_send + t).saturating_duration_since(now))
     }
 }
 

@@ -35,11 +35,54 @@ struct Shared {
     flushing: AtomicUsize,
     metadata_wanted: AtomicBool,
     stopping: AtomicBool,
+    /// The latest producer-level error, NO_ERROR once things work again.
+    status: Mutex<ProducerStatus>,
+}
+
+/// A producer-level error: what a polling application can read early,
+/// before any receipt fails (librdkafka's error callback, without a callback).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerStatus {
+    pub code: ErrorCode,
+    pub message: String,
 }
 
 impl Shared {
     fn queues(&self) -> MutexGuard<'_, Accumulator> {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn status(&self) -> MutexGuard<'_, ProducerStatus> {
+        self.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a connection-level problem; a fatal error is never replaced.
+    fn set_status(&self, code: ErrorCode, message: String) {
+        let mut status = self.status();
+        if status.code != ErrorCode::FATAL {
+            *status = ProducerStatus { code, message };
+        }
+    }
+
+    /// The cluster answered: clears the status unless it is fatal.
+    fn clear_status(&self) {
+        let mut status = self.status();
+        if status.code != ErrorCode::NO_ERROR && status.code != ErrorCode::FATAL {
+            *status = ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() };
+        }
+    }
+
+    /// A fatal error (idempotence can no longer be guaranteed): every queued
+    /// and later record fails with `_FATAL`; in-flight ones fail when they return.
+    fn fail_fatal(&self, cause: ErrorCode, detail: &str) {
+        let queued = self.queues().close(ErrorCode::FATAL);
+        *self.status() = ProducerStatus {
+            code: ErrorCode::FATAL,
+            message: format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message()),
+        };
+        for receipts in queued {
+            receipts.fail(ErrorCode::FATAL);
+        }
     }
 }
 
@@ -63,6 +106,7 @@ impl Producer {
             flushing: AtomicUsize::new(0),
             metadata_wanted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -102,10 +146,10 @@ impl Producer {
         let delivery = Delivery::pending(timestamp);
         let wake = {
             let mut queues = self.shared.queues();
-            if queues.is_closed() {
+            if let Some(code) = queues.refusal() {
                 drop(queues);
                 self.shared.gauge.release(1, payload);
-                return Delivery::failed(ErrorCode::DESTROY);
+                return Delivery::failed(code);
             }
             queues.append(topic, key, value, timestamp, Instant::now(), Arc::clone(&delivery))
         };
@@ -113,6 +157,13 @@ impl Producer {
             self.shared.wake.notify_one();
         }
         delivery
+    }
+
+    /// The latest producer-level error: `_ALL_BROKERS_DOWN` or `_TRANSPORT`
+    /// while brokers cannot be reached, `_FATAL` after a fatal error,
+    /// NO_ERROR when the cluster last answered.
+    pub fn status(&self) -> ProducerStatus {
+        self.shared.status().clone()
     }
 
     /// Sends what is lingering and waits until nothing is outstanding, or
@@ -139,14 +190,14 @@ impl Producer {
         let Some(thread) = self.sender_thread.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return ErrorCode::NO_ERROR;
         };
-        self.shared.queues().refuse_new();
+        self.shared.queues().refuse_new(ErrorCode::DESTROY);
         let flushed = self.flush(timeout);
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.wake.notify_one();
         // The thread cannot panic out of block_on without a bug; either way
         // its receipts were failed when its tasks were dropped.
         let _ = thread.join();
-        let leftovers = self.shared.queues().close();
+        let leftovers = self.shared.queues().close(ErrorCode::DESTROY);
         for receipts in leftovers {
             receipts.fail(ErrorCode::DESTROY);
         }

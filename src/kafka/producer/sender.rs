@@ -1,7 +1,8 @@
 //! The producer's background side, on its own runtime thread: it takes due
-//! batches out of the accumulator, keeps metadata fresh, seals (compresses)
-//! batches, sends Produce requests to partition leaders, and completes,
-//! retries or fails every batch from the answer.
+//! batches out of the accumulator, keeps metadata fresh, holds the
+//! idempotent producer's id, seals (compresses) batches, sends Produce
+//! requests to partition leaders, and completes, retries or fails every
+//! batch from the answer.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,44 +12,95 @@ use std::time::{Duration, Instant};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
-use crate::kafka::client::connection::Connection;
+use crate::kafka::client::connection::{BrokerError, Connection};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::accumulator::TopicLayout;
-use crate::kafka::protocol::produce::{self, PartitionBatch, TopicBatches};
-use crate::kafka::protocol::record_batch::ProducerIdentity;
+use crate::kafka::protocol::init_producer_id;
+use crate::kafka::protocol::produce::{self, PartitionBatch, PartitionResult, TopicBatches};
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// Shortest time a Produce request is given, even for records about to expire.
+const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// A background job of which at most one runs at a time, not more often
+/// than its backoff allows.
+struct Job {
+    busy: Arc<AtomicBool>,
+    next_allowed: Instant,
+}
+
+impl Job {
+    fn new() -> Self {
+        Job { busy: Arc::new(AtomicBool::new(false)), next_allowed: Instant::now() }
+    }
+
+    /// Claims the job if it may run now; otherwise says when it may.
+    fn try_start(&mut self, now: Instant, backoff: Duration) -> Result<Arc<AtomicBool>, Option<Instant>> {
+        if self.busy.load(Ordering::Acquire) {
+            return Err(None); // the running job wakes the sender when it ends
+        }
+        if now < self.next_allowed {
+            return Err(Some(self.next_allowed));
+        }
+        self.busy.store(true, Ordering::Release);
+        self.next_allowed = now + backoff;
+        Ok(Arc::clone(&self.busy))
+    }
+}
 
 pub(super) async fn run(shared: Arc<Shared>) {
-    let cluster = Arc::new(Cluster::new(Arc::clone(&shared.config)));
-    let metadata_busy = Arc::new(AtomicBool::new(false));
-    let mut next_metadata_allowed = Instant::now();
+    let config = Arc::clone(&shared.config);
+    let cluster = Arc::new(Cluster::new(Arc::clone(&config)));
+    let mut metadata = Job::new();
+    let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
+    // Learn the cluster at once, so an unreachable one is reported early.
+    shared.metadata_wanted.store(true, Ordering::Release);
 
     while !shared.stopping.load(Ordering::Acquire) {
         let now = Instant::now();
         let flushing = shared.flushing.load(Ordering::Acquire) > 0;
-        let plan = shared.queues().plan(now, flushing);
+        let (plan, needs_producer_id) = {
+            let mut queues = shared.queues();
+            let plan = queues.plan(now, flushing);
+            // A new producer id is fetched only once no request is in flight,
+            // so no answer under the old epoch can arrive after it.
+            let needs = config.idempotence && queues.producer().is_none() && queues.refusal().is_none() && queues.requests_in_flight() == 0;
+            (plan, needs)
+        };
         for receipts in plan.expired {
             receipts.fail(ErrorCode::MSG_TIMED_OUT);
         }
         let mut next_due = plan.next_due;
+        let mut due_at = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next_due = Some(next_due.map_or(t, |d| d.min(t)));
+            }
+        };
 
-        let periodic = match (shared.config.metadata_refresh_interval, last_metadata) {
+        let periodic = match (config.metadata_refresh_interval, last_metadata) {
             (Some(interval), Some(last)) => now >= last + interval,
             _ => false,
         };
         if plan.needs_metadata || periodic || shared.metadata_wanted.swap(false, Ordering::AcqRel) {
-            if !metadata_busy.load(Ordering::Acquire) && now >= next_metadata_allowed {
-                metadata_busy.store(true, Ordering::Release);
-                next_metadata_allowed = now + shared.config.retry_backoff;
-                last_metadata = Some(now);
-                tokio::spawn(refresh_metadata(Arc::clone(&shared), Arc::clone(&cluster), Arc::clone(&metadata_busy)));
-            } else {
-                // Remember the wish; the busy refresh wakes us when it ends.
-                shared.metadata_wanted.store(true, Ordering::Release);
-                next_due = Some(next_due.map_or(next_metadata_allowed, |d| d.min(next_metadata_allowed)));
+            match metadata.try_start(now, config.retry_backoff) {
+                Ok(busy) => {
+                    last_metadata = Some(now);
+                    tokio::spawn(refresh_metadata(Arc::clone(&shared), Arc::clone(&cluster), busy));
+                }
+                Err(retry_at) => {
+                    shared.metadata_wanted.store(true, Ordering::Release);
+                    due_at(retry_at);
+                }
+            }
+        }
+        if needs_producer_id {
+            match producer_id.try_start(now, config.retry_backoff) {
+                Ok(busy) => {
+                    tokio::spawn(fetch_producer_id(Arc::clone(&shared), Arc::clone(&cluster), busy));
+                }
+                Err(retry_at) => due_at(retry_at),
             }
         }
         for (leader, batches) in plan.to_send {
@@ -65,8 +117,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
 
 async fn refresh_metadata(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc<AtomicBool>) {
     let topics = shared.queues().topic_names();
-    if !topics.is_empty() {
-        if let Ok(response) = cluster.fetch_metadata(&topics).await {
+    match cluster.fetch_metadata(&topics).await {
+        Ok(response) => {
+            shared.clear_status();
             let now = Instant::now();
             let mut failures = Vec::new();
             {
@@ -88,22 +141,64 @@ async fn refresh_metadata(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc<
                 }
             }
         }
+        Err(error) => shared.set_status(error.code, error.detail),
     }
     busy.store(false, Ordering::Release);
     shared.wake.notify_one();
 }
 
-/// Seals `batches` and sends them to their leader, in as many requests as
-/// message.max.bytes requires.
+/// InitProducerId for the idempotent producer: a new id and epoch, after
+/// which every partition's sequence starts again at 0.
+async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc<AtomicBool>) {
+    let request_timeout = shared.config.request_timeout;
+    let result = cluster
+        .with_any_broker(|connection| async move {
+            let broker_error = |code: ErrorCode| BrokerError { code, detail: format!("{}: InitProducerId: {}", connection.address(), code.message()) };
+            let version = connection
+                .version_for(init_producer_id::API_KEY, init_producer_id::VERSIONS)
+                .ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
+            let body = connection
+                .request(init_producer_id::API_KEY, version, true, request_timeout, init_producer_id::encode_request)
+                .await
+                .map_err(broker_error)?;
+            let response = init_producer_id::decode_response(&body).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;
+            match ErrorCode::from_kafka(response.error_code) {
+                code if code.is_ok() => Ok((response.producer_id, response.producer_epoch)),
+                code => Err(broker_error(code)),
+            }
+        })
+        .await;
+    match result {
+        Ok(id) => {
+            shared.queues().set_producer(Some(id));
+            shared.clear_status();
+        }
+        // A broker's permanent refusal (authorization, a broker too old for
+        // idempotence) ends the producer; anything else is tried again.
+        Err(error) if error.code.is_broker() && !error.code.is_retriable() => shared.fail_fatal(error.code, &error.detail),
+        Err(error) => shared.set_status(error.code, error.detail),
+    }
+    busy.store(false, Ordering::Release);
+    shared.wake.notify_one();
+}
+
+/// Sends `batches` to their leader as one slot of max.in.flight: sealed, in
+/// as many requests (one after another) as message.max.bytes requires.
 async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32, batches: Vec<Batch>) {
-    let config = Arc::clone(&shared.config);
+    deliver_to_leader(&shared, &cluster, leader, batches).await;
+    shared.queues().request_done(leader);
+    shared.wake.notify_one();
+}
+
+async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, leader: i32, batches: Vec<Batch>) {
+    let config = &shared.config;
     let mut sealed = Vec::with_capacity(batches.len());
     for mut batch in batches {
         if batch.wire.is_none() {
-            match batch.records.seal(config.codec, config.compression_level, ProducerIdentity::NONE) {
+            match batch.records.seal(config.codec, config.compression_level, batch.identity) {
                 Ok(wire) => batch.wire = Some(wire),
                 Err(_) => {
-                    finish(&shared, batch, Err(ErrorCode::BAD_COMPRESSION));
+                    finish(shared, batch, Err(ErrorCode::BAD_COMPRESSION));
                     continue;
                 }
             }
@@ -116,8 +211,9 @@ async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32,
 
     let connection = match cluster.broker(leader).await {
         Ok(c) => c,
-        Err(_) => {
+        Err(error) => {
             // Never sent: back in the queue without using up a retry.
+            shared.set_status(error.code, error.detail);
             let not_before = Instant::now() + config.reconnect_backoff;
             let mut queues = shared.queues();
             for batch in sealed {
@@ -125,7 +221,6 @@ async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32,
             }
             drop(queues);
             shared.metadata_wanted.store(true, Ordering::Release);
-            shared.wake.notify_one();
             return;
         }
     };
@@ -135,40 +230,46 @@ async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32,
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
         for batch in sealed {
-            finish(&shared, batch, Err(code));
+            finish(shared, batch, Err(code));
         }
-        shared.wake.notify_one();
         return;
     };
 
-    let mut requests: Vec<Vec<Batch>> = Vec::new();
+    let mut request = Vec::new();
     let mut request_bytes = 0usize;
     for batch in sealed {
         let size = batch.wire.as_ref().map_or(0, Vec::len);
-        match requests.last_mut() {
-            Some(current) if request_bytes + size <= config.message_max_bytes => current.push(batch),
-            _ => {
-                requests.push(vec![batch]);
-                request_bytes = 0;
-            }
+        if !request.is_empty() && request_bytes + size > config.message_max_bytes {
+            produce(shared, &connection, version, std::mem::take(&mut request)).await;
+            request_bytes = 0;
         }
         request_bytes += size;
+        request.push(batch);
     }
-    let last = requests.pop().expect("sealed is not empty");
-    for request in requests {
-        tokio::spawn(produce(Arc::clone(&shared), Arc::clone(&connection), version, request));
-    }
-    produce(shared, connection, version, last).await;
+    produce(shared, &connection, version, request).await;
 }
 
 /// One Produce request and what its answer means for each batch in it.
-async fn produce(shared: Arc<Shared>, connection: Arc<Connection>, version: i16, mut batches: Vec<Batch>) {
+async fn produce(shared: &Shared, connection: &Connection, version: i16, mut batches: Vec<Batch>) {
     let config = &shared.config;
+    let now = Instant::now();
+    // Expired before it could go: fail rather than send what nobody awaits.
+    let (expired, live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now, config.message_timeout));
+    for batch in expired {
+        finish(shared, batch, Err(ErrorCode::MSG_TIMED_OUT));
+    }
+    let mut batches = live;
+    if batches.is_empty() {
+        return;
+    }
     batches.sort_by(|a, b| a.topic.cmp(&b.topic));
+    // A request may not outlive its records' message.timeout.ms (librdkafka too).
+    let time_left = batches.iter().filter_map(|b| b.time_left(now, config.message_timeout)).min();
+    let timeout = time_left.map_or(config.request_timeout, |t| t.min(config.request_timeout)).max(MIN_REQUEST_TIMEOUT);
     let expect_response = config.acks != 0;
-    let timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     let result = connection
-        .request(produce::API_KEY, version, expect_response, |e| {
+        .request(produce::API_KEY, version, expect_response, timeout, |e| {
             let mut topics: Vec<TopicBatches> = Vec::new();
             for b in &batches {
                 let batch = PartitionBatch { partition: b.partition, records: b.wire.as_deref().unwrap_or_default() };
@@ -177,37 +278,48 @@ async fn produce(shared: Arc<Shared>, connection: Arc<Connection>, version: i16,
                     _ => topics.push(TopicBatches { topic: &b.topic, partitions: vec![batch] }),
                 }
             }
-            produce::encode_request(e, config.acks, timeout_ms, &topics);
+            produce::encode_request(e, config.acks, broker_timeout_ms, &topics);
         })
         .await;
 
-    let outcome: Result<HashMap<(String, i32), produce::PartitionResult>, ErrorCode> = match result {
+    let results: Result<HashMap<(String, i32), PartitionResult>, ErrorCode> = match result {
         Err(code) => Err(code),
         Ok(_) if !expect_response => Ok(HashMap::new()),
         Ok(body) => produce::decode_response(&body, version).map_err(|_| ErrorCode::BAD_MSG).map(|topics| {
             topics.into_iter().flat_map(|t| t.partitions.into_iter().map(move |p| ((t.topic.clone(), p.partition), p))).collect()
         }),
     };
+    let mut delivered_any = false;
     for batch in batches {
-        let result = match &outcome {
+        let outcome = match &results {
             Err(code) => Err(*code),
             Ok(_) if !expect_response => Ok((-1, None)),
             Ok(results) => match results.get(&(batch.topic.to_string(), batch.partition)) {
-                Some(r) if r.error_code == 0 => Ok((r.base_offset, (r.log_append_time_ms >= 0).then_some(r.log_append_time_ms))),
-                Some(r) => Err(ErrorCode::from_kafka(r.error_code)),
+                Some(r) => {
+                    let code = ErrorCode::from_kafka(r.error_code);
+                    // A duplicate the broker already holds was delivered before.
+                    if code.is_ok() || (config.idempotence && code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER) {
+                        Ok((r.base_offset, (r.log_append_time_ms >= 0).then_some(r.log_append_time_ms)))
+                    } else {
+                        Err(code)
+                    }
+                }
                 None => Err(ErrorCode::BAD_MSG),
             },
         };
-        finish(&shared, batch, result);
+        delivered_any |= outcome.is_ok();
+        finish(shared, batch, outcome);
     }
-    shared.wake.notify_one();
+    if delivered_any {
+        shared.clear_status();
+    }
 }
 
 /// Completes a sent batch, or puts it back for a retry when the error is
 /// transient and neither `retries` nor message.timeout.ms has run out.
-fn finish(shared: &Shared, mut batch: Batch, result: Result<(i64, Option<i64>), ErrorCode>) {
+fn finish(shared: &Shared, mut batch: Batch, outcome: Result<(i64, Option<i64>), ErrorCode>) {
     let config = &shared.config;
-    let code = match result {
+    let code = match outcome {
         Ok((base_offset, log_append_time)) => {
             shared.queues().finished(&batch.topic, batch.partition);
             batch.receipts.deliver(base_offset, log_append_time);
@@ -218,15 +330,48 @@ fn finish(shared: &Shared, mut batch: Batch, result: Result<(i64, Option<i64>), 
     if code.needs_metadata_refresh() {
         shared.metadata_wanted.store(true, Ordering::Release);
     }
-    let now = Instant::now();
-    let expired = batch.expired(now, config.message_timeout);
-    if code.is_retriable() && batch.retries < config.retries && !expired {
-        batch.retries += 1;
-        let backoff = config.retry_backoff.saturating_mul(1 << (batch.retries - 1).min(16)).min(config.retry_backoff_max);
-        shared.queues().retry(batch, now + backoff);
+    let mut queues = shared.queues();
+    if queues.refusal() == Some(ErrorCode::FATAL) {
+        queues.finished(&batch.topic, batch.partition);
+        drop(queues);
+        batch.receipts.fail(ErrorCode::FATAL);
         return;
     }
-    shared.queues().finished(&batch.topic, batch.partition);
-    let final_code = if expired && code.is_retriable() { ErrorCode::MSG_TIMED_OUT } else { code };
+    let mut retriable = code.is_retriable();
+    if config.idempotence {
+        match code {
+            // The broker lost or never had this producer's sequence state for
+            // the partition. One request per partition is in flight, so no
+            // earlier record of it is unacknowledged: take a new epoch
+            // (KIP-360) and resend from sequence 0.
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID => {
+                let id = batch.identity;
+                if queues.producer() == Some((id.producer_id, id.producer_epoch)) {
+                    queues.set_producer(None);
+                }
+                retriable = true;
+            }
+            // Another producer took over this id: nothing more may be sent.
+            ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::PRODUCER_FENCED => {
+                queues.finished(&batch.topic, batch.partition);
+                drop(queues);
+                batch.receipts.fail(ErrorCode::FATAL);
+                shared.fail_fatal(code, code.message());
+                return;
+            }
+            _ => {}
+        }
+    }
+    let now = Instant::now();
+    let expired = batch.expired(now, config.message_timeout);
+    if retriable && batch.retries < config.retries && !expired {
+        batch.retries += 1;
+        let backoff = config.retry_backoff.saturating_mul(1 << (batch.retries - 1).min(16)).min(config.retry_backoff_max);
+        queues.retry(batch, now + backoff);
+        return;
+    }
+    queues.finished(&batch.topic, batch.partition);
+    drop(queues);
+    let final_code = if expired && retriable { ErrorCode::MSG_TIMED_OUT } else { code };
     batch.receipts.fail(final_code);
 }

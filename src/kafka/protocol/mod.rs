@@ -2,11 +2,12 @@
 //! the RecordBatch encoder and the codecs they share.
 //!
 //! Only non-flexible versions are spoken (ApiVersions v0, Metadata v1-v8,
-//! Produce v3-v8), so every request uses request header v1 and every
-//! response header v0. Produce v7+ is what zstd needs.
+//! InitProducerId v0-v1, Produce v3-v8), so every request uses request
+//! header v1 and every response header v0. Produce v7+ is what zstd needs.
 
 pub mod api_versions;
 pub mod compression;
+pub mod init_producer_id;
 pub mod metadata;
 pub mod primitives;
 pub mod produce;
