@@ -486,4 +486,61 @@ mod tests {
         assert_eq!((batches.len(), batches[0].records.count(), batches[0].partition), (1, 6, expected));
         assert!(acc.plan(now + std::time::Duration::from_secs(1), true).to_send.is_empty(), "one request in flight per partition");
     }
+
+    #[test]
+    fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
+        let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
+        let now = Instant::now();
+        acc.append("t", Some(b"k"), Some(b"v"), 1, now, Delivery::pending(1));
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
+        for _ in 0..5 {
+            send(&mut acc, Some(b"k"), now);
+        }
+        assert!(acc.plan(now, true).to_send.is_empty(), "nothing leaves without a producer id");
+        acc.set_producer(Some((77, 2)));
+        let first = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0 });
+        assert_eq!(first.records.count(), 3);
+        // A retry under the same epoch keeps its sequence; the next batch follows it.
+        acc.retry(first, now);
+        acc.request_done(1);
+        let again = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        assert_eq!(again.identity.base_sequence, 0);
+        acc.finished("t", 0);
+        acc.request_done(1);
+        let second = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        assert_eq!(second.identity.base_sequence, 3);
+        // A new epoch restarts the partition at 0 and restamps old batches.
+        acc.retry(second, now);
+        acc.request_done(1);
+        acc.set_producer(Some((78, 0)));
+        let restamped = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0 });
+        assert!(restamped.wire.is_none(), "resealed with the new identity");
+    }
+
+    #[test]
+    fn max_in_flight_bounds_requests_per_broker() {
+        let mut acc = accumulator(&[("max.in.flight", "1")]);
+        let now = Instant::now();
+        acc.append("t", None, Some(b"v"), 1, now, Delivery::pending(1));
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5)] }, now);
+        send(&mut acc, Some(b"a"), now);
+        send(&mut acc, Some(b"b"), now);
+        send(&mut acc, Some(b"c"), now);
+        let first = acc.plan(now, true);
+        assert_eq!(first.to_send.len(), 1, "one request to broker 5");
+        assert_eq!(acc.requests_in_flight(), 1);
+        let partitions_sent: usize = first.to_send[&5].len();
+        let total_partitions_with_data = 2;
+        assert_eq!(partitions_sent, total_partitions_with_data, "one request carries every due partition");
+        for b in first.to_send.into_values().flatten() {
+            acc.finished(&b.topic, b.partition);
+        }
+        send(&mut acc, Some(b"a"), now);
+        assert!(acc.plan(now, true).to_send.is_empty(), "the broker's only slot is still taken");
+        acc.request_done(5);
+        assert_eq!(acc.requests_in_flight(), 0);
+        assert_eq!(acc.plan(now, true).to_send[&5].len(), 1, "the freed slot takes the waiting batch");
+    }
 }

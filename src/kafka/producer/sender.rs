@@ -158,10 +158,10 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
                 .version_for(init_producer_id::API_KEY, init_producer_id::VERSIONS)
                 .ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
             let body = connection
-                .request(init_producer_id::API_KEY, version, true, request_timeout, init_producer_id::encode_request)
+                .request(init_producer_id::API_KEY, version, version >= init_producer_id::FLEXIBLE_SINCE, true, request_timeout, |e| init_producer_id::encode_request(e, version))
                 .await
                 .map_err(broker_error)?;
-            let response = init_producer_id::decode_response(&body).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;
+            let response = init_producer_id::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;
             match ErrorCode::from_kafka(response.error_code) {
                 code if code.is_ok() => Ok((response.producer_id, response.producer_epoch)),
                 code => Err(broker_error(code)),
@@ -269,7 +269,7 @@ async fn produce(shared: &Shared, connection: &Connection, version: i16, mut bat
     let expect_response = config.acks != 0;
     let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     let result = connection
-        .request(produce::API_KEY, version, expect_response, timeout, |e| {
+        .request(produce::API_KEY, version, false, expect_response, timeout, |e| {
             let mut topics: Vec<TopicBatches> = Vec::new();
             for b in &batches {
                 let batch = PartitionBatch { partition: b.partition, records: b.wire.as_deref().unwrap_or_default() };

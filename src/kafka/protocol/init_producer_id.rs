@@ -1,14 +1,29 @@
-//! InitProducerId (key 22), versions 0-1: a producer id and epoch for the
-//! idempotent producer (no transactional id).
+//! InitProducerId (key 22), versions 0-4: a new producer id and epoch for
+//! the idempotent producer (no transactional id). Versions 2+ are flexible;
+//! 3+ carry the current id and epoch, which some brokers (tansu) require,
+//! set to -1 to ask for a new id.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
 
 pub const API_KEY: i16 = 22;
-pub const VERSIONS: std::ops::RangeInclusive<i16> = 0..=1;
+pub const VERSIONS: std::ops::RangeInclusive<i16> = 0..=4;
+/// The first flexible version (request header v2, response header v1).
+pub const FLEXIBLE_SINCE: i16 = 2;
 
-pub fn encode_request(e: &mut Encoder) {
-    e.nullable_string(None); // transactional_id
+pub fn encode_request(e: &mut Encoder, version: i16) {
+    if version >= FLEXIBLE_SINCE {
+        e.compact_nullable_string(None); // transactional_id
+    } else {
+        e.nullable_string(None);
+    }
     e.i32(-1); // transaction_timeout_ms: unused without a transactional id
+    if version >= 3 {
+        e.i64(-1); // producer_id: none yet
+        e.i16(-1); // producer_epoch
+    }
+    if version >= FLEXIBLE_SINCE {
+        e.no_tagged_fields();
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,34 +33,65 @@ pub struct InitProducerIdResponse {
     pub producer_epoch: i16,
 }
 
-pub fn decode_response(body: &[u8]) -> DecodeResult<InitProducerIdResponse> {
+/// `body` starts after the correlation id, so for flexible versions with
+/// the response header's tagged fields.
+pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<InitProducerIdResponse> {
     let mut d = Decoder::new(body);
+    if version >= FLEXIBLE_SINCE {
+        d.skip_tagged_fields()?; // response header v1
+    }
     d.i32()?; // throttle_time_ms
-    Ok(InitProducerIdResponse { error_code: d.i16()?, producer_id: d.i64()?, producer_epoch: d.i16()? })
+    let response = InitProducerIdResponse { error_code: d.i16()?, producer_id: d.i64()?, producer_epoch: d.i16()? };
+    if version >= FLEXIBLE_SINCE {
+        d.skip_tagged_fields()?;
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn request_and_response_layout() {
+    fn request(version: i16) -> Vec<u8> {
         let mut body = Vec::new();
-        encode_request(&mut Encoder::new(&mut body));
-        assert_eq!(body, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        encode_request(&mut Encoder::new(&mut body), version);
+        body
+    }
 
-        let mut response = Vec::new();
-        let mut e = Encoder::new(&mut response);
+    #[test]
+    fn request_layout_by_version() {
+        assert_eq!(request(0), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(request(2), [0x00, 0xff, 0xff, 0xff, 0xff, 0x00]);
+        let v4 = request(4);
+        assert_eq!(v4.len(), 1 + 4 + 8 + 2 + 1);
+        assert_eq!(&v4[5..15], &[0xff; 10]);
+    }
+
+    fn response(version: i16) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut e = Encoder::new(&mut body);
+        if version >= FLEXIBLE_SINCE {
+            e.no_tagged_fields();
+        }
         e.i32(0);
         e.i16(0);
         e.i64(4242);
         e.i16(3);
-        assert_eq!(
-            decode_response(&response).unwrap(),
-            InitProducerIdResponse { error_code: 0, producer_id: 4242, producer_epoch: 3 }
-        );
-        for len in 0..response.len() {
-            assert!(decode_response(&response[..len]).is_err());
+        if version >= FLEXIBLE_SINCE {
+            e.no_tagged_fields();
+        }
+        body
+    }
+
+    #[test]
+    fn decodes_every_version_and_refuses_truncations() {
+        for version in VERSIONS {
+            let body = response(version);
+            let expected = InitProducerIdResponse { error_code: 0, producer_id: 4242, producer_epoch: 3 };
+            assert_eq!(decode_response(&body, version).unwrap(), expected, "v{version}");
+            for len in 0..body.len() {
+                assert!(decode_response(&body[..len], version).is_err(), "v{version} prefix {len}");
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The Kafka wire protocol, one file per API message, plus the primitives,
 //! the RecordBatch encoder and the codecs they share.
 //!
-//! Only non-flexible versions are spoken (ApiVersions v0, Metadata v1-v8,
-//! InitProducerId v0-v1, Produce v3-v8), so every request uses request
-//! header v1 and every response header v0. Produce v7+ is what zstd needs.
+//! Versions spoken: ApiVersions v0, Metadata v1-v8, Produce v3-v8 (zstd
+//! needs v7+), all non-flexible (request header v1, response header v0),
+//! and InitProducerId v0-v4, flexible from v2 (request header v2 with its
+//! tagged fields; the response header's tagged fields are skipped by the
+//! message's decoder).
 
 pub mod api_versions;
 pub mod compression;
@@ -15,10 +17,12 @@ pub mod record_batch;
 
 use primitives::{DecodeError, DecodeResult, Decoder, Encoder};
 
-/// Builds a size-prefixed request frame with request header v1.
+/// Builds a size-prefixed request frame: request header v1, or v2 (with an
+/// empty tagged-field section) for a flexible version.
 pub fn frame_request(
     api_key: i16,
     api_version: i16,
+    flexible: bool,
     correlation_id: i32,
     client_id: &str,
     body: impl FnOnce(&mut Encoder),
@@ -30,6 +34,9 @@ pub fn frame_request(
     e.i16(api_version);
     e.i32(correlation_id);
     e.nullable_string(Some(client_id));
+    if flexible {
+        e.no_tagged_fields();
+    }
     body(&mut e);
     let size = (frame.len() - 4) as i32;
     frame[..4].copy_from_slice(&size.to_be_bytes());
@@ -57,13 +64,16 @@ mod tests {
 
     #[test]
     fn request_frames_carry_size_and_header_v1() {
-        let frame = frame_request(0, 7, 42, "cid", |e| e.i16(-1));
+        let frame = frame_request(0, 7, false, 42, "cid", |e| e.i16(-1));
         assert_eq!(i32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, frame.len() - 4);
         let mut d = Decoder::new(&frame[4..]);
         assert_eq!((d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (0, 7, 42));
         assert_eq!(d.string().unwrap(), "cid");
         assert_eq!(d.i16().unwrap(), -1);
         assert_eq!(d.remaining(), 0);
+
+        let flexible = frame_request(22, 4, true, 1, "c", |e| e.i8(9));
+        assert_eq!(&flexible[flexible.len() - 2..], [0, 9], "empty tagged fields, then the body");
     }
 
     #[test]
