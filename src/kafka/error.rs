@@ -425,12 +425,12 @@ impl ErrorCode {
 
     /// Whether a Produce failure with this code may be retried.
     ///
-    /// Broker codes: exactly those whose Java exception is a
-    /// `RetriableException` (directly or via `InvalidMetadataException`) in
-    /// Apache Kafka's `Errors`, restricted to codes librdkafka knows:
-    /// 2 `INVALID_MSG` (CorruptRecordException), 3, 5, 6, 7, 9, 13, 14, 15, 16,
-    /// 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103,
-    /// 122, 123, 133.
+    /// Broker codes: those whose Java exception is a `RetriableException`
+    /// (directly or via `InvalidMetadataException`) in Apache Kafka's
+    /// `Errors`, restricted to codes librdkafka knows: 3, 5, 6, 7, 9, 13, 14,
+    /// 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89,
+    /// 100, 103, 122, 123, 133. Not 2 `INVALID_MSG` (a corrupt message): Java
+    /// retries it, but librdkafka's producer fails it at once, and so do we.
     /// Local codes: `_TRANSPORT` (-195) and `_TIMED_OUT` (-185, request timeout).
     /// Everything else (including `_MSG_TIMED_OUT`, `_QUEUE_FULL`,
     /// `MSG_SIZE_TOO_LARGE`, `BROKER_NOT_AVAILABLE` and the idempotence errors)
@@ -439,7 +439,7 @@ impl ErrorCode {
     /// classified as retriable here.
     pub fn is_retriable(self) -> bool {
         const RETRIABLE: &[i32] = &[
-            -195, -185, 2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75,
+            -195, -185, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75,
             78, 80, 83, 84, 88, 89, 100, 103, 122, 123, 133,
         ];
         RETRIABLE.contains(&self.0)
@@ -717,7 +717,6 @@ mod tests {
             ErrorCode::NOT_COORDINATOR,
             ErrorCode::FENCED_LEADER_EPOCH,
             ErrorCode::UNKNOWN_LEADER_EPOCH,
-            ErrorCode::INVALID_MSG,
         ] {
             assert!(c.is_retriable(), "{c} should be retriable");
         }
@@ -741,6 +740,8 @@ mod tests {
             ErrorCode::RECORD_LIST_TOO_LARGE,
             ErrorCode::PRODUCER_FENCED,
             ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
+            ErrorCode::INVALID_MSG,
+            ErrorCode::INVALID_REQUIRED_ACKS,
         ] {
             assert!(!c.is_retriable(), "{c} should not be retriable");
         }
@@ -748,7 +749,7 @@ mod tests {
         let retriable: Vec<i32> = (-300..300)
             .filter(|&n| ErrorCode(n).is_retriable())
             .collect();
-        assert_eq!(retriable.len(), 33);
+        assert_eq!(retriable.len(), 32);
         assert!(retriable.iter().all(|&n| ErrorCode(n).is_known()));
     }
 
