@@ -141,7 +141,7 @@ impl Cluster {
                 let broker_error = |code: ErrorCode| BrokerError { code, detail: format!("{}: Metadata: {}", connection.address(), code.message()) };
                 let version = connection.version_for(metadata::API_KEY, metadata::VERSIONS).ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
                 let body = connection
-                    .request(metadata::API_KEY, version, false, true, self.config.request_timeout, |e| metadata::encode_request(e, version, names, true))
+                    .request(metadata::API_KEY, version, false, true, self.config.request_timeout, 0, |e| metadata::encode_request(e, version, names, true))
                     .await
                     .map_err(broker_error)?;
                 metadata::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))

@@ -87,7 +87,7 @@ impl Connection {
         };
         stream.set_nodelay(true).map_err(|e| transport(&e))?;
 
-        let handshake = frame_request(api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {});
+        let handshake = frame_request(api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, 0, |_| {});
         let exchange = async {
             stream.write_all(&handshake).await?;
             read_frame(&mut stream).await
@@ -146,10 +146,11 @@ impl Connection {
         flexible: bool,
         expect_response: bool,
         timeout: Duration,
+        size_hint: usize,
         body: impl FnOnce(&mut Encoder),
     ) -> Result<Vec<u8>, ErrorCode> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let frame = frame_request(api_key, version, flexible, correlation_id, &self.client_id, body);
+        let frame = frame_request(api_key, version, flexible, correlation_id, &self.client_id, size_hint, body);
         let (reply, response) = oneshot::channel();
         self.outgoing
             .send(Outgoing { frame, correlation_id, expect_response, reply })

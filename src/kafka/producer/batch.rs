@@ -114,10 +114,9 @@ pub struct Batch {
     /// When its oldest record was sent: message.timeout.ms counts from here.
     pub oldest_send: Instant,
     /// Producer id, epoch and base sequence (idempotence), stamped when the
-    /// batch is first taken for sending and again after an epoch change.
+    /// batch is first taken for sending and again after an epoch change; a
+    /// retry seals the same records with the same identity again.
     pub identity: ProducerIdentity,
-    /// The sealed wire bytes, kept so that a retry resends exactly them.
-    pub wire: Option<Vec<u8>>,
     /// Produce attempts that failed and were retried.
     pub retries: u32,
 }
@@ -132,7 +131,6 @@ impl Batch {
             opened_at: now,
             oldest_send,
             identity: ProducerIdentity::NONE,
-            wire: None,
             retries: 0,
         }
     }

@@ -151,7 +151,7 @@ impl Producer {
                 self.shared.gauge.release(1, payload);
                 return Delivery::failed(code);
             }
-            queues.append(topic, key, value, timestamp, Instant::now(), Arc::clone(&delivery))
+            queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&delivery))
         };
         if wake {
             self.shared.wake.notify_one();

@@ -16,7 +16,7 @@ use crate::kafka::client::connection::{BrokerError, Connection};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::accumulator::TopicLayout;
 use crate::kafka::protocol::init_producer_id;
-use crate::kafka::protocol::produce::{self, PartitionBatch, PartitionResult, TopicBatches};
+use crate::kafka::protocol::produce::{self, PartitionResult};
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
@@ -158,7 +158,7 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
                 .version_for(init_producer_id::API_KEY, init_producer_id::VERSIONS)
                 .ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
             let body = connection
-                .request(init_producer_id::API_KEY, version, version >= init_producer_id::FLEXIBLE_SINCE, true, request_timeout, |e| init_producer_id::encode_request(e, version))
+                .request(init_producer_id::API_KEY, version, version >= init_producer_id::FLEXIBLE_SINCE, true, request_timeout, 0, |e| init_producer_id::encode_request(e, version))
                 .await
                 .map_err(broker_error)?;
             let response = init_producer_id::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;
@@ -192,23 +192,6 @@ async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32,
 
 async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, leader: i32, batches: Vec<Batch>) {
     let config = &shared.config;
-    let mut sealed = Vec::with_capacity(batches.len());
-    for mut batch in batches {
-        if batch.wire.is_none() {
-            match batch.records.seal(config.codec, config.compression_level, batch.identity) {
-                Ok(wire) => batch.wire = Some(wire),
-                Err(_) => {
-                    finish(shared, batch, Err(ErrorCode::BAD_COMPRESSION));
-                    continue;
-                }
-            }
-        }
-        sealed.push(batch);
-    }
-    if sealed.is_empty() {
-        return;
-    }
-
     let connection = match cluster.broker(leader).await {
         Ok(c) => c,
         Err(error) => {
@@ -216,7 +199,7 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, leader: i32, batc
             shared.set_status(error.code, error.detail);
             let not_before = Instant::now() + config.reconnect_backoff;
             let mut queues = shared.queues();
-            for batch in sealed {
+            for batch in batches {
                 queues.retry(batch, not_before);
             }
             drop(queues);
@@ -229,16 +212,18 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, leader: i32, batc
             true => ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
-        for batch in sealed {
+        for batch in batches {
             finish(shared, batch, Err(code));
         }
         return;
     };
 
+    // Requests one after another, each within message.max.bytes (counted
+    // uncompressed, an upper bound of what compression leaves).
     let mut request = Vec::new();
     let mut request_bytes = 0usize;
-    for batch in sealed {
-        let size = batch.wire.as_ref().map_or(0, Vec::len);
+    for batch in batches {
+        let size = batch.records.encoded_len();
         if !request.is_empty() && request_bytes + size > config.message_max_bytes {
             produce(shared, &connection, version, std::mem::take(&mut request)).await;
             request_bytes = 0;
@@ -268,17 +253,20 @@ async fn produce(shared: &Shared, connection: &Connection, version: i16, mut bat
     let timeout = time_left.map_or(config.request_timeout, |t| t.min(config.request_timeout)).max(MIN_REQUEST_TIMEOUT);
     let expect_response = config.acks != 0;
     let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    let size_hint = batches.iter().map(|b| b.records.encoded_len() + b.topic.len() + 16).sum();
     let result = connection
-        .request(produce::API_KEY, version, false, expect_response, timeout, |e| {
-            let mut topics: Vec<TopicBatches> = Vec::new();
-            for b in &batches {
-                let batch = PartitionBatch { partition: b.partition, records: b.wire.as_deref().unwrap_or_default() };
-                match topics.last_mut() {
-                    Some(t) if t.topic == &*b.topic => t.partitions.push(batch),
-                    _ => topics.push(TopicBatches { topic: &b.topic, partitions: vec![batch] }),
+        .request(produce::API_KEY, version, false, expect_response, timeout, size_hint, |e| {
+            // Batches are sealed (compressed, checksummed) straight into the frame.
+            let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
+            produce::encode_request_start(e, config.acks, broker_timeout_ms, topics.len());
+            for topic in topics {
+                produce::encode_topic(e, &topic[0].topic, topic.len());
+                for b in topic {
+                    produce::encode_partition(e, b.partition, |out| {
+                        b.records.seal_into(out, config.codec, config.compression_level, b.identity)
+                    });
                 }
             }
-            produce::encode_request(e, config.acks, broker_timeout_ms, &topics);
         })
         .await;
 

@@ -31,6 +31,21 @@ impl<'a> Encoder<'a> {
         Encoder { buf }
     }
 
+    /// Bytes written to the underlying buffer so far (from its start).
+    pub fn position(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Overwrites four bytes at `at` (a length written before it was known).
+    pub fn patch_i32(&mut self, at: usize, v: i32) {
+        self.buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
+    }
+
+    /// The underlying buffer, for writers that append to a `Vec` directly.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        self.buf
+    }
+
     pub fn i8(&mut self, v: i8) {
         self.buf.push(v as u8);
     }

@@ -6,31 +6,29 @@ use super::primitives::{DecodeResult, Decoder, Encoder};
 pub const API_KEY: i16 = 0;
 pub const VERSIONS: std::ops::RangeInclusive<i16> = 3..=8;
 
-/// One partition's RecordBatch within a request.
-pub struct PartitionBatch<'a> {
-    pub partition: i32,
-    pub records: &'a [u8],
-}
-
-/// One topic's batches within a request.
-pub struct TopicBatches<'a> {
-    pub topic: &'a str,
-    pub partitions: Vec<PartitionBatch<'a>>,
-}
-
-pub fn encode_request(e: &mut Encoder, acks: i16, timeout_ms: i32, topics: &[TopicBatches]) {
+/// Writes the request up to its topic array: then, for each topic,
+/// `encode_topic` and for each of its partitions `encode_partition`.
+pub fn encode_request_start(e: &mut Encoder, acks: i16, timeout_ms: i32, topic_count: usize) {
     e.nullable_string(None); // transactional_id
     e.i16(acks);
     e.i32(timeout_ms);
-    e.array_len(topics.len());
-    for topic in topics {
-        e.string(topic.topic);
-        e.array_len(topic.partitions.len());
-        for batch in &topic.partitions {
-            e.i32(batch.partition);
-            e.bytes(batch.records);
-        }
-    }
+    e.array_len(topic_count);
+}
+
+pub fn encode_topic(e: &mut Encoder, topic: &str, partition_count: usize) {
+    e.string(topic);
+    e.array_len(partition_count);
+}
+
+/// One partition's records: `write_records` appends the RecordBatch to the
+/// frame directly, and its length is filled in afterwards.
+pub fn encode_partition(e: &mut Encoder, partition: i32, write_records: impl FnOnce(&mut Vec<u8>)) {
+    e.i32(partition);
+    let length_at = e.position();
+    e.i32(0);
+    write_records(e.buffer());
+    let length = e.position() - length_at - 4;
+    e.patch_i32(length_at, length as i32);
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,9 +84,10 @@ mod tests {
     #[test]
     fn request_layout() {
         let mut body = Vec::new();
-        let batch = [1u8, 2, 3];
-        let topics = [TopicBatches { topic: "t", partitions: vec![PartitionBatch { partition: 2, records: &batch }] }];
-        encode_request(&mut Encoder::new(&mut body), -1, 30_000, &topics);
+        let mut e = Encoder::new(&mut body);
+        encode_request_start(&mut e, -1, 30_000, 1);
+        encode_topic(&mut e, "t", 1);
+        encode_partition(&mut e, 2, |out| out.extend_from_slice(&[1, 2, 3]));
         let mut d = Decoder::new(&body);
         assert_eq!(d.nullable_string().unwrap(), None);
         assert_eq!(d.i16().unwrap(), -1);

@@ -87,15 +87,36 @@ impl RecordsBuilder {
         offset_delta
     }
 
-    /// The complete RecordBatch as it goes on the wire.
-    pub fn seal(&self, codec: Codec, level: i32, identity: ProducerIdentity) -> std::io::Result<Vec<u8>> {
-        let mut batch = Vec::with_capacity(RECORD_BATCH_OVERHEAD + self.records.len());
-        let mut e = Encoder::new(&mut batch);
+    /// Appends the complete RecordBatch, as it goes on the wire, to `out`
+    /// (straight into a request frame: no intermediate copy).
+    ///
+    /// Should a codec fail (none can on in-memory buffers in practice), the
+    /// batch is written uncompressed instead: still correct, only larger.
+    pub fn seal_into(&self, out: &mut Vec<u8>, codec: Codec, level: i32, identity: ProducerIdentity) {
+        let start = out.len();
+        out.reserve(RECORD_BATCH_OVERHEAD + self.records.len());
+        let codec = match self.write_batch(out, codec, level, identity) {
+            Ok(()) => codec,
+            Err(_) => {
+                out.truncate(start);
+                self.write_batch(out, Codec::None, -1, identity).expect("copying never fails");
+                Codec::None
+            }
+        };
+        debug_assert_eq!(i16::from_be_bytes([out[start + ATTRIBUTES_OFFSET], out[start + ATTRIBUTES_OFFSET + 1]]), codec as i16);
+        let batch_length = (out.len() - start - 12) as i32;
+        out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
+        let crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
+        out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    fn write_batch(&self, out: &mut Vec<u8>, codec: Codec, level: i32, identity: ProducerIdentity) -> std::io::Result<()> {
+        let mut e = Encoder::new(out);
         e.i64(0); // baseOffset: assigned by the broker
-        e.i32(0); // batchLength: patched below
+        e.i32(0); // batchLength: patched by seal_into
         e.i32(-1); // partitionLeaderEpoch
         e.i8(2); // magic
-        e.i32(0); // crc: patched below
+        e.i32(0); // crc: patched by seal_into
         e.i16(codec as i16); // attributes: CreateTime, not transactional
         e.i32(self.count - 1); // lastOffsetDelta
         e.i64(self.base_timestamp);
@@ -104,14 +125,14 @@ impl RecordsBuilder {
         e.i16(identity.producer_epoch);
         e.i32(identity.base_sequence);
         e.i32(self.count);
-        debug_assert_eq!(batch.len(), RECORD_BATCH_OVERHEAD);
-        compress(codec, level, &self.records, &mut batch)?;
+        compress(codec, level, &self.records, out)
+    }
 
-        let batch_length = (batch.len() - 12) as i32;
-        batch[8..12].copy_from_slice(&batch_length.to_be_bytes());
-        let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
-        batch[CRC_OFFSET..ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
-        Ok(batch)
+    /// The complete RecordBatch in a buffer of its own.
+    pub fn seal(&self, codec: Codec, level: i32, identity: ProducerIdentity) -> Vec<u8> {
+        let mut batch = Vec::new();
+        self.seal_into(&mut batch, codec, level, identity);
+        batch
     }
 }
 
@@ -154,7 +175,7 @@ mod tests {
         assert_eq!(b.append(1_000, Some(b"k"), Some(b"value")), 0);
         assert_eq!(b.append(1_005, None, Some(b"")), 1);
         assert_eq!(b.append(999, Some(b""), None), 2);
-        let batch = b.seal(Codec::None, -1, ProducerIdentity::NONE).unwrap();
+        let batch = b.seal(Codec::None, -1, ProducerIdentity::NONE);
         assert_eq!(batch.len(), b.encoded_len());
 
         let mut d = Decoder::new(&batch);
@@ -204,10 +225,10 @@ mod tests {
         for i in 0..500 {
             b.append(1_700_000_000_000 + i, Some(format!("key-{i}").as_bytes()), Some(&[i as u8; 100]));
         }
-        let plain = b.seal(Codec::None, -1, ProducerIdentity::NONE).unwrap();
+        let plain = b.seal(Codec::None, -1, ProducerIdentity::NONE);
         let plain_records = &plain[RECORD_BATCH_OVERHEAD..];
         for codec in [Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd] {
-            let batch = b.seal(codec, -1, ProducerIdentity::NONE).unwrap();
+            let batch = b.seal(codec, -1, ProducerIdentity::NONE);
             assert_eq!(i16::from_be_bytes([batch[21], batch[22]]), codec as i16);
             assert_eq!(u32::from_be_bytes(batch[17..21].try_into().unwrap()), crc32c::crc32c(&batch[21..]));
             let body = &batch[RECORD_BATCH_OVERHEAD..];
@@ -229,11 +250,22 @@ mod tests {
     }
 
     #[test]
+    fn sealing_into_a_frame_appends_after_what_is_there() {
+        let mut b = RecordsBuilder::with_capacity(0);
+        b.append(7, Some(b"k"), Some(b"v"));
+        let alone = b.seal(Codec::Zstd, 3, ProducerIdentity::NONE);
+        let mut frame = vec![1, 2, 3];
+        b.seal_into(&mut frame, Codec::Zstd, 3, ProducerIdentity::NONE);
+        assert_eq!(&frame[..3], [1, 2, 3]);
+        assert_eq!(&frame[3..], &alone[..]);
+    }
+
+    #[test]
     fn identity_is_written_for_idempotent_batches() {
         let mut b = RecordsBuilder::with_capacity(0);
         b.append(1, None, Some(b"v"));
         let id = ProducerIdentity { producer_id: 42, producer_epoch: 3, base_sequence: 17 };
-        let batch = b.seal(Codec::None, -1, id).unwrap();
+        let batch = b.seal(Codec::None, -1, id);
         let mut d = Decoder::new(&batch[43..]);
         assert_eq!((d.i64().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (42, 3, 17));
     }
