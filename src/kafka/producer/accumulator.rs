@@ -269,15 +269,20 @@ impl Accumulator {
                     plan.next_due = earliest(plan.next_due, oldest.map(|o| o + t));
                 }
 
-                let has_records = p.open.is_some() || !p.ready.is_empty();
-                if !has_records || p.in_flight {
-                    continue;
+                // A batch whose linger is over (or that a flush wants) takes no
+                // more records, even while its partition cannot send: a record
+                // sent later starts a new batch with its own deadline, so none
+                // times out more than one linger period early.
+                match p.open.as_ref().map(|b| b.opened_at + config.linger) {
+                    Some(linger_end) if flushing || now >= linger_end => p.seal_open(),
+                    Some(linger_end) => plan.next_due = earliest(plan.next_due, Some(linger_end)),
+                    None => {}
                 }
-                if p.leader < 0 {
+                if p.leader < 0 && (p.open.is_some() || !p.ready.is_empty()) {
                     plan.needs_metadata = true;
                     continue;
                 }
-                if !can_send {
+                if p.ready.is_empty() || p.in_flight || !can_send {
                     continue;
                 }
                 // One new request per broker per pass, within max.in.flight.
@@ -288,17 +293,7 @@ impl Accumulator {
                     plan.next_due = earliest(plan.next_due, Some(not_before));
                     continue;
                 }
-                let batch = if let Some(b) = p.ready.pop_front() {
-                    Some(b)
-                } else {
-                    let linger_end = p.open.as_ref().expect("has_records").opened_at + config.linger;
-                    if flushing || now >= linger_end {
-                        p.open.take()
-                    } else {
-                        plan.next_due = earliest(plan.next_due, Some(linger_end));
-                        None
-                    }
-                };
+                let batch = p.ready.pop_front();
                 if let Some(mut b) = batch {
                     if let Some((producer_id, producer_epoch)) = *producer {
                         stamp(&mut b, p, producer_id, producer_epoch);
@@ -583,5 +578,28 @@ mod tests {
         acc.request_done(5);
         assert_eq!(acc.requests_in_flight(), 0);
         assert_eq!(acc.plan(now, true).to_send[&5].len(), 1, "the freed slot takes the waiting batch");
+    }
+
+    #[test]
+    fn records_sent_while_a_partition_is_blocked_keep_their_own_deadline() {
+        use std::time::Duration;
+        let mut acc = accumulator(&[("linger.ms", "10"), ("message.timeout.ms", "1000")]);
+        let t0 = Instant::now();
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1));
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0);
+        let in_flight = acc.plan(t0 + Duration::from_millis(10), false);
+        assert_eq!(in_flight.to_send[&1].len(), 1, "the first batch is in flight and stays so");
+        let late = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(20));
+        acc.plan(t0 + Duration::from_millis(30), false); // lingered: sealed although blocked
+        let later = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(500));
+        let plan = acc.plan(t0 + Duration::from_millis(1020), false);
+        assert_eq!(plan.expired.len(), 1, "only the batch sent at +20 ms has expired");
+        for r in plan.expired {
+            r.fail(ErrorCode::MSG_TIMED_OUT);
+        }
+        assert_eq!(late.error(), ErrorCode::MSG_TIMED_OUT);
+        assert!(!later.is_completed(), "sent at +500 ms, due at +1500 ms");
+        assert_eq!(acc.plan(t0 + Duration::from_millis(1400), false).expired.len(), 0);
+        assert_eq!(acc.plan(t0 + Duration::from_millis(1500), false).expired.len(), 1);
     }
 }
