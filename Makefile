@@ -30,7 +30,7 @@ CPPFLAGS += -Iinclude -Ic-tests
 LDFLAGS += -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR))
 LDLIBS += -lablkafka
 
-CTESTS := roundtrip receipts dead_broker errors
+CTESTS := roundtrip receipts dead_broker errors tansu_restart
 EXAMPLES := basic demo
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
