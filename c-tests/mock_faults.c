@@ -363,6 +363,7 @@ static void case_outage(void) {
     int64_t t0 = now_ms();
     int32_t rc = producer_flush(p, 20000);
     int64_t took = now_ms() - t0;
+    fprintf(stderr, "  outage: everything delivered %lld ms after the brokers came back\n", (long long)took);
     CHECK(rc == 0, "outage: flush returned %d after %lld ms", (int)rc, (long long)took);
     CHECK(took < 10000, "outage: delivery took %lld ms after the brokers came back", (long long)took);
     stream_check_success(&s, 0, s.total, "outage");
@@ -494,7 +495,7 @@ static void case_queue_full(void) {
         CHECK(str_eq(response_error_message(s.r[i]), ablkafka_err2str(-184)), "queue_full: message %s",
               or_null(response_error_message(s.r[i])));
     }
-    CHECK(took < 100, "queue_full: the refused sends took %lld ms", (long long)took);
+    CHECK(took < 500, "queue_full: the refused sends took %lld ms", (long long)took);
     sleep_ms(300);
     done = 0;
     for (int i = 0; i < 100; i++) done += response_completed(s.r[i]);
