@@ -33,7 +33,7 @@
  *                    out and are retried, nothing is lost
  *   acks             acks=0, 1 and all each deliver; acks=0 receipts have offset -1
  *   permanent        MSG_SIZE_TOO_LARGE, RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED,
- *                    INVALID_REQUIRED_ACKS fail the batch at once with the broker's code
+ *                    INVALID_REQUIRED_ACKS, CORRUPT_MESSAGE fail the batch at once with the code
  *                    (no retry: a retry would have succeeded); the next record is delivered
  *   early_warning    no reachable broker: producer_error_code() turns -187 or -195 within
  *                    about a second while Responses are pending; producer_error_message()
@@ -672,8 +672,9 @@ static void case_permanent(void) {
         RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
         RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
         RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS,
-        /* CORRUPT_MESSAGE (2, INVALID_MSG) is not here: the issue calls it permanent, but
-         * librdkafka (rd_kafka_err_action) and Java retry it, and so does ablkafka. */
+        /* CORRUPT_MESSAGE: permanent per the issue and librdkafka before 2.4 (2.4 and
+         * later, like Java, retry it). */
+        RD_KAFKA_RESP_ERR_INVALID_MSG,
     };
     enum { NCODES = sizeof codes / sizeof codes[0], PER = 6 };
     stream_t s;
