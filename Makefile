@@ -30,10 +30,17 @@ CPPFLAGS += -Iinclude -Ic-tests
 LDFLAGS += -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR))
 LDLIBS += -lablkafka
 
-CTESTS := roundtrip receipts dead_broker errors
+CTESTS := roundtrip receipts dead_broker errors tansu_restart
 EXAMPLES := basic demo
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
+
+# The fault tests run librdkafka's mock cluster in-process: Debian's librdkafka-dev headers,
+# linked against the newer librdkafka inside the confluent-kafka wheel (scripts/env.sh finds
+# it once scripts/deps.sh has made the venv).
+RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
+MOCK_TESTS := mock_faults
+MOCK_BINS := $(addprefix $(BIN)/,$(MOCK_TESTS))
 
 .PHONY: all lib header-check ctests c-binaries test demo deps clean
 
@@ -54,11 +61,18 @@ header-check: lib
 ctests: lib
 	@$(MAKE) --no-print-directory c-binaries
 
-c-binaries: $(CTEST_BINS) $(EXAMPLE_BINS)
-	@echo "ctests: $(CTESTS) $(EXAMPLES) are built in $(BIN)"
+c-binaries: $(CTEST_BINS) $(EXAMPLE_BINS) $(MOCK_BINS)
+	@echo "ctests: $(CTESTS) $(MOCK_TESTS) $(EXAMPLES) are built in $(BIN)"
 
 $(BIN)/%: c-tests/%.c c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+$(MOCK_BINS): $(BIN)/%: c-tests/%.c c-tests/mock.h c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
+	@test -n "$(RDKAFKA_LIB)" && test -f "$(RDKAFKA_LIB)" || \
+		{ echo "$@: librdkafka from the confluent-kafka wheel not found (run scripts/deps.sh)" >&2; exit 1; }
+	@test -f /usr/include/librdkafka/rdkafka_mock.h || \
+		{ echo "$@: /usr/include/librdkafka/rdkafka_mock.h missing (librdkafka-dev; run scripts/deps.sh)" >&2; exit 1; }
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS) "$(RDKAFKA_LIB)" -Wl,-rpath,"$(dir $(RDKAFKA_LIB))"
 
 $(BIN)/%: examples-c/%.c $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)

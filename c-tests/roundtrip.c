@@ -1,5 +1,5 @@
 /*
- * roundtrip BROKERS TOPIC CODEC COUNT EXPECT_FILE [PARTITIONS]
+ * roundtrip BROKERS TOPIC CODEC COUNT EXPECT_FILE [PARTITIONS [NAME=VALUE...]]
  *
  * Sends COUNT keyed messages with compression.codec=CODEC, keeping every Response;
  * flushes; checks every receipt (completed, success, partition, offset, timestamp,
@@ -10,7 +10,8 @@
  * Keys and values are binary: zero bytes, lengths from 0 to ~12 KiB, a few null keys,
  * a few empty keys and values, and one null value. The send buffer is overwritten
  * after every send, so the library must copy what it is given.
- * With PARTITIONS, also checks that every partition 0..PARTITIONS-1 got messages.
+ * With PARTITIONS, also checks that every partition 0..PARTITIONS-1 got messages (0: no
+ * check). Each NAME=VALUE after it is one more producer option, e.g. enable.idempotence=true.
  */
 #include "common.h"
 
@@ -124,13 +125,19 @@ static void report(const tally *t, size_t total) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6 && argc != 7) {
-        fprintf(stderr, "usage: %s BROKERS TOPIC CODEC COUNT EXPECT_FILE [PARTITIONS]\n", argv[0]);
+    if (argc < 6) {
+        fprintf(stderr, "usage: %s BROKERS TOPIC CODEC COUNT EXPECT_FILE [PARTITIONS [NAME=VALUE...]]\n", argv[0]);
         return 2;
     }
     const char *brokers = argv[1], *topic = argv[2], *codec = argv[3], *expect_path = argv[5];
     size_t count = (size_t)strtoul(argv[4], NULL, 10);
-    int want_partitions = argc == 7 ? atoi(argv[6]) : 0;
+    int want_partitions = argc >= 7 ? atoi(argv[6]) : 0;
+    for (int a = 7; a < argc; a++) {
+        if (strchr(argv[a], '=') == NULL || argv[a][0] == '=') {
+            fprintf(stderr, "roundtrip: option %s is not NAME=VALUE\n", argv[a]);
+            return 2;
+        }
+    }
     if (count == 0 || want_partitions < 0 || want_partitions > MAX_PARTITIONS) {
         fprintf(stderr, "roundtrip: bad COUNT or PARTITIONS\n");
         return 2;
@@ -152,6 +159,12 @@ int main(int argc, char **argv) {
     set_ok(b, "client.id", "ablkafka-roundtrip");
     /* Fail rather than hang for the default five minutes if something is wrong. */
     set_ok(b, "message.timeout.ms", "60000");
+    for (int a = 7; a < argc; a++) {
+        char name[256];
+        size_t n = (size_t)(strchr(argv[a], '=') - argv[a]);
+        snprintf(name, sizeof name, "%.*s", (int)n, argv[a]);
+        set_ok(b, name, argv[a] + n + 1);
+    }
     Producer *p = build_ok(b);
     producer_builder_free(b);
     if (p == NULL) {

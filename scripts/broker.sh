@@ -5,7 +5,14 @@
 #                                          DIR/tansu.pid, DIR/bootstrap (127.0.0.1:PORT)
 #                                          and DIR/tansu.log; returns once it accepts
 #                                          connections
+#   scripts/broker.sh start DIR --port P   the same on loopback port P (retried while the
+#                                          port is still taken, up to the start timeout)
+#   scripts/broker.sh restart DIR          stop the broker if it runs, then start a new one
+#                                          on the port in DIR/bootstrap (an empty cluster:
+#                                          re-create its topics)
 #   scripts/broker.sh stop DIR             stop it by its pid (TERM, wait, then KILL)
+#   scripts/broker.sh kill DIR             kill it by its pid at once (SIGKILL: a crash), and
+#                                          wait until it is gone
 #   scripts/broker.sh topic DIR NAME [N]   create topic NAME with N partitions (default 1)
 #   scripts/broker.sh address DIR          print 127.0.0.1:PORT
 #
@@ -19,7 +26,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 START_TIMEOUT_S="${BROKER_START_TIMEOUT_S:-30}"
 
 die() { printf 'broker: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: $0 start DIR | stop DIR | topic DIR NAME [PARTITIONS] | address DIR"; }
+usage() { die "usage: $0 start DIR [--port PORT] | restart DIR | stop DIR | kill DIR | topic DIR NAME [PARTITIONS] | address DIR"; }
 
 # A port that was free a moment ago: bind port 0 on loopback, read it, close.
 free_port() {
@@ -32,7 +39,15 @@ s.close()'
 
 accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+accepts_nothing() { ! accepts "$1"; }
+
+# Running, and not a zombie waiting for its parent to reap it.
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+    [ "$state" != "Z" ]
+}
 
 stop_pid() {
     local pid="$1" i
@@ -56,8 +71,8 @@ address() {
     cat "$1/bootstrap"
 }
 
-start() {
-    local dir="$1" attempt port pid deadline
+start() { # start DIR [PORT]
+    local dir="$1" fixed_port="${2:-}" attempt attempts=3 port pid deadline start_deadline
     [ -x "$TANSU_BIN" ] || die "tansu is not installed at $TANSU_BIN (run scripts/deps.sh)"
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
@@ -65,9 +80,17 @@ start() {
         die "a broker is already running from $dir (pid $(cat "$dir/tansu.pid")); stop it first"
     fi
     rm -f "$dir/tansu.pid" "$dir/bootstrap"
+    if [ -n "$fixed_port" ]; then
+        # The port may still be held for a moment after the last broker on it exited.
+        attempts=1000
+        if ! accepts_nothing "$fixed_port"; then
+            die "port $fixed_port already accepts connections: something else listens there"
+        fi
+    fi
+    start_deadline=$((SECONDS + START_TIMEOUT_S))
 
-    for attempt in 1 2 3; do
-        port="$(free_port)"
+    for ((attempt = 1; attempt <= attempts; attempt++)); do
+        port="${fixed_port:-$(free_port)}"
         # Run from DIR: tansu reads a .env file from its working directory.
         # Unset the variables tansu reads options from, so only our flags count.
         (
@@ -79,7 +102,7 @@ start() {
                 --listener-url "tcp://127.0.0.1:$port" \
                 --advertised-listener-url "tcp://127.0.0.1:$port" \
                 --storage-engine memory://tansu/ \
-                </dev/null >"$dir/tansu.log" 2>&1
+                </dev/null >>"$dir/tansu.log" 2>&1
         ) &
         pid=$!
         echo "$pid" >"$dir/tansu.pid"
@@ -107,11 +130,29 @@ start() {
             exit 1
         fi
         rm -f "$dir/tansu.pid"
+        if [ -n "$fixed_port" ]; then
+            # It exited: the port is most likely not free yet. Try again until the deadline.
+            if ((SECONDS >= start_deadline)); then
+                printf 'broker: tansu could not start on port %s within %ss; its log:\n' "$port" "$START_TIMEOUT_S" >&2
+                tail -n 20 "$dir/tansu.log" | sed 's/^/    /' >&2 || true
+                exit 1
+            fi
+            sleep 0.2
+            continue
+        fi
         # It exited: most likely the port was taken between free_port and bind. Retry.
         printf 'broker: tansu exited at start (attempt %s, port %s); its log:\n' "$attempt" "$port" >&2
         sed 's/^/    /' "$dir/tansu.log" >&2 || true
     done
-    die "tansu failed to start 3 times"
+    die "tansu failed to start $attempts times"
+}
+
+restart() {
+    local dir="$1" addr port
+    addr="$(address "$dir")"
+    port="${addr##*:}"
+    stop "$dir"
+    start "$dir" "$port"
 }
 
 stop() {
@@ -124,6 +165,23 @@ stop() {
     stop_pid "$pid"
     rm -f "$dir/tansu.pid"
     printf 'broker: stopped tansu pid %s\n' "$pid" >&2
+}
+
+kill_now() {
+    local dir="$1" pid i
+    if [ ! -s "$dir/tansu.pid" ]; then
+        printf 'broker: no pid file in %s; nothing to kill\n' "$dir" >&2
+        return 0
+    fi
+    pid="$(cat "$dir/tansu.pid")"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        alive "$pid" || break
+        sleep 0.05
+    done
+    alive "$pid" && die "pid $pid is still alive after SIGKILL"
+    rm -f "$dir/tansu.pid"
+    printf 'broker: killed tansu pid %s\n' "$pid" >&2
 }
 
 topic() {
@@ -140,8 +198,18 @@ topic() {
 cmd="$1"
 shift
 case "$cmd" in
-    start) [ $# -eq 1 ] || usage; start "$1" ;;
+    start)
+        if [ $# -eq 1 ]; then
+            start "$1"
+        elif [ $# -eq 3 ] && [ "$2" = "--port" ] && [[ "$3" =~ ^[0-9]+$ ]]; then
+            start "$1" "$3"
+        else
+            usage
+        fi
+        ;;
+    restart) [ $# -eq 1 ] || usage; restart "$1" ;;
     stop) [ $# -eq 1 ] || usage; stop "$1" ;;
+    kill) [ $# -eq 1 ] || usage; kill_now "$1" ;;
     topic) [ $# -ge 2 ] && [ $# -le 3 ] || usage; topic "$@" ;;
     address) [ $# -eq 1 ] || usage; address "$1" ;;
     *) usage ;;

@@ -9,7 +9,12 @@
 #   5. tansu on a free loopback port; topics; each C test; for each codec, roundtrip of
 #      20,000 messages then scripts/verify.py reads them back with librdkafka and checks
 #      that every stored batch carries that codec
-# The broker is stopped on exit, also on failure or interrupt.
+#   6. delivery under faults (issue 3): each case of mock_faults (librdkafka's mock cluster
+#      in-process, read back by a librdkafka consumer) as its own suite; an idempotent
+#      roundtrip against tansu (its sequence checks) read back by verify.py; and
+#      tansu_restart, plain and idempotent, each on its own tansu that it kills mid-stream
+#      and starts again on the same port, read back by verify.py
+# The brokers are stopped on exit, also on failure or interrupt.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +25,7 @@ cd "$root"
 COUNT="${ROUNDTRIP_COUNT:-20000}"
 CODECS=(none gzip snappy lz4 zstd)
 TEST_TIMEOUT_S="${TEST_TIMEOUT_S:-300}"
+MOCK_TIMEOUT_S="${MOCK_TIMEOUT_S:-90}"
 scratch="$root/build/test"
 bin="$root/build/bin"
 
@@ -36,11 +42,17 @@ record() { # record SUITE PASSED FAILED
 banner() { printf '\n==== %s\n' "$*"; }
 
 broker_started=0
+extra_brokers=()
 cleanup() {
     if ((broker_started)); then
         scripts/broker.sh stop "$scratch/broker" || true
         broker_started=0
     fi
+    local dir
+    for dir in ${extra_brokers[@]+"${extra_brokers[@]}"}; do
+        scripts/broker.sh stop "$dir" || true
+    done
+    extra_brokers=()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -157,5 +169,46 @@ run_counted "receipts" "$bin/receipts" "$brokers" receipts
 run_counted "dead_broker" "$bin/dead_broker"
 run_counted "errors" "$bin/errors" "$brokers" errors
 run_one "example basic" "$bin/basic" "$brokers" example || true
+
+# ---------------------------------------------------------------- delivery under faults
+# librdkafka's mock cluster, in-process: one suite per case.
+for case in $("$bin/mock_faults" list); do
+    TEST_TIMEOUT_S="$MOCK_TIMEOUT_S" run_counted "mock $case" "$bin/mock_faults" "$case"
+done
+
+# Idempotent producer against tansu's sequence checks, several batches per partition in flight.
+expect="$scratch/expect-idempotent.txt"
+scripts/broker.sh topic "$scratch/broker" roundtrip-idempotent 3
+run_counted "roundtrip idempotent" "$bin/roundtrip" "$brokers" roundtrip-idempotent lz4 "$COUNT" "$expect" 3 \
+    enable.idempotence=true batch.num.messages=100
+if [ -s "$expect" ]; then
+    run_one "verify idempotent" "$VENV_PYTHON" scripts/verify.py \
+        --brokers "$brokers" --topic roundtrip-idempotent --expect "$expect" --codec lz4 || true
+else
+    echo "verify idempotent: no expectation file; roundtrip did not write it" >&2
+    record "verify idempotent" 0 1
+fi
+
+# Kill tansu mid-stream, start it again on the same port: each mode on a broker of its own.
+for mode in plain idempotent; do
+    dir="$scratch/broker-restart-$mode"
+    expect="$scratch/expect-restart-$mode.txt"
+    banner "tansu for the restart test ($mode)"
+    extra_brokers+=("$dir")
+    if ! scripts/broker.sh start "$dir" || ! scripts/broker.sh topic "$dir" restart 4; then
+        echo "tansu restart $mode: could not start a broker with the topic" >&2
+        record "tansu restart $mode" 0 1
+        continue
+    fi
+    run_counted "tansu restart $mode" "$bin/tansu_restart" "$root/scripts/broker.sh" "$dir" restart 4 "$expect" "$mode"
+    if [ -s "$expect" ] && [ -s "$dir/tansu.pid" ]; then
+        run_one "verify restart $mode" "$VENV_PYTHON" scripts/verify.py \
+            --brokers "$(scripts/broker.sh address "$dir")" --topic restart --expect "$expect" || true
+    else
+        echo "verify restart $mode: no expectation file or no broker; tansu_restart did not get that far" >&2
+        record "verify restart $mode" 0 1
+    fi
+    scripts/broker.sh stop "$dir" || true
+done
 
 finish
