@@ -9,6 +9,10 @@
 #   5. tansu on a free loopback port; topics; each C test; for each codec, roundtrip of
 #      20,000 messages then scripts/verify.py reads them back with librdkafka and checks
 #      that every stored batch carries that codec
+#   6. embedding: the header as C11 and C++11, versions agree, eight threads on one
+#      producer (read back), fork, dlopen/dlclose cycles, the ABL-style ctypes test (read
+#      back), make install + pkg-config + exported symbols (scripts/install-check.sh)
+#   7. the whole C suite again under ASan+UBSan and under valgrind (scripts/c-suite.sh)
 # The broker is stopped on exit, also on failure or interrupt.
 set -euo pipefail
 
@@ -140,6 +144,11 @@ done
 scripts/broker.sh topic "$scratch/broker" receipts 3
 scripts/broker.sh topic "$scratch/broker" errors 1
 scripts/broker.sh topic "$scratch/broker" example 1
+scripts/broker.sh topic "$scratch/broker" threads 3
+scripts/broker.sh topic "$scratch/broker" fork 3
+scripts/broker.sh topic "$scratch/broker" dlopen 1
+scripts/broker.sh topic "$scratch/broker" abl 3
+scripts/broker.sh topic "$scratch/broker" install 1
 
 # ---------------------------------------------------------------- C tests
 for codec in "${CODECS[@]}"; do
@@ -157,5 +166,37 @@ run_counted "receipts" "$bin/receipts" "$brokers" receipts
 run_counted "dead_broker" "$bin/dead_broker"
 run_counted "errors" "$bin/errors" "$brokers" errors
 run_one "example basic" "$bin/basic" "$brokers" example || true
+
+# ---------------------------------------------------------------- embedding
+lib_so="$root/target/release/libablkafka.so"
+cargo_version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+if run_one "header as C11 and C++11" make --no-print-directory header-compile; then
+    run_counted "header from C++" "$bin/header_cpp"
+fi
+run_counted "version" "$bin/version" "$cargo_version"
+run_counted "threads" "$bin/threads" "$brokers" threads "${THREADS_PER_THREAD:-2000}" "$scratch/expect-threads.txt"
+if [ -s "$scratch/expect-threads.txt" ]; then
+    run_one "verify threads" "$VENV_PYTHON" scripts/verify.py \
+        --brokers "$brokers" --topic threads --expect "$scratch/expect-threads.txt" || true
+else
+    record "verify threads" 0 1
+fi
+run_counted "fork" "$bin/fork" "$brokers" fork 200
+run_counted "dlopen_cycle" "$bin/dlopen_cycle" "$brokers" dlopen "$lib_so"
+run_one "example dlopen" "$bin/dlopen" "$brokers" dlopen "$lib_so" || true
+ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
+if [ -s "$scratch/expect-abl.txt" ]; then
+    run_one "verify abl" "$VENV_PYTHON" scripts/verify.py \
+        --brokers "$brokers" --topic abl --expect "$scratch/expect-abl.txt" --codec lz4 || true
+else
+    record "verify abl" 0 1
+fi
+run_counted "install + exports" scripts/install-check.sh "$brokers" install
+
+# ---------------------------------------------------------------- memory checkers
+C_SUITE_BROKER_DIR="$scratch/broker" TEST_TIMEOUT_S=1200 \
+    run_counted "C suite, ASan+UBSan" scripts/c-suite.sh asan "$brokers"
+C_SUITE_BROKER_DIR="$scratch/broker" TEST_TIMEOUT_S=1200 \
+    run_counted "C suite, valgrind" scripts/c-suite.sh valgrind "$brokers"
 
 finish
