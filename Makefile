@@ -7,6 +7,13 @@
 #                       read-back by an independent consumer; ends with "N passed, N failed"
 #   make demo           deps, build, start tansu, send with every codec, print receipts,
 #                       read the topics back
+#   make test-asan      the whole C suite built with -fsanitize=address,undefined, against
+#                       its own tansu (scripts/c-suite.sh asan)
+#   make test-valgrind  the whole C suite under valgrind memcheck, smaller message counts
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#                       libablkafka.so.VERSION with its SONAME link and libablkafka.so, the
+#                       static libablkafka.a, include/ablkafka.h and lib/pkgconfig/ablkafka.pc
+#   make fuzz           optional, not in CI: libFuzzer on the response decoders (fuzz/)
 #
 # Installs what it needs on first use (scripts/deps.sh): Debian packages, tansu and a
 # Python venv with confluent-kafka, cached in $ABLKAFKA_CACHE (default ~/.cache/ablkafka).
@@ -20,8 +27,23 @@ CARGO ?= cargo
 
 LIBDIR := target/release
 LIB_SO := $(LIBDIR)/libablkafka.so
+LIB_A := $(LIBDIR)/libablkafka.a
 HEADER := include/ablkafka.h
 BIN := build/bin
+
+# The version is Cargo.toml's; the ABI number in the SONAME follows Cargo's compatibility
+# rule (major, or 0.minor while the major is 0), as build.rs sets it.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+VERSION_WORDS := $(subst ., ,$(VERSION))
+ABI := $(if $(filter 0,$(word 1,$(VERSION_WORDS))),0.$(word 2,$(VERSION_WORDS)),$(word 1,$(VERSION_WORDS)))
+SONAME := libablkafka.so.$(ABI)
+
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+libdir ?= $(prefix)/lib
+includedir ?= $(prefix)/include
+pkgconfigdir ?= $(libdir)/pkgconfig
+INSTALL ?= install
 
 CC ?= cc
 CFLAGS ?= -O1 -g
@@ -30,8 +52,8 @@ CPPFLAGS += -Iinclude -Ic-tests
 LDFLAGS += -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR))
 LDLIBS += -lablkafka
 
-CTESTS := roundtrip receipts dead_broker errors tansu_restart
-EXAMPLES := basic demo
+CTESTS := roundtrip receipts dead_broker errors tansu_restart threads fork dlopen_cycle version
+EXAMPLES := basic demo dlopen
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
 
@@ -42,12 +64,14 @@ RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
 MOCK_TESTS := mock_faults
 MOCK_BINS := $(addprefix $(BIN)/,$(MOCK_TESTS))
 
-.PHONY: all lib header-check ctests c-binaries test demo deps clean
+.PHONY: all lib header-check header-compile ctests c-binaries test demo deps clean install test-asan test-valgrind fuzz
 
 all: lib
 
+# Programs linked with -lablkafka record the SONAME; the link lets them find it here.
 lib:
 	$(CARGO) build --release
+	@ln -sfn libablkafka.so $(LIBDIR)/$(SONAME)
 
 # After the build (which regenerates the header), the committed header must be unchanged.
 header-check: lib
@@ -77,6 +101,20 @@ $(MOCK_BINS): $(BIN)/%: c-tests/%.c c-tests/mock.h c-tests/check.h c-tests/commo
 $(BIN)/%: examples-c/%.c $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
+# The header alone as strict C11, and from C++11 (linked and run: extern "C" works).
+CXX ?= c++
+header-compile: $(BIN)/header_cpp
+	$(CC) $(CPPFLAGS) -std=c11 -Wall -Wextra -Wpedantic -pedantic-errors -Werror -c c-tests/header_c11.c -o $(BIN)/header_c11.o
+	@echo "header-compile: $(HEADER) compiles as C11 (-pedantic-errors) and as C++11"
+
+$(BIN)/header_cpp: c-tests/header_cpp.cpp $(HEADER) $(LIB_SO) | $(BIN)
+	$(CXX) $(CPPFLAGS) -std=c++11 -Wall -Wextra -Wpedantic -Werror -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+# Threads; fork; dlopen (these two load the library themselves: no -lablkafka).
+$(BIN)/threads: LDLIBS += -pthread
+$(BIN)/dlopen_cycle $(BIN)/dlopen: LDLIBS = -ldl -pthread
+$(BIN)/dlopen_cycle $(BIN)/dlopen: CPPFLAGS += -DABLKAFKA_SO='"$(abspath $(LIB_SO))"'
+
 $(BIN):
 	mkdir -p $@
 
@@ -85,6 +123,27 @@ deps:
 
 test:
 	scripts/run-tests.sh
+
+# The C suite instrumented (asan) or under valgrind; each starts its own broker.
+test-asan:
+	scripts/c-suite.sh asan
+
+test-valgrind:
+	scripts/c-suite.sh valgrind
+
+install: lib
+	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
+	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(libdir)/libablkafka.so.$(VERSION)
+	ln -sfn libablkafka.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(libdir)/libablkafka.so
+	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(libdir)/libablkafka.a
+	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(includedir)/ablkafka.h
+	sed -e 's|@PREFIX@|$(prefix)|' -e 's|@LIBDIR@|$(libdir)|' -e 's|@INCLUDEDIR@|$(includedir)|' \
+		-e 's|@VERSION@|$(VERSION)|' ablkafka.pc.in > $(DESTDIR)$(pkgconfigdir)/ablkafka.pc
+	chmod 0644 $(DESTDIR)$(pkgconfigdir)/ablkafka.pc
+
+fuzz:
+	scripts/fuzz.sh
 
 demo:
 	scripts/demo.sh

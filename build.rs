@@ -3,6 +3,13 @@
 //! The header is committed. It is rewritten only when its text changes, so a
 //! clean build leaves the work tree untouched; CI fails when `git diff` shows
 //! that the committed header was stale.
+//!
+//! It also gives the shared library its SONAME, `libablkafka.so.<abi>`, where
+//! `<abi>` is the part of the version that Cargo's compatibility rules treat
+//! as breaking: the major number, or `0.<minor>` while the major is 0 (0.1.x
+//! and 0.2.x are incompatible). `make lib` adds the `libablkafka.so.<abi>`
+//! link beside target/release/libablkafka.so; `make install` installs
+//! `libablkafka.so.<version>` with both links.
 
 use std::path::PathBuf;
 
@@ -11,6 +18,14 @@ fn main() {
     let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets this");
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if matches!(os.as_str(), "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" | "solaris") {
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets this");
+        let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets this");
+        let abi = if major == "0" { format!("0.{minor}") } else { major };
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libablkafka.so.{abi}");
+    }
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is valid");

@@ -156,6 +156,21 @@ static void test_send_refusals(const char *brokers, const char *topic) {
     refused(producer_send(p, "top\xffic", "k", 1, "v", 1), ERR_INVALID_ARG, "non-UTF-8 topic");
     refused(producer_send(p, topic, "k", 1, NULL, 5), ERR_INVALID_ARG, "NULL value with length 5");
     refused(producer_send(p, topic, NULL, 3, "v", 1), ERR_INVALID_ARG, "NULL key with length 3");
+    /* A negative length from a caller with signed lengths (ABL's INT64 -1) is SIZE_MAX: refused
+       before any byte is read. */
+    refused(producer_send(p, topic, "k", 1, "v", (size_t)-1), ERR_INVALID_ARG, "value length SIZE_MAX");
+    refused(producer_send(p, topic, "k", (size_t)-1, NULL, 0), ERR_INVALID_ARG, "key length SIZE_MAX");
+    /* Handles of the wrong kind (all handles are integers to ABL) are refused, not used. */
+    ProducerBuilder *other = producer_builder_new();
+    refused(producer_send((Producer *)(void *)other, topic, "k", 1, "v", 1), ERR_INVALID_ARG,
+            "a builder handle as the producer");
+    CHECK(producer_flush((Producer *)(void *)other, 0) == ERR_INVALID_ARG, "flush on a builder handle");
+    CHECK(producer_close((Producer *)(void *)other, 0) == ERR_INVALID_ARG, "close on a builder handle");
+    producer_free((Producer *)(void *)other); /* refused: the builder stays alive */
+    CHECK(producer_builder_set_option((ProducerBuilder *)(void *)p, "linger.ms", "5") == ERR_INVALID_ARG,
+          "set_option on a producer handle");
+    CHECK(producer_builder_set_option(other, "linger.ms", "5") == 0, "the builder survived producer_free");
+    producer_builder_free(other);
 
     /* The producer still works: a small message, and a null key and null value. */
     Response *ok = producer_send(p, topic, "k", 1, "small", 5);

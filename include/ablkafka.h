@@ -10,6 +10,23 @@
  * Error codes are librdkafka's rd_kafka_resp_err_t numbers: 0 is success, negative
  * codes are local errors, positive codes are Kafka broker errors.
  * ablkafka_err2name() and ablkafka_err2str() describe any code.
+ *
+ * Ownership: the caller owns every ProducerBuilder, Producer and Response it gets
+ * and frees each exactly once with its _free function (NULL is accepted there).
+ * Strings the library returns are never freed by the caller. Strings and buffers
+ * the caller passes are copied before the call returns; the caller keeps them.
+ *
+ * Threads: a Producer and its Responses may be used from any threads at once; a
+ * ProducerBuilder from one thread at a time. Each Producer owns one background
+ * thread, stopped and joined by producer_close or producer_free; with no producer
+ * open the library runs no thread, so dlclose() is safe. No call runs user code.
+ *
+ * Every function runs inside a panic boundary (a Rust panic becomes an error code
+ * or the documented default, never an abort) and checks its pointer arguments:
+ * NULL gives -186 (_INVALID_ARG) or the default stated on the function.
+ *
+ * fork(): a producer made before fork() belongs to the parent; a child must
+ * build its own (the child's copy is refused with -186).
  */
 
 #ifndef ABLKAFKA_H
@@ -25,8 +42,19 @@
  Owner: the caller, from `producer_builder_build` until `producer_free`.
  Thread-safe: send, flush and close may be called from any threads at
  once; `producer_free` must be the last call, made once no other thread
- uses the producer. A producer made before fork() belongs to the parent:
- a child process must build its own.
+ uses the producer. The background thread is the library's: it runs a
+ single-threaded tokio runtime that does all network I/O and completes
+ Responses, and `producer_close` (or `producer_free`) stops and joins it.
+ Nothing runs on the caller's threads except the calls themselves.
+
+ fork(): a producer made before fork() belongs to the parent. In the
+ child every producer function refuses it (-186, or a completed -186
+ Response from `producer_send`) and `producer_free` only forgets the
+ child's copy; the child builds its own producer. The parent's producer
+ keeps working.
+
+ Passing another kind of handle, or a freed producer, is a caller error
+ that these functions detect in most cases (they then act as for NULL).
  */
 typedef struct Producer Producer;
 
@@ -35,7 +63,10 @@ typedef struct Producer Producer;
 
  Owner: the caller, from `producer_builder_new` until `producer_builder_free`
  (building does not consume it). Not thread-safe: use one builder from one
- thread at a time.
+ thread at a time (different builders on different threads are fine).
+ Strings it returns belong to it. Passing another kind of handle, or a
+ freed builder, is a caller error that the builder functions detect in
+ most cases (they then act as for NULL).
  */
 typedef struct ProducerBuilder ProducerBuilder;
 
@@ -44,9 +75,16 @@ typedef struct ProducerBuilder ProducerBuilder;
 
  Owner: the caller, from `producer_send` until `response_free`, which may
  come before or after completion and before or after the producer is
- closed or freed. Thread-safe: read it from any threads; the producer's
- background thread completes it. Once `response_completed` returns 1 the
- other fields never change.
+ closed or freed; the producer keeps its own reference, so a Response
+ outlives its producer and stays readable. Thread-safe: read it and wait
+ on it from any threads; the producer's background thread completes it.
+ Once `response_completed` returns 1 the other fields never change.
+ Strings it returns are static: never free them.
+
+ Unlike builders and producers, a Response handle carries no type tag
+ (a send costs one allocation): passing another kind of handle, or a
+ freed Response, is undefined behaviour. After fork() a child's copy of a
+ pending Response of the parent's producer never completes.
  */
 typedef struct Response Response;
 
@@ -56,7 +94,8 @@ extern "C" {
 
 /*
  Creates a builder with librdkafka's defaults. Returns NULL only if memory
- runs out. Free it with `producer_builder_free`.
+ runs out. The caller owns it and frees it with `producer_builder_free`.
+ Any thread.
  */
 ProducerBuilder *producer_builder_new(void);
 
@@ -67,13 +106,15 @@ ProducerBuilder *producer_builder_new(void);
  is not kept), -186 when an argument is NULL or not UTF-8. On failure
  `producer_builder_last_error` says why, naming the option.
  The strings are copied; the caller keeps ownership of them.
+ The builder's thread only (see ProducerBuilder).
  */
 int32_t producer_builder_set_option(ProducerBuilder *builder, const char *name, const char *value);
 
 /*
  The text of the builder's last failure, or NULL if the last call
  succeeded. Valid until the next call on this builder or its free; do not
- free it. NULL for a NULL builder.
+ free it (the builder owns it). NULL for a NULL builder.
+ The builder's thread only.
  */
 const char *producer_builder_last_error(const ProducerBuilder *builder);
 
@@ -83,14 +124,17 @@ const char *producer_builder_last_error(const ProducerBuilder *builder);
  options, no thread could be started), with the reason in
  `producer_builder_last_error`. The builder is not consumed: free it with
  `producer_builder_free` whenever convenient, and it may build again.
- Free the producer with `producer_free` (after `producer_close` if you want
- its queued messages delivered).
+ The caller owns the producer and frees it with `producer_free` (after
+ `producer_close` if its queued messages must be delivered). NULL, with
+ no reason, for a NULL builder. The builder's thread only; the producer
+ may then be used from any thread.
  */
 Producer *producer_builder_build(ProducerBuilder *builder);
 
 /*
- Frees a builder. NULL is fine. Producers built from it are unaffected.
- Must not be called twice for the same builder.
+ Frees a builder and the strings it returned. NULL is fine. Producers
+ built from it are unaffected. Must not be called twice for the same
+ builder, nor while another thread uses it.
  */
 void producer_builder_free(ProducerBuilder *builder);
 
@@ -112,8 +156,8 @@ const char *ablkafka_err2str(int32_t code);
 const char *ablkafka_err2name(int32_t code);
 
 /*
- The library's version, e.g. "0.1.0"; equal to ABLKAFKA_VERSION in this
- header when the header and the library match.
+ The library's version, e.g. "0.1.0": Cargo.toml's version, equal to
+ ABLKAFKA_VERSION in the header the library was built with.
 
  The string is static: never free it. Any thread.
  */
@@ -121,27 +165,30 @@ const char *ablkafka_version(void);
 
 /*
  Queues one record for `topic` and returns its delivery receipt at once;
- never blocks. The key and value are copied before it returns.
+ never blocks. The key and value are copied before it returns; the
+ caller keeps ownership of `topic`, `key` and `value`.
 
  A NULL `key` (with `key_len` 0) is a null key; a NULL `value` with
  `value_len` 0 is a null value. Failures known now come back as a Response
- that is already completed with success 0: -186 for a NULL producer, a
- NULL, empty or non-UTF-8 topic or a NULL pointer with a non-zero length;
- 10 for a key plus value larger than message.max.bytes; -184 when
+ that is already completed with success 0: -186 for a NULL producer (or
+ one inherited across fork), a NULL, empty or non-UTF-8 topic, a NULL
+ pointer with a non-zero length or a length above SIZE_MAX/2; 10 for a
+ key plus value larger than message.max.bytes; -184 when
  queue.buffering.max.messages or .kbytes is reached; -197 once the
  producer is closed.
 
  Returns NULL only if memory runs out. The caller owns the Response and
  frees it with `response_free`, before or after it completes, before or
- after the producer is closed or freed.
+ after the producer is closed or freed. Any thread.
  */
 Response *producer_send(Producer *producer, const char *topic, const void *key, size_t key_len, const void *value, size_t value_len);
 
 /*
  Sends whatever is lingering now and waits until every message sent so
  far has completed (delivered or failed), for at most `timeout_ms`
- (-1: no limit; 0: do not wait). Returns 0 when everything completed,
- -185 when the time ran out first, -186 for a NULL producer.
+ (-1, or any negative value: no limit; 0: do not wait). Returns 0 when
+ everything completed, -185 when the time ran out first, -186 for a NULL
+ producer (or one inherited across fork).
  Like librdkafka's flush, it waits for messages other threads send
  meanwhile too. Blocks the calling thread; any thread.
  */
@@ -149,10 +196,11 @@ int32_t producer_flush(Producer *producer, int32_t timeout_ms);
 
 /*
  Closes the producer: later sends fail with -197; it flushes for up to
- `timeout_ms` (-1: no limit); every Response still pending then completes
- with -197; its background thread is stopped and joined before this
- returns. Returns 0 when everything completed within the time, -185
- otherwise, -186 for a NULL producer. Closing twice returns 0.
+ `timeout_ms` (-1, or any negative value: no limit); every Response still
+ pending then completes with -197; its background thread is stopped and
+ joined before this returns. Returns 0 when everything completed within
+ the time, -185 otherwise, -186 for a NULL producer (or one inherited
+ across fork). Closing twice returns 0. Any thread.
  The handle stays valid until `producer_free`; Responses stay readable.
  */
 int32_t producer_close(Producer *producer, int32_t timeout_ms);
@@ -162,7 +210,8 @@ int32_t producer_close(Producer *producer, int32_t timeout_ms);
  Response fails: -187 (all brokers down) or -195 (a broker unreachable)
  while brokers cannot be reached, -150 after a fatal error (idempotence
  can no longer be guaranteed; every later send fails with -150), 0 once
- the cluster answers again. -186 for a NULL producer. Any thread.
+ the cluster answers again. -186 for a NULL producer (or one inherited
+ across fork). Any thread.
  */
 int32_t producer_error_code(const Producer *producer);
 
@@ -172,7 +221,8 @@ int32_t producer_error_code(const Producer *producer);
  truncated to `buf_len - 1` bytes, and returns the full text's length in
  bytes, as snprintf does: call with `buf` NULL and `buf_len` 0 to learn
  the size. The caller owns `buf` (an OpenEdge MEMPTR works). Returns 0
- for a NULL producer. Any thread.
+ (and writes nothing) for a NULL producer or one inherited across fork.
+ Any thread.
  */
 size_t producer_error_message(const Producer *producer, char *buf, size_t buf_len);
 
@@ -180,62 +230,69 @@ size_t producer_error_message(const Producer *producer, char *buf, size_t buf_le
  Frees the producer. If it was not closed, it is closed first without
  waiting: Responses still pending complete with -197 (call
  `producer_close` with a timeout first to deliver them). NULL is fine.
- Must be the last call on this producer, made once; Responses outlive it.
+ Must be the last call on this producer, made once, when no other thread
+ uses it; Responses outlive it. In a child process after fork() it only
+ forgets the child's copy of the parent's producer.
  */
 void producer_free(Producer *producer);
 
 /*
  1 once the broker answered (or the send failed), else 0. 0 for NULL.
- Never blocks; poll it, or use `response_wait`.
+ Never blocks; poll it, or use `response_wait`. Any thread.
  */
 int32_t response_completed(const Response *response);
 
 /*
- Blocks until the Response completes or `timeout_ms` passes (-1: no
- limit; 0: just check). Returns 1 when completed, 0 on timeout, -186 for
+ Blocks until the Response completes or `timeout_ms` passes (-1, or any
+ negative value: no limit; 0: just check). Returns 1 when completed, 0 on timeout, -186 for
  NULL. Any thread; many threads may wait on one Response.
  */
 int32_t response_wait(const Response *response, int32_t timeout_ms);
 
 /*
- 1 only when completed and delivered, else 0. 0 for NULL.
+ 1 only when completed and delivered, else 0. 0 for NULL. Never blocks;
+ any thread.
  */
 int32_t response_success(const Response *response);
 
 /*
  0 unless completed with an error; then a librdkafka error code (negative:
- local, positive: broker). -186 for NULL.
+ local, positive: broker). -186 for NULL. Never blocks; any thread.
  */
 int32_t response_error_code(const Response *response);
 
 /*
  NULL unless completed with an error; then its message, e.g.
  "Local: Message timed out". The string is static (valid at least until
- `response_free`); do not free it. NULL for NULL.
+ `response_free`); do not free it. NULL for NULL. Never blocks; any
+ thread.
  */
 const char *response_error_message(const Response *response);
 
 /*
  The record's offset in its partition: -1 until delivered, and -1 when
- delivered with acks=0. -1 for NULL.
+ delivered with acks=0. -1 for NULL. Never blocks; any thread.
  */
 int64_t response_offset(const Response *response);
 
 /*
  The record's partition: -1 until the producer has chosen it. -1 for NULL.
+ Never blocks; any thread.
  */
 int32_t response_partition(const Response *response);
 
 /*
  The record's timestamp in ms since the epoch (its create time, or the
  broker's append time for LogAppendTime topics): -1 until delivered.
- -1 for NULL.
+ -1 for NULL. Never blocks; any thread.
  */
 int64_t response_timestamp(const Response *response);
 
 /*
- Frees a Response, completed or not; the producer keeps no pointer to the
- caller's handle. NULL is fine. Must not be called twice for one Response.
+ Frees the caller's Response, completed or not, before or after its
+ producer is closed or freed (a pending message is still sent; only its
+ receipt is gone). NULL is fine. Must not be called twice for one
+ Response, nor while another thread reads or waits on it. Any thread.
  */
 void response_free(Response *response);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` and `make demo` need, only where it is missing:
 #   - Debian packages: a C toolchain and make (build-essential), pkg-config,
-#     librdkafka-dev (headers for the mock-cluster tests and the benchmark), and
+#     librdkafka-dev (headers for the mock-cluster tests and the benchmark), g++ (the
+#     header from C++), valgrind (make test-valgrind), binutils (nm, readelf), and
 #     python3-venv when the python3 on PATH cannot create a virtual environment;
 #   - tansu (the broker) into $ABLKAFKA_CACHE/tansu, built with cargo;
 #   - a virtual environment at $ABLKAFKA_CACHE/venv with confluent-kafka (librdkafka 2.16),
@@ -28,6 +29,9 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python_can_venv || missing+=(python3-venv)
 [ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+command -v readelf >/dev/null 2>&1 || missing+=(binutils)
 
 if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"

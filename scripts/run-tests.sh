@@ -15,6 +15,11 @@
 #      tansu_restart, plain and idempotent, each on its own tansu that it kills mid-stream
 #      and starts again on the same port, read back by verify.py
 # The brokers are stopped on exit, also on failure or interrupt.
+#   6. embedding: the header as C11 and C++11, versions agree, eight threads on one
+#      producer (read back), fork, dlopen/dlclose cycles, the ABL-style ctypes test (read
+#      back), make install + pkg-config + exported symbols (scripts/install-check.sh)
+#   7. the whole C suite again under ASan+UBSan and under valgrind (scripts/c-suite.sh)
+# The broker is stopped on exit, also on failure or interrupt.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -152,6 +157,11 @@ done
 scripts/broker.sh topic "$scratch/broker" receipts 3
 scripts/broker.sh topic "$scratch/broker" errors 1
 scripts/broker.sh topic "$scratch/broker" example 1
+scripts/broker.sh topic "$scratch/broker" threads 3
+scripts/broker.sh topic "$scratch/broker" fork 3
+scripts/broker.sh topic "$scratch/broker" dlopen 1
+scripts/broker.sh topic "$scratch/broker" abl 3
+scripts/broker.sh topic "$scratch/broker" install 1
 
 # ---------------------------------------------------------------- C tests
 for codec in "${CODECS[@]}"; do
@@ -210,5 +220,36 @@ for mode in plain idempotent; do
     fi
     scripts/broker.sh stop "$dir" || true
 done
+# ---------------------------------------------------------------- embedding
+lib_so="$root/target/release/libablkafka.so"
+cargo_version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+if run_one "header as C11 and C++11" make --no-print-directory header-compile; then
+    run_counted "header from C++" "$bin/header_cpp"
+fi
+run_counted "version" "$bin/version" "$cargo_version"
+run_counted "threads" "$bin/threads" "$brokers" threads "${THREADS_PER_THREAD:-2000}" "$scratch/expect-threads.txt"
+if [ -s "$scratch/expect-threads.txt" ]; then
+    run_one "verify threads" "$VENV_PYTHON" scripts/verify.py \
+        --brokers "$brokers" --topic threads --expect "$scratch/expect-threads.txt" || true
+else
+    record "verify threads" 0 1
+fi
+run_counted "fork" "$bin/fork" "$brokers" fork 200
+run_counted "dlopen_cycle" "$bin/dlopen_cycle" "$brokers" dlopen "$lib_so"
+run_one "example dlopen" "$bin/dlopen" "$brokers" dlopen "$lib_so" || true
+ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
+if [ -s "$scratch/expect-abl.txt" ]; then
+    run_one "verify abl" "$VENV_PYTHON" scripts/verify.py \
+        --brokers "$brokers" --topic abl --expect "$scratch/expect-abl.txt" --codec lz4 || true
+else
+    record "verify abl" 0 1
+fi
+run_counted "install + exports" scripts/install-check.sh "$brokers" install
+
+# ---------------------------------------------------------------- memory checkers
+C_SUITE_BROKER_DIR="$scratch/broker" TEST_TIMEOUT_S=1200 \
+    run_counted "C suite, ASan+UBSan" scripts/c-suite.sh asan "$brokers"
+C_SUITE_BROKER_DIR="$scratch/broker" TEST_TIMEOUT_S=1200 \
+    run_counted "C suite, valgrind" scripts/c-suite.sh valgrind "$brokers"
 
 finish

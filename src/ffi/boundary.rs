@@ -14,6 +14,7 @@ pub(crate) enum BadArgument {
     Null(&'static str),
     NotUtf8(&'static str),
     NullWithLength(&'static str),
+    TooLong(&'static str),
 }
 
 impl BadArgument {
@@ -22,6 +23,7 @@ impl BadArgument {
             BadArgument::Null(what) => format!("{what} is NULL"),
             BadArgument::NotUtf8(what) => format!("{what} is not valid UTF-8"),
             BadArgument::NullWithLength(what) => format!("{what} is NULL but its length is not 0"),
+            BadArgument::TooLong(what) => format!("{what} has a length above SIZE_MAX/2"),
         }
     }
 }
@@ -40,12 +42,18 @@ pub(crate) unsafe fn c_str<'a>(ptr: *const c_char, what: &'static str) -> Result
 }
 
 /// Reads a (pointer, length) byte argument: NULL with length 0 is Kafka's
-/// null, a non-NULL pointer with length 0 is empty.
+/// null, a non-NULL pointer with length 0 is empty. A length above
+/// `isize::MAX` (SIZE_MAX/2) is refused before any slice is made: no
+/// buffer is that large, and such a length is usually a negative number
+/// from a caller that passes lengths as signed integers (ABL's INT64).
 ///
 /// # Safety
 /// `ptr` is NULL or points to `len` readable bytes that outlive `'a`.
 #[allow(unsafe_code)]
 pub(crate) unsafe fn c_bytes<'a>(ptr: *const c_void, len: usize, what: &'static str) -> Result<Option<&'a [u8]>, BadArgument> {
+    if isize::try_from(len).is_err() {
+        return Err(BadArgument::TooLong(what));
+    }
     match (ptr.is_null(), len) {
         (true, 0) => Ok(None),
         (true, _) => Err(BadArgument::NullWithLength(what)),

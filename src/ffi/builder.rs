@@ -3,8 +3,9 @@
 use std::ffi::{c_char, CString};
 
 use super::boundary::{c_str, guard};
-use super::handle::{borrow, borrow_mut, box_into_handle, free_box, Castable, OwnedBox};
-use super::producer::Producer;
+use super::fork;
+use super::handle::{borrow_tagged, borrow_tagged_mut, take_tagged, tagged_into_handle, Castable, OwnedTaggedBox};
+use super::producer::{Producer, ProducerState};
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::Producer as CoreProducer;
@@ -13,7 +14,10 @@ use crate::kafka::producer::Producer as CoreProducer;
 ///
 /// Owner: the caller, from `producer_builder_new` until `producer_builder_free`
 /// (building does not consume it). Not thread-safe: use one builder from one
-/// thread at a time.
+/// thread at a time (different builders on different threads are fine).
+/// Strings it returns belong to it. Passing another kind of handle, or a
+/// freed builder, is a caller error that the builder functions detect in
+/// most cases (they then act as for NULL).
 pub struct ProducerBuilder {
     _private: [u8; 0],
 }
@@ -31,15 +35,17 @@ impl BuilderState {
 }
 
 impl Castable for ProducerBuilder {
-    type Ownership = OwnedBox;
+    type Ownership = OwnedTaggedBox;
     type RustType = BuilderState;
+    const TAG: u64 = u64::from_be_bytes(*b"ablkBLDR");
 }
 
 /// Creates a builder with librdkafka's defaults. Returns NULL only if memory
-/// runs out. Free it with `producer_builder_free`.
+/// runs out. The caller owns it and frees it with `producer_builder_free`.
+/// Any thread.
 #[no_mangle]
 pub extern "C" fn producer_builder_new() -> *mut ProducerBuilder {
-    guard(std::ptr::null_mut(), || box_into_handle::<ProducerBuilder>(BuilderState { options: ConfigBuilder::new(), last_error: None }))
+    guard(std::ptr::null_mut(), || tagged_into_handle::<ProducerBuilder>(BuilderState { options: ConfigBuilder::new(), last_error: None }))
 }
 
 /// Sets one option by librdkafka name or alias, e.g. ("compression.codec", "lz4").
@@ -48,12 +54,13 @@ pub extern "C" fn producer_builder_new() -> *mut ProducerBuilder {
 /// is not kept), -186 when an argument is NULL or not UTF-8. On failure
 /// `producer_builder_last_error` says why, naming the option.
 /// The strings are copied; the caller keeps ownership of them.
+/// The builder's thread only (see ProducerBuilder).
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_builder_set_option(builder: *mut ProducerBuilder, name: *const c_char, value: *const c_char) -> i32 {
     guard(ErrorCode::INVALID_ARG.code(), || {
         // SAFETY: NULL or a live builder used by one thread, as documented.
-        let Some(state) = (unsafe { borrow_mut(builder) }) else { return ErrorCode::INVALID_ARG.code() };
+        let Some(state) = (unsafe { borrow_tagged_mut(builder) }) else { return ErrorCode::INVALID_ARG.code() };
         // SAFETY: NULL or NUL-terminated strings, as documented.
         let (name, value) = match unsafe { (c_str(name, "option name"), c_str(value, "option value")) } {
             (Ok(n), Ok(v)) => (n, v),
@@ -71,13 +78,14 @@ pub extern "C" fn producer_builder_set_option(builder: *mut ProducerBuilder, nam
 
 /// The text of the builder's last failure, or NULL if the last call
 /// succeeded. Valid until the next call on this builder or its free; do not
-/// free it. NULL for a NULL builder.
+/// free it (the builder owns it). NULL for a NULL builder.
+/// The builder's thread only.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_builder_last_error(builder: *const ProducerBuilder) -> *const c_char {
     guard(std::ptr::null(), || {
         // SAFETY: NULL or a live builder, as documented.
-        let state = unsafe { borrow(builder) };
+        let state = unsafe { borrow_tagged(builder) };
         state.and_then(|s| s.last_error.as_ref()).map_or(std::ptr::null(), |e| e.as_ptr())
     })
 }
@@ -87,14 +95,16 @@ pub extern "C" fn producer_builder_last_error(builder: *const ProducerBuilder) -
 /// options, no thread could be started), with the reason in
 /// `producer_builder_last_error`. The builder is not consumed: free it with
 /// `producer_builder_free` whenever convenient, and it may build again.
-/// Free the producer with `producer_free` (after `producer_close` if you want
-/// its queued messages delivered).
+/// The caller owns the producer and frees it with `producer_free` (after
+/// `producer_close` if its queued messages must be delivered). NULL, with
+/// no reason, for a NULL builder. The builder's thread only; the producer
+/// may then be used from any thread.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_builder_build(builder: *mut ProducerBuilder) -> *mut Producer {
     guard(std::ptr::null_mut(), || {
         // SAFETY: NULL or a live builder used by one thread, as documented.
-        let Some(state) = (unsafe { borrow_mut(builder) }) else { return std::ptr::null_mut() };
+        let Some(state) = (unsafe { borrow_tagged_mut(builder) }) else { return std::ptr::null_mut() };
         let config = match state.options.build() {
             Ok(c) => c,
             Err(e) => {
@@ -102,10 +112,11 @@ pub extern "C" fn producer_builder_build(builder: *mut ProducerBuilder) -> *mut 
                 return std::ptr::null_mut();
             }
         };
+        let generation = fork::generation();
         match CoreProducer::start(config) {
-            Ok(producer) => {
+            Ok(core) => {
                 state.last_error = None;
-                box_into_handle::<Producer>(producer)
+                tagged_into_handle::<Producer>(ProducerState { core, generation })
             }
             Err(message) => {
                 state.fail(ErrorCode::FAIL.code(), &message);
@@ -115,13 +126,14 @@ pub extern "C" fn producer_builder_build(builder: *mut ProducerBuilder) -> *mut 
     })
 }
 
-/// Frees a builder. NULL is fine. Producers built from it are unaffected.
-/// Must not be called twice for the same builder.
+/// Frees a builder and the strings it returned. NULL is fine. Producers
+/// built from it are unaffected. Must not be called twice for the same
+/// builder, nor while another thread uses it.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_builder_free(builder: *mut ProducerBuilder) {
     guard((), || {
         // SAFETY: NULL or a live builder, not used afterwards, as documented.
-        unsafe { free_box(builder) }
+        drop(unsafe { take_tagged(builder) })
     })
 }

@@ -58,13 +58,13 @@ pub extern "C" fn ablkafka_err2name(code: i32) -> *const c_char {
     guard(UNKNOWN_NAME.as_ptr(), || lookup(code).map_or(UNKNOWN_NAME.as_ptr(), |t| t.name.as_ptr()))
 }
 
-/// The library's version, e.g. "0.1.0"; equal to ABLKAFKA_VERSION in this
-/// header when the header and the library match.
+/// The library's version, e.g. "0.1.0": Cargo.toml's version, equal to
+/// ABLKAFKA_VERSION in the header the library was built with.
 ///
 /// The string is static: never free it. Any thread.
 #[no_mangle]
 pub extern "C" fn ablkafka_version() -> *const c_char {
-    VERSION.as_ptr()
+    guard(VERSION.as_ptr(), || VERSION.as_ptr())
 }
 
 static VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {

@@ -5,6 +5,7 @@
 mod boundary;
 pub mod builder;
 pub mod error;
+mod fork;
 mod handle;
 pub mod producer;
 pub mod response;

@@ -2,9 +2,11 @@
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
+use std::sync::Mutex;
 
 use super::boundary::{c_bytes, c_str, guard, timeout_from_ms};
-use super::handle::{arc_into_handle, borrow, free_box, Castable, OwnedBox};
+use super::fork;
+use super::handle::{arc_into_handle, borrow_tagged, take_tagged, Castable, OwnedTaggedBox};
 use super::response::Response;
 use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
@@ -15,35 +17,68 @@ use crate::kafka::producer::Producer as CoreProducer;
 /// Owner: the caller, from `producer_builder_build` until `producer_free`.
 /// Thread-safe: send, flush and close may be called from any threads at
 /// once; `producer_free` must be the last call, made once no other thread
-/// uses the producer. A producer made before fork() belongs to the parent:
-/// a child process must build its own.
+/// uses the producer. The background thread is the library's: it runs a
+/// single-threaded tokio runtime that does all network I/O and completes
+/// Responses, and `producer_close` (or `producer_free`) stops and joins it.
+/// Nothing runs on the caller's threads except the calls themselves.
+///
+/// fork(): a producer made before fork() belongs to the parent. In the
+/// child every producer function refuses it (-186, or a completed -186
+/// Response from `producer_send`) and `producer_free` only forgets the
+/// child's copy; the child builds its own producer. The parent's producer
+/// keeps working.
+///
+/// Passing another kind of handle, or a freed producer, is a caller error
+/// that these functions detect in most cases (they then act as for NULL).
 pub struct Producer {
     _private: [u8; 0],
 }
 
-impl Castable for Producer {
-    type Ownership = OwnedBox;
-    type RustType = CoreProducer;
+/// The Rust value behind a `Producer` handle.
+pub(crate) struct ProducerState {
+    pub(crate) core: CoreProducer,
+    /// The fork generation it was built in (see `fork`).
+    pub(crate) generation: u64,
 }
+
+impl Castable for Producer {
+    type Ownership = OwnedTaggedBox;
+    type RustType = ProducerState;
+    const TAG: u64 = u64::from_be_bytes(*b"ablkPROD");
+}
+
+/// The producer behind a handle, if it is live and belongs to this process.
+#[allow(unsafe_code)]
+fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
+    // SAFETY: NULL or a live producer, as documented on every function.
+    let state = unsafe { borrow_tagged(handle) }?;
+    fork::is_ours(state.generation).then_some(&state.core)
+}
+
+/// Producers a child process inherited and freed: never closed (their thread
+/// is the parent's), never dropped, only kept.
+static INHERITED: Mutex<Vec<ProducerState>> = Mutex::new(Vec::new());
 
 fn failed_response(code: ErrorCode) -> *mut Response {
     arc_into_handle::<Response>(Delivery::failed(code))
 }
 
 /// Queues one record for `topic` and returns its delivery receipt at once;
-/// never blocks. The key and value are copied before it returns.
+/// never blocks. The key and value are copied before it returns; the
+/// caller keeps ownership of `topic`, `key` and `value`.
 ///
 /// A NULL `key` (with `key_len` 0) is a null key; a NULL `value` with
 /// `value_len` 0 is a null value. Failures known now come back as a Response
-/// that is already completed with success 0: -186 for a NULL producer, a
-/// NULL, empty or non-UTF-8 topic or a NULL pointer with a non-zero length;
-/// 10 for a key plus value larger than message.max.bytes; -184 when
+/// that is already completed with success 0: -186 for a NULL producer (or
+/// one inherited across fork), a NULL, empty or non-UTF-8 topic, a NULL
+/// pointer with a non-zero length or a length above SIZE_MAX/2; 10 for a
+/// key plus value larger than message.max.bytes; -184 when
 /// queue.buffering.max.messages or .kbytes is reached; -197 once the
 /// producer is closed.
 ///
 /// Returns NULL only if memory runs out. The caller owns the Response and
 /// frees it with `response_free`, before or after it completes, before or
-/// after the producer is closed or freed.
+/// after the producer is closed or freed. Any thread.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_send(
@@ -55,8 +90,7 @@ pub extern "C" fn producer_send(
     value_len: usize,
 ) -> *mut Response {
     guard(std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(producer) = (unsafe { borrow(producer) }) else { return failed_response(ErrorCode::INVALID_ARG) };
+        let Some(producer) = live_producer(producer) else { return failed_response(ErrorCode::INVALID_ARG) };
         // SAFETY: NULL or NUL-terminated / len-byte buffers, as documented.
         let args = unsafe { (c_str(topic, "topic"), c_bytes(key, key_len, "key"), c_bytes(value, value_len, "value")) };
         let (Ok(topic), Ok(key), Ok(value)) = args else { return failed_response(ErrorCode::INVALID_ARG) };
@@ -66,32 +100,30 @@ pub extern "C" fn producer_send(
 
 /// Sends whatever is lingering now and waits until every message sent so
 /// far has completed (delivered or failed), for at most `timeout_ms`
-/// (-1: no limit; 0: do not wait). Returns 0 when everything completed,
-/// -185 when the time ran out first, -186 for a NULL producer.
+/// (-1, or any negative value: no limit; 0: do not wait). Returns 0 when
+/// everything completed, -185 when the time ran out first, -186 for a NULL
+/// producer (or one inherited across fork).
 /// Like librdkafka's flush, it waits for messages other threads send
 /// meanwhile too. Blocks the calling thread; any thread.
 #[no_mangle]
-#[allow(unsafe_code)]
 pub extern "C" fn producer_flush(producer: *mut Producer, timeout_ms: i32) -> i32 {
     guard(ErrorCode::INVALID_ARG.code(), || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
+        let Some(producer) = live_producer(producer) else { return ErrorCode::INVALID_ARG.code() };
         producer.flush(timeout_from_ms(timeout_ms)).code()
     })
 }
 
 /// Closes the producer: later sends fail with -197; it flushes for up to
-/// `timeout_ms` (-1: no limit); every Response still pending then completes
-/// with -197; its background thread is stopped and joined before this
-/// returns. Returns 0 when everything completed within the time, -185
-/// otherwise, -186 for a NULL producer. Closing twice returns 0.
+/// `timeout_ms` (-1, or any negative value: no limit); every Response still
+/// pending then completes with -197; its background thread is stopped and
+/// joined before this returns. Returns 0 when everything completed within
+/// the time, -185 otherwise, -186 for a NULL producer (or one inherited
+/// across fork). Closing twice returns 0. Any thread.
 /// The handle stays valid until `producer_free`; Responses stay readable.
 #[no_mangle]
-#[allow(unsafe_code)]
 pub extern "C" fn producer_close(producer: *mut Producer, timeout_ms: i32) -> i32 {
     guard(ErrorCode::INVALID_ARG.code(), || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
+        let Some(producer) = live_producer(producer) else { return ErrorCode::INVALID_ARG.code() };
         producer.close(timeout_from_ms(timeout_ms)).code()
     })
 }
@@ -100,13 +132,13 @@ pub extern "C" fn producer_close(producer: *mut Producer, timeout_ms: i32) -> i3
 /// Response fails: -187 (all brokers down) or -195 (a broker unreachable)
 /// while brokers cannot be reached, -150 after a fatal error (idempotence
 /// can no longer be guaranteed; every later send fails with -150), 0 once
-/// the cluster answers again. -186 for a NULL producer. Any thread.
+/// the cluster answers again. -186 for a NULL producer (or one inherited
+/// across fork). Any thread.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_error_code(producer: *const Producer) -> i32 {
     guard(ErrorCode::INVALID_ARG.code(), || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(producer) = (unsafe { borrow(producer) }) else { return ErrorCode::INVALID_ARG.code() };
+        let Some(producer) = live_producer(producer) else { return ErrorCode::INVALID_ARG.code() };
         producer.status().code.code()
     })
 }
@@ -116,13 +148,13 @@ pub extern "C" fn producer_error_code(producer: *const Producer) -> i32 {
 /// truncated to `buf_len - 1` bytes, and returns the full text's length in
 /// bytes, as snprintf does: call with `buf` NULL and `buf_len` 0 to learn
 /// the size. The caller owns `buf` (an OpenEdge MEMPTR works). Returns 0
-/// for a NULL producer. Any thread.
+/// (and writes nothing) for a NULL producer or one inherited across fork.
+/// Any thread.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_error_message(producer: *const Producer, buf: *mut c_char, buf_len: usize) -> usize {
     guard(0, || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(producer) = (unsafe { borrow(producer) }) else { return 0 };
+        let Some(producer) = live_producer(producer) else { return 0 };
         let text = producer.status().message;
         if !buf.is_null() && buf_len > 0 {
             let copied = text.len().min(buf_len - 1);
@@ -139,12 +171,21 @@ pub extern "C" fn producer_error_message(producer: *const Producer, buf: *mut c_
 /// Frees the producer. If it was not closed, it is closed first without
 /// waiting: Responses still pending complete with -197 (call
 /// `producer_close` with a timeout first to deliver them). NULL is fine.
-/// Must be the last call on this producer, made once; Responses outlive it.
+/// Must be the last call on this producer, made once, when no other thread
+/// uses it; Responses outlive it. In a child process after fork() it only
+/// forgets the child's copy of the parent's producer.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn producer_free(producer: *mut Producer) {
     guard((), || {
         // SAFETY: NULL or a live producer no other thread uses, as documented.
-        unsafe { free_box(producer) }
+        let Some(state) = (unsafe { take_tagged(producer) }) else { return };
+        if fork::is_ours(state.generation) {
+            drop(state);
+        } else {
+            // The parent's thread does not exist here: closing would join it forever.
+            // Kept, not dropped; reachable, so leak checkers do not count it as lost.
+            INHERITED.lock().unwrap_or_else(|e| e.into_inner()).push(state);
+        }
     })
 }

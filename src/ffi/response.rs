@@ -12,9 +12,16 @@ use crate::kafka::error::ErrorCode;
 ///
 /// Owner: the caller, from `producer_send` until `response_free`, which may
 /// come before or after completion and before or after the producer is
-/// closed or freed. Thread-safe: read it from any threads; the producer's
-/// background thread completes it. Once `response_completed` returns 1 the
-/// other fields never change.
+/// closed or freed; the producer keeps its own reference, so a Response
+/// outlives its producer and stays readable. Thread-safe: read it and wait
+/// on it from any threads; the producer's background thread completes it.
+/// Once `response_completed` returns 1 the other fields never change.
+/// Strings it returns are static: never free them.
+///
+/// Unlike builders and producers, a Response handle carries no type tag
+/// (a send costs one allocation): passing another kind of handle, or a
+/// freed Response, is undefined behaviour. After fork() a child's copy of a
+/// pending Response of the parent's producer never completes.
 pub struct Response {
     _private: [u8; 0],
 }
@@ -34,28 +41,29 @@ fn read<T: Copy>(response: *const Response, default: T, field: impl FnOnce(&Deli
 }
 
 /// 1 once the broker answered (or the send failed), else 0. 0 for NULL.
-/// Never blocks; poll it, or use `response_wait`.
+/// Never blocks; poll it, or use `response_wait`. Any thread.
 #[no_mangle]
 pub extern "C" fn response_completed(response: *const Response) -> i32 {
     read(response, 0, |d| i32::from(d.is_completed()))
 }
 
-/// Blocks until the Response completes or `timeout_ms` passes (-1: no
-/// limit; 0: just check). Returns 1 when completed, 0 on timeout, -186 for
+/// Blocks until the Response completes or `timeout_ms` passes (-1, or any
+/// negative value: no limit; 0: just check). Returns 1 when completed, 0 on timeout, -186 for
 /// NULL. Any thread; many threads may wait on one Response.
 #[no_mangle]
 pub extern "C" fn response_wait(response: *const Response, timeout_ms: i32) -> i32 {
     read(response, ErrorCode::INVALID_ARG.code(), |d| i32::from(d.wait(timeout_from_ms(timeout_ms))))
 }
 
-/// 1 only when completed and delivered, else 0. 0 for NULL.
+/// 1 only when completed and delivered, else 0. 0 for NULL. Never blocks;
+/// any thread.
 #[no_mangle]
 pub extern "C" fn response_success(response: *const Response) -> i32 {
     read(response, 0, |d| i32::from(d.succeeded()))
 }
 
 /// 0 unless completed with an error; then a librdkafka error code (negative:
-/// local, positive: broker). -186 for NULL.
+/// local, positive: broker). -186 for NULL. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_error_code(response: *const Response) -> i32 {
     read(response, ErrorCode::INVALID_ARG.code(), |d| d.error().code())
@@ -63,7 +71,8 @@ pub extern "C" fn response_error_code(response: *const Response) -> i32 {
 
 /// NULL unless completed with an error; then its message, e.g.
 /// "Local: Message timed out". The string is static (valid at least until
-/// `response_free`); do not free it. NULL for NULL.
+/// `response_free`); do not free it. NULL for NULL. Never blocks; any
+/// thread.
 #[no_mangle]
 pub extern "C" fn response_error_message(response: *const Response) -> *const c_char {
     read(response, std::ptr::null(), |d| match d.error() {
@@ -73,13 +82,14 @@ pub extern "C" fn response_error_message(response: *const Response) -> *const c_
 }
 
 /// The record's offset in its partition: -1 until delivered, and -1 when
-/// delivered with acks=0. -1 for NULL.
+/// delivered with acks=0. -1 for NULL. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_offset(response: *const Response) -> i64 {
     read(response, -1, |d| d.offset())
 }
 
 /// The record's partition: -1 until the producer has chosen it. -1 for NULL.
+/// Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_partition(response: *const Response) -> i32 {
     read(response, -1, |d| d.partition())
@@ -87,14 +97,16 @@ pub extern "C" fn response_partition(response: *const Response) -> i32 {
 
 /// The record's timestamp in ms since the epoch (its create time, or the
 /// broker's append time for LogAppendTime topics): -1 until delivered.
-/// -1 for NULL.
+/// -1 for NULL. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_timestamp(response: *const Response) -> i64 {
     read(response, -1, |d| d.timestamp())
 }
 
-/// Frees a Response, completed or not; the producer keeps no pointer to the
-/// caller's handle. NULL is fine. Must not be called twice for one Response.
+/// Frees the caller's Response, completed or not, before or after its
+/// producer is closed or freed (a pending message is still sent; only its
+/// receipt is gone). NULL is fine. Must not be called twice for one
+/// Response, nor while another thread reads or waits on it. Any thread.
 #[no_mangle]
 #[allow(unsafe_code)]
 pub extern "C" fn response_free(response: *mut Response) {

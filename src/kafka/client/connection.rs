@@ -21,8 +21,10 @@ use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::Encoder;
 use crate::kafka::protocol::{frame_request, negotiate, split_response};
 
-/// Larger responses than this are refused rather than allocated.
+/// Larger responses than this are refused rather than read.
 const MAX_RESPONSE_BYTES: usize = 256 << 20;
+/// A response buffer starts this large and grows only as bytes arrive.
+const INITIAL_FRAME_BYTES: usize = 64 << 10;
 
 type ReplySender = oneshot::Sender<Result<Vec<u8>, ErrorCode>>;
 
@@ -217,13 +219,41 @@ async fn read_loop(mut reader: OwnedReadHalf, wire: Arc<Wire>) {
     wire.die();
 }
 
-/// Reads one size-prefixed frame and returns it without the size.
+/// Reads one size-prefixed frame and returns it without the size. The
+/// buffer grows as bytes arrive, so a size prefix alone (a broken or hostile
+/// peer) cannot make us allocate what it never sends.
 async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
     let size = stream.read_i32().await?;
     if size < 0 || size as usize > MAX_RESPONSE_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response size"));
     }
-    let mut frame = vec![0u8; size as usize];
-    stream.read_exact(&mut frame).await?;
+    let size = size as usize;
+    let mut frame = Vec::with_capacity(size.min(INITIAL_FRAME_BYTES));
+    stream.take(size as u64).read_to_end(&mut frame).await?;
+    if frame.len() < size {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "response cut short"));
+    }
     Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(size: i32, body: &[u8]) -> Vec<u8> {
+        let mut bytes = size.to_be_bytes().to_vec();
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn frames_are_read_whole_and_lying_sizes_refused() {
+        assert_eq!(read_frame(&mut &frame(3, b"abcd")[..]).await.unwrap(), b"abc");
+        assert_eq!(read_frame(&mut &frame(0, b"")[..]).await.unwrap(), b"");
+        assert!(read_frame(&mut &frame(-1, b"")[..]).await.is_err());
+        assert!(read_frame(&mut &frame(MAX_RESPONSE_BYTES as i32 + 1, b"")[..]).await.is_err());
+        // A large size followed by little: an error, not a large allocation.
+        let err = read_frame(&mut &frame(200 << 20, b"only this")[..]).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 }

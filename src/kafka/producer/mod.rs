@@ -86,12 +86,11 @@ impl Shared {
     }
 }
 
+/// A producer made before fork() belongs to the parent: the child has its
+/// memory but not its thread (the C layer refuses such a copy, see ffi::fork).
 pub struct Producer {
     shared: Arc<Shared>,
     sender_thread: Mutex<Option<JoinHandle<()>>>,
-    /// The process that built it: after fork() the child has a copy of the
-    /// producer but not its thread, which it must not try to join.
-    owner_pid: u32,
 }
 
 impl Producer {
@@ -124,7 +123,7 @@ impl Producer {
                 runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
             })
             .map_err(|e| format!("could not start the producer's thread: {e}"))?;
-        Ok(Producer { shared, sender_thread: Mutex::new(Some(thread)), owner_pid: std::process::id() })
+        Ok(Producer { shared, sender_thread: Mutex::new(Some(thread)) })
     }
 
     pub fn config(&self) -> &Config {
@@ -172,9 +171,6 @@ impl Producer {
     /// Sends what is lingering and waits until nothing is outstanding, or
     /// `timeout` (None = forever) passes: NO_ERROR or `_TIMED_OUT`.
     pub fn flush(&self, timeout: Option<Duration>) -> ErrorCode {
-        if std::process::id() != self.owner_pid {
-            return ErrorCode::STATE; // a parent's producer, copied by fork(): it has no thread here
-        }
         let gauge = &self.shared.gauge;
         if gauge.outstanding_messages() == 0 {
             return ErrorCode::NO_ERROR;
@@ -192,17 +188,10 @@ impl Producer {
     /// Refuses new records, flushes for up to `timeout`, fails whatever is
     /// still pending with `_DESTROY`, and stops and joins the background
     /// thread. Returns what the flush returned; closing twice is harmless.
-    /// In a child process after fork() it only refuses new records and
-    /// returns `_STATE`: the thread to stop is the parent's.
     pub fn close(&self, timeout: Option<Duration>) -> ErrorCode {
         let Some(thread) = self.sender_thread.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return ErrorCode::NO_ERROR;
         };
-        if std::process::id() != self.owner_pid {
-            self.shared.queues().refuse_new(ErrorCode::STATE);
-            std::mem::forget(thread);
-            return ErrorCode::STATE;
-        }
         self.shared.queues().refuse_new(ErrorCode::DESTROY);
         let flushed = self.flush(timeout);
         self.shared.stopping.store(true, Ordering::Release);

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""ABL-style FFI test: calls libablkafka the way an OpenEdge ABL program does.
+
+    abl_ctypes.py LIBRARY BROKERS TOPIC [COUNT]
+
+It is the executable stand-in for examples-abl/produce.p (no OpenEdge runtime here),
+and follows it step by step. The rules an ABL program lives by:
+
+- the library is loaded by name with dlopen (ctypes.CDLL, like EXTERNAL "libablkafka.so");
+- only ABL's DLL parameter types cross: LONG (c_int32), INT64 (c_int64), CHARACTER
+  (a NUL-terminated char *, c_char_p) and MEMPTR (an address of raw memory, c_void_p);
+- every handle (builder, producer, Response) is an INT64; every returned string is an
+  INT64 address, read the way ABL reads it: SET-POINTER-VALUE on a MEMPTR, then
+  GET-STRING(mptr, 1) (here ctypes.string_at on the address);
+- size_t lengths are passed as INT64 (the same register on x86-64 and arm64);
+- no callbacks: receipts are polled with response_completed, with pauses between rounds.
+
+Checks: every message is delivered (and scripts/verify.py reads them back with
+librdkafka when the expectation file is written); refusals come back as completed
+Responses whose message is read through the returned address; mistakes an ABL program
+can make with integer handles and INT64 lengths (0 for a handle, one handle type for
+another, -1 as a length) give -186 instead of a crash; the process runs no extra
+thread once the producer is closed.
+"""
+
+import ctypes
+import os
+import subprocess
+import sys
+import time
+
+LONG, INT64, CHARACTER, MEMPTR = ctypes.c_int32, ctypes.c_int64, ctypes.c_char_p, ctypes.c_void_p
+
+# name: (return type, argument types), as the ABL PROCEDURE ... EXTERNAL declarations say.
+ABL_SIGNATURES = {
+    "producer_builder_new": (INT64, []),
+    "producer_builder_set_option": (LONG, [INT64, CHARACTER, CHARACTER]),
+    "producer_builder_last_error": (INT64, [INT64]),
+    "producer_builder_build": (INT64, [INT64]),
+    "producer_builder_free": (None, [INT64]),
+    "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
+    "producer_flush": (LONG, [INT64, LONG]),
+    "producer_close": (LONG, [INT64, LONG]),
+    "producer_free": (None, [INT64]),
+    "response_completed": (LONG, [INT64]),
+    "response_wait": (LONG, [INT64, LONG]),
+    "response_success": (LONG, [INT64]),
+    "response_error_code": (LONG, [INT64]),
+    "response_error_message": (INT64, [INT64]),
+    "response_offset": (INT64, [INT64]),
+    "response_partition": (LONG, [INT64]),
+    "response_timestamp": (INT64, [INT64]),
+    "response_free": (None, [INT64]),
+    "ablkafka_err2str": (INT64, [LONG]),
+    "ablkafka_err2name": (INT64, [LONG]),
+    "ablkafka_version": (INT64, []),
+}
+
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL abl_ctypes: {what}", file=sys.stderr, flush=True)
+    return ok
+
+
+def load(path):
+    lib = ctypes.CDLL(path)  # dlopen
+    for name, (restype, argtypes) in ABL_SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+def get_string(address):
+    """SET-POINTER-VALUE(mptr) = address. GET-STRING(mptr, 1). ? for a NULL address."""
+    if address == 0:
+        return None
+    return ctypes.string_at(address).decode("utf-8")
+
+
+def memptr(data):
+    """SET-SIZE(mptr) = LENGTH; PUT-BYTES(mptr, 1) = data: memory the caller owns."""
+    buf = ctypes.create_string_buffer(data, len(data))
+    return buf, ctypes.addressof(buf)
+
+
+def threads_now():
+    return len(os.listdir("/proc/self/task"))
+
+
+def main():
+    if len(sys.argv) not in (4, 5):
+        print(__doc__, file=sys.stderr)
+        return 2
+    path, brokers, topic = sys.argv[1:4]
+    count = int(sys.argv[4]) if len(sys.argv) == 5 else 500
+    expect_path = os.environ.get("ABL_EXPECT")
+
+    baseline = threads_now()
+    lib = load(path)
+    check(get_string(lib.ablkafka_version()) is not None, "ablkafka_version through a MEMPTR")
+    check(threads_now() == baseline, "loading the library started a thread")
+
+    # ---------------------------------------------------------------- options
+    builder = lib.producer_builder_new()
+    check(builder != 0, "producer_builder_new returned 0")
+    for name, value in (("bootstrap.servers", brokers), ("linger.ms", "10"), ("message.timeout.ms", "30000"),
+                        ("compression.codec", "lz4"), ("client.id", "abl-ctypes")):
+        rc = lib.producer_builder_set_option(builder, name.encode(), value.encode())
+        check(rc == 0, f"set_option {name}={value}: {rc} {get_string(lib.producer_builder_last_error(builder))}")
+    rc = lib.producer_builder_set_option(builder, b"linger.ms", b"soon")
+    check(rc == -1, f"bad value gives -1, got {rc}")
+    msg = get_string(lib.producer_builder_last_error(builder))
+    check(msg is not None and "linger.ms" in msg, f"last_error read through a MEMPTR names the option: {msg!r}")
+    lib.producer_builder_set_option(builder, b"linger.ms", b"10")
+
+    producer = lib.producer_builder_build(builder)
+    if not check(producer != 0, f"build: {get_string(lib.producer_builder_last_error(builder))}"):
+        return report()
+    check(threads_now() > baseline, "a producer runs its own thread")
+
+    # ---------------------------------------------------------------- send loop
+    sent = []  # (handle, key, value)
+    keep = []  # the MEMPTRs stay ours until the call returns; kept here only for clarity
+    for i in range(count):
+        key = f"abl-{i % 13}".encode()
+        value = f"message {i} sent the ABL way".encode()
+        kbuf, kaddr = memptr(key)
+        vbuf, vaddr = memptr(value)
+        keep.append((kbuf, vbuf))
+        handle = lib.producer_send(producer, topic.encode(), kaddr, len(key), vaddr, len(value))
+        check(handle != 0, f"send {i} returned 0")
+        sent.append((handle, key, value))
+    keep.clear()  # the library copied key and value during each call
+
+    # ---------------------------------------------------------------- polling
+    deadline = time.monotonic() + 60
+    pending = {h for h, _, _ in sent}
+    rounds = 0
+    while pending and time.monotonic() < deadline:
+        pending = {h for h in pending if lib.response_completed(h) == 0}
+        rounds += 1
+        if pending:
+            time.sleep(0.02)  # PAUSE 0.02 NO-MESSAGE.
+    check(not pending, f"{len(pending)} receipts still pending after 60 s of polling")
+    print(f"abl_ctypes: {count} receipts completed after {rounds} polling rounds", file=sys.stderr)
+
+    delivered = 0
+    lines = []
+    for handle, key, value in sent:
+        ok = lib.response_success(handle) == 1
+        part, off = lib.response_partition(handle), lib.response_offset(handle)
+        if ok and lib.response_error_code(handle) == 0 and lib.response_error_message(handle) == 0 \
+                and part >= 0 and off >= 0 and lib.response_timestamp(handle) > 0:
+            delivered += 1
+            lines.append(f"{part} {off} x{key.hex()} x{value.hex()}")
+        elif delivered == len(lines):
+            code = lib.response_error_code(handle)
+            print(f"  not delivered: code {code} {get_string(lib.response_error_message(handle))}", file=sys.stderr)
+    check(delivered == count, f"{delivered} of {count} delivered")
+
+    # ---------------------------------------------------------------- refusals, read through MEMPTRs
+    big = b"x" * 1_000_001
+    bbuf, baddr = memptr(big)
+    r = lib.producer_send(producer, topic.encode(), None, 0, baddr, len(big))
+    check(lib.response_completed(r) == 1 and lib.response_error_code(r) == 10, "oversized value refused with 10")
+    check(get_string(lib.response_error_message(r)) == "Broker: Message size too large",
+          f"error message via MEMPTR: {get_string(lib.response_error_message(r))!r}")
+    check(get_string(lib.ablkafka_err2name(lib.response_error_code(r))) == "MSG_SIZE_TOO_LARGE", "err2name(10)")
+    lib.response_free(r)
+
+    # ---------------------------------------------------------------- ABL-style mistakes
+    def refused(handle, what):
+        ok = handle != 0 and lib.response_completed(handle) == 1 and lib.response_error_code(handle) == -186
+        check(ok, f"{what}: want a completed -186 Response")
+        lib.response_free(handle)
+
+    vbuf, vaddr = memptr(b"v")
+    refused(lib.producer_send(0, topic.encode(), None, 0, vaddr, 1), "producer handle 0 (an unset INT64)")
+    refused(lib.producer_send(builder, topic.encode(), None, 0, vaddr, 1), "a builder handle as the producer")
+    refused(lib.producer_send(producer, topic.encode(), None, 0, vaddr, -1), "length -1 (INT64) with a MEMPTR")
+    refused(lib.producer_send(producer, topic.encode(), None, -1, vaddr, 1), "key length -1 with no key")
+    refused(lib.producer_send(producer, None, None, 0, vaddr, 1), "topic ? (a NULL CHARACTER)")
+    check(lib.producer_flush(builder, 0) == -186, "flush on a builder handle gives -186")
+    check(lib.producer_builder_set_option(producer, b"linger.ms", b"5") == -186,
+          "set_option on a producer handle gives -186")
+    check(lib.producer_builder_last_error(producer) == 0, "last_error on a producer handle gives 0 (NULL)")
+    lib.producer_free(builder)  # a builder handle passed to producer_free is refused, not freed
+    check(lib.producer_builder_set_option(builder, b"linger.ms", b"5") == 0,
+          "the builder survives producer_free(builder)")
+
+    # ---------------------------------------------------------------- close, free
+    check(lib.producer_close(producer, 10000) == 0, "close")
+    check(threads_now() == baseline, f"{threads_now()} threads after close, {baseline} before")
+    late = lib.producer_send(producer, topic.encode(), None, 0, vaddr, 1)
+    check(lib.response_error_code(late) == -197, "send after close gives -197")
+    check(get_string(lib.response_error_message(late)) == get_string(lib.ablkafka_err2str(-197)),
+          "its message via MEMPTR equals err2str(-197)")
+    lib.response_free(late)
+    lib.producer_free(producer)
+    lib.producer_builder_free(builder)
+    # Receipts outlive the producer; read one more time, then free them.
+    check(all(lib.response_success(h) == 1 for h, _, _ in sent), "receipts readable after producer_free")
+    for handle, _, _ in sent:
+        lib.response_free(handle)
+
+    if expect_path:
+        with open(expect_path, "w") as f:
+            f.write(f"# abl_ctypes: topic {topic}, {count} messages\n")
+            f.write("\n".join(lines) + "\n")
+    return report()
+
+
+def report():
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

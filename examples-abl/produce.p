@@ -1,0 +1,210 @@
+/* produce.p -- send messages with libablkafka from OpenEdge ABL, then poll the receipts.
+
+   Not executed in this repository (there is no OpenEdge runtime here): its executable
+   stand-in is c-tests/abl_ctypes.py, which makes the same calls with the same types
+   (dlopen, handles as INT64, only LONG / INT64 / CHARACTER / MEMPTR, no callbacks,
+   polling response_completed) and runs in `make test`.
+
+   Run:  mpro -b -p produce.p -param "127.0.0.1:9092,my-topic"
+   with libablkafka.so on LD_LIBRARY_PATH (or give its full path in the EXTERNAL option).
+
+   Every handle (builder, producer, Response) is an INT64. Strings the library returns
+   are addresses (INT64): read them with SET-POINTER-VALUE on a MEMPTR and GET-STRING,
+   and never SET-SIZE that MEMPTR to 0 (the memory is the library's). Every procedure is
+   declared PERSISTENT so the library stays loaded while a producer's thread runs; release
+   it (RELEASE EXTERNAL) only after every producer is closed and freed. */
+
+BLOCK-LEVEL ON ERROR UNDO, THROW.
+
+&SCOPED-DEFINE LIB "libablkafka.so"
+&SCOPED-DEFINE COUNT 100
+
+DEFINE VARIABLE cBrokers  AS CHARACTER NO-UNDO.
+DEFINE VARIABLE cTopic    AS CHARACTER NO-UNDO.
+DEFINE VARIABLE hBuilder  AS INT64     NO-UNDO.
+DEFINE VARIABLE hProducer AS INT64     NO-UNDO.
+DEFINE VARIABLE hResponse AS INT64     NO-UNDO EXTENT {&COUNT}.
+DEFINE VARIABLE iRc       AS INTEGER   NO-UNDO.
+DEFINE VARIABLE iAddr     AS INT64     NO-UNDO.
+DEFINE VARIABLE iDone     AS INTEGER   NO-UNDO.
+DEFINE VARIABLE iFlag     AS INTEGER   NO-UNDO.
+DEFINE VARIABLE iPart     AS INTEGER   NO-UNDO.
+DEFINE VARIABLE iOffset   AS INT64     NO-UNDO.
+DEFINE VARIABLE iCode     AS INTEGER   NO-UNDO.
+DEFINE VARIABLE i         AS INTEGER   NO-UNDO.
+DEFINE VARIABLE cKey      AS CHARACTER NO-UNDO.
+DEFINE VARIABLE cValue    AS CHARACTER NO-UNDO.
+DEFINE VARIABLE mKey      AS MEMPTR    NO-UNDO.
+DEFINE VARIABLE mValue    AS MEMPTR    NO-UNDO.
+DEFINE VARIABLE dDeadline AS DATETIME  NO-UNDO.
+
+FUNCTION LibraryString RETURNS CHARACTER (INPUT iAddress AS INT64) FORWARD.
+
+ASSIGN cBrokers = ENTRY(1, SESSION:PARAMETER)
+       cTopic   = ENTRY(2, SESSION:PARAMETER).
+
+/* ------------------------------------------------------------ options, build */
+RUN producer_builder_new (OUTPUT hBuilder).
+RUN producer_builder_set_option (hBuilder, "bootstrap.servers", cBrokers, OUTPUT iRc).
+IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "compression.codec", "lz4", OUTPUT iRc).
+IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "linger.ms", "10", OUTPUT iRc).
+IF iRc <> 0 THEN DO:
+    RUN producer_builder_last_error (hBuilder, OUTPUT iAddr).
+    MESSAGE "option refused:" LibraryString(iAddr).
+    RUN producer_builder_free (hBuilder).
+    RETURN.
+END.
+RUN producer_builder_build (hBuilder, OUTPUT hProducer).
+IF hProducer = 0 THEN DO:
+    RUN producer_builder_last_error (hBuilder, OUTPUT iAddr).
+    MESSAGE "build failed:" LibraryString(iAddr).
+    RUN producer_builder_free (hBuilder).
+    RETURN.
+END.
+RUN producer_builder_free (hBuilder).
+
+/* ------------------------------------------------------------ send loop */
+/* Key as a MEMPTR (raw bytes with a length), value likewise; the library copies both
+   before producer_send returns, so the MEMPTRs can be reused and freed at once. */
+DO i = 1 TO {&COUNT}:
+    ASSIGN cKey   = "key-" + STRING(i MODULO 7)
+           cValue = "message " + STRING(i) + " from ABL".
+    SET-SIZE(mKey)   = LENGTH(cKey, "RAW") + 1.
+    SET-SIZE(mValue) = LENGTH(cValue, "RAW") + 1.
+    PUT-STRING(mKey, 1)   = cKey.
+    PUT-STRING(mValue, 1) = cValue.
+    RUN producer_send (hProducer, cTopic,
+                       mKey, LENGTH(cKey, "RAW"),      /* without the NUL PUT-STRING adds */
+                       mValue, LENGTH(cValue, "RAW"),
+                       OUTPUT hResponse[i]).
+    SET-SIZE(mKey)   = 0.
+    SET-SIZE(mValue) = 0.
+END.
+
+/* ------------------------------------------------------------ polling the receipts */
+/* No callbacks: ask each Response whether it completed, pause, ask again. */
+dDeadline = ADD-INTERVAL(NOW, 60, "seconds").
+DO WHILE iDone < {&COUNT} AND NOW < dDeadline:
+    iDone = 0.
+    DO i = 1 TO {&COUNT}:
+        RUN response_completed (hResponse[i], OUTPUT iFlag).
+        iDone = iDone + iFlag.
+    END.
+    IF iDone < {&COUNT} THEN PAUSE 0.05 NO-MESSAGE.
+END.
+
+DO i = 1 TO {&COUNT}:
+    RUN response_success (hResponse[i], OUTPUT iFlag).
+    IF iFlag = 1 THEN DO:
+        RUN response_partition (hResponse[i], OUTPUT iPart).
+        RUN response_offset (hResponse[i], OUTPUT iOffset).
+        MESSAGE "message" i "delivered to partition" iPart "at offset" iOffset.
+    END.
+    ELSE DO:
+        RUN response_error_code (hResponse[i], OUTPUT iCode).
+        RUN response_error_message (hResponse[i], OUTPUT iAddr).
+        MESSAGE "message" i "failed:" iCode LibraryString(iAddr).
+    END.
+    RUN response_free (hResponse[i]).
+END.
+
+/* ------------------------------------------------------------ close, free */
+RUN producer_close (hProducer, 10000, OUTPUT iRc).   /* flushes, joins the thread */
+RUN producer_free (hProducer).
+
+/* Reads a string the library returned (its address) through a MEMPTR. */
+FUNCTION LibraryString RETURNS CHARACTER (INPUT iAddress AS INT64):
+    DEFINE VARIABLE mText AS MEMPTR    NO-UNDO.
+    DEFINE VARIABLE cText AS CHARACTER NO-UNDO.
+    IF iAddress = 0 THEN RETURN ?.
+    SET-POINTER-VALUE(mText) = iAddress.
+    cText = GET-STRING(mText, 1).
+    SET-POINTER-VALUE(mText) = 0.          /* forget it; never SET-SIZE(mText) = 0 */
+    RETURN cText.
+END FUNCTION.
+
+/* ------------------------------------------------------------ the library's functions */
+PROCEDURE producer_builder_new EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE RETURN PARAMETER hBuilder AS INT64.
+END PROCEDURE.
+
+PROCEDURE producer_builder_set_option EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hBuilder AS INT64.
+    DEFINE INPUT  PARAMETER cName    AS CHARACTER.
+    DEFINE INPUT  PARAMETER cValue   AS CHARACTER.
+    DEFINE RETURN PARAMETER iRc      AS LONG.
+END PROCEDURE.
+
+PROCEDURE producer_builder_last_error EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hBuilder AS INT64.
+    DEFINE RETURN PARAMETER iAddress AS INT64.   /* const char *, read via MEMPTR */
+END PROCEDURE.
+
+PROCEDURE producer_builder_build EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hBuilder  AS INT64.
+    DEFINE RETURN PARAMETER hProducer AS INT64.
+END PROCEDURE.
+
+PROCEDURE producer_builder_free EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT PARAMETER hBuilder AS INT64.
+END PROCEDURE.
+
+PROCEDURE producer_send EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER cTopic    AS CHARACTER.
+    DEFINE INPUT  PARAMETER mKey      AS MEMPTR.
+    DEFINE INPUT  PARAMETER iKeyLen   AS INT64.     /* size_t */
+    DEFINE INPUT  PARAMETER mValue    AS MEMPTR.
+    DEFINE INPUT  PARAMETER iValueLen AS INT64.     /* size_t */
+    DEFINE RETURN PARAMETER hResponse AS INT64.
+END PROCEDURE.
+
+PROCEDURE producer_flush EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer  AS INT64.
+    DEFINE INPUT  PARAMETER iTimeoutMs AS LONG.
+    DEFINE RETURN PARAMETER iRc        AS LONG.
+END PROCEDURE.
+
+PROCEDURE producer_close EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer  AS INT64.
+    DEFINE INPUT  PARAMETER iTimeoutMs AS LONG.
+    DEFINE RETURN PARAMETER iRc        AS LONG.
+END PROCEDURE.
+
+PROCEDURE producer_free EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT PARAMETER hProducer AS INT64.
+END PROCEDURE.
+
+PROCEDURE response_completed EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse AS INT64.
+    DEFINE RETURN PARAMETER iFlag     AS LONG.
+END PROCEDURE.
+
+PROCEDURE response_success EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse AS INT64.
+    DEFINE RETURN PARAMETER iFlag     AS LONG.
+END PROCEDURE.
+
+PROCEDURE response_error_code EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse AS INT64.
+    DEFINE RETURN PARAMETER iCode     AS LONG.
+END PROCEDURE.
+
+PROCEDURE response_error_message EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse AS INT64.
+    DEFINE RETURN PARAMETER iAddress  AS INT64.   /* const char *, read via MEMPTR */
+END PROCEDURE.
+
+PROCEDURE response_partition EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse  AS INT64.
+    DEFINE RETURN PARAMETER iPartition AS LONG.
+END PROCEDURE.
+
+PROCEDURE response_offset EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse AS INT64.
+    DEFINE RETURN PARAMETER iOffset   AS INT64.
+END PROCEDURE.
+
+PROCEDURE response_free EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT PARAMETER hResponse AS INT64.
+END PROCEDURE.

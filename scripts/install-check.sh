@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Checks what `make install` puts in place and what the shared library exports.
+#
+#   scripts/install-check.sh BROKERS TOPIC
+#
+#   1. exports: `nm -D --defined-only` of target/release/libablkafka.so lists exactly the
+#      functions the header declares (rustc's own version script exports every
+#      #[no_mangle] extern "C" function and hides the rest; this keeps the two lists equal);
+#   2. SONAME: libablkafka.so.<abi> per Cargo's compatibility rule (build.rs);
+#   3. `make install PREFIX=<temp>`: the versioned library with its SONAME link and the
+#      libablkafka.so link, libablkafka.a, the header, lib/pkgconfig/ablkafka.pc;
+#   4. examples-c/basic.c built against the installed copy with
+#      `pkg-config --cflags --libs ablkafka` (PKG_CONFIG_PATH into the prefix), run
+#      against the broker, resolving the library from the prefix; and statically with
+#      `pkg-config --static --libs` and libablkafka.a.
+# Prints one line per check and ends with "N passed, N failed".
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+[ $# -eq 2 ] || { echo "usage: $0 BROKERS TOPIC" >&2; exit 2; }
+brokers="$1"
+topic="$2"
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*" >&2; }
+check() { # check DESCRIPTION CMD...
+    local what="$1"
+    shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+major="${version%%.*}"
+rest="${version#*.}"
+minor="${rest%%.*}"
+if [ "$major" = 0 ]; then abi="0.$minor"; else abi="$major"; fi
+soname="libablkafka.so.$abi"
+so="target/release/libablkafka.so"
+
+make --no-print-directory lib >/dev/null || { bad "make lib"; echo "$passed passed, $failed failed"; exit 1; }
+
+# ---------------------------------------------------------------- exports
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# The header's functions: the identifier before "(" on each declaration line.
+grep -E '^[A-Za-z].*\(' include/ablkafka.h | grep -vE '^(typedef|#)' |
+    sed -E 's/^[^(]*[ *]([A-Za-z_][A-Za-z0-9_]*)\(.*/\1/' | sort -u >"$tmp/header.txt"
+nm -D --defined-only "$so" | awk '$2 ~ /^[TtWwDdBbRrVvi]$/ { print $3 }' | sed 's/@.*//' | sort -u >"$tmp/exported.txt"
+echo "header declares $(wc -l <"$tmp/header.txt") functions; the library exports $(wc -l <"$tmp/exported.txt") symbols"
+if diff -u "$tmp/header.txt" "$tmp/exported.txt" >"$tmp/exports.diff"; then
+    ok "nm -D --defined-only equals the header's function list"
+else
+    bad "exports differ from the header's functions (- header only, + exported only):"
+    cat "$tmp/exports.diff" >&2
+fi
+check "the header declares at least the 21 functions of the API" test "$(wc -l <"$tmp/header.txt")" -ge 21
+
+got_soname="$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+check "SONAME is $soname (got '$got_soname')" test "$got_soname" = "$soname"
+
+# ---------------------------------------------------------------- install
+prefix="$tmp/prefix"
+if make --no-print-directory install PREFIX="$prefix" >"$tmp/install.log" 2>&1; then
+    ok "make install PREFIX=$prefix"
+else
+    bad "make install"
+    cat "$tmp/install.log" >&2
+fi
+lib="$prefix/lib"
+check "libablkafka.so.$version is a regular file" test -f "$lib/libablkafka.so.$version" -a ! -L "$lib/libablkafka.so.$version"
+check "$soname -> libablkafka.so.$version" test "$(readlink "$lib/$soname")" = "libablkafka.so.$version"
+check "libablkafka.so -> $soname" test "$(readlink "$lib/libablkafka.so")" = "$soname"
+check "libablkafka.a installed" test -f "$lib/libablkafka.a"
+check "ablkafka.h installed, equal to include/ablkafka.h" cmp -s include/ablkafka.h "$prefix/include/ablkafka.h"
+check "ablkafka.pc installed" test -f "$lib/pkgconfig/ablkafka.pc"
+
+export PKG_CONFIG_PATH="$lib/pkgconfig"
+check "pkg-config --modversion ablkafka is $version" test "$(pkg-config --modversion ablkafka 2>/dev/null)" = "$version"
+cflags="$(pkg-config --cflags ablkafka)"
+libs="$(pkg-config --libs ablkafka)"
+echo "pkg-config: cflags '$cflags', libs '$libs'"
+
+# ---------------------------------------------------------------- build against it
+# shellcheck disable=SC2086 # pkg-config output is meant to be split into words
+if ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o "$tmp/basic" examples-c/basic.c $libs; then
+    ok "examples-c/basic.c builds with pkg-config --cflags --libs ablkafka"
+    needed="$(readelf -d "$tmp/basic" | sed -n 's/.*(NEEDED).*\[\(libablkafka[^]]*\)\].*/\1/p')"
+    check "basic records NEEDED $soname (got '$needed')" test "$needed" = "$soname"
+    resolved="$(LD_LIBRARY_PATH="$lib" ldd "$tmp/basic" | awk '/libablkafka/ { print $3 }')"
+    check "the loader resolves it in the prefix ($resolved)" test "$resolved" = "$lib/$soname"
+    if LD_LIBRARY_PATH="$lib" "$tmp/basic" "$brokers" "$topic"; then
+        ok "basic, linked against the installed library, delivers"
+    else
+        bad "basic against the installed library did not deliver"
+    fi
+else
+    bad "examples-c/basic.c does not build against the installed copy"
+fi
+
+static_libs="$(pkg-config --static --libs ablkafka)"
+# Static: name the archive (a linker prefers the .so next to it); the rest from pkg-config.
+# shellcheck disable=SC2086
+if ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o "$tmp/basic-static" examples-c/basic.c \
+        "$lib/libablkafka.a" ${static_libs/-lablkafka/}; then
+    ok "examples-c/basic.c links statically with libablkafka.a and pkg-config --static --libs"
+    if ldd "$tmp/basic-static" | grep -q libablkafka; then
+        bad "the static build still needs libablkafka.so"
+    else
+        ok "the static build needs no libablkafka.so"
+    fi
+    if "$tmp/basic-static" "$brokers" "$topic"; then ok "the static build delivers"; else bad "the static build did not deliver"; fi
+else
+    bad "static link against libablkafka.a"
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,528 @@
+//! Property test of the broker-response decoders: a broker is input too.
+//!
+//! Feeds a few hundred thousand byte strings, from a fixed seed, to every
+//! response parser (`split_response`, ApiVersions v0, Metadata v1-v8,
+//! Produce v3-v8, and the `Decoder` primitives): purely random bytes, valid
+//! responses built by an encoder, and those valid responses mutated (bit
+//! flips, byte overwrites, truncation, insertion, and length fields replaced
+//! by hostile values such as -1, 0x7fff and 0x7fffffff). For each it checks:
+//!
+//! - no panic (each case runs under `catch_unwind`; a failure prints the
+//!   input in hex so it can be replayed);
+//! - no allocation larger than the input can justify: every length is
+//!   checked against the bytes that remain before anything is allocated, so
+//!   no single allocation may exceed `ALLOC_FACTOR` times the input length
+//!   (plus a small constant), and neither may the peak of live bytes;
+//! - valid responses decode to exactly what was encoded.
+//!
+//! The allocator below counts only on the thread that asked it to, so the
+//! other tests of this binary (none today) could not disturb the numbers.
+//!
+//! `FUZZ_CASES` (default 300000) scales the run; `FUZZ_SEED` changes the seed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ablkafka::kafka::protocol::primitives::{Decoder, Encoder};
+use ablkafka::kafka::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
+
+// ------------------------------------------------------------------ allocation accounting
+
+struct Counting;
+
+thread_local! {
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note_alloc(size: usize) {
+    // try_with: the allocator may run while thread-locals are being torn down.
+    let _ = TRACKING.try_with(|t| {
+        if t.get() {
+            LIVE.with(|l| {
+                let live = l.get() + size;
+                l.set(live);
+                PEAK.with(|p| p.set(p.get().max(live)));
+            });
+            LARGEST.with(|m| m.set(m.get().max(size)));
+        }
+    });
+}
+
+fn note_free(size: usize) {
+    let _ = TRACKING.try_with(|t| {
+        if t.get() {
+            LIVE.with(|l| l.set(l.get().saturating_sub(size)));
+        }
+    });
+}
+
+// SAFETY: forwards to the system allocator; the bookkeeping allocates nothing.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_alloc(layout.size());
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_alloc(layout.size());
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note_free(layout.size());
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_free(layout.size());
+        note_alloc(new_size);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What one decode allocated: the largest single allocation and the peak of live bytes.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    largest: usize,
+    peak: usize,
+}
+
+fn measured<T>(f: impl FnOnce() -> T) -> (T, Usage) {
+    LIVE.with(|l| l.set(0));
+    PEAK.with(|p| p.set(0));
+    LARGEST.with(|m| m.set(0));
+    TRACKING.with(|t| t.set(true));
+    let out = f();
+    TRACKING.with(|t| t.set(false));
+    (out, Usage { largest: LARGEST.with(Cell::get), peak: PEAK.with(Cell::get) })
+}
+
+/// A decoded value may take more room than its encoding (a 9-byte topic entry
+/// becomes a 56-byte struct, a String and a Vec), but only by a constant factor.
+const ALLOC_FACTOR: usize = 16;
+const ALLOC_SLACK: usize = 1024;
+
+// ------------------------------------------------------------------ deterministic randomness
+
+/// xorshift64*: small, fast, and the same sequence everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+    fn text(&mut self, max: usize) -> String {
+        let n = self.below(max + 1);
+        (0..n).map(|_| (b'a' + self.below(26) as u8) as char).collect()
+    }
+}
+
+// ------------------------------------------------------------------ valid responses
+
+/// A valid ApiVersions v0 response and its content.
+fn api_versions_response(rng: &mut Rng) -> (Vec<u8>, api_versions::ApiVersionsResponse) {
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    let error_code = if rng.chance(4) { 35 } else { 0 };
+    e.i16(error_code);
+    let n = rng.below(40);
+    e.array_len(n);
+    let mut apis = Vec::new();
+    for _ in 0..n {
+        let r = api_versions::ApiRange {
+            api_key: rng.below(70) as i16,
+            min_version: rng.below(3) as i16,
+            max_version: rng.below(13) as i16,
+        };
+        e.i16(r.api_key);
+        e.i16(r.min_version);
+        e.i16(r.max_version);
+        apis.push(r);
+    }
+    (body, api_versions::ApiVersionsResponse { error_code, apis })
+}
+
+/// A valid Metadata response of `version` and its content.
+fn metadata_response(rng: &mut Rng, version: i16) -> (Vec<u8>, metadata::MetadataResponse) {
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    if version >= 3 {
+        e.i32(rng.below(100) as i32);
+    }
+    let mut brokers = Vec::new();
+    let nb = rng.below(5);
+    e.array_len(nb);
+    for _ in 0..nb {
+        let b = metadata::BrokerMetadata { node_id: rng.below(10) as i32, host: rng.text(20), port: 9000 + rng.below(1000) as i32 };
+        e.i32(b.node_id);
+        e.string(&b.host);
+        e.i32(b.port);
+        e.nullable_string(if rng.chance(2) { Some("rack") } else { None });
+        brokers.push(b);
+    }
+    if version >= 2 {
+        e.nullable_string(if rng.chance(2) { Some("cluster-id") } else { None });
+    }
+    e.i32(rng.below(10) as i32);
+    let mut topics = Vec::new();
+    let nt = rng.below(5);
+    e.array_len(nt);
+    for _ in 0..nt {
+        let name = rng.text(30);
+        let error_code = if rng.chance(5) { 3 } else { 0 };
+        e.i16(error_code);
+        e.string(&name);
+        e.bool(false);
+        let np = rng.below(8);
+        e.array_len(np);
+        let mut partitions = Vec::new();
+        for p in 0..np {
+            let part = metadata::PartitionMetadata {
+                error_code: if rng.chance(6) { 5 } else { 0 },
+                partition: p as i32,
+                leader_id: rng.below(4) as i32 - 1,
+            };
+            e.i16(part.error_code);
+            e.i32(part.partition);
+            e.i32(part.leader_id);
+            if version >= 7 {
+                e.i32(rng.below(50) as i32);
+            }
+            let arrays = if version >= 5 { 3 } else { 2 };
+            for _ in 0..arrays {
+                let n = rng.below(4);
+                e.array_len(n);
+                for _ in 0..n {
+                    e.i32(rng.below(10) as i32);
+                }
+            }
+            partitions.push(part);
+        }
+        if version >= 8 {
+            e.i32(-2147483648);
+        }
+        topics.push(metadata::TopicMetadata { error_code, name, partitions });
+    }
+    if version >= 8 {
+        e.i32(-2147483648);
+    }
+    (body, metadata::MetadataResponse { brokers, topics })
+}
+
+/// A valid Produce response of `version` and its content.
+fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, Vec<produce::TopicResult>) {
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    let mut topics = Vec::new();
+    let nt = rng.below(4);
+    e.array_len(nt);
+    for _ in 0..nt {
+        let topic = rng.text(30);
+        e.string(&topic);
+        let np = rng.below(6);
+        e.array_len(np);
+        let mut partitions = Vec::new();
+        for p in 0..np {
+            let r = produce::PartitionResult {
+                partition: p as i32,
+                error_code: if rng.chance(5) { 10 } else { 0 },
+                base_offset: rng.next() as i64 >> 20,
+                log_append_time_ms: if rng.chance(3) { -1 } else { rng.next() as i64 >> 24 },
+            };
+            e.i32(r.partition);
+            e.i16(r.error_code);
+            e.i64(r.base_offset);
+            e.i64(r.log_append_time_ms);
+            if version >= 5 {
+                e.i64(0);
+            }
+            if version >= 8 {
+                let n = rng.below(3);
+                e.array_len(n);
+                for i in 0..n {
+                    e.i32(i as i32);
+                    e.nullable_string(if rng.chance(2) { Some("bad record") } else { None });
+                }
+                e.nullable_string(if r.error_code != 0 { Some("too large") } else { None });
+            }
+            partitions.push(r);
+        }
+        topics.push(produce::TopicResult { topic, partitions });
+    }
+    e.i32(rng.below(1000) as i32);
+    (body, topics)
+}
+
+// ------------------------------------------------------------------ mutations
+
+/// Values that make length fields lie.
+const HOSTILE_I32: [i32; 8] = [-1, 0, 1, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, i32::MIN];
+const HOSTILE_I16: [i16; 5] = [-1, 0, 1, 0x7fff, i16::MIN];
+
+fn mutate(rng: &mut Rng, mut bytes: Vec<u8>) -> Vec<u8> {
+    for _ in 0..1 + rng.below(4) {
+        let len = bytes.len();
+        match rng.below(8) {
+            0 if len > 0 => {
+                let i = rng.below(len);
+                bytes[i] ^= 1 << rng.below(8);
+            }
+            1 if len > 0 => {
+                let i = rng.below(len);
+                bytes[i] = rng.next() as u8;
+            }
+            2 => bytes.truncate(rng.below(len + 1)),
+            3 => {
+                let at = rng.below(len + 1);
+                let n = 1 + rng.below(8);
+                let extra = rng.bytes(n);
+                bytes.splice(at..at, extra);
+            }
+            4 if len >= 4 => {
+                let at = rng.below(len - 3);
+                let v = HOSTILE_I32[rng.below(HOSTILE_I32.len())];
+                bytes[at..at + 4].copy_from_slice(&v.to_be_bytes());
+            }
+            5 if len >= 2 => {
+                let at = rng.below(len - 1);
+                let v = HOSTILE_I16[rng.below(HOSTILE_I16.len())];
+                bytes[at..at + 2].copy_from_slice(&v.to_be_bytes());
+            }
+            6 if len > 0 => {
+                // Duplicate a slice: repeated structures with inconsistent counts.
+                let from = rng.below(len);
+                let to = (from + 1 + rng.below(16)).min(len);
+                let copy = bytes[from..to].to_vec();
+                let at = rng.below(len + 1);
+                bytes.splice(at..at, copy);
+            }
+            _ => {
+                if len > 0 {
+                    let at = rng.below(len);
+                    bytes[at] = [0x00, 0xff, 0x7f, 0x80][rng.below(4)];
+                }
+            }
+        }
+    }
+    bytes
+}
+
+// ------------------------------------------------------------------ the parsers
+
+/// Every response parser on one input; returns how many accepted it.
+fn decode_everything(input: &[u8]) -> usize {
+    let mut ok = 0;
+    if let Ok((_, body)) = split_response(input) {
+        ok += usize::from(api_versions::decode_response(body).is_ok());
+    }
+    ok += usize::from(api_versions::decode_response(input).is_ok());
+    for v in metadata::VERSIONS {
+        ok += usize::from(metadata::decode_response(input, v).is_ok());
+    }
+    for v in produce::VERSIONS {
+        ok += usize::from(produce::decode_response(input, v).is_ok());
+    }
+    for v in init_producer_id::VERSIONS {
+        ok += usize::from(init_producer_id::decode_response(input, v).is_ok());
+    }
+    // Out-of-range versions must not panic either.
+    for v in [i16::MIN, -1, 0, 9, 100, i16::MAX] {
+        let _ = metadata::decode_response(input, v);
+        let _ = produce::decode_response(input, v);
+        let _ = init_producer_id::decode_response(input, v);
+    }
+    ok + decode_primitives(input)
+}
+
+/// Reads the input as a stream of primitives chosen by the input itself.
+fn decode_primitives(input: &[u8]) -> usize {
+    let mut d = Decoder::new(input);
+    let mut ok = 0;
+    let mut i = 0usize;
+    while d.remaining() > 0 && i < 64 {
+        let before = d.remaining();
+        let r = match (input[i % input.len()] as usize + i) % 14 {
+            0 => d.i8().map(drop),
+            1 => d.i16().map(drop),
+            2 => d.i32().map(drop),
+            3 => d.i64().map(drop),
+            4 => d.bool().map(drop),
+            5 => d.string().map(drop),
+            6 => d.nullable_string().map(drop),
+            7 => d.compact_string().map(drop),
+            8 => d.compact_nullable_string().map(drop),
+            9 => d.array_len(1 + i % 8).map(drop),
+            10 => d.compact_array_len(1 + i % 8).map(drop),
+            11 => d.skip_tagged_fields(),
+            12 => d.varint().map(drop),
+            _ => d.varlong().map(drop),
+        };
+        if r.is_err() {
+            break;
+        }
+        assert!(d.remaining() <= before, "a read grew the remaining input");
+        ok += 1;
+        i += 1;
+    }
+    ok
+}
+
+/// Runs one case: no panic, bounded allocation.
+fn check_case(input: &[u8], what: impl Fn() -> String) -> usize {
+    let result = catch_unwind(AssertUnwindSafe(|| measured(|| decode_everything(input))));
+    let (accepted, usage) = match result {
+        Ok(r) => r,
+        Err(_) => panic!("{}: a decoder panicked on {} bytes: {}", what(), input.len(), hex(input)),
+    };
+    let limit = ALLOC_FACTOR * input.len() + ALLOC_SLACK;
+    assert!(
+        usage.largest <= limit && usage.peak <= limit,
+        "{}: decoding {} bytes allocated {} bytes at once, {} at peak (limit {limit}): {}",
+        what(),
+        input.len(),
+        usage.largest,
+        usage.peak,
+        hex(input)
+    );
+    accepted
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().take(512).map(|b| format!("{b:02x}")).collect()
+}
+
+fn cases() -> usize {
+    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000)
+}
+
+fn seed() -> u64 {
+    std::env::var("FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x0ab1_cafe_f00d_5eed)
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn valid_responses_decode_to_what_was_encoded() {
+    let mut rng = Rng(seed());
+    for _ in 0..2_000 {
+        let (body, want) = api_versions_response(&mut rng);
+        assert_eq!(api_versions::decode_response(&body).unwrap(), want);
+        for v in metadata::VERSIONS {
+            let (body, want) = metadata_response(&mut rng, v);
+            assert_eq!(metadata::decode_response(&body, v).unwrap(), want, "Metadata v{v}");
+        }
+        for v in produce::VERSIONS {
+            let (body, want) = produce_response(&mut rng, v);
+            assert_eq!(produce::decode_response(&body, v).unwrap(), want, "Produce v{v}");
+        }
+    }
+}
+
+#[test]
+fn arbitrary_bytes_never_panic_nor_over_allocate() {
+    let total = cases();
+    let mut rng = Rng(seed() ^ 0x5555);
+    let (mut accepted, mut nonempty) = (0usize, 0usize);
+    let start = std::time::Instant::now();
+    for case in 0..total {
+        let input = match case % 5 {
+            // Purely random, mostly short.
+            0 => {
+                let n = if rng.chance(10) { rng.below(2048) } else { rng.below(64) };
+                rng.bytes(n)
+            }
+            // A valid response of some API and version, mutated.
+            1 => {
+                let valid = api_versions_response(&mut rng).0;
+                mutate(&mut rng, valid)
+            }
+            2 => {
+                let v = 1 + rng.below(8) as i16;
+                let valid = metadata_response(&mut rng, v).0;
+                mutate(&mut rng, valid)
+            }
+            3 => {
+                let v = 3 + rng.below(6) as i16;
+                let valid = produce_response(&mut rng, v).0;
+                mutate(&mut rng, valid)
+            }
+            // A size-prefixed frame around a mutated response, as read from the socket.
+            _ => {
+                let v = 1 + rng.below(8) as i16;
+                let mut frame = (rng.next() as i32).to_be_bytes().to_vec();
+                frame.extend(metadata_response(&mut rng, v).0);
+                mutate(&mut rng, frame)
+            }
+        };
+        if !input.is_empty() || case % 1000 == 0 {
+            accepted += check_case(&input, || format!("case {case}"));
+        }
+        nonempty += usize::from(!input.is_empty());
+    }
+    eprintln!(
+        "decoder_fuzz: {total} cases ({nonempty} non-empty), {accepted} successful parses or primitive reads, in {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn hostile_lengths_at_every_offset_are_refused_cheaply() {
+    // Every 2- and 4-byte window of valid responses (of moderate size, with some
+    // content) set to each hostile value.
+    let mut rng = Rng(seed() ^ 0xaaaa);
+    let fits = |b: &Vec<u8>| (40..=400).contains(&b.len());
+    let mut inputs = Vec::new();
+    inputs.push(std::iter::repeat_with(|| api_versions_response(&mut rng).0).find(fits).unwrap());
+    for v in metadata::VERSIONS {
+        inputs.push(std::iter::repeat_with(|| metadata_response(&mut rng, v).0).find(fits).unwrap());
+    }
+    for v in produce::VERSIONS {
+        inputs.push(std::iter::repeat_with(|| produce_response(&mut rng, v).0).find(fits).unwrap());
+    }
+    for base in &inputs {
+        for at in 0..base.len() {
+            for v in HOSTILE_I32 {
+                if at + 4 <= base.len() {
+                    let mut b = base.clone();
+                    b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+                    check_case(&b, || format!("i32 {v} at {at}"));
+                }
+            }
+            for v in HOSTILE_I16 {
+                if at + 2 <= base.len() {
+                    let mut b = base.clone();
+                    b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+                    check_case(&b, || format!("i16 {v} at {at}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_allocation_check_can_fail() {
+    // The measurement is real: an allocation the input cannot justify is seen.
+    let input = [0u8; 4];
+    let (_, usage) = measured(|| vec![0u8; 1 << 20]);
+    assert!(usage.largest >= 1 << 20 && usage.largest > ALLOC_FACTOR * input.len() + ALLOC_SLACK);
+}
