@@ -7,6 +7,9 @@
 #                       read-back by an independent consumer; ends with "N passed, N failed"
 #   make demo           deps, build, start tansu, send with every codec, print receipts,
 #                       read the topics back
+#   make bench          ablkafka against librdkafka, same workloads, same tansu broker:
+#                       medians and ratios (BENCHMARKS.md); about 10 minutes
+#   make bench-smoke    the same in a short mode that checks it works (no speed check)
 #
 # Installs what it needs on first use (scripts/deps.sh): Debian packages, tansu and a
 # Python venv with confluent-kafka, cached in $ABLKAFKA_CACHE (default ~/.cache/ablkafka).
@@ -35,7 +38,7 @@ EXAMPLES := basic demo
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
 
-.PHONY: all lib header-check ctests c-binaries test demo deps clean
+.PHONY: all lib header-check ctests c-binaries test demo deps clean bench bench-smoke bench-binaries
 
 all: lib
 
@@ -65,6 +68,27 @@ $(BIN)/%: examples-c/%.c $(HEADER) $(LIB_SO) | $(BIN)
 
 $(BIN):
 	mkdir -p $@
+
+# The benchmark: bench/bench.c built twice, so each process loads one library only.
+# librdkafka: Debian's headers, the confluent-kafka wheel's newer shared library.
+BENCH_CFLAGS := -O2 -g -std=c11 -Wall -Wextra -Wpedantic -Werror
+RDKAFKA_LIB ?= $(shell . scripts/env.sh && echo "$$RDKAFKA_LIB")
+
+bench-binaries: lib
+	@$(MAKE) --no-print-directory $(BIN)/bench-ablkafka $(BIN)/bench-rdkafka
+
+$(BIN)/bench-ablkafka: bench/bench.c $(HEADER) $(LIB_SO) | $(BIN)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_ABLKAFKA -Iinclude -o $@ $< $(LDFLAGS) $(LDLIBS) -lpthread
+
+$(BIN)/bench-rdkafka: bench/bench.c | $(BIN)
+	@[ -n "$(RDKAFKA_LIB)" ] || { echo "no librdkafka from the confluent-kafka wheel: run scripts/deps.sh" >&2; exit 1; }
+	$(CC) $(BENCH_CFLAGS) -DBENCH_RDKAFKA -o $@ $< $(RDKAFKA_LIB) -Wl,-rpath,$(dir $(RDKAFKA_LIB)) -lpthread
+
+bench:
+	scripts/bench.sh
+
+bench-smoke:
+	BENCH_SHORT=1 scripts/bench.sh
 
 deps:
 	scripts/deps.sh

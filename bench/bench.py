@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: ablkafka against librdkafka, same workload, same broker.
+
+Started by scripts/bench.sh (`make bench`, `make bench-smoke`), which installs the
+dependencies, builds the library and the two bench binaries, and sources scripts/env.sh.
+
+For every workload it runs both libraries alternately (ablkafka, librdkafka, ablkafka,
+librdkafka, ...) for BENCH_ROUNDS rounds, each run in its own process (bench/bench.c)
+against one tansu broker this script starts, on a fresh topic that is deleted after the
+run (tansu keeps everything in memory). It prints every run, then the medians per
+library and the ratios ablkafka/librdkafka, and writes them to $BENCH_OUT
+(default build/bench): runs.jsonl, summary.md.
+
+Environment:
+  BENCH_SHORT=1        smoke mode: small counts, one round, checks that both libraries
+                       deliver every message; ends with "N passed, N failed"; no speed check
+  BENCH_ROUNDS=N       rounds per workload (full mode default 5)
+  BENCH_WORKLOADS=a,b  only these workloads (names below)
+  BENCH_PARTITIONS=N   partitions per topic (default 4, tansu's auto-create default)
+  BENCH_OUT=DIR        where the broker and the results go (default build/bench)
+"""
+
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "bin")
+BROKER_SH = os.path.join(ROOT, "scripts", "broker.sh")
+LIBS = [("ablkafka", os.path.join(BIN, "bench-ablkafka")), ("librdkafka", os.path.join(BIN, "bench-rdkafka"))]
+
+SHORT = os.environ.get("BENCH_SHORT", "") not in ("", "0")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SHORT else "5"))
+PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "4"))
+OUT = os.path.abspath(os.environ.get("BENCH_OUT", os.path.join(ROOT, "build", "bench-smoke" if SHORT else "bench")))
+TANSU_BIN = os.environ.get("TANSU_BIN", "")
+RUN_TIMEOUT_S = 600
+# Restart the broker when its resident memory passes this, even after deleting topics.
+BROKER_RSS_LIMIT_KB = 3 * 1024 * 1024
+
+
+def w(name, title, target, mode="throughput", count=2_000_000, short=20_000, **args):
+    return dict(name=name, title=title, target=target, mode=mode, count=short if SHORT else count, args=args)
+
+
+# (ratio name, "ge"/"le", value): what issue 5 asks of ablkafka/librdkafka.
+WORKLOADS = [
+    w("100B-none", "100 B, uncompressed, linger.ms=5, 2M messages",
+      [("msgs_per_s", "ge", 1.5), ("cpu_us_per_msg", "le", 0.67)], size=100, codec="none", linger=5),
+    w("100B-lz4", "100 B, lz4, linger.ms=5, 2M messages", [("msgs_per_s", "ge", 1.2)],
+      size=100, codec="lz4", linger=5),
+    w("100B-zstd", "100 B, zstd, linger.ms=5, 2M messages", [("msgs_per_s", "ge", 1.2)],
+      size=100, codec="zstd", linger=5),
+    w("1KiB-none", "1 KiB, uncompressed, linger.ms=5, 500k messages", [("msgs_per_s", "ge", 1.2)],
+      count=500_000, short=5_000, size=1024, codec="none", linger=5),
+    w("latency", "100 B at 1,000 msg/s, linger.ms=0, 10 s", [("p99_us", "le", 1.0)],
+      mode="latency", count=10_000, short=300, size=100, codec="none", linger=0, rate=1000),
+    w("paused-1M", "1M x 100 B queued while the broker is stopped (SIGSTOP), then delivered",
+      [("maxrss_kb", "le", 1.0)], mode="paused", count=1_000_000, short=20_000, size=100,
+      codec="none", linger=5),
+]
+
+METRICS = [  # key, column title, format, better when
+    ("msgs_per_s", "msgs/s", "{:,.0f}", "higher"),
+    ("mb_per_s", "MB/s", "{:.1f}", "higher"),
+    ("cpu_us_per_msg", "CPU us/msg", "{:.3f}", "lower"),
+    ("maxrss_kb", "peak RSS MiB", "{:.1f}", "lower"),
+    ("p50_us", "p50 us", "{:,.0f}", "lower"),
+    ("p99_us", "p99 us", "{:,.0f}", "lower"),
+    ("broker_cpu_us_per_msg", "broker CPU us/msg", "{:.3f}", "lower"),
+]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Broker:
+    def __init__(self, directory):
+        self.dir = directory
+        self.pid = None
+        self.address = None
+
+    def start(self):
+        subprocess.run([BROKER_SH, "start", self.dir], check=True)
+        self.address = open(os.path.join(self.dir, "bootstrap")).read().strip()
+        self.pid = int(open(os.path.join(self.dir, "tansu.pid")).read().strip())
+
+    def stop(self):
+        if self.pid is not None:
+            self.resume()
+            subprocess.run([BROKER_SH, "stop", self.dir], check=False)
+            self.pid = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def resume(self):
+        try:
+            os.kill(self.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+    def create_topic(self, name):
+        subprocess.run([BROKER_SH, "topic", self.dir, name, str(PARTITIONS)], check=True,
+                       stderr=subprocess.DEVNULL)
+
+    def delete_topic(self, name):
+        subprocess.run([TANSU_BIN, "topic", "delete", "--broker", "tcp://" + self.address, name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+    def rss_kb(self):
+        with open(f"/proc/{self.pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+    def cpu_s(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def parse_result(stdout):
+    for line in stdout.splitlines():
+        if line.startswith("RESULT "):
+            out = {}
+            for kv in line.split()[1:]:
+                k, v = kv.split("=", 1)
+                try:
+                    out[k] = float(v) if any(c in v for c in ".e") or k.endswith("_s") else int(v)
+                except ValueError:
+                    out[k] = v
+            return out
+    return None
+
+
+def run_once(broker, workload, lib, exe, rnd):
+    topic = f"bench-{workload['name']}-{rnd}-{lib}".replace(".", "_")
+    broker.create_topic(topic)
+    cmd = [exe, f"brokers={broker.address}", f"topic={topic}", f"mode={workload['mode']}",
+           f"count={workload['count']}"] + [f"{k}={v}" for k, v in workload["args"].items()]
+    if workload["mode"] == "paused":
+        cmd.append(f"pause_pid={broker.pid}")
+    cpu0 = broker.cpu_s()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
+        if isinstance(stdout, bytes):
+            stdout, stderr = stdout.decode(), stderr.decode() if isinstance(stderr, bytes) else stderr
+    finally:
+        broker.resume()  # in case the run died with the broker stopped
+    broker_cpu = broker.cpu_s() - cpu0
+    broker_rss = broker.rss_kb()
+    broker.delete_topic(topic)
+    res = parse_result(stdout) or {}
+    res.update(lib=lib, workload=workload["name"], round=rnd, rc=rc, topic=topic,
+               broker_cpu_us_per_msg=broker_cpu * 1e6 / workload["count"],
+               broker_rss_kb_after=broker_rss)
+    if stderr.strip():
+        res["stderr"] = stderr.strip()[-2000:]
+    return res
+
+
+def fmt_run(r):
+    if "msgs_per_s" not in r:
+        return f"  {r['lib']:<10} round {r['round']}: FAILED rc={r['rc']} {r.get('stderr', '')}"
+    return (f"  {r['lib']:<10} round {r['round']}: {r['msgs_per_s']:>11,.0f} msg/s {r['mb_per_s']:>7.1f} MB/s "
+            f"{r['cpu_us_per_msg']:>8.3f} us CPU/msg  peak RSS {r['maxrss_kb'] / 1024:>7.1f} MiB  "
+            f"p50 {r['p50_us']:>9,.0f} us  p99 {r['p99_us']:>9,.0f} us  "
+            f"delivered {r['delivered']}/{r['count']}  broker {r['broker_cpu_us_per_msg']:.3f} us CPU/msg, "
+            f"RSS {r['broker_rss_kb_after'] / 1024:.0f} MiB")
+
+
+def median_of(runs, key):
+    vals = [r[key] for r in runs if isinstance(r.get(key), (int, float)) and r[key] >= 0]
+    return statistics.median(vals) if vals else None
+
+
+def cell(key, fmtstr, v):
+    if v is None:
+        return "-"
+    if key == "maxrss_kb":
+        v = v / 1024
+    return fmtstr.format(v)
+
+
+def summarize(results):
+    lines = []
+    head = "| workload | library | " + " | ".join(m[1] for m in METRICS) + " | target (ablkafka/librdkafka) |"
+    lines.append(head)
+    lines.append("|" + "---|" * (len(METRICS) + 3))
+    for wl in WORKLOADS:
+        runs = [r for r in results if r["workload"] == wl["name"]]
+        if not runs:
+            continue
+        med = {lib: {m[0]: median_of([r for r in runs if r["lib"] == lib], m[0]) for m in METRICS}
+               for lib, _ in LIBS}
+        n = {lib: len([r for r in runs if r["lib"] == lib and "msgs_per_s" in r]) for lib, _ in LIBS}
+        for lib, _ in LIBS:
+            cells = [cell(k, f, med[lib][k]) for k, _, f, _ in METRICS]
+            lines.append(f"| {wl['name']} | {lib} (median of {n[lib]}) | " + " | ".join(cells) + " | |")
+        ratios = {}
+        for k, _, _, _ in METRICS:
+            a, b = med["ablkafka"][k], med["librdkafka"][k]
+            ratios[k] = a / b if a is not None and b not in (None, 0) else None
+        verdicts = []
+        for key, how, want in wl["target"]:
+            r = ratios.get(key)
+            title = next(m[1] for m in METRICS if m[0] == key)
+            if r is None:
+                verdicts.append(f"{title} ?")
+            else:
+                ok = r >= want if how == "ge" else r <= want
+                verdicts.append(f"{title} {'>=' if how == 'ge' else '<='} {want}x: {r:.2f}x {'met' if ok else 'NOT met'}")
+        lines.append(f"| {wl['name']} | **ratio** | " +
+                     " | ".join("-" if ratios[k] is None else f"**{ratios[k]:.2f}x**" for k, _, _, _ in METRICS) +
+                     " | " + "; ".join(verdicts) + " |")
+    return "\n".join(lines)
+
+
+def machine():
+    model = "?"
+    mem_kb = 0
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), {mem_kb / 1024 / 1024:.1f} GiB RAM, {platform.platform()}"
+
+
+def main():
+    selected = os.environ.get("BENCH_WORKLOADS")
+    global WORKLOADS
+    if selected:
+        names = selected.split(",")
+        unknown = set(names) - {w["name"] for w in WORKLOADS}
+        if unknown:
+            sys.exit(f"unknown workloads {sorted(unknown)}; known: {[w['name'] for w in WORKLOADS]}")
+        WORKLOADS = [w for w in WORKLOADS if w["name"] in names]
+    for _, exe in LIBS:
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"{exe} is missing: run make bench-binaries")
+    if not TANSU_BIN:
+        sys.exit("TANSU_BIN is not set: run through scripts/bench.sh")
+    os.makedirs(OUT, exist_ok=True)
+    broker = Broker(os.path.join(OUT, "broker"))
+    started = time.time()
+    results = []
+    log(f"machine: {machine()}")
+    log(f"mode: {'SHORT (smoke)' if SHORT else 'full'}, {ROUNDS} round(s), {PARTITIONS} partitions per topic")
+    try:
+        broker.start()
+        for wl in WORKLOADS:
+            log(f"\n== {wl['name']}: {wl['title']} (count={wl['count']}, {wl['args']})")
+            for rnd in range(1, ROUNDS + 1):
+                for lib, exe in LIBS:
+                    r = run_once(broker, wl, lib, exe, rnd)
+                    results.append(r)
+                    log(fmt_run(r))
+                    if r["broker_rss_kb_after"] > BROKER_RSS_LIMIT_KB:
+                        log(f"  (broker RSS {r['broker_rss_kb_after'] // 1024} MiB: restarting it)")
+                        broker.restart()
+    finally:
+        broker.stop()
+
+    with open(os.path.join(OUT, "runs.jsonl"), "w") as f:
+        for r in results:
+            f.write(json.dumps(r) + "\n")
+    versions = {r["lib"]: r.get("version") for r in results if r.get("version")}
+    table = summarize(results)
+    header = (f"machine: {machine()}\nlibraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()) +
+              f"\n{ROUNDS} round(s) per workload, alternating ablkafka/librdkafka, {PARTITIONS} partitions, "
+              f"wall time {time.time() - started:.0f} s\n")
+    with open(os.path.join(OUT, "summary.md"), "w") as f:
+        f.write(header + "\n" + table + "\n")
+    log("\n== medians and ratios (ablkafka/librdkafka)\n" + header + "\n" + table)
+
+    # Every run must have delivered every message, in either mode.
+    passed = failed = 0
+    for r in results:
+        ok = r["rc"] == 0 and r.get("delivered") == r.get("count") and r.get("failed") == 0
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+            log(f"FAIL {r['workload']} {r['lib']} round {r['round']}: rc={r['rc']} "
+                f"delivered={r.get('delivered')} of {r.get('count')} failed={r.get('failed')} "
+                f"first_error={r.get('first_error')} {r.get('stderr', '')}")
+    log(f"\n{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
