@@ -9,6 +9,9 @@
 #   5. tansu on a free loopback port; topics; each C test; for each codec, roundtrip of
 #      20,000 messages then scripts/verify.py reads them back with librdkafka and checks
 #      that every stored batch carries that codec
+#   6. the benchmark in its short mode (BENCH_SHORT=1 scripts/bench.sh, its own broker):
+#      every workload once per library with small counts; checks that both deliver
+#      every message; no assertion on speed
 # The broker is stopped on exit, also on failure or interrupt.
 set -euo pipefail
 
@@ -157,5 +160,8 @@ run_counted "receipts" "$bin/receipts" "$brokers" receipts
 run_counted "dead_broker" "$bin/dead_broker"
 run_counted "errors" "$bin/errors" "$brokers" errors
 run_one "example basic" "$bin/basic" "$brokers" example || true
+
+# ---------------------------------------------------------------- benchmark, short mode
+run_counted "bench smoke" env BENCH_SHORT=1 BENCH_OUT="$scratch/bench-smoke" scripts/bench.sh
 
 finish
