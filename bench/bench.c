@@ -38,12 +38,15 @@
  *   RESULT lib=... version=... mode=... count=N delivered=N failed=N elapsed_s=... msgs_per_s=...
  *          mb_per_s=... cpu_us_per_msg=... user_s=... sys_s=... maxrss_kb=... ru_maxrss_kb=...
  *          rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=... max_us=...
+ *          queue_s=... drain_s=...
  * cpu is getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread of this
  * process); maxrss_kb is the process's peak resident size at the end (VmHWM; ru_maxrss is
  * printed too, but Linux carries it over from the parent across fork+exec); rss_base_kb is
  * the resident size just before the measured phase, rss_paused_kb (paused mode) the resident
  * size with everything queued and the broker still stopped. latencies are send-to-receipt.
- * Exit status 0 only when every message was delivered.
+ * queue_s and drain_s (paused mode): time to queue every message with the broker stopped,
+ * and time from SIGCONT until every receipt was read. Exit status 0 only when every
+ * message was delivered.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -196,6 +199,7 @@ struct result {
     int first_error;
     int64_t t0, t1, cpu0, cpu1;
     long rss_base_kb, rss_paused_kb;
+    int64_t queued_ns, resumed_ns; /* paused mode: last send returned; SIGCONT sent */
     struct rusage ru0, ru1;
 };
 
@@ -234,12 +238,14 @@ static void report(struct result *r) {
     printf("RESULT lib=%s version=%s mode=%s codec=%s size=%ld linger=%s count=%ld delivered=%ld failed=%ld "
            "first_error=%d elapsed_s=%.4f msgs_per_s=%.0f mb_per_s=%.2f cpu_us_per_msg=%.4f "
            "user_s=%.3f sys_s=%.3f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
-           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f\n",
+           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f\n",
            LIB_NAME, lib_version(), opt.mode, opt.codec, opt.size, opt.linger, opt.count, r->delivered, r->failed,
            r->first_error, elapsed, (double)opt.count / elapsed,
            (double)opt.count * (double)opt.size / elapsed / 1e6,
            (double)(r->cpu1 - r->cpu0) / (double)opt.count, user, sys, peak_rss_kb(), r->ru1.ru_maxrss,
-           r->rss_base_kb, r->rss_paused_kb, p50, p99, p999, pmax);
+           r->rss_base_kb, r->rss_paused_kb, p50, p99, p999, pmax,
+           r->queued_ns ? (double)(r->queued_ns - r->t0) / 1e9 : -1.0,
+           r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0);
     fflush(stdout);
 }
 
@@ -368,9 +374,11 @@ static void run(struct result *res) {
         begin(res);
         stop_broker();
         for (long i = 0; i < opt.count; i++) send_one(p, i);
+        res->queued_ns = now_ns();
         sleep_ms(opt.pause_hold_ms);
         res->rss_paused_kb = rss_now_kb();
         resume_broker();
+        res->resumed_ns = now_ns();
         if (producer_flush(p, -1) != 0) die("flush failed");
         read_and_free(res);
         end(res);
@@ -484,9 +492,11 @@ static void run(struct result *res) {
             produce(rk, value_of(i), (size_t)opt.size, i + 1);
             rd_kafka_poll(rk, 0);
         }
+        res->queued_ns = now_ns();
         sleep_ms(opt.pause_hold_ms);
         res->rss_paused_kb = rss_now_kb();
         resume_broker();
+        res->resumed_ns = now_ns();
         if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
         end(res);
     }

@@ -14,7 +14,7 @@ library and the ratios ablkafka/librdkafka, and writes them to $BENCH_OUT
 Environment:
   BENCH_SHORT=1        smoke mode: small counts, one round, checks that both libraries
                        deliver every message; ends with "N passed, N failed"; no speed check
-  BENCH_ROUNDS=N       rounds per workload (full mode default 5)
+  BENCH_ROUNDS=N       rounds per workload (full mode default 9)
   BENCH_WORKLOADS=a,b  only these workloads (names below)
   BENCH_PARTITIONS=N   partitions per topic (default 4, tansu's auto-create default)
   BENCH_OUT=DIR        where the broker and the results go (default build/bench)
@@ -35,7 +35,7 @@ BROKER_SH = os.path.join(ROOT, "scripts", "broker.sh")
 LIBS = [("ablkafka", os.path.join(BIN, "bench-ablkafka")), ("librdkafka", os.path.join(BIN, "bench-rdkafka"))]
 
 SHORT = os.environ.get("BENCH_SHORT", "") not in ("", "0")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SHORT else "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SHORT else "9"))
 PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "4"))
 OUT = os.path.abspath(os.environ.get("BENCH_OUT", os.path.join(ROOT, "build", "bench-smoke" if SHORT else "bench")))
 TANSU_BIN = os.environ.get("TANSU_BIN", "")
@@ -171,6 +171,11 @@ def run_once(broker, workload, lib, exe, rnd):
 def fmt_run(r):
     if "msgs_per_s" not in r:
         return f"  {r['lib']:<10} round {r['round']}: FAILED rc={r['rc']} {r.get('stderr', '')}"
+    if r["mode"] == "paused":
+        return (f"  {r['lib']:<10} round {r['round']}: queued {r['count']:,} in {r['queue_s']:.3f} s "
+                f"({r['count'] / r['queue_s']:,.0f} msg/s), RSS with all queued {r['rss_paused_kb'] / 1024:.1f} MiB, "
+                f"peak RSS {r['maxrss_kb'] / 1024:.1f} MiB, drained in {r['drain_s']:.3f} s after SIGCONT, "
+                f"{r['cpu_us_per_msg']:.3f} us CPU/msg, delivered {r['delivered']}/{r['count']}")
     return (f"  {r['lib']:<10} round {r['round']}: {r['msgs_per_s']:>11,.0f} msg/s {r['mb_per_s']:>7.1f} MB/s "
             f"{r['cpu_us_per_msg']:>8.3f} us CPU/msg  peak RSS {r['maxrss_kb'] / 1024:>7.1f} MiB  "
             f"p50 {r['p50_us']:>9,.0f} us  p99 {r['p99_us']:>9,.0f} us  "
@@ -203,6 +208,9 @@ def summarize(results):
         med = {lib: {m[0]: median_of([r for r in runs if r["lib"] == lib], m[0]) for m in METRICS}
                for lib, _ in LIBS}
         n = {lib: len([r for r in runs if r["lib"] == lib and "msgs_per_s" in r]) for lib, _ in LIBS}
+        if wl["mode"] == "paused":  # its elapsed time includes the hold: no throughput figure
+            for lib, _ in LIBS:
+                med[lib]["msgs_per_s"] = med[lib]["mb_per_s"] = None
         for lib, _ in LIBS:
             cells = [cell(k, f, med[lib][k]) for k, _, f, _ in METRICS]
             lines.append(f"| {wl['name']} | {lib} (median of {n[lib]}) | " + " | ".join(cells) + " | |")
@@ -222,6 +230,17 @@ def summarize(results):
         lines.append(f"| {wl['name']} | **ratio** | " +
                      " | ".join("-" if ratios[k] is None else f"**{ratios[k]:.2f}x**" for k, _, _, _ in METRICS) +
                      " | " + "; ".join(verdicts) + " |")
+    paused = [r for r in results if r.get("mode") == "paused" and "queue_s" in r]
+    if paused:
+        lines.append("")
+        for lib, _ in LIBS:
+            runs = [r for r in paused if r["lib"] == lib]
+            if runs:
+                lines.append(
+                    f"paused, {lib} (medians): queued {runs[0]['count']:,} messages in "
+                    f"{median_of(runs, 'queue_s'):.3f} s; RSS with all of them queued "
+                    f"{median_of(runs, 'rss_paused_kb') / 1024:.1f} MiB; drained "
+                    f"{median_of(runs, 'drain_s'):.3f} s after SIGCONT.")
     return "\n".join(lines)
 
 
