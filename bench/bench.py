@@ -27,6 +27,8 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -139,6 +141,36 @@ def parse_result(stdout):
     return None
 
 
+def system_ticks():
+    """(busy, steal) clock ticks of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6], (v[7] if len(v) > 7 else 0)
+
+
+def run_child(cmd):
+    """Runs cmd; returns (exit status or 'timeout', stdout, stderr, its CPU seconds, wall seconds)."""
+    with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        timed_out = threading.Event()
+
+        def kill():
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(RUN_TIMEOUT_S, kill)
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: the child's own rusage
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        rc = "timeout" if timed_out.is_set() else proc.returncode
+        return rc, out.read(), err.read(), usage.ru_utime + usage.ru_stime, wall
+
+
 def run_once(broker, workload, lib, exe, rnd):
     topic = f"bench-{workload['name']}-{rnd}-{lib}".replace(".", "_")
     broker.create_topic(topic)
@@ -147,22 +179,24 @@ def run_once(broker, workload, lib, exe, rnd):
     if workload["mode"] == "paused":
         cmd.append(f"pause_pid={broker.pid}")
     cpu0 = broker.cpu_s()
+    busy0, steal0 = system_ticks()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
-    except subprocess.TimeoutExpired as e:
-        rc, stdout, stderr = "timeout", e.stdout or "", e.stderr or ""
-        if isinstance(stdout, bytes):
-            stdout, stderr = stdout.decode(), stderr.decode() if isinstance(stderr, bytes) else stderr
+        rc, stdout, stderr, child_cpu, wall = run_child(cmd)
     finally:
         broker.resume()  # in case the run died with the broker stopped
     broker_cpu = broker.cpu_s() - cpu0
+    busy1, steal1 = system_ticks()
+    tck = os.sysconf("SC_CLK_TCK")
+    # CPU the rest of the machine used meanwhile (other processes), in cores: on a 2-core
+    # machine anything above ~0.1 means the run competed with something else.
+    other_load = max(0.0, ((busy1 - busy0) / tck - child_cpu - broker_cpu) / wall)
     broker_rss = broker.rss_kb()
     broker.delete_topic(topic)
     res = parse_result(stdout) or {}
     res.update(lib=lib, workload=workload["name"], round=rnd, rc=rc, topic=topic,
                broker_cpu_us_per_msg=broker_cpu * 1e6 / workload["count"],
-               broker_rss_kb_after=broker_rss)
+               broker_rss_kb_after=broker_rss, other_load_cores=round(other_load, 3),
+               steal_cores=round((steal1 - steal0) / tck / wall, 3))
     if stderr.strip():
         res["stderr"] = stderr.strip()[-2000:]
     return res
@@ -175,12 +209,13 @@ def fmt_run(r):
         return (f"  {r['lib']:<10} round {r['round']}: queued {r['count']:,} in {r['queue_s']:.3f} s "
                 f"({r['count'] / r['queue_s']:,.0f} msg/s), RSS with all queued {r['rss_paused_kb'] / 1024:.1f} MiB, "
                 f"peak RSS {r['maxrss_kb'] / 1024:.1f} MiB, drained in {r['drain_s']:.3f} s after SIGCONT, "
-                f"{r['cpu_us_per_msg']:.3f} us CPU/msg, delivered {r['delivered']}/{r['count']}")
+                f"{r['cpu_us_per_msg']:.3f} us CPU/msg, delivered {r['delivered']}/{r['count']}, "
+                f"other load {r['other_load_cores']:.2f} cores")
     return (f"  {r['lib']:<10} round {r['round']}: {r['msgs_per_s']:>11,.0f} msg/s {r['mb_per_s']:>7.1f} MB/s "
             f"{r['cpu_us_per_msg']:>8.3f} us CPU/msg  peak RSS {r['maxrss_kb'] / 1024:>7.1f} MiB  "
             f"p50 {r['p50_us']:>9,.0f} us  p99 {r['p99_us']:>9,.0f} us  "
             f"delivered {r['delivered']}/{r['count']}  broker {r['broker_cpu_us_per_msg']:.3f} us CPU/msg, "
-            f"RSS {r['broker_rss_kb_after'] / 1024:.0f} MiB")
+            f"RSS {r['broker_rss_kb_after'] / 1024:.0f} MiB  other load {r['other_load_cores']:.2f} cores")
 
 
 def median_of(runs, key):
@@ -230,6 +265,14 @@ def summarize(results):
         lines.append(f"| {wl['name']} | **ratio** | " +
                      " | ".join("-" if ratios[k] is None else f"**{ratios[k]:.2f}x**" for k, _, _, _ in METRICS) +
                      " | " + "; ".join(verdicts) + " |")
+    lines.append("")
+    lines.append("Load from other processes during the runs (cores busy outside the benchmark and its "
+                 "broker; this machine has " + str(os.cpu_count()) + "):")
+    for wl in WORKLOADS:
+        loads = [r["other_load_cores"] for r in results if r["workload"] == wl["name"]]
+        if loads:
+            lines.append(f"- {wl['name']}: median {statistics.median(loads):.2f}, max {max(loads):.2f}"
+                         f" ({sum(1 for x in loads if x > 0.1)} of {len(loads)} runs above 0.1)")
     paused = [r for r in results if r.get("mode") == "paused" and "queue_s" in r]
     if paused:
         lines.append("")
