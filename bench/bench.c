@@ -43,7 +43,7 @@
  *          rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=... max_us=...
  *          queue_s=... drain_s=...
  * cpu is getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread of this
- * process); maxrss_kb is the process's peak resident size at the end (VmHWM; ru_maxrss is
+ * process); ctxsw_per_msg its voluntary + involuntary context switches (wake-ups) per message; maxrss_kb is the process's peak resident size at the end (VmHWM; ru_maxrss is
  * printed too, but Linux carries it over from the parent across fork+exec); rss_base_kb is
  * the resident size just before the measured phase, rss_paused_kb (paused mode) the resident
  * size with everything queued and the broker still stopped. latencies are send-to-receipt.
@@ -269,12 +269,14 @@ static void report(struct result *r) {
     }
     printf("RESULT lib=%s version=%s mode=%s codec=%s size=%ld linger=%s count=%ld delivered=%ld failed=%ld "
            "first_error=%d elapsed_s=%.4f msgs_per_s=%.0f mb_per_s=%.2f cpu_us_per_msg=%.4f "
-           "user_s=%.3f sys_s=%.3f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
+           "user_s=%.3f sys_s=%.3f ctxsw_per_msg=%.4f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
            "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f\n",
            LIB_NAME, lib_version(), opt.mode, opt.codec, opt.size, opt.linger, opt.count, r->delivered, r->failed,
            r->first_error, elapsed, (double)opt.count / elapsed,
            (double)opt.count * (double)opt.size / elapsed / 1e6,
-           (double)(r->cpu1 - r->cpu0) / (double)opt.count, user, sys, peak_rss_kb(), r->ru1.ru_maxrss,
+           (double)(r->cpu1 - r->cpu0) / (double)opt.count, user, sys,
+           (double)(r->ru1.ru_nvcsw + r->ru1.ru_nivcsw - r->ru0.ru_nvcsw - r->ru0.ru_nivcsw) / (double)opt.count,
+           peak_rss_kb(), r->ru1.ru_maxrss,
            r->rss_base_kb, r->rss_paused_kb, p50, p99, p999, pmax,
            r->queued_ns ? (double)(r->queued_ns - r->t0) / 1e9 : -1.0,
            r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0);

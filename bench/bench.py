@@ -71,6 +71,7 @@ METRICS = [  # key, column title, format, better when
     ("msgs_per_s", "msgs/s", "{:,.0f}", "higher"),
     ("mb_per_s", "MB/s", "{:.1f}", "higher"),
     ("cpu_us_per_msg", "CPU us/msg", "{:.3f}", "lower"),
+    ("ctxsw_per_msg", "ctx switches/msg", "{:.3f}", "lower"),
     ("maxrss_kb", "peak RSS MiB", "{:.1f}", "lower"),
     ("p50_us", "p50 us", "{:,.0f}", "lower"),
     ("p99_us", "p99 us", "{:,.0f}", "lower"),
