@@ -8,7 +8,8 @@
 #   make demo           deps, build, start tansu, send with every codec, print receipts,
 #                       read the topics back
 #   make bench          ablkafka against librdkafka, same workloads, same tansu broker:
-#                       medians and ratios (BENCHMARKS.md); about 10 minutes
+#                       medians and ratios (BENCHMARKS.md); 5 minutes of runs, plus up to
+#                       5 minutes of waiting for other processes to leave the CPUs idle
 #   make bench-smoke    the same in a short mode that checks it works (no speed check)
 #
 # Installs what it needs on first use (scripts/deps.sh): Debian packages, tansu and a

@@ -313,6 +313,18 @@ def summarize(results):
     return "\n".join(lines)
 
 
+def source_version():
+    """The commit the library was built from, and whether src/ differs from it."""
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" with uncommitted changes in src/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def machine():
     model = "?"
     mem_kb = 0
@@ -369,7 +381,8 @@ def main():
             f.write(json.dumps(r) + "\n")
     versions = {r["lib"]: r.get("version") for r in results if r.get("version")}
     table = summarize(results)
-    header = (f"machine: {machine()}\nlibraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()) +
+    header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, ablkafka built from {source_version()}\n"
+              f"machine: {machine()}\nlibraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()) +
               f"\n{ROUNDS} round(s) per workload, alternating ablkafka/librdkafka, {PARTITIONS} partitions, "
               f"wall time {time.time() - started:.0f} s\n")
     with open(os.path.join(OUT, "summary.md"), "w") as f:
