@@ -39,26 +39,31 @@
  *
  * Output: one line
  *   RESULT lib=... version=... mode=... count=N delivered=N failed=N elapsed_s=... msgs_per_s=...
- *          mb_per_s=... cpu_us_per_msg=... user_s=... sys_s=... maxrss_kb=... ru_maxrss_kb=...
- *          rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=... max_us=...
- *          queue_s=... drain_s=...
- * cpu is getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread of this
- * process); ctxsw_per_msg its voluntary + involuntary context switches (wake-ups) per message; maxrss_kb is the process's peak resident size at the end (VmHWM; ru_maxrss is
- * printed too, but Linux carries it over from the parent across fork+exec); rss_base_kb is
- * the resident size just before the measured phase, rss_paused_kb (paused mode) the resident
- * size with everything queued and the broker still stopped. latencies are send-to-receipt.
- * queue_s and drain_s (paused mode): time to queue every message with the broker stopped,
- * and time from SIGCONT until every receipt was read. Exit status 0 only when every
- * message was delivered.
+ *          mb_per_s=... cpu_us_per_msg=... user_s=... sys_s=... ctxsw_per_msg=... maxrss_kb=...
+ *          ru_maxrss_kb=... rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=...
+ *          max_us=... queue_s=... drain_s=...
+ *   cpu:      getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread);
+ *   ctxsw:    its voluntary + involuntary context switches (wake-ups) per message;
+ *   maxrss:   the process's peak resident size at the end (VmHWM); ru_maxrss is printed
+ *             too, but Linux carries it over from the parent across fork+exec;
+ *   rss_base: resident size just before the measured phase; rss_paused (paused mode):
+ *             resident size with everything queued and the broker still stopped;
+ *   latency:  send to receipt, in microseconds;
+ *   queue_s, drain_s (paused mode): time to queue every message with the broker stopped,
+ *             and from SIGCONT until every receipt was read.
+ * Exit status 0 only when every message was delivered.
+ *
+ * BENCH_PERF_CTL / BENCH_PERF_ACK: perf's control FIFOs; sampling is enabled for the
+ * measured phase only (scripts/bench-profile.sh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
