@@ -14,6 +14,10 @@
 #                       libablkafka.so.VERSION with its SONAME link and libablkafka.so, the
 #                       static libablkafka.a, include/ablkafka.h and lib/pkgconfig/ablkafka.pc
 #   make fuzz           optional, not in CI: libFuzzer on the response decoders (fuzz/)
+#   make bench          ablkafka against librdkafka, same workloads, same tansu broker:
+#                       medians and ratios (BENCHMARKS.md); 5 minutes of runs, plus up to
+#                       5 minutes of waiting for other processes to leave the CPUs idle
+#   make bench-smoke    the same in a short mode that checks it works (no speed check)
 #
 # Installs what it needs on first use (scripts/deps.sh): Debian packages, tansu and a
 # Python venv with confluent-kafka, cached in $ABLKAFKA_CACHE (default ~/.cache/ablkafka).
@@ -64,7 +68,7 @@ RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
 MOCK_TESTS := mock_faults
 MOCK_BINS := $(addprefix $(BIN)/,$(MOCK_TESTS))
 
-.PHONY: all lib header-check header-compile ctests c-binaries test demo deps clean install test-asan test-valgrind fuzz
+.PHONY: all lib header-check header-compile ctests c-binaries test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
 
 all: lib
 
@@ -117,6 +121,27 @@ $(BIN)/dlopen_cycle $(BIN)/dlopen: CPPFLAGS += -DABLKAFKA_SO='"$(abspath $(LIB_S
 
 $(BIN):
 	mkdir -p $@
+
+# The benchmark: bench/bench.c built twice, so each process loads one library only.
+# librdkafka: Debian's headers, the confluent-kafka wheel's newer shared library.
+BENCH_CFLAGS := -O2 -g -std=c11 -Wall -Wextra -Wpedantic -Werror
+RDKAFKA_LIB ?= $(shell . scripts/env.sh && echo "$$RDKAFKA_LIB")
+
+bench-binaries: lib
+	@$(MAKE) --no-print-directory $(BIN)/bench-ablkafka $(BIN)/bench-rdkafka
+
+$(BIN)/bench-ablkafka: bench/bench.c $(HEADER) $(LIB_SO) | $(BIN)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_ABLKAFKA -Iinclude -o $@ $< $(LDFLAGS) $(LDLIBS) -lpthread
+
+$(BIN)/bench-rdkafka: bench/bench.c | $(BIN)
+	@[ -n "$(RDKAFKA_LIB)" ] || { echo "no librdkafka from the confluent-kafka wheel: run scripts/deps.sh" >&2; exit 1; }
+	$(CC) $(BENCH_CFLAGS) -DBENCH_RDKAFKA -o $@ $< $(RDKAFKA_LIB) -Wl,-rpath,$(dir $(RDKAFKA_LIB)) -lpthread
+
+bench:
+	scripts/bench.sh
+
+bench-smoke:
+	BENCH_SHORT=1 scripts/bench.sh
 
 deps:
 	scripts/deps.sh

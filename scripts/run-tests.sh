@@ -14,12 +14,14 @@
 #      roundtrip against tansu (its sequence checks) read back by verify.py; and
 #      tansu_restart, plain and idempotent, each on its own tansu that it kills mid-stream
 #      and starts again on the same port, read back by verify.py
-# The brokers are stopped on exit, also on failure or interrupt.
-#   6. embedding: the header as C11 and C++11, versions agree, eight threads on one
+#   7. embedding: the header as C11 and C++11, versions agree, eight threads on one
 #      producer (read back), fork, dlopen/dlclose cycles, the ABL-style ctypes test (read
 #      back), make install + pkg-config + exported symbols (scripts/install-check.sh)
-#   7. the whole C suite again under ASan+UBSan and under valgrind (scripts/c-suite.sh)
-# The broker is stopped on exit, also on failure or interrupt.
+#   8. the whole C suite again under ASan+UBSan and under valgrind (scripts/c-suite.sh)
+#   9. the benchmark in its short mode (BENCH_SHORT=1 scripts/bench.sh, its own broker):
+#      every workload once per library with small counts; checks that both deliver
+#      every message; no assertion on speed
+# The brokers are stopped on exit, also on failure or interrupt.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -251,5 +253,7 @@ C_SUITE_BROKER_DIR="$scratch/broker" TEST_TIMEOUT_S=1200 \
     run_counted "C suite, ASan+UBSan" scripts/c-suite.sh asan "$brokers"
 C_SUITE_BROKER_DIR="$scratch/broker" TEST_TIMEOUT_S=1200 \
     run_counted "C suite, valgrind" scripts/c-suite.sh valgrind "$brokers"
+# ---------------------------------------------------------------- benchmark, short mode
+run_counted "bench smoke" env BENCH_SHORT=1 BENCH_OUT="$scratch/bench-smoke" scripts/bench.sh
 
 finish

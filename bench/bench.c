@@ -1,0 +1,603 @@
+/*
+ * One benchmark run of one Kafka producer library, in its own process.
+ *
+ * Compiled twice from this file, so that each binary loads only one library:
+ *   -DBENCH_ABLKAFKA   bench-ablkafka, through include/ablkafka.h (libablkafka.so)
+ *   -DBENCH_RDKAFKA    bench-rdkafka, through librdkafka's rdkafka.h
+ *
+ *   bench-LIB key=value ...
+ *     brokers=HOST:PORT  topic=NAME          (required)
+ *     mode=throughput|latency|paused          (throughput)
+ *     count=N            messages in the measured phase (100000)
+ *     size=BYTES         value size; keys are NULL (100)
+ *     codec=none|gzip|snappy|lz4|zstd         (none)
+ *     linger=MS          linger.ms (5)
+ *     rate=MSGS_PER_S    latency mode: send on this fixed schedule (1000)
+ *     pause_pid=PID      paused mode: the broker to SIGSTOP while sending, SIGCONT after
+ *     pause_hold_ms=MS   paused mode: how long to keep the broker stopped after the
+ *                        last send, so the producer's background side has queued it all (1000)
+ *
+ * Every run: one warm-up message (connection and metadata), then the measured phase,
+ * which ends when every message's receipt has been read and (ablkafka) freed.
+ *
+ *   throughput  send `count` messages as fast as send() returns.
+ *               Latency is sampled on every 16th message.
+ *               ablkafka: keep every Response; after each sampled send, look at the oldest
+ *               sampled Response not yet seen completed (response_completed) and stamp the
+ *               ones that have completed; after the last send, response_wait each remaining
+ *               sampled one in order and stamp it; then producer_flush, read success and
+ *               offset of every Response, free it.
+ *               librdkafka: rd_kafka_produce (F_COPY) and rd_kafka_poll(rk, 0) after each,
+ *               as its examples do; the delivery-report callback counts (and stamps the
+ *               sampled ones); then rd_kafka_flush.
+ *   latency     send `count` messages on a fixed schedule of `rate` per second.
+ *               ablkafka: a second thread response_waits each Response in order and
+ *               stamps it. librdkafka: a second thread runs rd_kafka_poll(rk, 100); the
+ *               callback stamps. Same receipt-reading as above at the end.
+ *   paused      SIGSTOP `pause_pid`, send `count` messages, hold, SIGCONT, then deliver
+ *               them all (as throughput, no latency stamps): peak RSS is the figure.
+ *
+ * Output: one line
+ *   RESULT lib=... version=... mode=... count=N delivered=N failed=N elapsed_s=... msgs_per_s=...
+ *          mb_per_s=... cpu_us_per_msg=... user_s=... sys_s=... ctxsw_per_msg=... maxrss_kb=...
+ *          ru_maxrss_kb=... rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=...
+ *          max_us=... queue_s=... drain_s=...
+ *   cpu:      getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread);
+ *   ctxsw:    its voluntary + involuntary context switches (wake-ups) per message;
+ *   maxrss:   the process's peak resident size at the end (VmHWM); ru_maxrss is printed
+ *             too, but Linux carries it over from the parent across fork+exec;
+ *   rss_base: resident size just before the measured phase; rss_paused (paused mode):
+ *             resident size with everything queued and the broker still stopped;
+ *   latency:  send to receipt, in microseconds;
+ *   queue_s, drain_s (paused mode): time to queue every message with the broker stopped,
+ *             and from SIGCONT until every receipt was read.
+ * Exit status 0 only when every message was delivered.
+ *
+ * BENCH_PERF_CTL / BENCH_PERF_ACK: perf's control FIFOs; sampling is enabled for the
+ * measured phase only (scripts/bench-profile.sh).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(BENCH_ABLKAFKA)
+#include "ablkafka.h"
+#define LIB_NAME "ablkafka"
+#define lib_version() ablkafka_version()
+#elif defined(BENCH_RDKAFKA)
+#include <librdkafka/rdkafka.h>
+#define LIB_NAME "librdkafka"
+#define lib_version() rd_kafka_version_str()
+#else
+#error "compile with -DBENCH_ABLKAFKA or -DBENCH_RDKAFKA"
+#endif
+
+/* Queue limits for both libraries: far above any workload here, so neither refuses a send. */
+#define QUEUE_MAX_MESSAGES "10000000"
+#define QUEUE_MAX_KBYTES "4194304"
+#define BATCH_NUM_MESSAGES "10000"
+#define BATCH_SIZE "1000000"
+#define ACKS "all"
+
+/* ------------------------------------------------------------------ common */
+
+static struct {
+    const char *brokers, *topic, *mode, *codec;
+    long count, size, rate, pause_hold_ms;
+    const char *linger;
+    pid_t pause_pid;
+} opt = {NULL, NULL, "throughput", "none", 100000, 100, 1000, 1000, "5", 0};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench-%s: ", LIB_NAME);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (opt.pause_pid > 0) kill(opt.pause_pid, SIGCONT); /* never leave the broker stopped */
+    exit(2);
+}
+
+static inline int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t cpu_us(struct rusage *ru) {
+    return (int64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 + ru->ru_utime.tv_usec +
+           ru->ru_stime.tv_usec;
+}
+
+/* Resident set size now, in KiB (from /proc/self/statm). */
+static long rss_now_kb(void) {
+    long pages_total = 0, pages_res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) return -1;
+    if (fscanf(f, "%ld %ld", &pages_total, &pages_res) != 2) pages_res = -1;
+    fclose(f);
+    return pages_res < 0 ? -1 : pages_res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * Peak resident set size of this process, in KiB: VmHWM from /proc/self/status.
+ * Not ru_maxrss: Linux carries ru_maxrss across fork and execve, so a child started by
+ * a 15 MiB Python driver reports at least 15 MiB however little it uses itself.
+ */
+static long peak_rss_kb(void) {
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL) return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    fclose(f);
+    return kb;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/*
+ * Values: slices of a 1 MiB pool of word-like text (so lz4/zstd have something to do,
+ * as with real payloads), at offsets that differ from message to message.
+ */
+#define POOL_BYTES (1u << 20)
+static char *pool;
+
+static void make_pool(void) {
+    static const char *words[] = {
+        "order",  "customer", "status", "shipped", "amount", "currency", "EUR",    "USD",
+        "item",   "quantity", "price",  "id",      "true",   "false",    "null",   "warehouse",
+        "north",  "south",    "east",   "west",    "2024",   "invoice",  "paid",   "pending",
+        "alpha",  "bravo",    "charlie", "delta",  "echo",   "foxtrot",  "golf",   "hotel",
+        "{",      "}",        ":",      ",",       "\"",     "account",  "region", "priority",
+    };
+    size_t nwords = sizeof words / sizeof words[0];
+    pool = malloc(POOL_BYTES + 65536);
+    if (pool == NULL) die("out of memory");
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    size_t at = 0;
+    while (at < POOL_BYTES + 65536) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17; /* xorshift64 */
+        const char *w = (x % 5 == 0) ? NULL : words[(x >> 8) % nwords];
+        char digits[24];
+        if (w == NULL) { /* a number now and then */
+            snprintf(digits, sizeof digits, "%" PRIu64, (x >> 20) % 100000);
+            w = digits;
+        }
+        size_t n = strlen(w);
+        for (size_t i = 0; i < n && at < POOL_BYTES + 65536; i++) pool[at++] = w[i];
+        if (at < POOL_BYTES + 65536) pool[at++] = ' ';
+    }
+}
+
+static inline const char *value_of(long i) {
+    return pool + ((uint64_t)i * 2654435761u) % (POOL_BYTES - (uint64_t)opt.size);
+}
+
+/*
+ * Latency samples: send time and receipt time (ns) of every `sample`-th message (index
+ * i / sample): every 16th in throughput mode, so that reading the clock twice per message
+ * (about 45 ns here) does not weigh on either library's throughput; every message in
+ * latency mode.
+ */
+static int64_t *sent_ns, *done_ns;
+static long sample = 1, samples;
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+struct result {
+    long delivered, failed;
+    int first_error;
+    int64_t t0, t1, cpu0, cpu1;
+    long rss_base_kb, rss_paused_kb;
+    int64_t queued_ns, resumed_ns; /* paused mode: last send returned; SIGCONT sent */
+    struct rusage ru0, ru1;
+};
+
+/*
+ * Profiling only the measured phase: when BENCH_PERF_CTL and BENCH_PERF_ACK name perf's
+ * control and ack FIFOs (perf record -D -1 --control fifo:CTL,ACK; scripts/bench-profile.sh),
+ * sampling is enabled when the measured phase begins and disabled when it ends.
+ */
+static int perf_ctl_fd = -1, perf_ack_fd = -1;
+
+static void perf_ctl(const char *cmd) {
+    const char *ctl = getenv("BENCH_PERF_CTL"), *ack = getenv("BENCH_PERF_ACK");
+    if (ctl == NULL || ack == NULL) return;
+    if (perf_ctl_fd < 0) {
+        perf_ctl_fd = open(ctl, O_WRONLY);
+        perf_ack_fd = open(ack, O_RDONLY);
+        if (perf_ctl_fd < 0 || perf_ack_fd < 0) die("cannot open perf's control FIFOs %s, %s", ctl, ack);
+    }
+    char reply[16];
+    if (write(perf_ctl_fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || read(perf_ack_fd, reply, sizeof reply) <= 0)
+        die("perf control: %s", strerror(errno));
+}
+
+static void begin(struct result *r) {
+    perf_ctl("enable\n");
+    r->rss_base_kb = rss_now_kb();
+    getrusage(RUSAGE_SELF, &r->ru0);
+    r->cpu0 = cpu_us(&r->ru0);
+    r->t0 = now_ns();
+}
+
+static void end(struct result *r) {
+    r->t1 = now_ns();
+    getrusage(RUSAGE_SELF, &r->ru1);
+    r->cpu1 = cpu_us(&r->ru1);
+    perf_ctl("disable\n");
+}
+
+static void report(struct result *r) {
+    double elapsed = (double)(r->t1 - r->t0) / 1e9;
+    double user = (double)(r->ru1.ru_utime.tv_sec - r->ru0.ru_utime.tv_sec) +
+                  (double)(r->ru1.ru_utime.tv_usec - r->ru0.ru_utime.tv_usec) / 1e6;
+    double sys = (double)(r->ru1.ru_stime.tv_sec - r->ru0.ru_stime.tv_sec) +
+                 (double)(r->ru1.ru_stime.tv_usec - r->ru0.ru_stime.tv_usec) / 1e6;
+    double p50 = -1, p99 = -1, p999 = -1, pmax = -1;
+    if (sent_ns != NULL) {
+        long n = 0;
+        for (long j = 0; j < samples; j++)
+            if (done_ns[j] > 0) sent_ns[n++] = done_ns[j] - sent_ns[j]; /* reuse as latencies */
+        if (n > 0) {
+            qsort(sent_ns, (size_t)n, sizeof *sent_ns, cmp_i64);
+            p50 = (double)sent_ns[(n - 1) * 50 / 100] / 1e3;
+            p99 = (double)sent_ns[(n - 1) * 99 / 100] / 1e3;
+            p999 = (double)sent_ns[(n - 1) * 999 / 1000] / 1e3;
+            pmax = (double)sent_ns[n - 1] / 1e3;
+        }
+    }
+    printf("RESULT lib=%s version=%s mode=%s codec=%s size=%ld linger=%s count=%ld delivered=%ld failed=%ld "
+           "first_error=%d elapsed_s=%.4f msgs_per_s=%.0f mb_per_s=%.2f cpu_us_per_msg=%.4f "
+           "user_s=%.3f sys_s=%.3f ctxsw_per_msg=%.4f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
+           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f\n",
+           LIB_NAME, lib_version(), opt.mode, opt.codec, opt.size, opt.linger, opt.count, r->delivered, r->failed,
+           r->first_error, elapsed, (double)opt.count / elapsed,
+           (double)opt.count * (double)opt.size / elapsed / 1e6,
+           (double)(r->cpu1 - r->cpu0) / (double)opt.count, user, sys,
+           (double)(r->ru1.ru_nvcsw + r->ru1.ru_nivcsw - r->ru0.ru_nvcsw - r->ru0.ru_nivcsw) / (double)opt.count,
+           peak_rss_kb(), r->ru1.ru_maxrss,
+           r->rss_base_kb, r->rss_paused_kb, p50, p99, p999, pmax,
+           r->queued_ns ? (double)(r->queued_ns - r->t0) / 1e9 : -1.0,
+           r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0);
+    fflush(stdout);
+}
+
+static void stop_broker(void) {
+    if (kill(opt.pause_pid, SIGSTOP) != 0) die("SIGSTOP %d: %s", (int)opt.pause_pid, strerror(errno));
+}
+
+static void resume_broker(void) {
+    if (kill(opt.pause_pid, SIGCONT) != 0) die("SIGCONT %d: %s", (int)opt.pause_pid, strerror(errno));
+}
+
+/* Sleeps until absolute CLOCK_MONOTONIC time `t` (ns). */
+static void sleep_until_ns(int64_t t) {
+    struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+/* ------------------------------------------------------------------ ablkafka */
+#if defined(BENCH_ABLKAFKA)
+
+static void set(ProducerBuilder *b, const char *name, const char *value) {
+    if (producer_builder_set_option(b, name, value) != 0)
+        die("option %s=%s refused: %s", name, value, producer_builder_last_error(b));
+}
+
+static Producer *make_producer(void) {
+    ProducerBuilder *b = producer_builder_new();
+    if (b == NULL) die("producer_builder_new returned NULL");
+    set(b, "bootstrap.servers", opt.brokers);
+    set(b, "linger.ms", opt.linger);
+    set(b, "batch.num.messages", BATCH_NUM_MESSAGES);
+    set(b, "batch.size", BATCH_SIZE);
+    set(b, "acks", ACKS);
+    set(b, "compression.codec", opt.codec);
+    set(b, "queue.buffering.max.messages", QUEUE_MAX_MESSAGES);
+    set(b, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
+    Producer *p = producer_builder_build(b);
+    if (p == NULL) die("build: %s", producer_builder_last_error(b));
+    producer_builder_free(b);
+    return p;
+}
+
+static void warm_up(Producer *p) {
+    Response *r = producer_send(p, opt.topic, NULL, 0, "warm-up", 7);
+    if (r == NULL || response_wait(r, 60000) != 1 || !response_success(r))
+        die("warm-up message not delivered: %d %s", r ? response_error_code(r) : 0,
+            r && response_error_message(r) ? response_error_message(r) : "");
+    response_free(r);
+}
+
+static Response **responses;
+static sem_t published;
+
+/* Reads every Response's outcome and frees it, as an application does after flush. */
+static void read_and_free(struct result *res) {
+    int64_t offsets = 0;
+    for (long i = 0; i < opt.count; i++) {
+        Response *r = responses[i];
+        if (response_success(r)) {
+            res->delivered++;
+            offsets += response_offset(r);
+        } else {
+            if (res->failed++ == 0) res->first_error = response_error_code(r);
+        }
+        response_free(r);
+    }
+    if (offsets < 0) fprintf(stderr, "negative offsets?\n");
+}
+
+static void send_one(Producer *p, long i) {
+    Response *r = producer_send(p, opt.topic, NULL, 0, value_of(i), (size_t)opt.size);
+    if (r == NULL) die("producer_send returned NULL at %ld", i);
+    responses[i] = r;
+}
+
+static void *waiter(void *arg) {
+    (void)arg;
+    for (long i = 0; i < opt.count; i++) {
+        while (sem_wait(&published) != 0) {
+        }
+        response_wait(responses[i], -1);
+        done_ns[i] = now_ns(); /* sample is 1 in latency mode */
+    }
+    return NULL;
+}
+
+static void run(struct result *res) {
+    Producer *p = make_producer();
+    warm_up(p);
+    responses = calloc((size_t)opt.count, sizeof *responses);
+    if (responses == NULL) die("out of memory");
+
+    if (strcmp(opt.mode, "throughput") == 0) {
+        begin(res);
+        long head = 0; /* the oldest sampled message not yet seen completed */
+        for (long i = 0; i < opt.count; i++) {
+            if (i % sample != 0) {
+                send_one(p, i);
+                continue;
+            }
+            sent_ns[i / sample] = now_ns();
+            send_one(p, i);
+            for (; head <= i && response_completed(responses[head]); head += sample) done_ns[head / sample] = now_ns();
+        }
+        for (; head < opt.count; head += sample) {
+            response_wait(responses[head], -1);
+            done_ns[head / sample] = now_ns();
+        }
+        if (producer_flush(p, -1) != 0) die("flush failed");
+        read_and_free(res);
+        end(res);
+    } else if (strcmp(opt.mode, "latency") == 0) {
+        pthread_t t;
+        if (sem_init(&published, 0, 0) != 0) die("sem_init");
+        begin(res);
+        if (pthread_create(&t, NULL, waiter, NULL) != 0) die("pthread_create");
+        int64_t start = now_ns(), interval = 1000000000 / opt.rate;
+        for (long i = 0; i < opt.count; i++) {
+            sleep_until_ns(start + i * interval);
+            sent_ns[i] = now_ns();
+            send_one(p, i);
+            sem_post(&published);
+        }
+        pthread_join(t, NULL);
+        if (producer_flush(p, -1) != 0) die("flush failed");
+        read_and_free(res);
+        end(res);
+    } else { /* paused */
+        begin(res);
+        stop_broker();
+        for (long i = 0; i < opt.count; i++) send_one(p, i);
+        res->queued_ns = now_ns();
+        sleep_ms(opt.pause_hold_ms);
+        res->rss_paused_kb = rss_now_kb();
+        resume_broker();
+        res->resumed_ns = now_ns();
+        if (producer_flush(p, -1) != 0) die("flush failed");
+        read_and_free(res);
+        end(res);
+    }
+    report(res);
+    producer_close(p, 10000);
+    producer_free(p);
+    free(responses);
+}
+
+/* ------------------------------------------------------------------ librdkafka */
+#elif defined(BENCH_RDKAFKA)
+
+static atomic_long rd_delivered, rd_failed;
+static int rd_first_error;
+static int rd_record_latency;
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    long i = (long)(intptr_t)m->_private - 1; /* 0: the warm-up message */
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (i >= 0 && rd_record_latency && i % sample == 0) done_ns[i / sample] = now_ns();
+        atomic_fetch_add(&rd_delivered, 1);
+    } else {
+        if (atomic_fetch_add(&rd_failed, 1) == 0) rd_first_error = m->err;
+    }
+}
+
+static void set(rd_kafka_conf_t *c, const char *name, const char *value) {
+    char err[512];
+    if (rd_kafka_conf_set(c, name, value, err, sizeof err) != RD_KAFKA_CONF_OK)
+        die("option %s=%s refused: %s", name, value, err);
+}
+
+static rd_kafka_t *make_producer(void) {
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char err[512];
+    set(c, "bootstrap.servers", opt.brokers);
+    set(c, "linger.ms", opt.linger);
+    set(c, "batch.num.messages", BATCH_NUM_MESSAGES);
+    set(c, "batch.size", BATCH_SIZE);
+    set(c, "acks", ACKS);
+    set(c, "compression.codec", opt.codec);
+    set(c, "queue.buffering.max.messages", QUEUE_MAX_MESSAGES);
+    set(c, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
+    set(c, "socket.nagle.disable", "true"); /* ablkafka sets TCP_NODELAY */
+    rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    if (rk == NULL) die("rd_kafka_new: %s", err);
+    return rk;
+}
+
+static rd_kafka_topic_t *rkt;
+
+static void produce(rd_kafka_t *rk, const void *value, size_t len, long id) {
+    while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len, NULL, 0,
+                            (void *)(intptr_t)id) != 0) {
+        rd_kafka_resp_err_t e = rd_kafka_last_error();
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("rd_kafka_produce: %s", rd_kafka_err2str(e));
+        rd_kafka_poll(rk, 10); /* not expected with these queue limits */
+    }
+}
+
+static rd_kafka_t *poll_rk;
+
+/* Serves delivery reports until every message has one (the last call returns at once). */
+static void *poller(void *arg) {
+    (void)arg;
+    while (atomic_load(&rd_delivered) + atomic_load(&rd_failed) < opt.count) rd_kafka_poll(poll_rk, 100);
+    return NULL;
+}
+
+static void run(struct result *res) {
+    rd_kafka_t *rk = make_producer();
+    rkt = rd_kafka_topic_new(rk, opt.topic, NULL);
+    if (rkt == NULL) die("rd_kafka_topic_new: %s", rd_kafka_err2str(rd_kafka_last_error()));
+    produce(rk, "warm-up", 7, 0);
+    if (rd_kafka_flush(rk, 60000) != 0 || atomic_load(&rd_delivered) != 1)
+        die("warm-up message not delivered: %s", rd_kafka_err2str(rd_first_error));
+    atomic_store(&rd_delivered, 0);
+    rd_record_latency = sent_ns != NULL;
+
+    if (strcmp(opt.mode, "throughput") == 0) {
+        begin(res);
+        for (long i = 0; i < opt.count; i++) {
+            if (i % sample == 0) sent_ns[i / sample] = now_ns();
+            produce(rk, value_of(i), (size_t)opt.size, i + 1);
+            rd_kafka_poll(rk, 0);
+        }
+        if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
+        end(res);
+    } else if (strcmp(opt.mode, "latency") == 0) {
+        pthread_t t;
+        poll_rk = rk;
+        begin(res);
+        if (pthread_create(&t, NULL, poller, NULL) != 0) die("pthread_create");
+        int64_t start = now_ns(), interval = 1000000000 / opt.rate;
+        for (long i = 0; i < opt.count; i++) {
+            sleep_until_ns(start + i * interval);
+            sent_ns[i] = now_ns();
+            produce(rk, value_of(i), (size_t)opt.size, i + 1);
+        }
+        pthread_join(t, NULL);
+        if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
+        end(res);
+    } else { /* paused */
+        begin(res);
+        stop_broker();
+        for (long i = 0; i < opt.count; i++) {
+            produce(rk, value_of(i), (size_t)opt.size, i + 1);
+            rd_kafka_poll(rk, 0);
+        }
+        res->queued_ns = now_ns();
+        sleep_ms(opt.pause_hold_ms);
+        res->rss_paused_kb = rss_now_kb();
+        resume_broker();
+        res->resumed_ns = now_ns();
+        if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
+        end(res);
+    }
+    res->delivered = atomic_load(&rd_delivered);
+    res->failed = atomic_load(&rd_failed);
+    res->first_error = rd_first_error;
+    report(res);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+}
+#endif
+
+/* ------------------------------------------------------------------ main */
+
+static long parse_long(const char *name, const char *v) {
+    char *endp;
+    errno = 0;
+    long x = strtol(v, &endp, 10);
+    if (errno != 0 || *endp != '\0' || x < 0) die("bad %s=%s", name, v);
+    return x;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (eq == NULL) die("argument %s is not key=value", argv[i]);
+        *eq = '\0';
+        const char *k = argv[i], *v = eq + 1;
+        if (strcmp(k, "brokers") == 0) opt.brokers = v;
+        else if (strcmp(k, "topic") == 0) opt.topic = v;
+        else if (strcmp(k, "mode") == 0) opt.mode = v;
+        else if (strcmp(k, "codec") == 0) opt.codec = v;
+        else if (strcmp(k, "linger") == 0) opt.linger = v;
+        else if (strcmp(k, "count") == 0) opt.count = parse_long(k, v);
+        else if (strcmp(k, "size") == 0) opt.size = parse_long(k, v);
+        else if (strcmp(k, "rate") == 0) opt.rate = parse_long(k, v);
+        else if (strcmp(k, "pause_hold_ms") == 0) opt.pause_hold_ms = parse_long(k, v);
+        else if (strcmp(k, "pause_pid") == 0) opt.pause_pid = (pid_t)parse_long(k, v);
+        else die("unknown argument %s", k);
+    }
+    if (opt.brokers == NULL || opt.topic == NULL) die("brokers= and topic= are required");
+    if (opt.count < 1 || opt.size < 1 || opt.size > 65536 || opt.rate < 1) die("bad count, size or rate");
+    int paused = strcmp(opt.mode, "paused") == 0;
+    if (!paused && strcmp(opt.mode, "throughput") != 0 && strcmp(opt.mode, "latency") != 0)
+        die("unknown mode %s", opt.mode);
+    if (paused && opt.pause_pid <= 0) die("mode=paused needs pause_pid=");
+
+    make_pool();
+    if (!paused) { /* no latency arrays in paused mode: its figure is memory */
+        sample = strcmp(opt.mode, "throughput") == 0 ? 16 : 1;
+        samples = (opt.count + sample - 1) / sample;
+        sent_ns = calloc((size_t)samples, sizeof *sent_ns);
+        done_ns = calloc((size_t)samples, sizeof *done_ns);
+        if (sent_ns == NULL || done_ns == NULL) die("out of memory");
+    }
+    struct result res;
+    memset(&res, 0, sizeof res);
+    res.rss_paused_kb = -1;
+    run(&res);
+    return res.delivered == opt.count && res.failed == 0 ? 0 : 1;
+}

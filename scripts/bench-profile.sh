@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Profiles one benchmark run of one library with perf, sampling only its measured phase.
+#
+#   scripts/bench-profile.sh LIB [key=value ...]
+#     LIB: ablkafka or rdkafka; key=value as bench/bench.c takes them (mode, count, size,
+#     codec, linger, rate); default: the 100 B uncompressed workload, 2M messages.
+#   PROFILE_CALLGRAPH=1   record call graphs (dwarf; bigger, slower)
+#   PROFILE_OUT=DIR       where perf.data and the reports go (default build/profile)
+#
+# Starts its own tansu broker (stopped at the end), creates a topic, runs
+# `perf record -e cpu-clock` (these VMs have no hardware counters) around the bench binary,
+# and prints the top symbols per thread and per library. Needs perf (linux-perf) and the
+# bench binaries (make bench-binaries).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=env.sh
+. scripts/env.sh
+
+[ $# -ge 1 ] || { echo "usage: $0 ablkafka|rdkafka [key=value ...]" >&2; exit 2; }
+lib="$1"
+shift
+exe="build/bin/bench-$lib"
+[ -x "$exe" ] || { echo "$exe is missing: make bench-binaries" >&2; exit 1; }
+command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 1; }
+
+out="$(mkdir -p "${PROFILE_OUT:-build/profile}" && cd "${PROFILE_OUT:-build/profile}" && pwd)"
+broker="$out/broker"
+cleanup() { rm -f "$out/ctl" "$out/ack"; scripts/broker.sh stop "$broker" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+scripts/broker.sh start "$broker"
+addr="$(scripts/broker.sh address "$broker")"
+topic="profile-$lib-$$"
+scripts/broker.sh topic "$broker" "$topic" "${BENCH_PARTITIONS:-4}"
+
+rm -f "$out/ctl" "$out/ack"
+mkfifo "$out/ctl" "$out/ack"
+graph=()
+[ "${PROFILE_CALLGRAPH:-0}" = 1 ] && graph=(--call-graph dwarf,16384)
+args=(count=2000000 "$@")
+[[ " $* " == *" mode=paused "* ]] && args+=("pause_pid=$(cat "$broker/tansu.pid")")
+BENCH_PERF_CTL="$out/ctl" BENCH_PERF_ACK="$out/ack" \
+    perf record -q -e cpu-clock -F 4999 "${graph[@]}" -D -1 --control "fifo:$out/ctl,$out/ack" \
+    -o "$out/perf-$lib.data" -- "$exe" "brokers=$addr" "topic=$topic" "${args[@]}" | tee "$out/result-$lib.txt"
+
+echo
+echo "== $lib: samples by thread and library (measured phase only)"
+perf report -i "$out/perf-$lib.data" --no-children --sort comm,dso --stdio 2>/dev/null |
+    grep -vE '^(#|$)' | head -n 15
+echo
+echo "== $lib: top symbols (self time)"
+perf report -i "$out/perf-$lib.data" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null |
+    grep -vE '^(#|$)' | head -n "${PROFILE_TOP:-40}" | tee "$out/top-$lib.txt"
+echo
+echo "perf data: $out/perf-$lib.data (perf report -i ...)"
