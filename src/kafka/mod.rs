@@ -2,6 +2,7 @@
 //! No C types and no unsafe code; the C ABI lives in `crate::ffi`.
 #![deny(unsafe_code)]
 
+pub mod buffer_pool;
 pub mod client;
 pub mod config;
 pub mod delivery;

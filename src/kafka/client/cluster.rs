@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::connection::{BrokerError, Connection};
+use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::metadata::{self, MetadataResponse};
@@ -39,7 +40,7 @@ impl BrokerSlot {
 
     /// The live connection, or a new one unless the last attempt failed
     /// within the reconnect backoff (then that attempt's error again).
-    async fn connect(&self, config: &Config) -> Result<Arc<Connection>, BrokerError> {
+    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
         let mut slot = self.connection.lock().await;
         let address = self.address();
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
@@ -53,7 +54,7 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened = Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout).await;
+        let opened = Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout, Arc::clone(buffers)).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
@@ -79,21 +80,22 @@ impl BrokerSlot {
 
 pub struct Cluster {
     config: Arc<Config>,
+    buffers: Arc<BufferPool>,
     bootstrap: Vec<Arc<BrokerSlot>>,
     brokers: Mutex<HashMap<i32, Arc<BrokerSlot>>>,
 }
 
 impl Cluster {
-    pub fn new(config: Arc<Config>) -> Self {
+    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>) -> Self {
         let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), config.reconnect_backoff)).collect();
-        Cluster { config, bootstrap, brokers: Mutex::new(HashMap::new()) }
+        Cluster { config, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
     }
 
     /// A connection to broker `node_id`, as metadata named it.
     pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, BrokerError> {
         let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
         match slot {
-            Some(slot) => slot.connect(&self.config).await,
+            Some(slot) => slot.connect(&self.config, &self.buffers).await,
             None => Err(BrokerError { code: ErrorCode::TRANSPORT, detail: format!("broker {node_id} is not in the metadata") }),
         }
     }
@@ -113,7 +115,7 @@ impl Cluster {
         let mut unreachable = Vec::new();
         let mut answered_error = None;
         for slot in &slots {
-            let connection = match slot.connect(&self.config).await {
+            let connection = match slot.connect(&self.config, &self.buffers).await {
                 Ok(c) => c,
                 Err(e) => {
                     unreachable.push(e.detail);

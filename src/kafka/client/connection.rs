@@ -16,6 +16,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::Encoder;
@@ -75,12 +76,20 @@ pub struct Connection {
     next_correlation_id: AtomicI32,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     wire: Arc<Wire>,
+    /// Request frames come from here and go back once written.
+    buffers: Arc<BufferPool>,
 }
 
 impl Connection {
     /// Connects, asks the broker's API versions, and starts the I/O tasks.
     /// Must be called on the producer's runtime.
-    pub async fn open(address: &str, client_id: &str, connect_timeout: Duration, request_timeout: Duration) -> Result<Arc<Connection>, BrokerError> {
+    pub async fn open(
+        address: &str,
+        client_id: &str,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        buffers: Arc<BufferPool>,
+    ) -> Result<Arc<Connection>, BrokerError> {
         let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
         let mut stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
             Err(_) => return Err(transport(&format_args!("connect timed out after {connect_timeout:?}"))),
@@ -89,7 +98,7 @@ impl Connection {
         };
         stream.set_nodelay(true).map_err(|e| transport(&e))?;
 
-        let handshake = frame_request(api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, 0, |_| {});
+        let handshake = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {});
         let exchange = async {
             stream.write_all(&handshake).await?;
             read_frame(&mut stream).await
@@ -110,7 +119,7 @@ impl Connection {
         let (reader, writer) = stream.into_split();
         let (outgoing, requests) = mpsc::unbounded_channel();
         let wire = Arc::new(Wire { alive: AtomicBool::new(true), in_flight: Mutex::new(VecDeque::new()) });
-        tokio::spawn(write_loop(writer, requests, Arc::clone(&wire)));
+        tokio::spawn(write_loop(writer, requests, Arc::clone(&wire), Arc::clone(&buffers)));
         tokio::spawn(read_loop(reader, Arc::clone(&wire)));
         Ok(Arc::new(Connection {
             address: address.to_owned(),
@@ -119,6 +128,7 @@ impl Connection {
             next_correlation_id: AtomicI32::new(1),
             outgoing,
             wire,
+            buffers,
         }))
     }
 
@@ -152,7 +162,8 @@ impl Connection {
         body: impl FnOnce(&mut Encoder),
     ) -> Result<Vec<u8>, ErrorCode> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let frame = frame_request(api_key, version, flexible, correlation_id, &self.client_id, size_hint, body);
+        let buffer = self.buffers.take(64 + self.client_id.len() + size_hint);
+        let frame = frame_request(buffer, api_key, version, flexible, correlation_id, &self.client_id, body);
         let (reply, response) = oneshot::channel();
         self.outgoing
             .send(Outgoing { frame, correlation_id, expect_response, reply })
@@ -168,7 +179,7 @@ impl Connection {
     }
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf, mut requests: mpsc::UnboundedReceiver<Outgoing>, wire: Arc<Wire>) {
+async fn write_loop(mut writer: OwnedWriteHalf, mut requests: mpsc::UnboundedReceiver<Outgoing>, wire: Arc<Wire>, buffers: Arc<BufferPool>) {
     while let Some(request) = requests.recv().await {
         if !wire.alive.load(Ordering::Acquire) {
             let _ = request.reply.send(Err(ErrorCode::TRANSPORT));
@@ -182,7 +193,9 @@ async fn write_loop(mut writer: OwnedWriteHalf, mut requests: mpsc::UnboundedRec
             }
             false => Some(reply),
         };
-        if writer.write_all(&frame).await.is_err() {
+        let written = writer.write_all(&frame).await;
+        buffers.give(frame);
+        if written.is_err() {
             if let Some(reply) = reply {
                 let _ = reply.send(Err(ErrorCode::TRANSPORT));
             }

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::batch::{Batch, QueueGauge, Receipts};
+use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::protocol::record_batch::{ProducerIdentity, RECORD_BATCH_OVERHEAD};
+use crate::kafka::protocol::record_batch::{ProducerIdentity, MAX_RECORD_OVERHEAD, RECORD_BATCH_OVERHEAD};
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
 /// application's own strings, so SipHash's flooding resistance buys nothing
@@ -38,7 +39,8 @@ impl Hasher for TopicHasher {
     }
 }
 
-type TopicMap = HashMap<Arc<str>, TopicQueue, BuildHasherDefault<TopicHasher>>;
+/// Topic name to its place in `Accumulator::topics`.
+type TopicIndex = HashMap<Arc<str>, usize, BuildHasherDefault<TopicHasher>>;
 
 /// A record sent before its topic's partition count was known.
 #[derive(Debug)]
@@ -98,7 +100,12 @@ pub struct TopicLayout<'a> {
 pub struct Accumulator {
     config: Arc<Config>,
     gauge: Arc<QueueGauge>,
-    topics: TopicMap,
+    buffers: Arc<BufferPool>,
+    topics: Vec<TopicQueue>,
+    topic_index: TopicIndex,
+    /// The topic of the last append: most applications send to one topic
+    /// at a time, and a string compare is cheaper than a hash lookup.
+    last_topic: usize,
     random: StickyRandom,
     /// Produce requests in flight per broker, bounded by max.in.flight.
     broker_requests: HashMap<i32, usize>,
@@ -117,11 +124,14 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 impl Accumulator {
-    pub fn new(config: Arc<Config>, gauge: Arc<QueueGauge>, seed: u64) -> Self {
+    pub fn new(config: Arc<Config>, gauge: Arc<QueueGauge>, buffers: Arc<BufferPool>, seed: u64) -> Self {
         Accumulator {
             config,
             gauge,
-            topics: TopicMap::default(),
+            buffers,
+            topics: Vec::new(),
+            topic_index: TopicIndex::default(),
+            last_topic: 0,
             random: StickyRandom::seeded(seed),
             broker_requests: HashMap::new(),
             producer: None,
@@ -144,7 +154,7 @@ impl Accumulator {
     pub fn close(&mut self, code: ErrorCode) -> Vec<Receipts> {
         self.refuse_new(code);
         let mut out = Vec::new();
-        for topic in self.topics.values_mut() {
+        for topic in &mut self.topics {
             out.extend(topic.waiting.drain(..).map(|w| w.receipt));
             for p in &mut topic.partitions {
                 out.extend(p.ready.drain(..).chain(p.open.take()).map(|b| b.receipts));
@@ -156,23 +166,28 @@ impl Accumulator {
     /// Adds one record. The caller has reserved its room in the gauge.
     /// Returns true when the sender must look at the queues now: a batch
     /// filled up, a new batch started its linger clock, or metadata is needed.
-    #[allow(clippy::too_many_arguments)]
     /// `now` is read only when the record starts a batch or must wait for
     /// metadata: most records join an open batch and need no clock at all.
     pub fn append(&mut self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64, now: impl Fn() -> Instant, delivery: Arc<Delivery>) -> bool {
-        let queue = match self.topics.get_mut(topic) {
-            Some(q) => q,
-            None => {
-                let name: Arc<str> = Arc::from(topic);
-                self.topics.entry(Arc::clone(&name)).or_insert(TopicQueue {
-                    name,
-                    partitions: Vec::new(),
-                    waiting: VecDeque::new(),
-                    sticky: None,
-                    unknown_since: None,
-                })
-            }
-        };
+        let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
+        if !is_last {
+            self.last_topic = match self.topic_index.get(topic) {
+                Some(&i) => i,
+                None => {
+                    let name: Arc<str> = Arc::from(topic);
+                    self.topics.push(TopicQueue {
+                        name: Arc::clone(&name),
+                        partitions: Vec::new(),
+                        waiting: VecDeque::new(),
+                        sticky: None,
+                        unknown_since: None,
+                    });
+                    self.topic_index.insert(name, self.topics.len() - 1);
+                    self.topics.len() - 1
+                }
+            };
+        }
+        let queue = &mut self.topics[self.last_topic];
         if queue.partitions.is_empty() {
             let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
             let mut receipt = Receipts::new(Arc::clone(&self.gauge));
@@ -180,12 +195,13 @@ impl Accumulator {
             queue.waiting.push_back(WaitingRecord { timestamp, key: key.map(<[u8]>::to_vec), value: value.map(<[u8]>::to_vec), sent_at: now(), receipt });
             return queue.waiting.len() == 1;
         }
-        queue.append(&self.config, &self.gauge, &mut self.random, key, value, timestamp, &now, None, delivery)
+        queue.append(&self.config, &self.gauge, &self.buffers, &mut self.random, key, value, timestamp, &now, None, delivery)
     }
 
     /// Applies metadata for one topic and places its waiting records.
     pub fn set_layout(&mut self, layout: &TopicLayout, now: Instant) {
-        let Some(queue) = self.topics.get_mut(layout.topic) else { return };
+        let Some(&i) = self.topic_index.get(layout.topic) else { return };
+        let queue = &mut self.topics[i];
         queue.unknown_since = None;
         if queue.partitions.len() < layout.leaders.len() {
             queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, ..Default::default() });
@@ -201,7 +217,7 @@ impl Accumulator {
         while let Some(w) = queue.waiting.pop_front() {
             let WaitingRecord { timestamp, key, value, sent_at, receipt } = w;
             let delivery = receipt.into_delivery();
-            queue.append(&self.config, &self.gauge, &mut self.random, key.as_deref(), value.as_deref(), timestamp, &|| now, Some(sent_at), delivery);
+            queue.append(&self.config, &self.gauge, &self.buffers, &mut self.random, key.as_deref(), value.as_deref(), timestamp, &|| now, Some(sent_at), delivery);
         }
     }
 
@@ -209,10 +225,11 @@ impl Accumulator {
     /// waiting records to fail: at once for a permanent error, and for an
     /// unknown topic once topic.metadata.propagation.max.ms has passed.
     pub fn topic_error(&mut self, topic: &str, code: ErrorCode, now: Instant) -> Option<(Vec<Receipts>, ErrorCode)> {
-        let queue = self.topics.get_mut(topic)?;
+        let metadata_propagation_max = self.config.metadata_propagation_max;
+        let queue = self.topic_mut(topic)?;
         let fail_as = if code == ErrorCode::UNKNOWN_TOPIC_OR_PART || code == ErrorCode::LEADER_NOT_AVAILABLE {
             let since = *queue.unknown_since.get_or_insert(now);
-            if now.duration_since(since) < self.config.metadata_propagation_max || !queue.partitions.is_empty() {
+            if now.duration_since(since) < metadata_propagation_max || !queue.partitions.is_empty() {
                 return None;
             }
             ErrorCode::UNKNOWN_TOPIC
@@ -227,7 +244,7 @@ impl Accumulator {
 
     /// Names of every topic the producer has seen, for metadata requests.
     pub fn topic_names(&self) -> Vec<Arc<str>> {
-        self.topics.keys().cloned().collect()
+        self.topics.iter().map(|t| Arc::clone(&t.name)).collect()
     }
 
     /// Takes out what is due now. `flushing` sends lingering batches at once.
@@ -239,7 +256,7 @@ impl Accumulator {
         let can_send = !config.idempotence || self.producer.is_some();
         let mut requesting: HashSet<i32> = HashSet::new();
         let Accumulator { topics, broker_requests, producer, .. } = self;
-        for queue in topics.values_mut() {
+        for queue in topics.iter_mut() {
             if queue.partitions.is_empty() {
                 plan.needs_metadata |= !queue.waiting.is_empty();
                 while queue.waiting.front().is_some_and(|w| timeout.is_some_and(|t| now >= w.sent_at + t)) {
@@ -332,7 +349,7 @@ impl Accumulator {
     pub fn set_producer(&mut self, producer: Option<(i64, i16)>) {
         self.producer = producer;
         if producer.is_some() {
-            for p in self.topics.values_mut().flat_map(|t| t.partitions.iter_mut()) {
+            for p in self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
                 p.next_sequence = 0;
             }
         }
@@ -358,8 +375,13 @@ impl Accumulator {
         }
     }
 
+    fn topic_mut(&mut self, topic: &str) -> Option<&mut TopicQueue> {
+        let i = *self.topic_index.get(topic)?;
+        self.topics.get_mut(i)
+    }
+
     fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionQueue> {
-        let queue = self.topics.get_mut(topic)?;
+        let queue = self.topic_mut(topic)?;
         usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i))
     }
 }
@@ -379,10 +401,11 @@ fn stamp(batch: &mut Batch, partition: &mut PartitionQueue, producer_id: i64, pr
 }
 
 impl PartitionQueue {
-    /// Moves the open batch to the ready queue if this record would take it
-    /// past batch.size; true when it did.
-    fn seal_if_full(&mut self, config: &Config, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> bool {
-        let full = self.open.as_ref().is_some_and(|b| b.records.encoded_len() + b.records.record_len(timestamp, key, value) > config.batch_size);
+    /// Moves the open batch to the ready queue if this record could take it
+    /// past batch.size (judged by the record's largest possible encoding, a
+    /// few bytes early at most, to keep the send path cheap); true when it did.
+    fn seal_if_full(&mut self, config: &Config, payload: usize) -> bool {
+        let full = self.open.as_ref().is_some_and(|b| b.records.encoded_len() + payload + MAX_RECORD_OVERHEAD > config.batch_size);
         if full {
             self.seal_open();
         }
@@ -411,6 +434,7 @@ impl TopicQueue {
         &mut self,
         config: &Config,
         gauge: &Arc<QueueGauge>,
+        buffers: &BufferPool,
         random: &mut StickyRandom,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
@@ -420,6 +444,7 @@ impl TopicQueue {
         delivery: Arc<Delivery>,
     ) -> bool {
         let count = self.partitions.len() as u32;
+        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
         let mut wake = false;
         let (index, sticky) = match config.partitioner.partition(key, count) {
             Some(p) => (p as usize, false),
@@ -428,7 +453,7 @@ impl TopicQueue {
                 // sticky partitioner does: move on when the current batch
                 // has gone or this record would overflow it.
                 if let Some(p) = self.sticky {
-                    wake |= self.partitions[p as usize].seal_if_full(config, timestamp, key, value);
+                    wake |= self.partitions[p as usize].seal_if_full(config, payload);
                 }
                 let current = self.sticky.filter(|&p| self.partitions[p as usize].open.is_some());
                 let p = current.unwrap_or_else(|| random.below(count));
@@ -437,12 +462,12 @@ impl TopicQueue {
             }
         };
         let partition = &mut self.partitions[index];
-        wake |= partition.seal_if_full(config, timestamp, key, value);
+        wake |= partition.seal_if_full(config, payload);
         let capacity = partition.capacity_hint(config);
         let batch = partition.open.get_or_insert_with(|| {
             wake = true;
             let opened_at = now();
-            Batch::open(Arc::clone(&self.name), index as i32, Arc::clone(gauge), opened_at, sent_at.unwrap_or(opened_at), capacity)
+            Batch::open(Arc::clone(&self.name), index as i32, Arc::clone(gauge), opened_at, sent_at.unwrap_or(opened_at), buffers.take(capacity))
         });
         batch.append(timestamp, key, value, delivery);
         if batch.records.count() >= config.batch_num_messages || batch.records.encoded_len() >= config.batch_size {
@@ -467,7 +492,7 @@ mod tests {
         for (k, v) in options {
             b.set(k, v).unwrap();
         }
-        Accumulator::new(Arc::new(b.build().unwrap()), Arc::new(QueueGauge::default()), 12345)
+        Accumulator::new(Arc::new(b.build().unwrap()), Arc::new(QueueGauge::default()), Arc::default(), 12345)
     }
 
     fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Delivery> {

@@ -122,11 +122,12 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn open(topic: Arc<str>, partition: i32, gauge: Arc<QueueGauge>, now: Instant, oldest_send: Instant, capacity: usize) -> Self {
+    /// A new batch whose records go into `buffer` (taken from a pool).
+    pub fn open(topic: Arc<str>, partition: i32, gauge: Arc<QueueGauge>, now: Instant, oldest_send: Instant, buffer: Vec<u8>) -> Self {
         Batch {
             topic,
             partition,
-            records: RecordsBuilder::with_capacity(capacity),
+            records: RecordsBuilder::in_buffer(buffer),
             receipts: Receipts::new(gauge),
             opened_at: now,
             oldest_send,

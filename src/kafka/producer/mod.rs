@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use accumulator::Accumulator;
 use batch::QueueGauge;
 
+use super::buffer_pool::BufferPool;
 use super::config::Config;
 use super::delivery::{self, Delivery};
 use super::error::ErrorCode;
@@ -28,6 +29,8 @@ const RUNTIME_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 struct Shared {
     config: Arc<Config>,
     gauge: Arc<QueueGauge>,
+    /// Batch and request buffers, reused rather than allocated afresh.
+    buffers: Arc<BufferPool>,
     queues: Mutex<Accumulator>,
     /// Wakes the sender: a batch is due, metadata is wanted, or it must stop.
     wake: tokio::sync::Notify,
@@ -100,10 +103,12 @@ impl Producer {
         let config = Arc::new(config);
         let gauge = Arc::new(QueueGauge::default());
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
+        let buffers = Arc::new(BufferPool::default());
         let shared = Arc::new(Shared {
-            queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), seed)),
+            queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
             config,
             gauge,
+            buffers,
             wake: tokio::sync::Notify::new(),
             flushing: AtomicUsize::new(0),
             metadata_wanted: AtomicBool::new(false),
@@ -144,7 +149,8 @@ impl Producer {
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
             return Delivery::failed(ErrorCode::QUEUE_FULL);
         }
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let timestamp = since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis());
         let delivery = Delivery::pending(timestamp);
         let wake = {
             let mut queues = self.shared.queues();

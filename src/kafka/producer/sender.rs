@@ -51,7 +51,7 @@ impl Job {
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let config = Arc::clone(&shared.config);
-    let cluster = Arc::new(Cluster::new(Arc::clone(&config)));
+    let cluster = Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&shared.buffers)));
     let mut metadata = Job::new();
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
@@ -311,6 +311,7 @@ fn finish(shared: &Shared, mut batch: Batch, outcome: Result<(i64, Option<i64>),
         Ok((base_offset, log_append_time)) => {
             shared.queues().finished(&batch.topic, batch.partition);
             batch.receipts.deliver(base_offset, log_append_time);
+            shared.buffers.give(batch.records.into_buffer());
             return;
         }
         Err(code) => code,

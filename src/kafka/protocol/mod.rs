@@ -17,19 +17,19 @@ pub mod record_batch;
 
 use primitives::{DecodeError, DecodeResult, Decoder, Encoder};
 
-/// Builds a size-prefixed request frame: request header v1, or v2 (with an
-/// empty tagged-field section) for a flexible version. `size_hint` is the
-/// body's expected size, so that a large frame is allocated once.
+/// Builds a size-prefixed request frame in `frame` (emptied first):
+/// request header v1, or v2 (with an empty tagged-field section) for a
+/// flexible version.
 pub fn frame_request(
+    mut frame: Vec<u8>,
     api_key: i16,
     api_version: i16,
     flexible: bool,
     correlation_id: i32,
     client_id: &str,
-    size_hint: usize,
     body: impl FnOnce(&mut Encoder),
 ) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(64 + client_id.len() + size_hint);
+    frame.clear();
     let mut e = Encoder::new(&mut frame);
     e.i32(0); // size: patched below
     e.i16(api_key);
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn request_frames_carry_size_and_header_v1() {
-        let frame = frame_request(0, 7, false, 42, "cid", 0, |e| e.i16(-1));
+        let frame = frame_request(Vec::new(), 0, 7, false, 42, "cid", |e| e.i16(-1));
         assert_eq!(i32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, frame.len() - 4);
         let mut d = Decoder::new(&frame[4..]);
         assert_eq!((d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (0, 7, 42));
@@ -74,7 +74,7 @@ mod tests {
         assert_eq!(d.i16().unwrap(), -1);
         assert_eq!(d.remaining(), 0);
 
-        let flexible = frame_request(22, 4, true, 1, "c", 0, |e| e.i8(9));
+        let flexible = frame_request(vec![5, 5], 22, 4, true, 1, "c", |e| e.i8(9));
         assert_eq!(&flexible[flexible.len() - 2..], [0, 9], "empty tagged fields, then the body");
     }
 

@@ -8,6 +8,11 @@ use super::primitives::{varint_len, varlong_len, Encoder};
 /// Bytes of the RecordBatch header, from baseOffset to recordsCount.
 pub const RECORD_BATCH_OVERHEAD: usize = 61;
 
+/// The most bytes a record adds beyond its key and value: length (5),
+/// attributes (1), timestamp delta (10), offset delta (5), key and value
+/// lengths (5 each), header count (1).
+pub const MAX_RECORD_OVERHEAD: usize = 32;
+
 /// Offset of the attributes field: the CRC covers from here to the end.
 const ATTRIBUTES_OFFSET: usize = 21;
 const CRC_OFFSET: usize = 17;
@@ -35,7 +40,18 @@ pub struct RecordsBuilder {
 
 impl RecordsBuilder {
     pub fn with_capacity(bytes: usize) -> Self {
-        RecordsBuilder { records: Vec::with_capacity(bytes), count: 0, base_timestamp: 0, max_timestamp: 0 }
+        Self::in_buffer(Vec::with_capacity(bytes))
+    }
+
+    /// Builds in `buffer` (emptied first), e.g. one taken from a pool.
+    pub fn in_buffer(mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0 }
+    }
+
+    /// The buffer back, for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.records
     }
 
     pub fn count(&self) -> usize {
@@ -201,6 +217,16 @@ mod tests {
                 (-1, 2, Some(Vec::new()), None),
             ]
         );
+    }
+
+    #[test]
+    fn max_record_overhead_bounds_every_record() {
+        let mut b = RecordsBuilder::with_capacity(0);
+        b.append(0, None, None);
+        for (ts, key, value) in [(i64::MIN, Some(&[1u8; 300][..]), Some(&[2u8; 70_000][..])), (i64::MAX, None, None)] {
+            let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+            assert!(b.record_len(ts, key, value) <= payload + MAX_RECORD_OVERHEAD);
+        }
     }
 
     #[test]
