@@ -27,8 +27,7 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libablkafka.so.{abi}");
     }
 
-    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
-        .expect("cbindgen.toml is valid");
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let version_macro = format!("#define ABLKAFKA_VERSION \"{version}\"");
     config.after_includes = Some(match config.after_includes.take() {
         Some(text) => format!("{version_macro}\n{text}"),
@@ -36,11 +35,7 @@ fn main() {
     });
 
     // Only the C layer is parsed: the core's public items are not C API.
-    let header = match cbindgen::Builder::new()
-        .with_src(crate_dir.join("src").join("ffi").join("mod.rs"))
-        .with_config(config)
-        .generate()
-    {
+    let header = match cbindgen::Builder::new().with_src(crate_dir.join("src").join("ffi").join("mod.rs")).with_config(config).generate() {
         Ok(bindings) => bindings,
         Err(err) => panic!("cbindgen could not generate the header: {err}"),
     };

@@ -149,11 +149,8 @@ fn api_versions_response(rng: &mut Rng) -> (Vec<u8>, api_versions::ApiVersionsRe
     e.array_len(n);
     let mut apis = Vec::new();
     for _ in 0..n {
-        let r = api_versions::ApiRange {
-            api_key: rng.below(70) as i16,
-            min_version: rng.below(3) as i16,
-            max_version: rng.below(13) as i16,
-        };
+        let r =
+            api_versions::ApiRange { api_key: rng.below(70) as i16, min_version: rng.below(3) as i16, max_version: rng.below(13) as i16 };
         e.i16(r.api_key);
         e.i16(r.min_version);
         e.i16(r.max_version);

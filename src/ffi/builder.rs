@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use super::boundary::{c_str, guard};
 use super::fork;
-use super::handle::{borrow_tagged, borrow_tagged_mut, take_tagged, tagged_into_handle, Castable, OwnedTaggedBox};
+use super::handle::{borrow_tagged, borrow_tagged_mut, tagged_into_handle, take_tagged, Castable, OwnedTaggedBox};
 use super::producer::{Producer, ProducerState};
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;

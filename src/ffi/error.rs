@@ -16,10 +16,7 @@ struct CodeText {
 }
 
 static TEXTS: Lazy<Vec<CodeText>> = Lazy::new(|| {
-    ErrorCode::all()
-        .iter()
-        .map(|c| CodeText { code: c.code(), name: c_string(c.name()), message: c_string(c.message()) })
-        .collect()
+    ErrorCode::all().iter().map(|c| CodeText { code: c.code(), name: c_string(c.name()), message: c_string(c.message()) }).collect()
 });
 
 /// The core's texts for unknown codes, as static C strings (checked equal below).

@@ -68,12 +68,20 @@ pub struct Config {
 /// How an option's value is checked and read.
 #[derive(Clone, Copy)]
 enum Kind {
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// Milliseconds, which librdkafka accepts as a decimal for linger.ms.
-    Millis { min: f64, max: f64 },
+    Millis {
+        min: f64,
+        max: f64,
+    },
     Bool,
     Choice(&'static [&'static str]),
-    Text { required: bool },
+    Text {
+        required: bool,
+    },
 }
 
 struct OptionSpec {
@@ -97,7 +105,12 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "linger.ms", aliases: &["queue.buffering.max.ms"], default: "5", kind: Kind::Millis { min: 0.0, max: 900_000.0 } },
     OptionSpec { name: "batch.num.messages", aliases: &[], default: "10000", kind: int(1, 1_000_000) },
     OptionSpec { name: "batch.size", aliases: &[], default: "1000000", kind: int(1, INT_MAX) },
-    OptionSpec { name: "compression.codec", aliases: &["compression.type"], default: "none", kind: Kind::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]) },
+    OptionSpec {
+        name: "compression.codec",
+        aliases: &["compression.type"],
+        default: "none",
+        kind: Kind::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
+    },
     OptionSpec { name: "compression.level", aliases: &[], default: "-1", kind: int(-1, 22) },
     OptionSpec { name: "message.timeout.ms", aliases: &["delivery.timeout.ms"], default: "300000", kind: int(0, INT_MAX) },
     OptionSpec { name: "request.timeout.ms", aliases: &[], default: "30000", kind: int(1, 900_000) },
@@ -171,7 +184,8 @@ impl ConfigBuilder {
     }
 
     pub fn build(&self) -> Result<Config, ConfigError> {
-        let servers: Vec<String> = self.value("bootstrap.servers").split(',').map(str::trim).filter(|s| !s.is_empty()).map(with_default_port).collect();
+        let servers: Vec<String> =
+            self.value("bootstrap.servers").split(',').map(str::trim).filter(|s| !s.is_empty()).map(with_default_port).collect();
         if servers.is_empty() {
             return Err(ConfigError::Invalid("bootstrap.servers must be set to at least one host[:port]".into()));
         }

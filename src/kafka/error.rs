@@ -398,10 +398,7 @@ impl ErrorCode {
     }
 
     fn entry(self) -> Option<&'static (i32, &'static str, &'static str)> {
-        TABLE
-            .binary_search_by_key(&self.0, |e| e.0)
-            .ok()
-            .map(|i| &TABLE[i])
+        TABLE.binary_search_by_key(&self.0, |e| e.0).ok().map(|i| &TABLE[i])
     }
 
     /// librdkafka's `rd_kafka_err2name` text, e.g. `"_MSG_TIMED_OUT"`,
@@ -439,8 +436,8 @@ impl ErrorCode {
     /// classified as retriable here.
     pub fn is_retriable(self) -> bool {
         const RETRIABLE: &[i32] = &[
-            -195, -185, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75,
-            78, 80, 83, 84, 88, 89, 100, 103, 122, 123, 133,
+            -195, -185, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103, 122, 123,
+            133,
         ];
         RETRIABLE.contains(&self.0)
     }
@@ -458,10 +455,7 @@ impl ErrorCode {
     /// (Broker codes here are Java's `InvalidMetadataException`s relevant to
     /// producing, plus 8 and 75.)
     pub fn needs_metadata_refresh(self) -> bool {
-        matches!(
-            self.0,
-            -195 | -137 | 3 | 5 | 6 | 8 | 9 | 13 | 56 | 72 | 74 | 75 | 100 | 103
-        )
+        matches!(self.0, -195 | -137 | 3 | 5 | 6 | 8 | 9 | 13 | 56 | 72 | 74 | 75 | 100 | 103)
     }
 }
 
@@ -496,55 +490,23 @@ mod tests {
     fn librdkafka_texts() {
         check(-192, "_MSG_TIMED_OUT", "Local: Message timed out");
         check(-184, "_QUEUE_FULL", "Local: Queue full");
-        check(
-            -186,
-            "_INVALID_ARG",
-            "Local: Invalid argument or configuration",
-        );
+        check(-186, "_INVALID_ARG", "Local: Invalid argument or configuration");
         check(-185, "_TIMED_OUT", "Local: Timed out");
-        check(
-            -197,
-            "_DESTROY",
-            "Local: Broker handle destroyed for termination",
-        );
+        check(-197, "_DESTROY", "Local: Broker handle destroyed for termination");
         check(-195, "_TRANSPORT", "Local: Broker transport failure");
         check(-199, "_BAD_MSG", "Local: Bad message format");
         check(-191, "_PARTITION_EOF", "Broker: No more messages");
         check(-150, "_FATAL", "Local: Fatal error");
-        check(
-            -137,
-            "_DESTROY_BROKER",
-            "Local: Broker handle destroyed without termination",
-        );
+        check(-137, "_DESTROY_BROKER", "Local: Broker handle destroyed without termination");
         check(-1, "UNKNOWN", "Unknown broker error");
         check(0, "NO_ERROR", "Success");
         check(1, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range");
-        check(
-            3,
-            "UNKNOWN_TOPIC_OR_PART",
-            "Broker: Unknown topic or partition",
-        );
+        check(3, "UNKNOWN_TOPIC_OR_PART", "Broker: Unknown topic or partition");
         check(10, "MSG_SIZE_TOO_LARGE", "Broker: Message size too large");
-        check(
-            13,
-            "NETWORK_EXCEPTION",
-            "Broker: Broker disconnected before response received",
-        );
-        check(
-            46,
-            "DUPLICATE_SEQUENCE_NUMBER",
-            "Broker: Broker received a duplicate sequence number",
-        );
-        check(
-            76,
-            "UNSUPPORTED_COMPRESSION_TYPE",
-            "Broker: Unsupported compression type",
-        );
-        check(
-            133,
-            "SHARE_SESSION_LIMIT_REACHED",
-            "Broker: The limit of share sessions has been reached",
-        );
+        check(13, "NETWORK_EXCEPTION", "Broker: Broker disconnected before response received");
+        check(46, "DUPLICATE_SEQUENCE_NUMBER", "Broker: Broker received a duplicate sequence number");
+        check(76, "UNSUPPORTED_COMPRESSION_TYPE", "Broker: Unsupported compression type");
+        check(133, "SHARE_SESSION_LIMIT_REACHED", "Broker: The limit of share sessions has been reached");
     }
 
     #[test]
@@ -581,12 +543,7 @@ mod tests {
         assert_eq!(TABLE.first().unwrap().0, -199);
         assert_eq!(TABLE.last().unwrap().0, 133);
         for w in TABLE.windows(2) {
-            assert!(
-                w[0].0 < w[1].0,
-                "not strictly ascending at {} / {}",
-                w[0].0,
-                w[1].0
-            );
+            assert!(w[0].0 < w[1].0, "not strictly ascending at {} / {}", w[0].0, w[1].0);
         }
         // all() mirrors the table, in the same order.
         assert_eq!(ErrorCode::all().len(), TABLE.len());
@@ -613,11 +570,7 @@ mod tests {
         for (&(ident, num), e) in CONST_IDENTS.iter().zip(TABLE) {
             assert_eq!(num, e.0);
             let expected = e.1.strip_prefix('_').unwrap_or(e.1);
-            assert!(
-                ident == expected || ident.strip_prefix("LOCAL_") == Some(expected),
-                "const {ident} does not match name {}",
-                e.1
-            );
+            assert!(ident == expected || ident.strip_prefix("LOCAL_") == Some(expected), "const {ident} does not match name {}", e.1);
         }
     }
 
@@ -662,19 +615,7 @@ mod tests {
 
     #[test]
     fn unknown_codes() {
-        for n in [
-            -200,
-            -100,
-            -2,
-            98,
-            99,
-            101,
-            106,
-            134,
-            9999,
-            i32::MIN,
-            i32::MAX,
-        ] {
+        for n in [-200, -100, -2, 98, 99, 101, 106, 134, 9999, i32::MIN, i32::MAX] {
             let e = ErrorCode(n);
             assert!(!e.is_known(), "{n} should be unknown");
             assert_eq!(e.name(), "ERR_UNKNOWN_CODE");
@@ -682,22 +623,13 @@ mod tests {
             assert!(!e.is_retriable());
             assert!(!e.needs_metadata_refresh());
         }
-        assert_eq!(
-            ErrorCode(9999).to_string(),
-            "Unknown error code (ERR_UNKNOWN_CODE, 9999)"
-        );
+        assert_eq!(ErrorCode(9999).to_string(), "Unknown error code (ERR_UNKNOWN_CODE, 9999)");
     }
 
     #[test]
     fn display() {
-        assert_eq!(
-            ErrorCode::MSG_TIMED_OUT.to_string(),
-            "Local: Message timed out (_MSG_TIMED_OUT, -192)"
-        );
-        assert_eq!(
-            ErrorCode::MSG_SIZE_TOO_LARGE.to_string(),
-            "Broker: Message size too large (MSG_SIZE_TOO_LARGE, 10)"
-        );
+        assert_eq!(ErrorCode::MSG_TIMED_OUT.to_string(), "Local: Message timed out (_MSG_TIMED_OUT, -192)");
+        assert_eq!(ErrorCode::MSG_SIZE_TOO_LARGE.to_string(), "Broker: Message size too large (MSG_SIZE_TOO_LARGE, 10)");
         assert_eq!(ErrorCode::NO_ERROR.to_string(), "Success (NO_ERROR, 0)");
     }
 
@@ -746,9 +678,7 @@ mod tests {
             assert!(!c.is_retriable(), "{c} should not be retriable");
         }
         // Every retriable code is a known code.
-        let retriable: Vec<i32> = (-300..300)
-            .filter(|&n| ErrorCode(n).is_retriable())
-            .collect();
+        let retriable: Vec<i32> = (-300..300).filter(|&n| ErrorCode(n).is_retriable()).collect();
         assert_eq!(retriable.len(), 32);
         assert!(retriable.iter().all(|&n| ErrorCode(n).is_known()));
     }

@@ -54,7 +54,8 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened = Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout, Arc::clone(buffers)).await;
+        let opened =
+            Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout, Arc::clone(buffers)).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
@@ -140,10 +141,14 @@ impl Cluster {
         let names = &names;
         let response = self
             .with_any_broker(|connection| async move {
-                let broker_error = |code: ErrorCode| BrokerError { code, detail: format!("{}: Metadata: {}", connection.address(), code.message()) };
-                let version = connection.version_for(metadata::API_KEY, metadata::VERSIONS).ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
+                let broker_error =
+                    |code: ErrorCode| BrokerError { code, detail: format!("{}: Metadata: {}", connection.address(), code.message()) };
+                let version =
+                    connection.version_for(metadata::API_KEY, metadata::VERSIONS).ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
                 let body = connection
-                    .request(metadata::API_KEY, version, false, true, self.config.request_timeout, 0, |e| metadata::encode_request(e, version, names, true))
+                    .request(metadata::API_KEY, version, false, true, self.config.request_timeout, 0, |e| {
+                        metadata::encode_request(e, version, names, true)
+                    })
                     .await
                     .map_err(broker_error)?;
                 metadata::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))

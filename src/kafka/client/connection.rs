@@ -165,9 +165,7 @@ impl Connection {
         let buffer = self.buffers.take(64 + self.client_id.len() + size_hint);
         let frame = frame_request(buffer, api_key, version, flexible, correlation_id, &self.client_id, body);
         let (reply, response) = oneshot::channel();
-        self.outgoing
-            .send(Outgoing { frame, correlation_id, expect_response, reply })
-            .map_err(|_| ErrorCode::TRANSPORT)?;
+        self.outgoing.send(Outgoing { frame, correlation_id, expect_response, reply }).map_err(|_| ErrorCode::TRANSPORT)?;
         match tokio::time::timeout(timeout, response).await {
             Err(_) => {
                 self.wire.die();
@@ -179,7 +177,12 @@ impl Connection {
     }
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf, mut requests: mpsc::UnboundedReceiver<Outgoing>, wire: Arc<Wire>, buffers: Arc<BufferPool>) {
+async fn write_loop(
+    mut writer: OwnedWriteHalf,
+    mut requests: mpsc::UnboundedReceiver<Outgoing>,
+    wire: Arc<Wire>,
+    buffers: Arc<BufferPool>,
+) {
     while let Some(request) = requests.recv().await {
         if !wire.alive.load(Ordering::Acquire) {
             let _ = request.reply.send(Err(ErrorCode::TRANSPORT));

@@ -168,7 +168,15 @@ impl Accumulator {
     /// filled up, a new batch started its linger clock, or metadata is needed.
     /// `now` is read only when the record starts a batch or must wait for
     /// metadata: most records join an open batch and need no clock at all.
-    pub fn append(&mut self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64, now: impl Fn() -> Instant, delivery: Arc<Delivery>) -> bool {
+    pub fn append(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: i64,
+        now: impl Fn() -> Instant,
+        delivery: Arc<Delivery>,
+    ) -> bool {
         let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
         if !is_last {
             self.last_topic = match self.topic_index.get(topic) {
@@ -192,7 +200,13 @@ impl Accumulator {
             let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
             let mut receipt = Receipts::new(Arc::clone(&self.gauge));
             receipt.push(delivery, payload);
-            queue.waiting.push_back(WaitingRecord { timestamp, key: key.map(<[u8]>::to_vec), value: value.map(<[u8]>::to_vec), sent_at: now(), receipt });
+            queue.waiting.push_back(WaitingRecord {
+                timestamp,
+                key: key.map(<[u8]>::to_vec),
+                value: value.map(<[u8]>::to_vec),
+                sent_at: now(),
+                receipt,
+            });
             return queue.waiting.len() == 1;
         }
         queue.append(&self.config, &self.gauge, &self.buffers, &mut self.random, key, value, timestamp, &now, None, delivery)
@@ -217,7 +231,18 @@ impl Accumulator {
         while let Some(w) = queue.waiting.pop_front() {
             let WaitingRecord { timestamp, key, value, sent_at, receipt } = w;
             let delivery = receipt.into_delivery();
-            queue.append(&self.config, &self.gauge, &self.buffers, &mut self.random, key.as_deref(), value.as_deref(), timestamp, &|| now, Some(sent_at), delivery);
+            queue.append(
+                &self.config,
+                &self.gauge,
+                &self.buffers,
+                &mut self.random,
+                key.as_deref(),
+                value.as_deref(),
+                timestamp,
+                &|| now,
+                Some(sent_at),
+                delivery,
+            );
         }
     }
 
@@ -467,7 +492,14 @@ impl TopicQueue {
         let batch = partition.open.get_or_insert_with(|| {
             wake = true;
             let opened_at = now();
-            Batch::open(Arc::clone(&self.name), index as i32, Arc::clone(gauge), opened_at, sent_at.unwrap_or(opened_at), buffers.take(capacity))
+            Batch::open(
+                Arc::clone(&self.name),
+                index as i32,
+                Arc::clone(gauge),
+                opened_at,
+                sent_at.unwrap_or(opened_at),
+                buffers.take(capacity),
+            )
         });
         batch.append(timestamp, key, value, delivery);
         if batch.records.count() >= config.batch_num_messages || batch.records.encoded_len() >= config.batch_size {

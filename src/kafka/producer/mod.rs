@@ -79,10 +79,8 @@ impl Shared {
     /// and later record fails with `_FATAL`; in-flight ones fail when they return.
     fn fail_fatal(&self, cause: ErrorCode, detail: &str) {
         let queued = self.queues().close(ErrorCode::FATAL);
-        *self.status() = ProducerStatus {
-            code: ErrorCode::FATAL,
-            message: format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message()),
-        };
+        *self.status() =
+            ProducerStatus { code: ErrorCode::FATAL, message: format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message()) };
         for receipts in queued {
             receipts.fail(ErrorCode::FATAL);
         }

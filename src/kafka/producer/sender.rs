@@ -153,12 +153,15 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
     let request_timeout = shared.config.request_timeout;
     let result = cluster
         .with_any_broker(|connection| async move {
-            let broker_error = |code: ErrorCode| BrokerError { code, detail: format!("{}: InitProducerId: {}", connection.address(), code.message()) };
+            let broker_error =
+                |code: ErrorCode| BrokerError { code, detail: format!("{}: InitProducerId: {}", connection.address(), code.message()) };
             let version = connection
                 .version_for(init_producer_id::API_KEY, init_producer_id::VERSIONS)
                 .ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
             let body = connection
-                .request(init_producer_id::API_KEY, version, version >= init_producer_id::FLEXIBLE_SINCE, true, request_timeout, 0, |e| init_producer_id::encode_request(e, version))
+                .request(init_producer_id::API_KEY, version, version >= init_producer_id::FLEXIBLE_SINCE, true, request_timeout, 0, |e| {
+                    init_producer_id::encode_request(e, version)
+                })
                 .await
                 .map_err(broker_error)?;
             let response = init_producer_id::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;

@@ -73,9 +73,7 @@ pub fn compress(codec: Codec, level: i32, input: &[u8], out: &mut Vec<u8>) -> io
         Codec::Snappy => {
             let start = out.len();
             out.resize(start + snap::raw::max_compress_len(input.len()), 0);
-            let written = snap::raw::Encoder::new()
-                .compress(input, &mut out[start..])
-                .map_err(io::Error::other)?;
+            let written = snap::raw::Encoder::new().compress(input, &mut out[start..]).map_err(io::Error::other)?;
             out.truncate(start + written);
         }
         Codec::Lz4 => {
@@ -94,29 +92,31 @@ pub fn compress(codec: Codec, level: i32, input: &[u8], out: &mut Vec<u8>) -> io
     Ok(())
 }
 
+/// Decodes with each codec crate's own decoder, not with code of ours: what
+/// the tests check our output against.
+#[cfg(test)]
+pub(crate) fn decompress(codec: Codec, data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match codec {
+        Codec::None => out.extend_from_slice(data),
+        Codec::Gzip => {
+            flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
+        }
+        Codec::Snappy => out = snap::raw::Decoder::new().decompress_vec(data).unwrap(),
+        Codec::Lz4 => {
+            lz4_flex::frame::FrameDecoder::new(data).read_to_end(&mut out).unwrap();
+        }
+        Codec::Zstd => out = zstd::stream::decode_all(data).unwrap(),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     const ALL: [Codec; 5] = [Codec::None, Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd];
-
-    /// Decodes with each codec crate's own decoder, not with code of ours.
-    fn decompress(codec: Codec, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        match codec {
-            Codec::None => out.extend_from_slice(data),
-            Codec::Gzip => {
-                flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
-            }
-            Codec::Snappy => out = snap::raw::Decoder::new().decompress_vec(data).unwrap(),
-            Codec::Lz4 => {
-                lz4_flex::frame::FrameDecoder::new(data).read_to_end(&mut out).unwrap();
-            }
-            Codec::Zstd => out = zstd::stream::decode_all(data).unwrap(),
-        }
-        out
-    }
 
     fn sample() -> Vec<u8> {
         (0..200_000u32).map(|i| (i % 251) as u8 ^ (i / 1000) as u8).collect()
