@@ -44,7 +44,7 @@ impl Partitioner {
         let hash = match (self, key) {
             (Partitioner::Random, _) => return None,
             (Partitioner::ConsistentRandom, None) => return None,
-            (Partitioner::ConsistentRandom, Some(k)) if k.is_empty() => return None,
+            (Partitioner::ConsistentRandom, Some([])) => return None,
             (Partitioner::Murmur2Random | Partitioner::Fnv1aRandom, None) => return None,
             (Partitioner::ConsistentRandom | Partitioner::Consistent, k) => crc32fast::hash(k.unwrap_or_default()),
             (Partitioner::Murmur2 | Partitioner::Murmur2Random, k) => murmur2(k.unwrap_or_default()) & 0x7fff_ffff,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::connection::{BrokerError, Connection};
+use super::connection::{BrokerError, Connection, RequestSpec};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
@@ -146,9 +146,17 @@ impl Cluster {
                 let version =
                     connection.version_for(metadata::API_KEY, metadata::VERSIONS).ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
                 let body = connection
-                    .request(metadata::API_KEY, version, false, true, self.config.request_timeout, 0, |e| {
-                        metadata::encode_request(e, version, names, true)
-                    })
+                    .request(
+                        RequestSpec {
+                            api_key: metadata::API_KEY,
+                            version,
+                            flexible: false,
+                            expect_response: true,
+                            timeout: self.config.request_timeout,
+                            size_hint: 0,
+                        },
+                        |e| metadata::encode_request(e, version, names, true),
+                    )
                     .await
                     .map_err(broker_error)?;
                 metadata::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))

@@ -69,6 +69,20 @@ impl BrokerError {
     }
 }
 
+/// How one request is framed, sent and awaited.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestSpec {
+    pub api_key: i16,
+    pub version: i16,
+    /// A flexible version: request header v2.
+    pub flexible: bool,
+    /// false for acks=0 Produce, which the broker does not answer.
+    pub expect_response: bool,
+    pub timeout: Duration,
+    /// The body's expected size, so that its frame is allocated once.
+    pub size_hint: usize,
+}
+
 pub struct Connection {
     address: String,
     client_id: String,
@@ -149,18 +163,10 @@ impl Connection {
     /// Sends one request and returns the response body (after the response
     /// header), or an empty body once written when `expect_response` is false.
     /// Fails with `_TRANSPORT` when the connection dies, and with `_TIMED_OUT`
-    /// after `timeout`, which also closes the connection (as librdkafka does),
-    /// so that a late answer can never be taken for another request's.
-    pub async fn request(
-        &self,
-        api_key: i16,
-        version: i16,
-        flexible: bool,
-        expect_response: bool,
-        timeout: Duration,
-        size_hint: usize,
-        body: impl FnOnce(&mut Encoder),
-    ) -> Result<Vec<u8>, ErrorCode> {
+    /// after `spec.timeout`, which also closes the connection (as librdkafka
+    /// does), so that a late answer can never be taken for another request's.
+    pub async fn request(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder)) -> Result<Vec<u8>, ErrorCode> {
+        let RequestSpec { api_key, version, flexible, expect_response, timeout, size_hint } = spec;
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
         let buffer = self.buffers.take(64 + self.client_id.len() + size_hint);
         let frame = frame_request(buffer, api_key, version, flexible, correlation_id, &self.client_id, body);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
-use crate::kafka::client::connection::{BrokerError, Connection};
+use crate::kafka::client::connection::{BrokerError, Connection, RequestSpec};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::accumulator::TopicLayout;
 use crate::kafka::protocol::init_producer_id;
@@ -159,9 +159,17 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
                 .version_for(init_producer_id::API_KEY, init_producer_id::VERSIONS)
                 .ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
             let body = connection
-                .request(init_producer_id::API_KEY, version, version >= init_producer_id::FLEXIBLE_SINCE, true, request_timeout, 0, |e| {
-                    init_producer_id::encode_request(e, version)
-                })
+                .request(
+                    RequestSpec {
+                        api_key: init_producer_id::API_KEY,
+                        version,
+                        flexible: version >= init_producer_id::FLEXIBLE_SINCE,
+                        expect_response: true,
+                        timeout: request_timeout,
+                        size_hint: 0,
+                    },
+                    |e| init_producer_id::encode_request(e, version),
+                )
                 .await
                 .map_err(broker_error)?;
             let response = init_producer_id::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;
@@ -258,7 +266,7 @@ async fn produce(shared: &Shared, connection: &Connection, version: i16, mut bat
     let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     let size_hint = batches.iter().map(|b| b.records.encoded_len() + b.topic.len() + 16).sum();
     let result = connection
-        .request(produce::API_KEY, version, false, expect_response, timeout, size_hint, |e| {
+        .request(RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }, |e| {
             // Batches are sealed (compressed, checksummed) straight into the frame.
             let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
             produce::encode_request_start(e, config.acks, broker_timeout_ms, topics.len());
