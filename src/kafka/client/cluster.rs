@@ -155,7 +155,7 @@ impl Cluster {
                             timeout: self.config.request_timeout,
                             size_hint: 0,
                         },
-                        |e| metadata::encode_request(e, version, names, true),
+                        |e, _| metadata::encode_request(e, version, names, true),
                     )
                     .await
                     .map_err(broker_error)?;

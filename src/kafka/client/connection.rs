@@ -2,43 +2,43 @@
 //! are matched to them in order by correlation id (Kafka answers requests on
 //! a connection in the order it received them).
 //!
-//! A writer task and a reader task own the two halves of the socket. When
-//! either fails, the connection is dead: every request waiting on it fails
-//! with `_TRANSPORT`, and the caller makes a new connection.
+//! The requesting task writes its request itself, under a lock that keeps
+//! each request whole and its place in the response queue in step with the
+//! wire; its record batches go out from their own buffers (a vectored
+//! write), not through a copy. A reader task owns the read half and answers
+//! each waiting request. When a write or a read fails, the connection is
+//! dead: every request waiting on it fails with `_TRANSPORT`, and the caller
+//! makes a new connection.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::io::IoSlice;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::Encoder;
-use crate::kafka::protocol::{frame_request, negotiate, split_response};
+use crate::kafka::protocol::{frame_parts, frame_request, negotiate, split_response, Splice};
 
 /// Larger responses than this are refused rather than read.
 const MAX_RESPONSE_BYTES: usize = 256 << 20;
 /// A response buffer starts this large and grows only as bytes arrive.
 const INITIAL_FRAME_BYTES: usize = 64 << 10;
 
+/// At most this many pieces go to one vectored write (IOV_MAX is 1024).
+const MAX_WRITE_PIECES: usize = 64;
+
 type ReplySender = oneshot::Sender<Result<Vec<u8>, ErrorCode>>;
 
-struct Outgoing {
-    frame: Vec<u8>,
-    correlation_id: i32,
-    /// false for acks=0 Produce: the broker sends nothing back, so the
-    /// request is complete once written.
-    expect_response: bool,
-    reply: ReplySender,
-}
-
-/// State the writer and reader tasks share with the handle.
+/// State the reader task shares with the handle.
 struct Wire {
     alive: AtomicBool,
     in_flight: Mutex<VecDeque<(i32, ReplySender)>>,
@@ -88,14 +88,15 @@ pub struct Connection {
     client_id: String,
     versions: ApiVersionsResponse,
     next_correlation_id: AtomicI32,
-    outgoing: mpsc::UnboundedSender<Outgoing>,
+    /// Held for the whole of one request's write.
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
     wire: Arc<Wire>,
     /// Request frames come from here and go back once written.
     buffers: Arc<BufferPool>,
 }
 
 impl Connection {
-    /// Connects, asks the broker's API versions, and starts the I/O tasks.
+    /// Connects, asks the broker's API versions, and starts the reader task.
     /// Must be called on the producer's runtime.
     pub async fn open(
         address: &str,
@@ -131,16 +132,14 @@ impl Connection {
         }
 
         let (reader, writer) = stream.into_split();
-        let (outgoing, requests) = mpsc::unbounded_channel();
         let wire = Arc::new(Wire { alive: AtomicBool::new(true), in_flight: Mutex::new(VecDeque::new()) });
-        tokio::spawn(write_loop(writer, requests, Arc::clone(&wire), Arc::clone(&buffers)));
         tokio::spawn(read_loop(reader, Arc::clone(&wire)));
         Ok(Arc::new(Connection {
             address: address.to_owned(),
             client_id: client_id.to_owned(),
             versions,
             next_correlation_id: AtomicI32::new(1),
-            outgoing,
+            writer: tokio::sync::Mutex::new(writer),
             wire,
             buffers,
         }))
@@ -165,13 +164,42 @@ impl Connection {
     /// Fails with `_TRANSPORT` when the connection dies, and with `_TIMED_OUT`
     /// after `spec.timeout`, which also closes the connection (as librdkafka
     /// does), so that a late answer can never be taken for another request's.
-    pub async fn request(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder)) -> Result<Vec<u8>, ErrorCode> {
+    ///
+    /// `body` encodes the request body; bytes it adds to the splice list go
+    /// on the wire from their own buffers (they must outlive the write).
+    pub async fn request<'a>(
+        &self,
+        spec: RequestSpec,
+        body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>),
+    ) -> Result<Vec<u8>, ErrorCode> {
         let RequestSpec { api_key, version, flexible, expect_response, timeout, size_hint } = spec;
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
         let buffer = self.buffers.take(64 + self.client_id.len() + size_hint);
-        let frame = frame_request(buffer, api_key, version, flexible, correlation_id, &self.client_id, body);
+        let mut splices = Vec::new();
+        let mut frame = frame_request(buffer, api_key, version, flexible, correlation_id, &self.client_id, |e| body(e, &mut splices));
+        let size = frame.len() - 4 + splices.iter().map(|s| s.bytes.len()).sum::<usize>();
+        frame[..4].copy_from_slice(&(size as i32).to_be_bytes());
+
         let (reply, response) = oneshot::channel();
-        self.outgoing.send(Outgoing { frame, correlation_id, expect_response, reply }).map_err(|_| ErrorCode::TRANSPORT)?;
+        let written = {
+            let mut writer = self.writer.lock().await;
+            if !self.is_alive() {
+                Err(ErrorCode::TRANSPORT)
+            } else {
+                if expect_response {
+                    self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).push_back((correlation_id, reply));
+                }
+                write_all_parts(&mut writer, &frame_parts(&frame, &splices)).await.map_err(|_| {
+                    self.wire.die();
+                    ErrorCode::TRANSPORT
+                })
+            }
+        };
+        self.buffers.give(frame);
+        written?;
+        if !expect_response {
+            return Ok(Vec::new());
+        }
         match tokio::time::timeout(timeout, response).await {
             Err(_) => {
                 self.wire.die();
@@ -183,40 +211,38 @@ impl Connection {
     }
 }
 
-async fn write_loop(
-    mut writer: OwnedWriteHalf,
-    mut requests: mpsc::UnboundedReceiver<Outgoing>,
-    wire: Arc<Wire>,
-    buffers: Arc<BufferPool>,
-) {
-    while let Some(request) = requests.recv().await {
-        if !wire.alive.load(Ordering::Acquire) {
-            let _ = request.reply.send(Err(ErrorCode::TRANSPORT));
-            continue;
+/// Writes every piece, in order, with as few system calls as it can.
+async fn write_all_parts(writer: &mut OwnedWriteHalf, parts: &[&[u8]]) -> std::io::Result<()> {
+    let (mut index, mut offset) = (0, 0);
+    loop {
+        while index < parts.len() && offset == parts[index].len() {
+            index += 1;
+            offset = 0;
         }
-        let Outgoing { frame, correlation_id, expect_response, reply } = request;
-        let reply = match expect_response {
-            true => {
-                wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).push_back((correlation_id, reply));
-                None
-            }
-            false => Some(reply),
-        };
-        let written = writer.write_all(&frame).await;
-        buffers.give(frame);
-        if written.is_err() {
-            if let Some(reply) = reply {
-                let _ = reply.send(Err(ErrorCode::TRANSPORT));
-            }
-            wire.die();
-            continue;
+        if index == parts.len() {
+            return Ok(());
         }
-        if let Some(reply) = reply {
-            let _ = reply.send(Ok(Vec::new()));
+        let pieces: Vec<IoSlice> = std::iter::once(&parts[index][offset..])
+            .chain(parts[index + 1..].iter().copied())
+            .take(MAX_WRITE_PIECES)
+            .map(IoSlice::new)
+            .collect();
+        let mut written = writer.write_vectored(&pieces).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let left = parts[index].len() - offset;
+            if written < left {
+                offset += written;
+                written = 0;
+            } else {
+                written -= left;
+                index += 1;
+                offset = 0;
+            }
         }
     }
-    // The handle is gone: close our half so the broker and the reader see EOF.
-    let _ = writer.shutdown().await;
 }
 
 async fn read_loop(mut reader: OwnedReadHalf, wire: Arc<Wire>) {

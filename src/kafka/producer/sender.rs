@@ -15,8 +15,10 @@ use crate::kafka::client::cluster::Cluster;
 use crate::kafka::client::connection::{BrokerError, Connection, RequestSpec};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::accumulator::TopicLayout;
+use crate::kafka::protocol::compression::Codec;
 use crate::kafka::protocol::init_producer_id;
 use crate::kafka::protocol::produce::{self, PartitionResult};
+use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
@@ -168,7 +170,7 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
                         timeout: request_timeout,
                         size_hint: 0,
                     },
-                    |e| init_producer_id::encode_request(e, version),
+                    |e, _| init_producer_id::encode_request(e, version),
                 )
                 .await
                 .map_err(broker_error)?;
@@ -264,18 +266,27 @@ async fn produce(shared: &Shared, connection: &Connection, version: i16, mut bat
     let timeout = time_left.map_or(config.request_timeout, |t| t.min(config.request_timeout)).max(MIN_REQUEST_TIMEOUT);
     let expect_response = config.acks != 0;
     let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
-    let size_hint = batches.iter().map(|b| b.records.encoded_len() + b.topic.len() + 16).sum();
+    // The frame holds what is not spliced: for uncompressed batches only their headers.
+    let in_frame = |b: &Batch| if config.codec == Codec::None { RECORD_BATCH_OVERHEAD } else { b.records.encoded_len() };
+    let size_hint = batches.iter().map(|b| in_frame(b) + b.topic.len() + 16).sum();
     let result = connection
-        .request(RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }, |e| {
-            // Batches are sealed (compressed, checksummed) straight into the frame.
+        .request(RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }, |e, splices| {
+            // Compressed batches are sealed straight into the frame; an
+            // uncompressed batch's header goes into the frame and its records
+            // go on the wire from the batch's own buffer.
             let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
             produce::encode_request_start(e, config.acks, broker_timeout_ms, topics.len());
             for topic in topics {
                 produce::encode_topic(e, &topic[0].topic, topic.len());
                 for b in topic {
-                    produce::encode_partition(e, b.partition, |out| {
-                        b.records.seal_into(out, config.codec, config.compression_level, b.identity)
-                    });
+                    if config.codec == Codec::None {
+                        let header = |out: &mut Vec<u8>| b.records.seal_header_into(out, b.identity);
+                        produce::encode_partition_spliced(e, b.partition, header, b.records.records(), splices);
+                    } else {
+                        produce::encode_partition(e, b.partition, |out| {
+                            b.records.seal_into(out, config.codec, config.compression_level, b.identity)
+                        });
+                    }
                 }
             }
         })

@@ -45,6 +45,29 @@ pub fn frame_request(
     frame
 }
 
+/// Bytes written into a request from a buffer of their own instead of
+/// being copied into its frame: they go on the wire right after the first
+/// `at` bytes of the frame (a vectored write).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Splice<'a> {
+    pub at: usize,
+    pub bytes: &'a [u8],
+}
+
+/// The frame's pieces in wire order: frame bytes, spliced bytes, frame
+/// bytes, ... Splices must be in ascending `at` order.
+pub fn frame_parts<'a>(frame: &'a [u8], splices: &[Splice<'a>]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::with_capacity(2 * splices.len() + 1);
+    let mut start = 0;
+    for splice in splices {
+        parts.push(&frame[start..splice.at]);
+        parts.push(splice.bytes);
+        start = splice.at;
+    }
+    parts.push(&frame[start..]);
+    parts
+}
+
 /// Splits a response (without its size prefix) into correlation id and body.
 pub fn split_response(frame: &[u8]) -> DecodeResult<(i32, &[u8])> {
     if frame.len() < 4 {
@@ -76,6 +99,14 @@ mod tests {
 
         let flexible = frame_request(vec![5, 5], 22, 4, true, 1, "c", |e| e.i8(9));
         assert_eq!(&flexible[flexible.len() - 2..], [0, 9], "empty tagged fields, then the body");
+    }
+
+    #[test]
+    fn splices_interleave_with_the_frame_in_order() {
+        let frame = b"abcdef";
+        let parts = frame_parts(frame, &[Splice { at: 2, bytes: b"XY" }, Splice { at: 2, bytes: b"Z" }, Splice { at: 6, bytes: b"!" }]);
+        assert_eq!(parts.concat(), b"abXYZcdef!");
+        assert_eq!(frame_parts(frame, &[]).concat(), b"abcdef");
     }
 
     #[test]

@@ -140,6 +140,34 @@ impl RecordsBuilder {
         compress(codec, level, &self.records, out)
     }
 
+    /// Appends an uncompressed batch's header to `out`, with its length and
+    /// CRC-32C already covering `self.records()`, which the caller writes
+    /// right after it from this buffer (no copy into the frame).
+    pub fn seal_header_into(&self, out: &mut Vec<u8>, identity: ProducerIdentity) {
+        let start = out.len();
+        let mut e = Encoder::new(out);
+        e.i64(0); // baseOffset: assigned by the broker
+        e.i32((RECORD_BATCH_OVERHEAD - 12 + self.records.len()) as i32); // batchLength
+        e.i32(-1); // partitionLeaderEpoch
+        e.i8(2); // magic
+        e.i32(0); // crc: patched below
+        e.i16(Codec::None as i16);
+        e.i32(self.count - 1); // lastOffsetDelta
+        e.i64(self.base_timestamp);
+        e.i64(self.max_timestamp);
+        e.i64(identity.producer_id);
+        e.i16(identity.producer_epoch);
+        e.i32(identity.base_sequence);
+        e.i32(self.count);
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]), &self.records);
+        out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    /// The encoded records, uncompressed: what follows `seal_header_into`.
+    pub fn records(&self) -> &[u8] {
+        &self.records
+    }
+
     /// The complete RecordBatch in a buffer of its own.
     pub fn seal(&self, codec: Codec, level: i32, identity: ProducerIdentity) -> Vec<u8> {
         let mut batch = Vec::new();
@@ -259,6 +287,19 @@ mod tests {
         b.seal_into(&mut frame, Codec::Zstd, 3, ProducerIdentity::NONE);
         assert_eq!(&frame[..3], [1, 2, 3]);
         assert_eq!(&frame[3..], &alone[..]);
+    }
+
+    #[test]
+    fn a_header_with_spliced_records_is_the_sealed_batch() {
+        let mut b = RecordsBuilder::with_capacity(0);
+        for i in 0..50 {
+            b.append(1_000 + i, Some(b"key"), Some(&[i as u8; 40]));
+        }
+        let id = ProducerIdentity { producer_id: 9, producer_epoch: 1, base_sequence: 100 };
+        let mut header = vec![0xEE];
+        b.seal_header_into(&mut header, id);
+        assert_eq!(header.len(), 1 + RECORD_BATCH_OVERHEAD);
+        assert_eq!([&header[1..], b.records()].concat(), b.seal(Codec::None, -1, id));
     }
 
     #[test]
