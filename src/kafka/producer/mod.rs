@@ -129,10 +129,6 @@ impl Producer {
         Ok(Producer { shared, sender_thread: Mutex::new(Some(thread)) })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.shared.config
-    }
-
     /// Queues one record and returns its receipt; never blocks on the
     /// network. Failures known now come back as completed receipts.
     pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Delivery> {
