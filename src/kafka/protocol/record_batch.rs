@@ -123,12 +123,18 @@ impl RecordsBuilder {
     }
 
     fn write_batch(&self, out: &mut Vec<u8>, codec: Codec, level: i32, identity: ProducerIdentity) -> std::io::Result<()> {
+        self.write_header(out, codec, identity);
+        compress(codec, level, &self.records, out)
+    }
+
+    /// The 61-byte header, with batchLength and crc left 0 for the caller.
+    fn write_header(&self, out: &mut Vec<u8>, codec: Codec, identity: ProducerIdentity) {
         let mut e = Encoder::new(out);
         e.i64(0); // baseOffset: assigned by the broker
-        e.i32(0); // batchLength: patched by seal_into
+        e.i32(0); // batchLength: patched by the caller
         e.i32(-1); // partitionLeaderEpoch
         e.i8(2); // magic
-        e.i32(0); // crc: patched by seal_into
+        e.i32(0); // crc: patched by the caller
         e.i16(codec as i16); // attributes: CreateTime, not transactional
         e.i32(self.count - 1); // lastOffsetDelta
         e.i64(self.base_timestamp);
@@ -137,7 +143,6 @@ impl RecordsBuilder {
         e.i16(identity.producer_epoch);
         e.i32(identity.base_sequence);
         e.i32(self.count);
-        compress(codec, level, &self.records, out)
     }
 
     /// Appends an uncompressed batch's header to `out`, with its length and
@@ -145,20 +150,9 @@ impl RecordsBuilder {
     /// right after it from this buffer (no copy into the frame).
     pub fn seal_header_into(&self, out: &mut Vec<u8>, identity: ProducerIdentity) {
         let start = out.len();
-        let mut e = Encoder::new(out);
-        e.i64(0); // baseOffset: assigned by the broker
-        e.i32((RECORD_BATCH_OVERHEAD - 12 + self.records.len()) as i32); // batchLength
-        e.i32(-1); // partitionLeaderEpoch
-        e.i8(2); // magic
-        e.i32(0); // crc: patched below
-        e.i16(Codec::None as i16);
-        e.i32(self.count - 1); // lastOffsetDelta
-        e.i64(self.base_timestamp);
-        e.i64(self.max_timestamp);
-        e.i64(identity.producer_id);
-        e.i16(identity.producer_epoch);
-        e.i32(identity.base_sequence);
-        e.i32(self.count);
+        self.write_header(out, Codec::None, identity);
+        let batch_length = (RECORD_BATCH_OVERHEAD - 12 + self.records.len()) as i32;
+        out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
         let crc = crc32c::crc32c_append(crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]), &self.records);
         out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
     }
