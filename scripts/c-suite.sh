@@ -181,7 +181,8 @@ run threads "$bin/threads" "$brokers" "$prefix-threads" "$THREADS_N"
 # that test alone adds the suppressions that say so (c-tests/*-fork.supp).
 EXTRA_RUN=()
 if [ "$mode" = asan ]; then
-    LSAN_OPTIONS="suppressions=$root/c-tests/lsan-fork.supp:print_suppressions=1" \
+    ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0:malloc_context_size=100" \
+        LSAN_OPTIONS="suppressions=$root/c-tests/lsan-fork.supp:print_suppressions=1" \
         run fork "$bin/fork" "$brokers" "$prefix-fork" "$FORK_N"
 else
     EXTRA_RUN=("--suppressions=$root/c-tests/valgrind-fork.supp")
