@@ -4,8 +4,10 @@
 Started by scripts/bench.sh (`make bench`, `make bench-smoke`), which installs the
 dependencies, builds the library and the two bench binaries, and sources scripts/env.sh.
 
-For every workload it runs both libraries alternately (ablkafka, librdkafka, ablkafka,
-librdkafka, ...) for BENCH_ROUNDS rounds, each run in its own process (bench/bench.c)
+For every workload it first runs each library once unmeasured (the warm-up round: the
+first runs on a broker pay for faulting in its memory), then both libraries alternately
+for BENCH_ROUNDS rounds, in the order A B, B A, A B, ... so neither always goes first,
+each run in its own process (bench/bench.c)
 against one tansu broker this script starts, on a fresh topic that is deleted after the
 run (tansu keeps everything in memory). It prints every run, then the medians per
 library and the ratios ablkafka/librdkafka, and writes them to $BENCH_OUT
@@ -14,7 +16,8 @@ library and the ratios ablkafka/librdkafka, and writes them to $BENCH_OUT
 Environment:
   BENCH_SHORT=1        smoke mode: small counts, one round, checks that both libraries
                        deliver every message; ends with "N passed, N failed"; no speed check
-  BENCH_ROUNDS=N       rounds per workload (full mode default 9)
+  BENCH_ROUNDS=N       measured rounds per workload (full mode default 9)
+  BENCH_WARMUP=0       skip the unmeasured warm-up round (full mode default 1, smoke 0)
   BENCH_WORKLOADS=a,b  only these workloads (names below)
   BENCH_PARTITIONS=N   partitions per topic (default 4, tansu's auto-create default)
   BENCH_OUT=DIR        where the broker and the results go (default build/bench)
@@ -42,6 +45,7 @@ LIBS = [("ablkafka", os.path.join(BIN, "bench-ablkafka")), ("librdkafka", os.pat
 
 SHORT = os.environ.get("BENCH_SHORT", "") not in ("", "0")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SHORT else "9"))
+WARMUP = os.environ.get("BENCH_WARMUP", "0" if SHORT else "1") not in ("", "0")
 PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "4"))
 OUT = os.path.abspath(os.environ.get("BENCH_OUT", os.path.join(ROOT, "build", "bench-smoke" if SHORT else "bench")))
 TANSU_BIN = os.environ.get("TANSU_BIN", "")
@@ -230,18 +234,22 @@ def run_once(broker, workload, lib, exe, rnd):
 
 def fmt_run(r):
     if "msgs_per_s" not in r:
-        return f"  {r['lib']:<10} round {r['round']}: FAILED rc={r['rc']} {r.get('stderr', '')}"
+        return f"  {r['lib']:<10} {round_name(r)}: FAILED rc={r['rc']} {r.get('stderr', '')}"
     if r["mode"] == "paused":
-        return (f"  {r['lib']:<10} round {r['round']}: queued {r['count']:,} in {r['queue_s']:.3f} s "
+        return (f"  {r['lib']:<10} {round_name(r)}: queued {r['count']:,} in {r['queue_s']:.3f} s "
                 f"({r['count'] / r['queue_s']:,.0f} msg/s), RSS with all queued {r['rss_paused_kb'] / 1024:.1f} MiB, "
                 f"peak RSS {r['maxrss_kb'] / 1024:.1f} MiB, drained in {r['drain_s']:.3f} s after SIGCONT, "
                 f"{r['cpu_us_per_msg']:.3f} us CPU/msg, delivered {r['delivered']}/{r['count']}, "
                 f"other load {r['other_load_cores']:.2f} cores")
-    return (f"  {r['lib']:<10} round {r['round']}: {r['msgs_per_s']:>11,.0f} msg/s {r['mb_per_s']:>7.1f} MB/s "
+    return (f"  {r['lib']:<10} {round_name(r)}: {r['msgs_per_s']:>11,.0f} msg/s {r['mb_per_s']:>7.1f} MB/s "
             f"{r['cpu_us_per_msg']:>8.3f} us CPU/msg  peak RSS {r['maxrss_kb'] / 1024:>7.1f} MiB  "
             f"p50 {r['p50_us']:>9,.0f} us  p99 {r['p99_us']:>9,.0f} us  "
             f"delivered {r['delivered']}/{r['count']}  broker {r['broker_cpu_us_per_msg']:.3f} us CPU/msg, "
             f"RSS {r['broker_rss_kb_after'] / 1024:.0f} MiB  other load {r['other_load_cores']:.2f} cores")
+
+
+def round_name(r):
+    return "warm-up" if r["round"] == 0 else f"round {r['round']}"
 
 
 def median_of(runs, key):
@@ -263,7 +271,7 @@ def summarize(results):
     lines.append(head)
     lines.append("|" + "---|" * (len(METRICS) + 3))
     for wl in WORKLOADS:
-        runs = [r for r in results if r["workload"] == wl["name"]]
+        runs = [r for r in results if r["workload"] == wl["name"] and r["round"] > 0]
         if not runs:
             continue
         med = {lib: {m[0]: median_of([r for r in runs if r["lib"] == lib], m[0]) for m in METRICS}
@@ -295,7 +303,7 @@ def summarize(results):
     lines.append("Load from other processes during the runs (cores busy outside the benchmark and its "
                  "broker; this machine has " + str(os.cpu_count()) + "):")
     for wl in WORKLOADS:
-        loads = [r["other_load_cores"] for r in results if r["workload"] == wl["name"]]
+        loads = [r["other_load_cores"] for r in results if r["workload"] == wl["name"] and r["round"] > 0]
         if loads:
             lines.append(f"- {wl['name']}: median {statistics.median(loads):.2f}, max {max(loads):.2f}"
                          f" ({sum(1 for x in loads if x > 0.1)} of {len(loads)} runs above 0.1)")
@@ -365,8 +373,9 @@ def main():
         broker.start()
         for wl in WORKLOADS:
             log(f"\n== {wl['name']}: {wl['title']} (count={wl['count']}, {wl['args']})")
-            for rnd in range(1, ROUNDS + 1):
-                for lib, exe in LIBS:
+            for rnd in range(0 if WARMUP else 1, ROUNDS + 1):
+                # Round 0 is the warm-up: run and checked, but left out of the medians.
+                for lib, exe in (LIBS if rnd % 2 == 1 else LIBS[::-1]):
                     r = run_once(broker, wl, lib, exe, rnd)
                     results.append(r)
                     log(fmt_run(r))
@@ -383,7 +392,8 @@ def main():
     table = summarize(results)
     header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, ablkafka built from {source_version()}\n"
               f"machine: {machine()}\nlibraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()) +
-              f"\n{ROUNDS} round(s) per workload, alternating ablkafka/librdkafka, {PARTITIONS} partitions, "
+              f"\n{ROUNDS} round(s) per workload{' after a warm-up round' if WARMUP else ''}, "
+              f"alternating A B, B A, ..., {PARTITIONS} partitions, "
               f"wall time {time.time() - started:.0f} s\n")
     with open(os.path.join(OUT, "summary.md"), "w") as f:
         f.write(header + "\n" + table + "\n")
@@ -397,7 +407,7 @@ def main():
             passed += 1
         else:
             failed += 1
-            log(f"FAIL {r['workload']} {r['lib']} round {r['round']}: rc={r['rc']} "
+            log(f"FAIL {r['workload']} {r['lib']} {round_name(r)}: rc={r['rc']} "
                 f"delivered={r.get('delivered')} of {r.get('count')} failed={r.get('failed')} "
                 f"first_error={r.get('first_error')} {r.get('stderr', '')}")
     log(f"\n{passed} passed, {failed} failed")
