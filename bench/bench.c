@@ -30,10 +30,13 @@
  *               librdkafka: rd_kafka_produce (F_COPY) and rd_kafka_poll(rk, 0) after each,
  *               as its examples do; the delivery-report callback counts (and stamps the
  *               sampled ones); then rd_kafka_flush.
- *   latency     send `count` messages on a fixed schedule of `rate` per second.
- *               ablkafka: a second thread response_waits each Response in order and
- *               stamps it. librdkafka: a second thread runs rd_kafka_poll(rk, 100); the
- *               callback stamps. Same receipt-reading as above at the end.
+ *   latency     send `count` messages on a fixed schedule of `rate` per second from one
+ *               thread, which waits for each message's receipt before the next send
+ *               time, as an application sending one request at a time does. ablkafka:
+ *               response_wait, then stamp. librdkafka: rd_kafka_poll(rk, 100) until the
+ *               callback has stamped it. A receipt slower than the interval makes the
+ *               next send late (counted: late_sends). Same receipt-reading as above at
+ *               the end.
  *   paused      SIGSTOP `pause_pid`, send `count` messages, hold, SIGCONT, then deliver
  *               them all (as throughput, no latency stamps): peak RSS is the figure.
  *
@@ -60,8 +63,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -215,6 +216,8 @@ struct result {
     int64_t t0, t1, cpu0, cpu1;
     long rss_base_kb, rss_paused_kb;
     int64_t queued_ns, resumed_ns; /* paused mode: last send returned; SIGCONT sent */
+    int64_t schedule_start_ns;     /* latency mode: when the schedule started */
+    long late_sends;               /* latency mode: sends that found their time passed */
     struct rusage ru0, ru1;
 };
 
@@ -275,7 +278,7 @@ static void report(struct result *r) {
     printf("RESULT lib=%s version=%s mode=%s codec=%s size=%ld linger=%s count=%ld delivered=%ld failed=%ld "
            "first_error=%d elapsed_s=%.4f msgs_per_s=%.0f mb_per_s=%.2f cpu_us_per_msg=%.4f "
            "user_s=%.3f sys_s=%.3f ctxsw_per_msg=%.4f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
-           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f\n",
+           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f late_sends=%ld\n",
            LIB_NAME, lib_version(), opt.mode, opt.codec, opt.size, opt.linger, opt.count, r->delivered, r->failed,
            r->first_error, elapsed, (double)opt.count / elapsed,
            (double)opt.count * (double)opt.size / elapsed / 1e6,
@@ -284,7 +287,7 @@ static void report(struct result *r) {
            peak_rss_kb(), r->ru1.ru_maxrss,
            r->rss_base_kb, r->rss_paused_kb, p50, p99, p999, pmax,
            r->queued_ns ? (double)(r->queued_ns - r->t0) / 1e9 : -1.0,
-           r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0);
+           r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0, r->late_sends);
     fflush(stdout);
 }
 
@@ -301,6 +304,17 @@ static void sleep_until_ns(int64_t t) {
     struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
+}
+
+/* Latency mode: waits for message i's time on the fixed schedule, which starts at the
+ * first call. A send whose time has already passed (the previous receipt took longer
+ * than the interval) goes at once and counts as late. */
+static void await_slot(struct result *r, long i) {
+    int64_t now = now_ns();
+    if (i == 0) r->schedule_start_ns = now;
+    int64_t slot = r->schedule_start_ns + i * (1000000000 / opt.rate);
+    if (now > slot) r->late_sends++;
+    sleep_until_ns(slot);
 }
 
 /* ------------------------------------------------------------------ ablkafka */
@@ -337,7 +351,6 @@ static void warm_up(Producer *p) {
 }
 
 static Response **responses;
-static sem_t published;
 
 /* Reads every Response's outcome and frees it, as an application does after flush. */
 static void read_and_free(struct result *res) {
@@ -359,17 +372,6 @@ static void send_one(Producer *p, long i) {
     Response *r = producer_send(p, opt.topic, NULL, 0, value_of(i), (size_t)opt.size);
     if (r == NULL) die("producer_send returned NULL at %ld", i);
     responses[i] = r;
-}
-
-static void *waiter(void *arg) {
-    (void)arg;
-    for (long i = 0; i < opt.count; i++) {
-        while (sem_wait(&published) != 0) {
-        }
-        response_wait(responses[i], -1);
-        done_ns[i] = now_ns(); /* sample is 1 in latency mode */
-    }
-    return NULL;
 }
 
 static void run(struct result *res) {
@@ -398,18 +400,14 @@ static void run(struct result *res) {
         read_and_free(res);
         end(res);
     } else if (strcmp(opt.mode, "latency") == 0) {
-        pthread_t t;
-        if (sem_init(&published, 0, 0) != 0) die("sem_init");
         begin(res);
-        if (pthread_create(&t, NULL, waiter, NULL) != 0) die("pthread_create");
-        int64_t start = now_ns(), interval = 1000000000 / opt.rate;
         for (long i = 0; i < opt.count; i++) {
-            sleep_until_ns(start + i * interval);
+            await_slot(res, i);
             sent_ns[i] = now_ns();
             send_one(p, i);
-            sem_post(&published);
+            response_wait(responses[i], -1);
+            done_ns[i] = now_ns(); /* sample is 1 in latency mode */
         }
-        pthread_join(t, NULL);
         if (producer_flush(p, -1) != 0) die("flush failed");
         read_and_free(res);
         end(res);
@@ -486,15 +484,6 @@ static void produce(rd_kafka_t *rk, const void *value, size_t len, long id) {
     }
 }
 
-static rd_kafka_t *poll_rk;
-
-/* Serves delivery reports until every message has one (the last call returns at once). */
-static void *poller(void *arg) {
-    (void)arg;
-    while (atomic_load(&rd_delivered) + atomic_load(&rd_failed) < opt.count) rd_kafka_poll(poll_rk, 100);
-    return NULL;
-}
-
 static void run(struct result *res) {
     rd_kafka_t *rk = make_producer();
     rkt = rd_kafka_topic_new(rk, opt.topic, NULL);
@@ -515,17 +504,13 @@ static void run(struct result *res) {
         if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
         end(res);
     } else if (strcmp(opt.mode, "latency") == 0) {
-        pthread_t t;
-        poll_rk = rk;
         begin(res);
-        if (pthread_create(&t, NULL, poller, NULL) != 0) die("pthread_create");
-        int64_t start = now_ns(), interval = 1000000000 / opt.rate;
         for (long i = 0; i < opt.count; i++) {
-            sleep_until_ns(start + i * interval);
+            await_slot(res, i);
             sent_ns[i] = now_ns();
             produce(rk, value_of(i), (size_t)opt.size, i + 1);
+            while (atomic_load(&rd_delivered) + atomic_load(&rd_failed) <= i) rd_kafka_poll(rk, 100);
         }
-        pthread_join(t, NULL);
         if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
         end(res);
     } else { /* paused */
