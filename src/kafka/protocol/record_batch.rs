@@ -36,17 +36,24 @@ pub struct RecordsBuilder {
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
+    /// CRC-32C of `records`, kept up to date by `append` for a batch that
+    /// goes on the wire uncompressed: each record is summed while it is
+    /// still in cache, and sealing only sums the header.
+    records_crc: Option<u32>,
 }
 
 impl RecordsBuilder {
     pub fn with_capacity(bytes: usize) -> Self {
-        Self::in_buffer(Vec::with_capacity(bytes))
+        Self::in_buffer(Vec::with_capacity(bytes), false)
     }
 
     /// Builds in `buffer` (emptied first), e.g. one taken from a pool.
-    pub fn in_buffer(mut buffer: Vec<u8>) -> Self {
+    /// `uncompressed`: the batch will be sealed with `seal_header_into`, so
+    /// the records' CRC is computed as they are appended.
+    pub fn in_buffer(mut buffer: Vec<u8>, uncompressed: bool) -> Self {
         buffer.clear();
-        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0 }
+        let records_crc = uncompressed.then_some(0);
+        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0, records_crc }
     }
 
     /// The buffer back, for reuse.
@@ -87,6 +94,7 @@ impl RecordsBuilder {
         self.max_timestamp = self.max_timestamp.max(timestamp);
         let body = self.body_len(timestamp, key, value);
         let offset_delta = self.count;
+        let start = self.records.len();
         let mut e = Encoder::new(&mut self.records);
         e.varint(body as i32);
         e.i8(0); // record attributes: unused
@@ -95,6 +103,9 @@ impl RecordsBuilder {
         write_field(&mut e, key);
         write_field(&mut e, value);
         e.varint(0); // headers
+        if let Some(crc) = &mut self.records_crc {
+            *crc = crc32c::crc32c_append(*crc, &self.records[start..]);
+        }
         self.count += 1;
         offset_delta
     }
@@ -153,7 +164,11 @@ impl RecordsBuilder {
         self.write_header(out, Codec::None, identity);
         let batch_length = (RECORD_BATCH_OVERHEAD - 12 + self.records.len()) as i32;
         out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
-        let crc = crc32c::crc32c_append(crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]), &self.records);
+        let header_crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
+        let crc = match self.records_crc {
+            Some(records_crc) => crc32c::crc32c_combine(header_crc, records_crc, self.records.len()),
+            None => crc32c::crc32c_append(header_crc, &self.records),
+        };
         out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
     }
 
@@ -285,15 +300,20 @@ mod tests {
 
     #[test]
     fn a_header_with_spliced_records_is_the_sealed_batch() {
-        let mut b = RecordsBuilder::with_capacity(0);
-        for i in 0..50 {
-            b.append(1_000 + i, Some(b"key"), Some(&[i as u8; 40]));
+        // With the records' CRC kept as they are appended, and without.
+        for uncompressed in [true, false] {
+            let mut b = RecordsBuilder::in_buffer(Vec::new(), uncompressed);
+            for i in 0..50 {
+                b.append(1_000 + i, Some(b"key"), Some(&vec![i as u8; 40 + i as usize]));
+            }
+            let id = ProducerIdentity { producer_id: 9, producer_epoch: 1, base_sequence: 100 };
+            let mut header = vec![0xEE];
+            b.seal_header_into(&mut header, id);
+            assert_eq!(header.len(), 1 + RECORD_BATCH_OVERHEAD);
+            let spliced = [&header[1..], b.records()].concat();
+            assert_eq!(u32::from_be_bytes(spliced[17..21].try_into().unwrap()), crc32c::crc32c(&spliced[21..]));
+            assert_eq!(spliced, b.seal(Codec::None, -1, id), "uncompressed: {uncompressed}");
         }
-        let id = ProducerIdentity { producer_id: 9, producer_epoch: 1, base_sequence: 100 };
-        let mut header = vec![0xEE];
-        b.seal_header_into(&mut header, id);
-        assert_eq!(header.len(), 1 + RECORD_BATCH_OVERHEAD);
-        assert_eq!([&header[1..], b.records()].concat(), b.seal(Codec::None, -1, id));
     }
 
     #[test]
