@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use std::io::IoSlice;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -32,6 +32,9 @@ use crate::kafka::protocol::{frame_parts, frame_request, negotiate, split_respon
 const MAX_RESPONSE_BYTES: usize = 256 << 20;
 /// A response buffer starts this large and grows only as bytes arrive.
 const INITIAL_FRAME_BYTES: usize = 64 << 10;
+/// The reader takes in up to this much per system call, so that a small
+/// response's size prefix and body come from one read, not two.
+const READ_BUFFER_BYTES: usize = 64 << 10;
 
 /// At most this many pieces go to one vectored write (IOV_MAX is 1024).
 const MAX_WRITE_PIECES: usize = 64;
@@ -245,7 +248,8 @@ async fn write_all_parts(writer: &mut OwnedWriteHalf, parts: &[&[u8]]) -> std::i
     }
 }
 
-async fn read_loop(mut reader: OwnedReadHalf, wire: Arc<Wire>) {
+async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     loop {
         let Ok(frame) = read_frame(&mut reader).await else { break };
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
@@ -255,6 +259,12 @@ async fn read_loop(mut reader: OwnedReadHalf, wire: Arc<Wire>) {
                 let mut body = frame;
                 body.drain(..4); // response header v0: the correlation id
                 let _ = reply.send(Ok(body));
+                if reader.buffer().is_empty() {
+                    // The requester just answered completes its receipts (and
+                    // wakes the application) before this task tries a read
+                    // that would most likely find nothing yet.
+                    tokio::task::yield_now().await;
+                }
             }
             // A response nobody asked for: the stream is out of step.
             Some((_, reply)) => {
@@ -303,5 +313,17 @@ mod tests {
         // A large size followed by little: an error, not a large allocation.
         let err = read_frame(&mut &frame(200 << 20, b"only this")[..]).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn buffered_frames_come_out_one_at_a_time() {
+        let wire = [frame(3, b"abc"), frame(2, b"de"), frame(1, b"f")].concat();
+        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, &wire[..]);
+        assert_eq!(read_frame(&mut reader).await.unwrap(), b"abc");
+        assert_eq!(reader.buffer().len(), 11, "the rest was read in the same call");
+        assert_eq!(read_frame(&mut reader).await.unwrap(), b"de");
+        assert_eq!(read_frame(&mut reader).await.unwrap(), b"f");
+        assert!(reader.buffer().is_empty());
+        assert!(read_frame(&mut reader).await.is_err());
     }
 }
