@@ -16,6 +16,9 @@
  *   retriable_idem   the same with enable.idempotence=true, max.in.flight=1
  *   retriable_idem5  the same with enable.idempotence=true and 5 requests in flight;
  *                    exactly once is asserted, per-key order only reported (see below)
+ *   retriable_linger0, retriable_idem_linger0
+ *                    retriable and retriable_idem with linger.ms=0, where a record sent
+ *                    while nothing is in flight is written by the sending thread itself
  *   idem_init_retry  InitProducerId answered COORDINATOR_LOAD_IN_PROGRESS twice: the
  *                    idempotent producer retries it and delivers
  *   idem_options     idempotence refused with acks=1, acks=0 or more than 5 in flight
@@ -97,13 +100,14 @@ static int have_error_api(void) {
 
 /* ------------------------------------------------------------------ retriable */
 
-static void retriable(const char *name, int idempotent, const char *in_flight) {
+static void retriable(const char *name, int idempotent, const char *in_flight, const char *linger) {
     mock_t m;
     if (!mock_start(&m, 3)) return;
     const char *topic = "retriable";
     if (!mock_topic(&m, topic, 4)) goto out;
     const char *opts[] = {FAST_OPTS,
                           "enable.idempotence", idempotent ? "true" : "false",
+                          "linger.ms", linger,
                           in_flight ? "max.in.flight.requests.per.connection" : NULL, in_flight,
                           NULL};
     Producer *p = producer_with(m.bootstraps, opts);
@@ -198,9 +202,11 @@ out:
     mock_stop(&m);
 }
 
-static void case_retriable(void) { retriable("retriable", 0, NULL); }
-static void case_retriable_idem(void) { retriable("retriable_idem", 1, "1"); }
-static void case_retriable_idem5(void) { retriable("retriable_idem5", 1, "5"); }
+static void case_retriable(void) { retriable("retriable", 0, NULL, "5"); }
+static void case_retriable_idem(void) { retriable("retriable_idem", 1, "1", "5"); }
+static void case_retriable_idem5(void) { retriable("retriable_idem5", 1, "5", "5"); }
+static void case_retriable_linger0(void) { retriable("retriable_linger0", 0, NULL, "0"); }
+static void case_retriable_idem_linger0(void) { retriable("retriable_idem_linger0", 1, "1", "0"); }
 
 /* ------------------------------------------------------------------ idempotence */
 
@@ -826,6 +832,8 @@ static const struct {
     {"retriable", case_retriable, 40},
     {"retriable_idem", case_retriable_idem, 40},
     {"retriable_idem5", case_retriable_idem5, 40},
+    {"retriable_linger0", case_retriable_linger0, 40},
+    {"retriable_idem_linger0", case_retriable_idem_linger0, 40},
     {"idem_init_retry", case_idem_init_retry, 20},
     {"idem_options", case_idem_options, 10},
     {"leader_move", case_leader_move, 40},

@@ -14,6 +14,10 @@
  *      says so in its return value;
  *   5. batch triggers: with linger.ms=10000 and no flush, a batch still goes out as soon
  *      as it holds batch.num.messages records, or batch.size bytes.
+ *   6. linger.ms=0: records sent one at a time, each awaited (the calling thread writes
+ *      each request itself), then a burst of records without waiting (most batched by
+ *      the network thread while requests are in flight): every receipt is delivered, and
+ *      within each partition the offsets follow the send order, one apart.
  */
 #include "common.h"
 
@@ -314,6 +318,71 @@ static void batch_trigger(const char *brokers, const char *topic, const char *op
     producer_free(p);
 }
 
+/* Offsets of `n` delivered receipts, in send order, increase by exactly one within each
+ * partition, continuing from `last` (per partition, -1 = not seen yet). Returns how many
+ * receipts broke that. */
+#define MAX_PARTITIONS 64
+static int offsets_follow_send_order(Response **r, int n, int64_t *last) {
+    int broken = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t part = response_partition(r[i]);
+        if (part < 0 || part >= MAX_PARTITIONS) {
+            broken++;
+            continue;
+        }
+        int64_t off = response_offset(r[i]);
+        if (last[part] >= 0 && off != last[part] + 1) {
+            if (broken++ < 5)
+                fprintf(stderr, "  receipt %d: partition %d offset %" PRId64 " after %" PRId64 "\n", i, (int)part, off,
+                        last[part]);
+        }
+        last[part] = off;
+    }
+    return broken;
+}
+
+static void test_linger_zero(const char *brokers, const char *topic) {
+    enum { ONE_BY_ONE = 200, BURST = 3000 };
+    ProducerBuilder *b = builder_for(brokers);
+    if (b == NULL) return;
+    set_ok(b, "linger.ms", "0");
+    set_ok(b, "message.timeout.ms", "30000");
+    Producer *p = build_ok(b);
+    producer_builder_free(b);
+    if (p == NULL) return;
+
+    Response **r = calloc(ONE_BY_ONE + BURST, sizeof *r);
+    char key[32], value[64];
+    int bad = 0;
+    int64_t t0 = now_ms();
+    for (int i = 0; i < ONE_BY_ONE; i++) {
+        snprintf(key, sizeof key, "zero-%d", i % 5);
+        snprintf(value, sizeof value, "linger zero one by one %d", i);
+        r[i] = send_text(p, topic, key, value);
+        if (response_wait(r[i], 10000) != 1 || !delivered(r[i], "linger 0 one by one", i)) bad++;
+    }
+    CHECK(bad == 0, "linger.ms=0: %d of %d records sent one at a time not delivered", bad, ONE_BY_ONE);
+    fprintf(stderr, "receipts: linger.ms=0: %d records one at a time in %lld ms\n", ONE_BY_ONE,
+            (long long)(now_ms() - t0));
+    for (int i = ONE_BY_ONE; i < ONE_BY_ONE + BURST; i++) {
+        snprintf(key, sizeof key, "zero-%d", i % 5);
+        snprintf(value, sizeof value, "linger zero burst %d", i);
+        r[i] = send_text(p, topic, key, value);
+    }
+    CHECK(producer_flush(p, 20000) == 0, "linger.ms=0: flush after the burst");
+    bad = 0;
+    for (int i = ONE_BY_ONE; i < ONE_BY_ONE + BURST; i++) bad += !delivered(r[i], "linger 0 burst", i);
+    CHECK(bad == 0, "linger.ms=0: %d of %d burst records not delivered", bad, BURST);
+    int64_t last[MAX_PARTITIONS];
+    for (int i = 0; i < MAX_PARTITIONS; i++) last[i] = -1;
+    int broken = offsets_follow_send_order(r, ONE_BY_ONE + BURST, last);
+    CHECK(broken == 0, "linger.ms=0: %d receipts out of send order within their partition", broken);
+    CHECK(producer_close(p, 5000) == 0, "close after linger.ms=0");
+    for (int i = 0; i < ONE_BY_ONE + BURST; i++) response_free(r[i]);
+    free(r);
+    producer_free(p);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s BROKERS TOPIC\n", argv[0]);
@@ -325,5 +394,6 @@ int main(int argc, char **argv) {
     test_free_pending(argv[1], argv[2]);
     batch_trigger(argv[1], argv[2], "batch.num.messages", "10", 10, 20);
     batch_trigger(argv[1], argv[2], "batch.size", "4096", 12, 1000);
+    test_linger_zero(argv[1], argv[2]);
     return CHECK_SUMMARY("receipts");
 }

@@ -101,6 +101,15 @@ impl Cluster {
         }
     }
 
+    /// The open connection to broker `node_id`, without waiting: None when
+    /// there is none, or while a task holds its slot (to connect, say).
+    pub fn connected_broker(&self, node_id: i32) -> Option<Arc<Connection>> {
+        let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned()?;
+        let address = slot.address();
+        let connection = slot.connection.try_lock().ok()?;
+        connection.as_ref().filter(|c| c.is_alive() && c.address() == address).cloned()
+    }
+
     /// Runs `exchange` on the first broker that can be reached and answers,
     /// trying connected brokers first, then the others, then the bootstrap
     /// servers. When none can be reached the error is `_ALL_BROKERS_DOWN`,

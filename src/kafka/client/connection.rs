@@ -175,35 +175,110 @@ impl Connection {
         spec: RequestSpec,
         body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>),
     ) -> Result<Vec<u8>, ErrorCode> {
-        let RequestSpec { api_key, version, flexible, expect_response, timeout, size_hint } = spec;
-        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let buffer = self.buffers.take(64 + self.client_id.len() + size_hint);
-        let mut splices = Vec::new();
-        let mut frame = frame_request(buffer, api_key, version, flexible, correlation_id, &self.client_id, |e| body(e, &mut splices));
-        let size = frame.len() - 4 + splices.iter().map(|s| s.bytes.len()).sum::<usize>();
-        frame[..4].copy_from_slice(&(size as i32).to_be_bytes());
-
-        let (reply, response) = oneshot::channel();
-        let written = {
+        let (frame, splices, correlation_id) = self.encode(spec, body);
+        let reply = {
             let mut writer = self.writer.lock().await;
-            if !self.is_alive() {
-                Err(ErrorCode::TRANSPORT)
-            } else {
-                if expect_response {
-                    self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).push_back((correlation_id, reply));
+            if self.is_alive() {
+                let reply = self.expect(spec, correlation_id);
+                match write_all_parts(&mut writer, &frame_parts(&frame, &splices)).await {
+                    Ok(()) => Ok(reply),
+                    Err(_) => {
+                        self.wire.die();
+                        Err(ErrorCode::TRANSPORT)
+                    }
                 }
-                write_all_parts(&mut writer, &frame_parts(&frame, &splices)).await.map_err(|_| {
-                    self.wire.die();
-                    ErrorCode::TRANSPORT
-                })
+            } else {
+                Err(ErrorCode::TRANSPORT)
             }
         };
         self.buffers.give(frame);
-        written?;
-        if !expect_response {
-            return Ok(Vec::new());
+        reply?.wait().await
+    }
+
+    /// The same request, written at once by the calling thread (which need
+    /// not be the runtime's) without waiting for anything. None when it
+    /// cannot go at once: another request is being written, or the socket
+    /// takes nothing now; then nothing was sent. Otherwise its answer is
+    /// awaited with `Reply::wait` on the runtime.
+    pub fn try_request_now<'a>(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>)) -> Option<Reply> {
+        let writer = self.writer.try_lock().ok()?;
+        if !self.is_alive() {
+            return None;
         }
-        match tokio::time::timeout(timeout, response).await {
+        let (frame, splices, correlation_id) = self.encode(spec, body);
+        let reply = self.expect(spec, correlation_id);
+        let written = try_write_all_parts(&writer, &frame_parts(&frame, &splices));
+        self.buffers.give(frame);
+        match written {
+            WriteNow::Complete => Some(reply),
+            WriteNow::Nothing => {
+                if spec.expect_response {
+                    // Still under the writer lock: ours is the last entry.
+                    self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).pop_back();
+                }
+                None
+            }
+            // Part of a frame went out: the stream is unusable, and the request
+            // fails as a write on a dead connection does.
+            WriteNow::Broken => {
+                self.wire.die();
+                Some(Reply::failed(ErrorCode::TRANSPORT, &self.wire))
+            }
+        }
+    }
+
+    /// One request's frame, its size prefix set, and its correlation id.
+    fn encode<'a>(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>)) -> (Vec<u8>, Vec<Splice<'a>>, i32) {
+        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        let buffer = self.buffers.take(64 + self.client_id.len() + spec.size_hint);
+        let mut splices = Vec::new();
+        let mut frame =
+            frame_request(buffer, spec.api_key, spec.version, spec.flexible, correlation_id, &self.client_id, |e| body(e, &mut splices));
+        let size = frame.len() - 4 + splices.iter().map(|s| s.bytes.len()).sum::<usize>();
+        frame[..4].copy_from_slice(&(size as i32).to_be_bytes());
+        (frame, splices, correlation_id)
+    }
+
+    /// Queues the request for its answer. Called under the writer lock,
+    /// just before the request is written, so the queue keeps wire order.
+    fn expect(&self, spec: RequestSpec, correlation_id: i32) -> Reply {
+        if !spec.expect_response {
+            return Reply { state: ReplyState::NoAnswer, timeout: spec.timeout, wire: Arc::clone(&self.wire) };
+        }
+        let (sender, receiver) = oneshot::channel();
+        self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).push_back((correlation_id, sender));
+        Reply { state: ReplyState::Awaited(receiver), timeout: spec.timeout, wire: Arc::clone(&self.wire) }
+    }
+}
+
+/// The answer to a written request, still to come.
+pub struct Reply {
+    state: ReplyState,
+    timeout: Duration,
+    wire: Arc<Wire>,
+}
+
+enum ReplyState {
+    Awaited(oneshot::Receiver<Result<Vec<u8>, ErrorCode>>),
+    /// acks=0 Produce: the broker sends nothing back.
+    NoAnswer,
+    Failed(ErrorCode),
+}
+
+impl Reply {
+    fn failed(code: ErrorCode, wire: &Arc<Wire>) -> Reply {
+        Reply { state: ReplyState::Failed(code), timeout: Duration::ZERO, wire: Arc::clone(wire) }
+    }
+
+    /// The response body; `_TIMED_OUT` (closing the connection) when none
+    /// came within the request's timeout. Must run on the runtime.
+    pub async fn wait(self) -> Result<Vec<u8>, ErrorCode> {
+        let response = match self.state {
+            ReplyState::NoAnswer => return Ok(Vec::new()),
+            ReplyState::Failed(code) => return Err(code),
+            ReplyState::Awaited(response) => response,
+        };
+        match tokio::time::timeout(self.timeout, response).await {
             Err(_) => {
                 self.wire.die();
                 Err(ErrorCode::TIMED_OUT)
@@ -214,36 +289,87 @@ impl Connection {
     }
 }
 
-/// Writes every piece, in order, with as few system calls as it can.
-async fn write_all_parts(writer: &mut OwnedWriteHalf, parts: &[&[u8]]) -> std::io::Result<()> {
-    let (mut index, mut offset) = (0, 0);
-    loop {
-        while index < parts.len() && offset == parts[index].len() {
-            index += 1;
-            offset = 0;
+/// Where a write of a list of pieces has got to.
+#[derive(Default)]
+struct WriteCursor {
+    index: usize,
+    offset: usize,
+}
+
+impl WriteCursor {
+    /// What is left, as at most MAX_WRITE_PIECES slices; empty when done.
+    fn pending<'p>(&mut self, parts: &[&'p [u8]]) -> Vec<IoSlice<'p>> {
+        while self.index < parts.len() && self.offset == parts[self.index].len() {
+            self.index += 1;
+            self.offset = 0;
         }
-        if index == parts.len() {
-            return Ok(());
+        if self.index == parts.len() {
+            return Vec::new();
         }
-        let pieces: Vec<IoSlice> = std::iter::once(&parts[index][offset..])
-            .chain(parts[index + 1..].iter().copied())
+        std::iter::once(&parts[self.index][self.offset..])
+            .chain(parts[self.index + 1..].iter().copied())
             .take(MAX_WRITE_PIECES)
             .map(IoSlice::new)
-            .collect();
-        let mut written = writer.write_vectored(&pieces).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
+            .collect()
+    }
+
+    fn advance(&mut self, parts: &[&[u8]], mut written: usize) {
         while written > 0 {
-            let left = parts[index].len() - offset;
+            let left = parts[self.index].len() - self.offset;
             if written < left {
-                offset += written;
+                self.offset += written;
                 written = 0;
             } else {
                 written -= left;
-                index += 1;
-                offset = 0;
+                self.index += 1;
+                self.offset = 0;
             }
+        }
+    }
+}
+
+/// Writes every piece, in order, with as few system calls as it can.
+async fn write_all_parts(writer: &mut OwnedWriteHalf, parts: &[&[u8]]) -> std::io::Result<()> {
+    let mut cursor = WriteCursor::default();
+    loop {
+        let pieces = cursor.pending(parts);
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        let written = writer.write_vectored(&pieces).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        cursor.advance(parts, written);
+    }
+}
+
+/// How far a write without waiting got.
+#[derive(Debug, PartialEq, Eq)]
+enum WriteNow {
+    Complete,
+    /// The socket took nothing: the request can still go another way.
+    Nothing,
+    /// Part of it went out, or the socket failed.
+    Broken,
+}
+
+/// Writes every piece now, or as much as the socket takes without waiting.
+fn try_write_all_parts(writer: &OwnedWriteHalf, parts: &[&[u8]]) -> WriteNow {
+    let mut cursor = WriteCursor::default();
+    let mut wrote_any = false;
+    loop {
+        let pieces = cursor.pending(parts);
+        if pieces.is_empty() {
+            return WriteNow::Complete;
+        }
+        match writer.try_write_vectored(&pieces) {
+            Ok(written) if written > 0 => {
+                cursor.advance(parts, written);
+                wrote_any = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !wrote_any => return WriteNow::Nothing,
+            _ => return WriteNow::Broken,
         }
     }
 }
@@ -313,6 +439,27 @@ mod tests {
         // A large size followed by little: an error, not a large allocation.
         let err = read_frame(&mut &frame(200 << 20, b"only this")[..]).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn writes_without_waiting_go_whole_or_not_at_all() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let (_reader, writer) = client.into_split();
+        writer.writable().await.unwrap();
+
+        let parts: [&[u8]; 4] = [b"head", b"", b"spliced records", b"tail"];
+        assert_eq!(try_write_all_parts(&writer, &parts), WriteNow::Complete);
+        let mut got = vec![0u8; 23];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"headspliced recordstail");
+
+        // Nobody reads: once the socket takes nothing more, a request is refused
+        // whole, with not one byte of it written.
+        let chunk = vec![0u8; 1 << 20];
+        while writer.try_write(&chunk).is_ok() {}
+        assert_eq!(try_write_all_parts(&writer, &parts), WriteNow::Nothing);
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -15,9 +15,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accumulator::Accumulator;
-use batch::QueueGauge;
+use batch::{Batch, QueueGauge};
 
 use super::buffer_pool::BufferPool;
+use super::client::cluster::Cluster;
 use super::config::Config;
 use super::delivery::{self, Delivery};
 use super::error::ErrorCode;
@@ -32,6 +33,14 @@ struct Shared {
     /// Batch and request buffers, reused rather than allocated afresh.
     buffers: Arc<BufferPool>,
     queues: Mutex<Accumulator>,
+    /// The brokers and the connections to them.
+    cluster: Arc<Cluster>,
+    /// The background thread's runtime, where answers to requests written
+    /// by the application's thread are awaited (`sender::send_now`).
+    runtime: tokio::runtime::Handle,
+    /// Batches, by leader, that the application's thread took out of the
+    /// queues to send but could not: the sender sends them.
+    handed_over: Mutex<Vec<(i32, Vec<Batch>)>>,
     /// Wakes the sender: a batch is due, metadata is wanted, or it must stop.
     wake: tokio::sync::Notify,
     /// Flush calls in progress: lingering batches go at once.
@@ -53,6 +62,10 @@ pub struct ProducerStatus {
 impl Shared {
     fn queues(&self) -> MutexGuard<'_, Accumulator> {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn handed_over(&self) -> MutexGuard<'_, Vec<(i32, Vec<Batch>)>> {
+        self.handed_over.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn status(&self) -> MutexGuard<'_, ProducerStatus> {
@@ -102,8 +115,15 @@ impl Producer {
         let gauge = Arc::new(QueueGauge::default());
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
         let buffers = Arc::new(BufferPool::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
+            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers))),
+            runtime: runtime.handle().clone(),
+            handed_over: Mutex::new(Vec::new()),
             config,
             gauge,
             buffers,
@@ -113,10 +133,6 @@ impl Producer {
             stopping: AtomicBool::new(false),
             status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
         let background = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("ablkafka".into())
@@ -146,14 +162,22 @@ impl Producer {
         let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let timestamp = since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis());
         let delivery = Delivery::pending(timestamp);
-        let wake = {
+        let (wake, plan) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
                 drop(queues);
                 self.shared.gauge.release(1, payload);
                 return Delivery::failed(code);
             }
-            queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&delivery))
+            let wake = queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&delivery));
+            // With linger.ms=0 and no request in flight there is nothing to
+            // batch this record with: this thread sends it at once.
+            let send_now = wake && config.linger.is_zero() && queues.requests_in_flight() == 0;
+            (wake, send_now.then(|| queues.plan(Instant::now(), false)))
+        };
+        let wake = match plan {
+            Some(plan) => !sender::send_now(&self.shared, plan),
+            None => wake,
         };
         if wake {
             self.shared.wake.notify_one();

@@ -9,16 +9,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::accumulator::{Plan, TopicLayout};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
 use crate::kafka::client::connection::{BrokerError, Connection, RequestSpec};
+use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
-use crate::kafka::producer::accumulator::TopicLayout;
 use crate::kafka::protocol::compression::Codec;
 use crate::kafka::protocol::init_producer_id;
+use crate::kafka::protocol::primitives::Encoder;
 use crate::kafka::protocol::produce::{self, PartitionResult};
 use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
+use crate::kafka::protocol::Splice;
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
@@ -53,7 +56,7 @@ impl Job {
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let config = Arc::clone(&shared.config);
-    let cluster = Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&shared.buffers)));
+    let cluster = Arc::clone(&shared.cluster);
     let mut metadata = Job::new();
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
@@ -105,7 +108,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 Err(retry_at) => due_at(retry_at),
             }
         }
-        for (leader, batches) in plan.to_send {
+        // Batches the application's thread planned but could not send itself.
+        let handed_over = std::mem::take(&mut *shared.handed_over());
+        for (leader, batches) in plan.to_send.into_iter().chain(handed_over) {
             tokio::spawn(send_to_leader(Arc::clone(&shared), Arc::clone(&cluster), leader, batches));
         }
 
@@ -198,12 +203,38 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
 /// Sends `batches` to their leader as one slot of max.in.flight: sealed, in
 /// as many requests (one after another) as message.max.bytes requires.
 async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32, batches: Vec<Batch>) {
-    deliver_to_leader(&shared, &cluster, leader, batches).await;
-    shared.queues().request_done(leader);
+    let mut slot = RequestSlot { shared: &shared, leader: Some(leader) };
+    deliver_to_leader(&shared, &cluster, &mut slot, batches).await;
+    drop(slot);
     shared.wake.notify_one();
 }
 
-async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, leader: i32, batches: Vec<Batch>) {
+/// A leader's max.in.flight slot that `plan` counted, given back exactly
+/// once: as soon as the last request's answer is in, before its receipts
+/// complete, so that an application sending its next record on seeing a
+/// receipt finds the slot free (and can send that record itself, see
+/// `send_now`); otherwise when dropped.
+struct RequestSlot<'a> {
+    shared: &'a Shared,
+    leader: Option<i32>,
+}
+
+impl RequestSlot<'_> {
+    fn release(&mut self) {
+        if let Some(leader) = self.leader.take() {
+            self.shared.queues().request_done(leader);
+        }
+    }
+}
+
+impl Drop for RequestSlot<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut RequestSlot<'_>, batches: Vec<Batch>) {
+    let leader = slot.leader.expect("a slot not yet released");
     let config = &shared.config;
     let connection = match cluster.broker(leader).await {
         Ok(c) => c,
@@ -238,60 +269,77 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, leader: i32, batc
     for batch in batches {
         let size = batch.records.encoded_len();
         if !request.is_empty() && request_bytes + size > config.message_max_bytes {
-            produce(shared, &connection, version, std::mem::take(&mut request)).await;
+            produce(shared, &connection, version, std::mem::take(&mut request), None).await;
             request_bytes = 0;
         }
         request_bytes += size;
         request.push(batch);
     }
-    produce(shared, &connection, version, request).await;
+    produce(shared, &connection, version, request, Some(slot)).await;
 }
 
 /// One Produce request and what its answer means for each batch in it.
-async fn produce(shared: &Shared, connection: &Connection, version: i16, mut batches: Vec<Batch>) {
+/// `slot`: given back once the answer is in (the leader's last request).
+async fn produce(shared: &Shared, connection: &Connection, version: i16, batches: Vec<Batch>, slot: Option<&mut RequestSlot<'_>>) {
+    let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
+    let result = connection.request(spec, |e, splices| encode_produce(&shared.config, &batches, e, splices)).await;
+    if let Some(slot) = slot {
+        slot.release();
+    }
+    complete_produce(shared, version, batches, result);
+}
+
+/// A Produce request's batches (the expired ones failed and left out),
+/// sorted by topic, and how to send them; None when none is left.
+fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Option<(Vec<Batch>, RequestSpec)> {
     let config = &shared.config;
     let now = Instant::now();
     // Expired before it could go: fail rather than send what nobody awaits.
-    let (expired, live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now, config.message_timeout));
+    let (expired, mut live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now, config.message_timeout));
     for batch in expired {
         finish(shared, batch, Err(ErrorCode::MSG_TIMED_OUT));
     }
-    let mut batches = live;
-    if batches.is_empty() {
-        return;
+    if live.is_empty() {
+        return None;
     }
-    batches.sort_by(|a, b| a.topic.cmp(&b.topic));
+    live.sort_by(|a, b| a.topic.cmp(&b.topic));
     // A request may not outlive its records' message.timeout.ms (librdkafka too).
-    let time_left = batches.iter().filter_map(|b| b.time_left(now, config.message_timeout)).min();
+    let time_left = live.iter().filter_map(|b| b.time_left(now, config.message_timeout)).min();
     let timeout = time_left.map_or(config.request_timeout, |t| t.min(config.request_timeout)).max(MIN_REQUEST_TIMEOUT);
-    let expect_response = config.acks != 0;
-    let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     // The frame holds what is not spliced: for uncompressed batches only their headers.
     let in_frame = |b: &Batch| if config.codec == Codec::None { RECORD_BATCH_OVERHEAD } else { b.records.encoded_len() };
-    let size_hint = batches.iter().map(|b| in_frame(b) + b.topic.len() + 16).sum();
-    let result = connection
-        .request(RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }, |e, splices| {
-            // Compressed batches are sealed straight into the frame; an
-            // uncompressed batch's header goes into the frame and its records
-            // go on the wire from the batch's own buffer.
-            let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
-            produce::encode_request_start(e, config.acks, broker_timeout_ms, topics.len());
-            for topic in topics {
-                produce::encode_topic(e, &topic[0].topic, topic.len());
-                for b in topic {
-                    if config.codec == Codec::None {
-                        let header = |out: &mut Vec<u8>| b.records.seal_header_into(out, b.identity);
-                        produce::encode_partition_spliced(e, b.partition, header, b.records.records(), splices);
-                    } else {
-                        produce::encode_partition(e, b.partition, |out| {
-                            b.records.seal_into(out, config.codec, config.compression_level, b.identity)
-                        });
-                    }
-                }
-            }
-        })
-        .await;
+    let size_hint = live.iter().map(|b| in_frame(b) + b.topic.len() + 16).sum();
+    let expect_response = config.acks != 0;
+    Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }))
+}
 
+/// The Produce request body for `batches` (sorted by topic). Compressed
+/// batches are sealed straight into the frame; an uncompressed batch's
+/// header goes into the frame and its records go on the wire from the
+/// batch's own buffer.
+fn encode_produce<'a>(config: &Config, batches: &'a [Batch], e: &mut Encoder, splices: &mut Vec<Splice<'a>>) {
+    let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
+    produce::encode_request_start(e, config.acks, broker_timeout_ms, topics.len());
+    for topic in topics {
+        produce::encode_topic(e, &topic[0].topic, topic.len());
+        for b in topic {
+            if config.codec == Codec::None {
+                let header = |out: &mut Vec<u8>| b.records.seal_header_into(out, b.identity);
+                produce::encode_partition_spliced(e, b.partition, header, b.records.records(), splices);
+            } else {
+                produce::encode_partition(e, b.partition, |out| {
+                    b.records.seal_into(out, config.codec, config.compression_level, b.identity)
+                });
+            }
+        }
+    }
+}
+
+/// Completes, retries or fails each batch of a Produce request from its answer.
+fn complete_produce(shared: &Shared, version: i16, batches: Vec<Batch>, result: Result<Vec<u8>, ErrorCode>) {
+    let config = &shared.config;
+    let expect_response = config.acks != 0;
     let results: Result<HashMap<(String, i32), PartitionResult>, ErrorCode> = match result {
         Err(code) => Err(code),
         Ok(_) if !expect_response => Ok(HashMap::new()),
@@ -323,6 +371,60 @@ async fn produce(shared: &Shared, connection: &Connection, version: i16, mut bat
     if delivered_any {
         shared.clear_status();
     }
+}
+
+/// Largest request the application's thread writes itself (`send_now`).
+const SEND_NOW_MAX_BYTES: usize = 64 << 10;
+
+/// Sends a plan made on the application's thread (linger.ms=0 and no
+/// request in flight) from that thread: each leader's batches are written
+/// at once if its connection is open and free, and their answer is left to
+/// the runtime. That takes the wake-up of the network thread off the path
+/// of a record that nothing could be batched with. What cannot go at once
+/// (no connection yet, a busy socket, an expired or large batch) is handed
+/// to the network thread. Returns true when nothing was handed over, so
+/// that thread needs no wake-up.
+pub(super) fn send_now(shared: &Arc<Shared>, plan: Plan) -> bool {
+    for receipts in plan.expired {
+        receipts.fail(ErrorCode::MSG_TIMED_OUT);
+    }
+    if plan.needs_metadata {
+        shared.metadata_wanted.store(true, Ordering::Release);
+    }
+    let mut handed_over = plan.needs_metadata || plan.next_due.is_some();
+    for (leader, batches) in plan.to_send {
+        if let Err(batches) = try_produce_now(shared, leader, batches) {
+            shared.handed_over().push((leader, batches));
+            handed_over = true;
+        }
+    }
+    !handed_over
+}
+
+/// Writes one Produce request for `batches` now, or gives them back.
+fn try_produce_now(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) -> Result<(), Vec<Batch>> {
+    let config = &shared.config;
+    let now = Instant::now();
+    let bytes: usize = batches.iter().map(|b| b.records.encoded_len()).sum();
+    if bytes > SEND_NOW_MAX_BYTES.min(config.message_max_bytes) || batches.iter().any(|b| b.expired(now, config.message_timeout)) {
+        return Err(batches);
+    }
+    let Some(connection) = shared.cluster.connected_broker(leader) else { return Err(batches) };
+    let versions = config.codec.min_produce_version()..=*produce::VERSIONS.end();
+    let Some(version) = connection.version_for(produce::API_KEY, versions) else { return Err(batches) };
+    let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return Ok(()) };
+    let Some(reply) = connection.try_request_now(spec, |e, splices| encode_produce(config, &batches, e, splices)) else {
+        return Err(batches);
+    };
+    let background = Arc::clone(shared);
+    shared.runtime.spawn(async move {
+        let result = reply.wait().await;
+        // The slot goes back before the receipts complete, as in `produce`.
+        background.queues().request_done(leader);
+        complete_produce(&background, version, batches, result);
+        background.wake.notify_one();
+    });
+    Ok(())
 }
 
 /// Completes a sent batch, or puts it back for a retry when the error is
