@@ -4,9 +4,10 @@
 //!
 //! The requesting task writes its request itself, under a lock that keeps
 //! each request whole and its place in the response queue in step with the
-//! wire; its record batches go out from their own buffers (a vectored
-//! write), not through a copy. A reader task owns the read half and answers
-//! each waiting request. When a write or a read fails, the connection is
+//! wire (any thread may, if it can without waiting: `try_request_now`); its
+//! record batches go out from their own buffers (a vectored write), not
+//! through a copy. A reader task owns the read half and answers each
+//! waiting request. When a write or a read fails, the connection is
 //! dead: every request waiting on it fails with `_TRANSPORT`, and the caller
 //! makes a new connection.
 

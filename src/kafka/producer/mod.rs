@@ -1,6 +1,8 @@
 //! The producer: `send` encodes a record into its partition's batch on the
 //! caller's thread and returns its receipt at once; a background thread
-//! with its own single-threaded tokio runtime does all network work.
+//! with its own single-threaded tokio runtime does the network work. (At
+//! linger.ms=0 with nothing in flight, `send` writes the request itself,
+//! without waiting, and the runtime awaits the answer: `sender::send_now`.)
 //!
 //! The runtime belongs to the producer: `close` stops and joins it, so a
 //! library with no open producer runs no thread at all.

@@ -2,7 +2,8 @@
 //! batches out of the accumulator, keeps metadata fresh, holds the
 //! idempotent producer's id, seals (compresses) batches, sends Produce
 //! requests to partition leaders, and completes, retries or fails every
-//! batch from the answer.
+//! batch from the answer. `send_now` is the exception: the application's
+//! thread writes a request itself when linger.ms=0 leaves nothing to batch.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
