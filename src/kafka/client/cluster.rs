@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use super::connection::{BrokerError, Connection, RequestSpec};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
@@ -40,7 +42,7 @@ impl BrokerSlot {
 
     /// The live connection, or a new one unless the last attempt failed
     /// within the reconnect backoff (then that attempt's error again).
-    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
+    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>, answered: &Arc<Notify>) -> Result<Arc<Connection>, BrokerError> {
         let mut slot = self.connection.lock().await;
         let address = self.address();
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
@@ -54,8 +56,15 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened =
-            Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout, Arc::clone(buffers)).await;
+        let opened = Connection::open(
+            &address,
+            &config.client_id,
+            config.connect_timeout,
+            config.request_timeout,
+            Arc::clone(buffers),
+            Arc::clone(answered),
+        )
+        .await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
@@ -82,21 +91,24 @@ impl BrokerSlot {
 pub struct Cluster {
     config: Arc<Config>,
     buffers: Arc<BufferPool>,
+    /// Notified after every response a connection reads.
+    answered: Arc<Notify>,
     bootstrap: Vec<Arc<BrokerSlot>>,
     brokers: Mutex<HashMap<i32, Arc<BrokerSlot>>>,
 }
 
 impl Cluster {
-    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>) -> Self {
+    /// `answered` is notified after every response any connection reads.
+    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>, answered: Arc<Notify>) -> Self {
         let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), config.reconnect_backoff)).collect();
-        Cluster { config, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
+        Cluster { config, buffers, answered, bootstrap, brokers: Mutex::new(HashMap::new()) }
     }
 
     /// A connection to broker `node_id`, as metadata named it.
     pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, BrokerError> {
         let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
         match slot {
-            Some(slot) => slot.connect(&self.config, &self.buffers).await,
+            Some(slot) => slot.connect(&self.config, &self.buffers, &self.answered).await,
             None => Err(BrokerError { code: ErrorCode::TRANSPORT, detail: format!("broker {node_id} is not in the metadata") }),
         }
     }
@@ -125,7 +137,7 @@ impl Cluster {
         let mut unreachable = Vec::new();
         let mut answered_error = None;
         for slot in &slots {
-            let connection = match slot.connect(&self.config, &self.buffers).await {
+            let connection = match slot.connect(&self.config, &self.buffers, &self.answered).await {
                 Ok(c) => c,
                 Err(e) => {
                     unreachable.push(e.detail);

@@ -21,7 +21,7 @@ use std::io::IoSlice;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::error::ErrorCode;
@@ -108,6 +108,7 @@ impl Connection {
         connect_timeout: Duration,
         request_timeout: Duration,
         buffers: Arc<BufferPool>,
+        answered: Arc<Notify>,
     ) -> Result<Arc<Connection>, BrokerError> {
         let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
         let mut stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
@@ -137,7 +138,7 @@ impl Connection {
 
         let (reader, writer) = stream.into_split();
         let wire = Arc::new(Wire { alive: AtomicBool::new(true), in_flight: Mutex::new(VecDeque::new()) });
-        tokio::spawn(read_loop(reader, Arc::clone(&wire)));
+        tokio::spawn(read_loop(reader, Arc::clone(&wire), answered));
         Ok(Arc::new(Connection {
             address: address.to_owned(),
             client_id: client_id.to_owned(),
@@ -200,7 +201,8 @@ impl Connection {
     /// not be the runtime's) without waiting for anything. None when it
     /// cannot go at once: another request is being written, or the socket
     /// takes nothing now; then nothing was sent. Otherwise its answer is
-    /// awaited with `Reply::wait` on the runtime.
+    /// awaited with `Reply::wait` on the runtime; the `answered` notify given
+    /// to `open` tells when it is in.
     pub fn try_request_now<'a>(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>)) -> Option<Reply> {
         let writer = self.writer.try_lock().ok()?;
         if !self.is_alive() {
@@ -269,6 +271,15 @@ enum ReplyState {
 impl Reply {
     fn failed(code: ErrorCode, wire: &Arc<Wire>) -> Reply {
         Reply { state: ReplyState::Failed(code), timeout: Duration::ZERO, wire: Arc::clone(wire) }
+    }
+
+    /// Whether `wait` would return at once: the answer (or the connection's
+    /// death) is in, or none is expected.
+    pub fn is_answered(&self) -> bool {
+        match &self.state {
+            ReplyState::Awaited(response) => !response.is_empty(),
+            ReplyState::NoAnswer | ReplyState::Failed(_) => true,
+        }
     }
 
     /// The response body; `_TIMED_OUT` (closing the connection) when none
@@ -375,7 +386,9 @@ fn try_write_all_parts(writer: &OwnedWriteHalf, parts: &[&[u8]]) -> WriteNow {
     }
 }
 
-async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
+/// Reads every response and answers its request; `answered` is notified
+/// after each, for answers that no task awaits yet (see `Reply::is_answered`).
+async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>, answered: Arc<Notify>) {
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     loop {
         let Ok(frame) = read_frame(&mut reader).await else { break };
@@ -386,6 +399,7 @@ async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
                 let mut body = frame;
                 body.drain(..4); // response header v0: the correlation id
                 let _ = reply.send(Ok(body));
+                answered.notify_one();
                 if reader.buffer().is_empty() {
                     // The requester just answered completes its receipts (and
                     // wakes the application) before this task tries a read

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accumulator::Accumulator;
 use batch::{Batch, QueueGauge};
+use sender::AwaitedAnswer;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
@@ -37,14 +38,15 @@ struct Shared {
     queues: Mutex<Accumulator>,
     /// The brokers and the connections to them.
     cluster: Arc<Cluster>,
-    /// The background thread's runtime, where answers to requests written
-    /// by the application's thread are awaited (`sender::send_now`).
-    runtime: tokio::runtime::Handle,
     /// Batches, by leader, that the application's thread took out of the
     /// queues to send but could not: the sender sends them.
     handed_over: Mutex<Vec<(i32, Vec<Batch>)>>,
-    /// Wakes the sender: a batch is due, metadata is wanted, or it must stop.
-    wake: tokio::sync::Notify,
+    /// Requests the application's thread wrote itself, whose answers the
+    /// sender is to await (`sender::send_now`).
+    awaited: Mutex<Vec<AwaitedAnswer>>,
+    /// Wakes the sender: a batch is due, metadata is wanted, a response came
+    /// in (every connection notifies it), or it must stop.
+    wake: Arc<tokio::sync::Notify>,
     /// Flush calls in progress: lingering batches go at once.
     flushing: AtomicUsize,
     metadata_wanted: AtomicBool,
@@ -68,6 +70,10 @@ impl Shared {
 
     fn handed_over(&self) -> MutexGuard<'_, Vec<(i32, Vec<Batch>)>> {
         self.handed_over.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn awaited(&self) -> MutexGuard<'_, Vec<AwaitedAnswer>> {
+        self.awaited.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn status(&self) -> MutexGuard<'_, ProducerStatus> {
@@ -117,24 +123,25 @@ impl Producer {
         let gauge = Arc::new(QueueGauge::default());
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
         let buffers = Arc::new(BufferPool::default());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
+        let wake = Arc::new(tokio::sync::Notify::new());
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
-            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers))),
-            runtime: runtime.handle().clone(),
+            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers), Arc::clone(&wake))),
             handed_over: Mutex::new(Vec::new()),
+            awaited: Mutex::new(Vec::new()),
             config,
             gauge,
             buffers,
-            wake: tokio::sync::Notify::new(),
+            wake,
             flushing: AtomicUsize::new(0),
             metadata_wanted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
         });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
         let background = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("ablkafka".into())
@@ -229,6 +236,10 @@ impl Producer {
         for receipts in leftovers {
             receipts.fail(ErrorCode::DESTROY);
         }
+        // Batches the application's threads planned, or wrote, after the
+        // sender's last look: dropping them fails their receipts (_DESTROY).
+        drop(std::mem::take(&mut *self.shared.handed_over()));
+        drop(std::mem::take(&mut *self.shared.awaited()));
         flushed
     }
 }

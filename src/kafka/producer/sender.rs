@@ -14,7 +14,7 @@ use super::accumulator::{Plan, TopicLayout};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
-use crate::kafka::client::connection::{BrokerError, Connection, RequestSpec};
+use crate::kafka::client::connection::{BrokerError, Connection, Reply, RequestSpec};
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::compression::Codec;
@@ -65,6 +65,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     shared.metadata_wanted.store(true, Ordering::Release);
 
     while !shared.stopping.load(Ordering::Acquire) {
+        await_answers(&shared).await;
         let now = Instant::now();
         let flushing = shared.flushing.load(Ordering::Acquire) > 0;
         let (plan, needs_producer_id) = {
@@ -392,7 +393,10 @@ pub(super) fn send_now(shared: &Arc<Shared>, plan: Plan) -> bool {
     if plan.needs_metadata {
         shared.metadata_wanted.store(true, Ordering::Release);
     }
-    let mut handed_over = plan.needs_metadata || plan.next_due.is_some();
+    // `plan.next_due` needs no wake-up: with linger.ms=0 nothing lingers,
+    // and retry backoffs and expiries were known to the sender's own plan
+    // (which also looks again at least every IDLE_WAKE).
+    let mut handed_over = plan.needs_metadata;
     for (leader, batches) in plan.to_send {
         if let Err(batches) = try_produce_now(shared, leader, batches) {
             shared.handed_over().push((leader, batches));
@@ -417,15 +421,49 @@ fn try_produce_now(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) -> Re
     let Some(reply) = connection.try_request_now(spec, |e, splices| encode_produce(config, &batches, e, splices)) else {
         return Err(batches);
     };
-    let background = Arc::clone(shared);
-    shared.runtime.spawn(async move {
-        let result = reply.wait().await;
-        // The slot goes back before the receipts complete, as in `produce`.
-        background.queues().request_done(leader);
-        complete_produce(&background, version, batches, result);
-        background.wake.notify_one();
-    });
+    // The sender awaits the answer: every response wakes it. One that came
+    // before this entry was queued found nothing to hand it to, so it is
+    // woken here for that one (a response is never that quick in practice).
+    let answered = {
+        let mut awaited = shared.awaited();
+        awaited.push(AwaitedAnswer { leader, version, batches, reply });
+        awaited.last().is_some_and(|a| a.reply.is_answered())
+    };
+    if answered {
+        shared.wake.notify_one();
+    }
     Ok(())
+}
+
+/// A Produce request the application's thread wrote (`send_now`), whose
+/// answer the sender awaits.
+pub(super) struct AwaitedAnswer {
+    leader: i32,
+    version: i16,
+    batches: Vec<Batch>,
+    reply: Reply,
+}
+
+/// Awaits the answers to requests the application's thread wrote, each in
+/// a task of its own, and lets those that are in complete their receipts
+/// before the sender goes on. No wake-up is spent on the way out: a
+/// request's answer wakes the sender, which comes here first.
+async fn await_answers(shared: &Arc<Shared>) {
+    let awaited = std::mem::take(&mut *shared.awaited());
+    if awaited.is_empty() {
+        return;
+    }
+    for AwaitedAnswer { leader, version, batches, reply } in awaited {
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            let result = reply.wait().await;
+            // The slot goes back before the receipts complete, as in `produce`.
+            shared.queues().request_done(leader);
+            complete_produce(&shared, version, batches, result);
+            shared.wake.notify_one();
+        });
+    }
+    tokio::task::yield_now().await;
 }
 
 /// Completes a sent batch, or puts it back for a retry when the error is
