@@ -416,6 +416,8 @@ async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>, answered: Arc<Notify>
         }
     }
     wire.die();
+    // The requests that just failed are answered too.
+    answered.notify_one();
 }
 
 /// Reads one size-prefixed frame and returns it without the size. The
