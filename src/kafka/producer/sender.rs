@@ -386,7 +386,7 @@ const SEND_NOW_MAX_BYTES: usize = 64 << 10;
 /// (no connection yet, a busy socket, an expired or large batch) is handed
 /// to the network thread. Returns true when nothing was handed over, so
 /// that thread needs no wake-up.
-pub(super) fn send_now(shared: &Arc<Shared>, plan: Plan) -> bool {
+pub(super) fn send_now(shared: &Shared, plan: Plan) -> bool {
     for receipts in plan.expired {
         receipts.fail(ErrorCode::MSG_TIMED_OUT);
     }
@@ -395,8 +395,9 @@ pub(super) fn send_now(shared: &Arc<Shared>, plan: Plan) -> bool {
     }
     // `plan.next_due` needs no wake-up: with linger.ms=0 nothing lingers,
     // and retry backoffs and expiries were known to the sender's own plan
-    // (which also looks again at least every IDLE_WAKE).
-    let mut handed_over = plan.needs_metadata;
+    // (which also looks again at least every IDLE_WAKE). A plan with nothing
+    // to send (no producer id yet, a backoff) is left to the sender.
+    let mut handed_over = plan.needs_metadata || plan.to_send.is_empty();
     for (leader, batches) in plan.to_send {
         if let Err(batches) = try_produce_now(shared, leader, batches) {
             shared.handed_over().push((leader, batches));
@@ -407,7 +408,7 @@ pub(super) fn send_now(shared: &Arc<Shared>, plan: Plan) -> bool {
 }
 
 /// Writes one Produce request for `batches` now, or gives them back.
-fn try_produce_now(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) -> Result<(), Vec<Batch>> {
+fn try_produce_now(shared: &Shared, leader: i32, batches: Vec<Batch>) -> Result<(), Vec<Batch>> {
     let config = &shared.config;
     let now = Instant::now();
     let bytes: usize = batches.iter().map(|b| b.records.encoded_len()).sum();
@@ -421,9 +422,9 @@ fn try_produce_now(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>) -> Re
     let Some(reply) = connection.try_request_now(spec, |e, splices| encode_produce(config, &batches, e, splices)) else {
         return Err(batches);
     };
-    // The sender awaits the answer: every response wakes it. One that came
-    // before this entry was queued found nothing to hand it to, so it is
-    // woken here for that one (a response is never that quick in practice).
+    // The sender awaits the answer: every response wakes it. An answer that
+    // came before this entry was queued woke it for nothing, so it is woken
+    // again here (rare: a response is seldom that quick).
     let answered = {
         let mut awaited = shared.awaited();
         awaited.push(AwaitedAnswer { leader, version, batches, reply });
