@@ -136,12 +136,8 @@ static void test_invalid_combination(void) {
 }
 
 static void test_send_refusals(const char *brokers, const char *topic) {
-    ProducerBuilder *b = builder_for(brokers);
-    if (b == NULL) return;
-    set_ok(b, "message.max.bytes", "1000");
-    set_ok(b, "message.timeout.ms", "30000");
-    Producer *p = build_ok(b);
-    producer_builder_free(b);
+    const char *opts[] = {"message.max.bytes", "1000", "message.timeout.ms", "30000", NULL};
+    Producer *p = producer_with(brokers, opts);
     if (p == NULL) return;
 
     static char big[2000];
@@ -186,10 +182,7 @@ static void test_send_refusals(const char *brokers, const char *topic) {
     producer_free(p);
 
     /* Default message.max.bytes is 1000000. */
-    b = builder_for(brokers);
-    if (b == NULL) return;
-    p = build_ok(b);
-    producer_builder_free(b);
+    p = producer_with(brokers, NULL);
     if (p == NULL) return;
     size_t n = 1000001;
     char *huge = malloc(n);

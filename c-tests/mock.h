@@ -116,19 +116,6 @@ static inline int mock_errors_left(mock_t *m, int16_t api_key) {
     return left;
 }
 
-/* ------------------------------------------------------------------ producer */
-
-/* Options as (name, value) pairs ending with NULL. Returns NULL (a failed check) when an
- * option or the build is refused. */
-static inline Producer *producer_with(const char *bootstraps, const char *const *opts) {
-    ProducerBuilder *b = builder_for(bootstraps);
-    if (b == NULL) return NULL;
-    int ok = 1;
-    for (size_t i = 0; opts != NULL && opts[i] != NULL; i += 2) ok &= set_ok(b, opts[i], opts[i + 1]);
-    Producer *p = ok ? build_ok(b) : NULL;
-    producer_builder_free(b);
-    return p;
-}
 
 /* Options every mock test starts from: quick retries and reconnects, small batches so a
  * stream is many requests, and a message timeout that bounds every wait. */

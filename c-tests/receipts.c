@@ -50,12 +50,8 @@ static int delivered(const Response *r, const char *what, int i) {
 }
 
 static void test_linger(const char *brokers, const char *topic) {
-    ProducerBuilder *b = builder_for(brokers);
-    if (b == NULL) return;
-    set_ok(b, "linger.ms", "50");
-    set_ok(b, "message.timeout.ms", "30000");
-    Producer *p = build_ok(b);
-    producer_builder_free(b);
+    const char *opts[] = {"linger.ms", "50", "message.timeout.ms", "30000", NULL};
+    Producer *p = producer_with(brokers, opts);
     if (p == NULL) return;
 
     Response *r[N_LINGER];
@@ -100,12 +96,9 @@ static void test_linger(const char *brokers, const char *topic) {
 }
 
 static void test_flush(const char *brokers, const char *topic) {
-    ProducerBuilder *b = builder_for(brokers);
-    if (b == NULL) return;
-    set_ok(b, "linger.ms", "10000"); /* only flush can make these go out quickly */
-    set_ok(b, "message.timeout.ms", "30000");
-    Producer *p = build_ok(b);
-    producer_builder_free(b);
+    /* linger.ms=10000: only flush can make these go out quickly. */
+    const char *opts[] = {"linger.ms", "10000", "message.timeout.ms", "30000", NULL};
+    Producer *p = producer_with(brokers, opts);
     if (p == NULL) return;
 
     Response *r[N_FLUSH];
@@ -144,11 +137,8 @@ static void test_flush(const char *brokers, const char *topic) {
 }
 
 static void test_close(const char *brokers, const char *topic) {
-    ProducerBuilder *b = builder_for(brokers);
-    if (b == NULL) return;
-    set_ok(b, "linger.ms", "5");
-    Producer *p = build_ok(b);
-    producer_builder_free(b);
+    const char *opts[] = {"linger.ms", "5", NULL};
+    Producer *p = producer_with(brokers, opts);
     if (p == NULL) return;
 
     Response *r[N_CLOSE];
@@ -284,12 +274,8 @@ static void test_free_pending(const char *brokers, const char *topic) {
  * first one is delivered within 5 s without flush: some other trigger sent its batch. */
 static void batch_trigger(const char *brokers, const char *topic, const char *option, const char *value,
                           int n, size_t value_len) {
-    ProducerBuilder *b = builder_for(brokers);
-    if (b == NULL) return;
-    set_ok(b, "linger.ms", "10000");
-    set_ok(b, option, value);
-    Producer *p = build_ok(b);
-    producer_builder_free(b);
+    const char *opts[] = {"linger.ms", "10000", option, value, NULL};
+    Producer *p = producer_with(brokers, opts);
     if (p == NULL) return;
 
     char payload[1024];
@@ -343,12 +329,8 @@ static int offsets_follow_send_order(Response **r, int n, int64_t *last) {
 
 static void test_linger_zero(const char *brokers, const char *topic) {
     enum { ONE_BY_ONE = 200, BURST = 3000 };
-    ProducerBuilder *b = builder_for(brokers);
-    if (b == NULL) return;
-    set_ok(b, "linger.ms", "0");
-    set_ok(b, "message.timeout.ms", "30000");
-    Producer *p = build_ok(b);
-    producer_builder_free(b);
+    const char *opts[] = {"linger.ms", "0", "message.timeout.ms", "30000", NULL};
+    Producer *p = producer_with(brokers, opts);
     if (p == NULL) return;
 
     Response **r = calloc(ONE_BY_ONE + BURST, sizeof *r);
