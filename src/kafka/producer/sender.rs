@@ -383,7 +383,7 @@ const SEND_NOW_MAX_BYTES: usize = 64 << 10;
 /// at once if its connection is open and free, and their answer is left to
 /// the runtime. That takes the wake-up of the network thread off the path
 /// of a record that nothing could be batched with. What cannot go at once
-/// (no connection yet, a busy socket, an expired or large batch) is handed
+/// (no connection yet, a busy socket, a large request) is handed
 /// to the network thread. Returns true when nothing was handed over, so
 /// that thread needs no wake-up.
 pub(super) fn send_now(shared: &Shared, plan: Plan) -> bool {
@@ -410,15 +410,18 @@ pub(super) fn send_now(shared: &Shared, plan: Plan) -> bool {
 /// Writes one Produce request for `batches` now, or gives them back.
 fn try_produce_now(shared: &Shared, leader: i32, batches: Vec<Batch>) -> Result<(), Vec<Batch>> {
     let config = &shared.config;
-    let now = Instant::now();
     let bytes: usize = batches.iter().map(|b| b.records.encoded_len()).sum();
-    if bytes > SEND_NOW_MAX_BYTES.min(config.message_max_bytes) || batches.iter().any(|b| b.expired(now, config.message_timeout)) {
+    if bytes > SEND_NOW_MAX_BYTES.min(config.message_max_bytes) {
         return Err(batches);
     }
     let Some(connection) = shared.cluster.connected_broker(leader) else { return Err(batches) };
     let versions = config.codec.min_produce_version()..=*produce::VERSIONS.end();
     let Some(version) = connection.version_for(produce::API_KEY, versions) else { return Err(batches) };
-    let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return Ok(()) };
+    // Expired batches fail here, as in `produce`; if none is left, so is the slot.
+    let Some((batches, spec)) = prepare_produce(shared, version, batches) else {
+        shared.queues().request_done(leader);
+        return Ok(());
+    };
     let Some(reply) = connection.try_request_now(spec, |e, splices| encode_produce(config, &batches, e, splices)) else {
         return Err(batches);
     };
