@@ -17,7 +17,6 @@ use crate::kafka::client::cluster::Cluster;
 use crate::kafka::client::connection::{BrokerError, Connection, Reply, RequestSpec};
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
-use crate::kafka::protocol::compression::Codec;
 use crate::kafka::protocol::init_producer_id;
 use crate::kafka::protocol::primitives::Encoder;
 use crate::kafka::protocol::produce::{self, PartitionResult};
@@ -264,6 +263,7 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
         return;
     };
 
+    let batches = shared.compressor.compress(batches).await;
     // Requests one after another, each within message.max.bytes (counted
     // uncompressed, an upper bound of what compression leaves).
     let mut request = Vec::new();
@@ -308,17 +308,15 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     // A request may not outlive its records' message.timeout.ms (librdkafka too).
     let time_left = live.iter().filter_map(|b| b.time_left(now, config.message_timeout)).min();
     let timeout = time_left.map_or(config.request_timeout, |t| t.min(config.request_timeout)).max(MIN_REQUEST_TIMEOUT);
-    // The frame holds what is not spliced: for uncompressed batches only their headers.
-    let in_frame = |b: &Batch| if config.codec == Codec::None { RECORD_BATCH_OVERHEAD } else { b.records.encoded_len() };
-    let size_hint = live.iter().map(|b| in_frame(b) + b.topic.len() + 16).sum();
+    // The frame holds what is not spliced: the batches' headers.
+    let size_hint = live.iter().map(|b| RECORD_BATCH_OVERHEAD + b.topic.len() + 16).sum();
     let expect_response = config.acks != 0;
     Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }))
 }
 
-/// The Produce request body for `batches` (sorted by topic). Compressed
-/// batches are sealed straight into the frame; an uncompressed batch's
-/// header goes into the frame and its records go on the wire from the
-/// batch's own buffer.
+/// The Produce request body for `batches` (sorted by topic, compressed
+/// already): each batch's header goes into the frame, and its records go on
+/// the wire from the batch's own buffer.
 fn encode_produce<'a>(config: &Config, batches: &'a [Batch], e: &mut Encoder, splices: &mut Vec<Splice<'a>>) {
     let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
@@ -326,14 +324,8 @@ fn encode_produce<'a>(config: &Config, batches: &'a [Batch], e: &mut Encoder, sp
     for topic in topics {
         produce::encode_topic(e, &topic[0].topic, topic.len());
         for b in topic {
-            if config.codec == Codec::None {
-                let header = |out: &mut Vec<u8>| b.records.seal_header_into(out, b.identity);
-                produce::encode_partition_spliced(e, b.partition, header, b.records.records(), splices);
-            } else {
-                produce::encode_partition(e, b.partition, |out| {
-                    b.records.seal_into(out, config.codec, config.compression_level, b.identity)
-                });
-            }
+            let header = |out: &mut Vec<u8>| b.records.seal_header_into(out, b.identity);
+            produce::encode_partition(e, b.partition, header, b.records.payload(), splices);
         }
     }
 }
@@ -408,7 +400,7 @@ pub(super) fn send_now(shared: &Shared, plan: Plan) -> bool {
 }
 
 /// Writes one Produce request for `batches` now, or gives them back.
-fn try_produce_now(shared: &Shared, leader: i32, batches: Vec<Batch>) -> Result<(), Vec<Batch>> {
+fn try_produce_now(shared: &Shared, leader: i32, mut batches: Vec<Batch>) -> Result<(), Vec<Batch>> {
     let config = &shared.config;
     let bytes: usize = batches.iter().map(|b| b.records.encoded_len()).sum();
     if bytes > SEND_NOW_MAX_BYTES.min(config.message_max_bytes) {
@@ -417,6 +409,9 @@ fn try_produce_now(shared: &Shared, leader: i32, batches: Vec<Batch>) -> Result<
     let Some(connection) = shared.cluster.connected_broker(leader) else { return Err(batches) };
     let versions = config.codec.min_produce_version()..=*produce::VERSIONS.end();
     let Some(version) = connection.version_for(produce::API_KEY, versions) else { return Err(batches) };
+    for batch in &mut batches {
+        shared.compressor.compress_here(batch);
+    }
     // Expired batches fail here, as in `produce`; if none is left, so is the slot.
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else {
         shared.queues().request_done(leader);
@@ -478,7 +473,9 @@ fn finish(shared: &Shared, mut batch: Batch, outcome: Result<(i64, Option<i64>),
         Ok((base_offset, log_append_time)) => {
             shared.queues().finished(&batch.topic, batch.partition);
             batch.receipts.deliver(base_offset, log_append_time);
-            shared.buffers.give(batch.records.into_buffer());
+            for buffer in batch.records.into_buffers() {
+                shared.buffers.give(buffer);
+            }
             return;
         }
         Err(code) => code,

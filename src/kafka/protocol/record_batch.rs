@@ -1,6 +1,8 @@
 //! RecordBatch v2 (magic 2): records are encoded straight into the batch's
-//! buffer as they are appended, and the header, compression and CRC-32C are
-//! added once when the batch is sealed for the wire.
+//! buffer as they are appended; a compressed batch is compressed once, into
+//! a buffer of its own; and the header with its CRC-32C is written when the
+//! batch goes on the wire, in front of the records (or their compressed
+//! form), which go out from their own buffer.
 
 use super::compression::{compress, Codec};
 use super::primitives::{varint_len, varlong_len, Encoder};
@@ -40,6 +42,16 @@ pub struct RecordsBuilder {
     /// goes on the wire uncompressed: each record is summed while it is
     /// still in cache, and sealing only sums the header.
     records_crc: Option<u32>,
+    /// The records compressed (`compress`), which go on the wire instead.
+    compressed: Option<Compressed>,
+}
+
+/// A batch's records compressed with a codec, and the CRC-32C of the result.
+#[derive(Debug)]
+struct Compressed {
+    codec: Codec,
+    bytes: Vec<u8>,
+    crc: u32,
 }
 
 impl RecordsBuilder {
@@ -53,12 +65,13 @@ impl RecordsBuilder {
     pub fn in_buffer(mut buffer: Vec<u8>, uncompressed: bool) -> Self {
         buffer.clear();
         let records_crc = uncompressed.then_some(0);
-        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0, records_crc }
+        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0, records_crc, compressed: None }
     }
 
-    /// The buffer back, for reuse.
-    pub fn into_buffer(self) -> Vec<u8> {
-        self.records
+    /// The buffers back, for reuse: the records' and, if compressed, the
+    /// compressed form's.
+    pub fn into_buffers(self) -> impl Iterator<Item = Vec<u8>> {
+        std::iter::once(self.records).chain(self.compressed.map(|c| c.bytes))
     }
 
     pub fn count(&self) -> usize {
@@ -110,32 +123,27 @@ impl RecordsBuilder {
         offset_delta
     }
 
-    /// Appends the complete RecordBatch, as it goes on the wire, to `out`
-    /// (straight into a request frame: no intermediate copy).
+    /// Compresses the records with `codec` into `buffer` (emptied first;
+    /// e.g. one taken from a pool), unless that is done already: a batch that
+    /// is sent again keeps its compressed form. The slow part of sealing a
+    /// compressed batch, and independent of the producer id and sequence,
+    /// so it can run on any thread before the batch goes into a request.
     ///
     /// Should a codec fail (none can on in-memory buffers in practice), the
-    /// batch is written uncompressed instead: still correct, only larger.
-    pub fn seal_into(&self, out: &mut Vec<u8>, codec: Codec, level: i32, identity: ProducerIdentity) {
-        let start = out.len();
-        out.reserve(RECORD_BATCH_OVERHEAD + self.records.len());
-        let codec = match self.write_batch(out, codec, level, identity) {
-            Ok(()) => codec,
-            Err(_) => {
-                out.truncate(start);
-                self.write_batch(out, Codec::None, -1, identity).expect("copying never fails");
-                Codec::None
-            }
-        };
-        debug_assert_eq!(i16::from_be_bytes([out[start + ATTRIBUTES_OFFSET], out[start + ATTRIBUTES_OFFSET + 1]]), codec as i16);
-        let batch_length = (out.len() - start - 12) as i32;
-        out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
-        let crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
-        out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
+    /// batch stays uncompressed: still correct, only larger.
+    pub fn compress(&mut self, codec: Codec, level: i32, mut buffer: Vec<u8>) {
+        if codec == Codec::None || self.compressed.is_some() {
+            return;
+        }
+        if compress(codec, level, &self.records, &mut buffer).is_ok() {
+            let crc = crc32c::crc32c(&buffer);
+            self.compressed = Some(Compressed { codec, bytes: buffer, crc });
+        }
     }
 
-    fn write_batch(&self, out: &mut Vec<u8>, codec: Codec, level: i32, identity: ProducerIdentity) -> std::io::Result<()> {
-        self.write_header(out, codec, identity);
-        compress(codec, level, &self.records, out)
+    /// Whether `compress` still has work to do for `codec`.
+    pub fn needs_compression(&self, codec: Codec) -> bool {
+        codec != Codec::None && self.compressed.is_none()
     }
 
     /// The 61-byte header, with batchLength and crc left 0 for the caller.
@@ -156,31 +164,40 @@ impl RecordsBuilder {
         e.i32(self.count);
     }
 
-    /// Appends an uncompressed batch's header to `out`, with its length and
-    /// CRC-32C already covering `self.records()`, which the caller writes
-    /// right after it from this buffer (no copy into the frame).
+    /// Appends the batch's header to `out`, with its length and CRC-32C
+    /// already covering `self.payload()`, which the caller writes right after
+    /// it from this buffer (no copy into the frame).
     pub fn seal_header_into(&self, out: &mut Vec<u8>, identity: ProducerIdentity) {
+        let (codec, payload_crc) = match &self.compressed {
+            Some(c) => (c.codec, Some(c.crc)),
+            None => (Codec::None, self.records_crc),
+        };
+        let payload = self.payload();
         let start = out.len();
-        self.write_header(out, Codec::None, identity);
-        let batch_length = (RECORD_BATCH_OVERHEAD - 12 + self.records.len()) as i32;
+        self.write_header(out, codec, identity);
+        let batch_length = (RECORD_BATCH_OVERHEAD - 12 + payload.len()) as i32;
         out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
         let header_crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
-        let crc = match self.records_crc {
-            Some(records_crc) => crc32c::crc32c_combine(header_crc, records_crc, self.records.len()),
-            None => crc32c::crc32c_append(header_crc, &self.records),
+        let crc = match payload_crc {
+            Some(payload_crc) => crc32c::crc32c_combine(header_crc, payload_crc, payload.len()),
+            None => crc32c::crc32c_append(header_crc, payload),
         };
         out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
     }
 
-    /// The encoded records, uncompressed: what follows `seal_header_into`.
-    pub fn records(&self) -> &[u8] {
-        &self.records
+    /// What follows `seal_header_into` on the wire: the records, compressed
+    /// if `compress` did so.
+    pub fn payload(&self) -> &[u8] {
+        self.compressed.as_ref().map_or(&self.records, |c| &c.bytes)
     }
 
     /// The complete RecordBatch in a buffer of its own.
-    pub fn seal(&self, codec: Codec, level: i32, identity: ProducerIdentity) -> Vec<u8> {
+    #[cfg(test)]
+    pub fn seal(&mut self, codec: Codec, level: i32, identity: ProducerIdentity) -> Vec<u8> {
+        self.compress(codec, level, Vec::new());
         let mut batch = Vec::new();
-        self.seal_into(&mut batch, codec, level, identity);
+        self.seal_header_into(&mut batch, identity);
+        batch.extend_from_slice(self.payload());
         batch
     }
 }
@@ -269,17 +286,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn compressed_batches_decode_with_each_codec_crate() {
+    fn five_hundred_records() -> RecordsBuilder {
         let mut b = RecordsBuilder::with_capacity(0);
         for i in 0..500 {
             b.append(1_700_000_000_000 + i, Some(format!("key-{i}").as_bytes()), Some(&[i as u8; 100]));
         }
-        let plain = b.seal(Codec::None, -1, ProducerIdentity::NONE);
+        b
+    }
+
+    #[test]
+    fn compressed_batches_decode_with_each_codec_crate() {
+        let plain = five_hundred_records().seal(Codec::None, -1, ProducerIdentity::NONE);
         let plain_records = &plain[RECORD_BATCH_OVERHEAD..];
         for codec in [Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd] {
-            let batch = b.seal(codec, -1, ProducerIdentity::NONE);
+            let batch = five_hundred_records().seal(codec, -1, ProducerIdentity::NONE);
+            assert!(batch.len() < plain.len() / 2, "{codec:?} did not compress");
             assert_eq!(i16::from_be_bytes([batch[21], batch[22]]), codec as i16);
+            assert_eq!(u32::from_be_bytes(batch[8..12].try_into().unwrap()) as usize, batch.len() - 12);
             assert_eq!(u32::from_be_bytes(batch[17..21].try_into().unwrap()), crc32c::crc32c(&batch[21..]));
             let out = crate::kafka::protocol::compression::decompress(codec, &batch[RECORD_BATCH_OVERHEAD..]);
             assert_eq!(out, plain_records, "{codec:?}");
@@ -288,14 +311,28 @@ mod tests {
     }
 
     #[test]
-    fn sealing_into_a_frame_appends_after_what_is_there() {
-        let mut b = RecordsBuilder::with_capacity(0);
-        b.append(7, Some(b"k"), Some(b"v"));
-        let alone = b.seal(Codec::Zstd, 3, ProducerIdentity::NONE);
-        let mut frame = vec![1, 2, 3];
-        b.seal_into(&mut frame, Codec::Zstd, 3, ProducerIdentity::NONE);
-        assert_eq!(&frame[..3], [1, 2, 3]);
-        assert_eq!(&frame[3..], &alone[..]);
+    fn a_batch_is_compressed_once_and_restamped_for_each_send() {
+        let mut b = five_hundred_records();
+        assert!(b.needs_compression(Codec::Lz4));
+        assert!(!b.needs_compression(Codec::None));
+        b.compress(Codec::Lz4, -1, vec![0xAA; 10]); // a used buffer is emptied first
+        assert!(!b.needs_compression(Codec::Lz4));
+        let compressed = b.payload().as_ptr();
+        b.compress(Codec::Zstd, -1, Vec::new());
+        assert_eq!(b.payload().as_ptr(), compressed, "compressed once");
+        for id in [
+            ProducerIdentity { producer_id: 5, producer_epoch: 0, base_sequence: 0 },
+            ProducerIdentity { producer_id: 6, producer_epoch: 2, base_sequence: 40 },
+        ] {
+            let mut header = Vec::new();
+            b.seal_header_into(&mut header, id);
+            let batch = [&header[..], b.payload()].concat();
+            assert_eq!(i16::from_be_bytes([batch[21], batch[22]]), Codec::Lz4 as i16);
+            assert_eq!(u32::from_be_bytes(batch[17..21].try_into().unwrap()), crc32c::crc32c(&batch[21..]));
+            let mut d = Decoder::new(&batch[43..]);
+            assert_eq!((d.i64().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (id.producer_id, id.producer_epoch, id.base_sequence));
+        }
+        assert_eq!(b.into_buffers().count(), 2, "the records' buffer and the compressed one");
     }
 
     #[test]
@@ -310,7 +347,7 @@ mod tests {
             let mut header = vec![0xEE];
             b.seal_header_into(&mut header, id);
             assert_eq!(header.len(), 1 + RECORD_BATCH_OVERHEAD);
-            let spliced = [&header[1..], b.records()].concat();
+            let spliced = [&header[1..], b.payload()].concat();
             assert_eq!(u32::from_be_bytes(spliced[17..21].try_into().unwrap()), crc32c::crc32c(&spliced[21..]));
             assert_eq!(spliced, b.seal(Codec::None, -1, id), "uncompressed: {uncompressed}");
         }
