@@ -9,6 +9,7 @@
 
 pub mod api_versions;
 pub mod compression;
+pub mod crc32c_combine;
 pub mod init_producer_id;
 pub mod metadata;
 pub mod primitives;

@@ -5,6 +5,7 @@
 //! form), which go out from their own buffer.
 
 use super::compression::{compress, Codec};
+use super::crc32c_combine::crc32c_combine;
 use super::primitives::{varint_len, varlong_len, Encoder};
 
 /// Bytes of the RecordBatch header, from baseOffset to recordsCount.
@@ -179,7 +180,7 @@ impl RecordsBuilder {
         out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
         let header_crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
         let crc = match payload_crc {
-            Some(payload_crc) => crc32c::crc32c_combine(header_crc, payload_crc, payload.len()),
+            Some(payload_crc) => crc32c_combine(header_crc, payload_crc, payload.len()),
             None => crc32c::crc32c_append(header_crc, payload),
         };
         out[start + CRC_OFFSET..start + ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
