@@ -61,8 +61,9 @@ impl Codec {
 ///
 /// Snappy is written raw (one block), as librdkafka does; brokers and
 /// consumers read both raw and Java's xerial framing. LZ4 is the LZ4 frame
-/// format with independent blocks, which is what KIP-57 requires. lz4_flex
-/// has a single (fast) level, so `level` does not apply to LZ4.
+/// format with independent blocks, which is what KIP-57 requires (see
+/// `lz4_frame`). lz4_flex has a single (fast) level, so `level` does not
+/// apply to LZ4.
 pub fn compress(codec: Codec, level: i32, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
     out.clear();
     match codec {
@@ -79,22 +80,47 @@ pub fn compress(codec: Codec, level: i32, input: &[u8], out: &mut Vec<u8>) -> io
             let written = snap::raw::Encoder::new().compress(input, &mut out[start..]).map_err(io::Error::other)?;
             out.truncate(start + written);
         }
-        Codec::Lz4 => {
-            // Room for incompressible input (LZ4's bound, plus frame and
-            // block headers), so the frame never reallocates.
-            out.reserve(input.len() + input.len() / 255 + 64 + 4 * input.len().div_ceil(64 << 10));
-            let mut info = lz4_flex::frame::FrameInfo::new();
-            info.block_mode = lz4_flex::frame::BlockMode::Independent;
-            let mut encoder = lz4_flex::frame::FrameEncoder::with_frame_info(info, out);
-            encoder.write_all(input)?;
-            encoder.finish().map_err(io::Error::other)?;
-        }
+        Codec::Lz4 => lz4_frame(input, out)?,
         Codec::Zstd => {
             let level = if level < 0 { zstd::DEFAULT_COMPRESSION_LEVEL } else { level };
             out.reserve(zstd::zstd_safe::compress_bound(input.len()));
             zstd::bulk::Compressor::new(level)?.compress_to_buffer(input, out)?;
         }
     }
+    Ok(())
+}
+
+/// The LZ4 frame header librdkafka writes too: magic; FLG 0x60 (version 1,
+/// independent blocks, no block or content checksum, no content size, no
+/// dictionary); BD 0x40 (blocks of at most 64 KiB); and the header checksum,
+/// the second byte of XXH32 of FLG and BD, constant since they are.
+const LZ4_FRAME_HEADER: [u8; 7] = [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40, 0x82];
+const LZ4_BLOCK_MAX: usize = 64 << 10;
+/// A block's size word with this bit set says the block is stored as is.
+const LZ4_UNCOMPRESSED_BLOCK: u32 = 1 << 31;
+
+/// An LZ4 frame, written here around lz4_flex's block compressor: its
+/// frame encoder first copies all input into a block buffer of its own
+/// (frame header, 4-byte little-endian block sizes, an end mark of zero).
+fn lz4_frame(input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    let bound = lz4_flex::block::get_maximum_output_size(LZ4_BLOCK_MAX);
+    out.reserve(LZ4_FRAME_HEADER.len() + input.len().div_ceil(LZ4_BLOCK_MAX) * (4 + bound) + 4);
+    out.extend_from_slice(&LZ4_FRAME_HEADER);
+    for block in input.chunks(LZ4_BLOCK_MAX) {
+        let size_at = out.len();
+        out.resize(size_at + 4 + bound, 0);
+        let written = lz4_flex::block::compress_into(block, &mut out[size_at + 4..]).map_err(io::Error::other)?;
+        if written < block.len() {
+            out[size_at..size_at + 4].copy_from_slice(&(written as u32).to_le_bytes());
+            out.truncate(size_at + 4 + written);
+        } else {
+            // Incompressible: stored as is, as LZ4 frames allow.
+            out.truncate(size_at);
+            out.extend_from_slice(&(block.len() as u32 | LZ4_UNCOMPRESSED_BLOCK).to_le_bytes());
+            out.extend_from_slice(block);
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
     Ok(())
 }
 
@@ -161,6 +187,41 @@ mod tests {
         assert_eq!(Codec::from_name("brotli"), None);
         assert_eq!([Codec::Gzip as i16, Codec::Snappy as i16, Codec::Lz4 as i16, Codec::Zstd as i16], [1, 2, 3, 4]);
         assert_eq!(Codec::Zstd.min_produce_version(), 7);
+    }
+
+    #[test]
+    fn lz4_frames_are_what_lz4_flex_writes_and_reads() {
+        use lz4_flex::frame::{BlockMode, FrameEncoder, FrameInfo};
+        // The header checksum: the frame encoder computes it with XXH32.
+        let mut info = FrameInfo::new();
+        info.block_mode = BlockMode::Independent;
+        let theirs = FrameEncoder::with_frame_info(info, Vec::new()).finish().unwrap();
+        assert_eq!(&theirs[..7], LZ4_FRAME_HEADER);
+        // Several blocks, compressible and not, and a short last one.
+        let mut noise = 0x2545_F491_4F6C_DD1Du64;
+        let mut input = sample();
+        input.extend((0..100_000).map(|_| {
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            noise as u8
+        }));
+        let mut out = Vec::new();
+        compress(Codec::Lz4, -1, &input, &mut out).unwrap();
+        assert_eq!(decompress(Codec::Lz4, &out), input);
+        let mut at = LZ4_FRAME_HEADER.len();
+        let mut kinds = Vec::new();
+        loop {
+            let size = u32::from_le_bytes(out[at..at + 4].try_into().unwrap());
+            if size == 0 {
+                break;
+            }
+            kinds.push(size & LZ4_UNCOMPRESSED_BLOCK != 0);
+            at += 4 + (size & !LZ4_UNCOMPRESSED_BLOCK) as usize;
+        }
+        assert_eq!(at + 4, out.len(), "the end mark ends the frame");
+        assert_eq!(kinds.len(), input.len().div_ceil(LZ4_BLOCK_MAX));
+        assert!(!kinds[0] && *kinds.last().unwrap(), "text compresses, noise is stored: {kinds:?}");
     }
 
     #[test]
