@@ -4,7 +4,9 @@
  * Five times: dlopen the library, look up its functions, build a producer, deliver a
  * few messages, close and free it, check that the process has no more threads than
  * before the library was loaded (counting /proc/self/task), dlclose. No -lablkafka:
- * the library is only ever loaded with dlopen.
+ * the library is only ever loaded with dlopen. The messages are lz4-compressed and the
+ * first is big enough (40 KiB) for its batch to be compressed on a helper thread of
+ * the producer's runtime, which close must join too.
  *
  * glibc does not unmap a library while a thread it registered a thread-local
  * destructor on is alive, and Rust's std::thread::spawn registers one on the calling
@@ -29,6 +31,8 @@
 
 #define CYCLES 5
 #define MESSAGES 20
+/* Over the size from which a batch is compressed on a helper thread (32 KiB). */
+#define BIG_VALUE (40 * 1024)
 
 static struct {
     __typeof__(&producer_builder_new) builder_new;
@@ -98,7 +102,8 @@ static void cycle(int round, const char *path, const char *brokers, const char *
         Producer *p = NULL;
         if (CHECK(b != NULL, "round %d: builder", round) &&
             CHECK(api.set_option(b, "bootstrap.servers", brokers) == 0, "round %d: option", round) &&
-            CHECK(api.set_option(b, "message.timeout.ms", "30000") == 0, "round %d: option", round)) {
+            CHECK(api.set_option(b, "message.timeout.ms", "30000") == 0, "round %d: option", round) &&
+            CHECK(api.set_option(b, "compression.codec", "lz4") == 0, "round %d: option", round)) {
             p = api.build(b);
             CHECK(p != NULL, "round %d: build: %s", round, or_null(api.last_error(b)));
         }
@@ -108,10 +113,14 @@ static void cycle(int round, const char *path, const char *brokers, const char *
             CHECK(running > baseline, "round %d: %d threads with a producer open, %d before", round, running,
                   baseline);
             Response *r[MESSAGES];
-            char value[64];
+            static char value[BIG_VALUE];
             for (int i = 0; i < MESSAGES; i++) {
-                snprintf(value, sizeof value, "dlopen round %d message %d", round, i);
-                r[i] = api.send(p, topic, NULL, 0, value, strlen(value));
+                int n = snprintf(value, sizeof value, "dlopen round %d message %d", round, i);
+                size_t len = (size_t)n;
+                if (i == 0) { /* compressible filler after the text */
+                    for (len = (size_t)n; len < sizeof value; len++) value[len] = (char)('a' + len % 7);
+                }
+                r[i] = api.send(p, topic, NULL, 0, value, len);
             }
             int delivered = 0;
             for (int i = 0; i < MESSAGES; i++) {
@@ -119,6 +128,9 @@ static void cycle(int round, const char *path, const char *brokers, const char *
                     delivered++;
             }
             CHECK(delivered == MESSAGES, "round %d: %d of %d delivered", round, delivered, MESSAGES);
+            /* The big batch was compressed on a helper thread, which idles for 10 s before it ends. */
+            CHECK(threads_now() > running, "round %d: %d threads after a big lz4 batch, %d before it", round,
+                  threads_now(), running);
             CHECK(api.flush(p, 10000) == 0, "round %d: flush", round);
             CHECK(api.close(p, 10000) == 0, "round %d: close", round);
             /* close joined the producer's thread (and the runtime's helpers): back to where we were. */
