@@ -17,7 +17,6 @@ use crate::kafka::config::Config;
 use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::protocol::compression::Codec;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, MAX_RECORD_OVERHEAD, RECORD_BATCH_OVERHEAD};
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
@@ -500,7 +499,6 @@ impl TopicQueue {
                 opened_at,
                 sent_at.unwrap_or(opened_at),
                 buffers.take(capacity),
-                config.codec == Codec::None,
             )
         });
         batch.append(timestamp, key, value, delivery);

@@ -123,21 +123,11 @@ pub struct Batch {
 
 impl Batch {
     /// A new batch whose records go into `buffer` (taken from a pool).
-    /// `uncompressed`: the batch goes on the wire without a codec (its
-    /// records' CRC is then kept as they are appended).
-    pub fn open(
-        topic: Arc<str>,
-        partition: i32,
-        gauge: Arc<QueueGauge>,
-        now: Instant,
-        oldest_send: Instant,
-        buffer: Vec<u8>,
-        uncompressed: bool,
-    ) -> Self {
+    pub fn open(topic: Arc<str>, partition: i32, gauge: Arc<QueueGauge>, now: Instant, oldest_send: Instant, buffer: Vec<u8>) -> Self {
         Batch {
             topic,
             partition,
-            records: RecordsBuilder::in_buffer(buffer, uncompressed),
+            records: RecordsBuilder::in_buffer(buffer),
             receipts: Receipts::new(gauge),
             opened_at: now,
             oldest_send,

@@ -9,7 +9,7 @@
 
 mod accumulator;
 mod batch;
-mod compressor;
+mod packer;
 mod sender;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accumulator::Accumulator;
 use batch::{Batch, QueueGauge};
-use compressor::Compressor;
+use packer::Packer;
 use sender::AwaitedAnswer;
 
 use super::buffer_pool::BufferPool;
@@ -41,8 +41,8 @@ struct Shared {
     queues: Mutex<Accumulator>,
     /// The brokers and the connections to them.
     cluster: Arc<Cluster>,
-    /// Compresses batches before they are sent (nothing with codec none).
-    compressor: Compressor,
+    /// Packs batches (compressed, summed) before they are sent.
+    packer: Packer,
     /// Batches, by leader, that the application's thread took out of the
     /// queues to send but could not: the sender sends them.
     handed_over: Mutex<Vec<(i32, Vec<Batch>)>>,
@@ -132,7 +132,7 @@ impl Producer {
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
             cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers), Arc::clone(&wake))),
-            compressor: Compressor::new(config.codec, config.compression_level, Arc::clone(&buffers)),
+            packer: Packer::new(config.codec, config.compression_level, Arc::clone(&buffers)),
             handed_over: Mutex::new(Vec::new()),
             awaited: Mutex::new(Vec::new()),
             config,

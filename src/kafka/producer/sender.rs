@@ -263,7 +263,7 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
         return;
     };
 
-    let batches = shared.compressor.compress(batches).await;
+    let batches = shared.packer.pack(batches).await;
     // Requests one after another, each within message.max.bytes (counted
     // uncompressed, an upper bound of what compression leaves).
     let mut request = Vec::new();
@@ -314,9 +314,9 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }))
 }
 
-/// The Produce request body for `batches` (sorted by topic, compressed
-/// already): each batch's header goes into the frame, and its records go on
-/// the wire from the batch's own buffer.
+/// The Produce request body for `batches` (sorted by topic, packed
+/// already): each batch's header goes into the frame, and its payload goes
+/// on the wire from the batch's own buffer.
 fn encode_produce<'a>(config: &Config, batches: &'a [Batch], e: &mut Encoder, splices: &mut Vec<Splice<'a>>) {
     let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
@@ -410,7 +410,7 @@ fn try_produce_now(shared: &Shared, leader: i32, mut batches: Vec<Batch>) -> Res
     let versions = config.codec.min_produce_version()..=*produce::VERSIONS.end();
     let Some(version) = connection.version_for(produce::API_KEY, versions) else { return Err(batches) };
     for batch in &mut batches {
-        shared.compressor.compress_here(batch);
+        shared.packer.pack_here(batch);
     }
     // Expired batches fail here, as in `produce`; if none is left, so is the slot.
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else {

@@ -1,8 +1,9 @@
 //! RecordBatch v2 (magic 2): records are encoded straight into the batch's
-//! buffer as they are appended; a compressed batch is compressed once, into
-//! a buffer of its own; and the header with its CRC-32C is written when the
-//! batch goes on the wire, in front of the records (or their compressed
-//! form), which go out from their own buffer.
+//! buffer as they are appended; the batch is packed once (compressed into a
+//! buffer of its own if it has a codec, and what goes on the wire summed with
+//! CRC-32C); and the header, with the CRC combined, is written each time the
+//! batch goes on the wire, in front of the payload, which goes out from its
+//! own buffer.
 
 use super::compression::{compress, Codec};
 use super::crc32c_combine::crc32c_combine;
@@ -39,34 +40,28 @@ pub struct RecordsBuilder {
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
-    /// CRC-32C of `records`, kept up to date by `append` for a batch that
-    /// goes on the wire uncompressed: each record is summed while it is
-    /// still in cache, and sealing only sums the header.
-    records_crc: Option<u32>,
-    /// The records compressed (`compress`), which go on the wire instead.
+    /// The records compressed (`pack`), which go on the wire instead.
     compressed: Option<Compressed>,
+    /// CRC-32C of the payload, once packed.
+    payload_crc: Option<u32>,
 }
 
-/// A batch's records compressed with a codec, and the CRC-32C of the result.
+/// A batch's records compressed with a codec.
 #[derive(Debug)]
 struct Compressed {
     codec: Codec,
     bytes: Vec<u8>,
-    crc: u32,
 }
 
 impl RecordsBuilder {
     pub fn with_capacity(bytes: usize) -> Self {
-        Self::in_buffer(Vec::with_capacity(bytes), false)
+        Self::in_buffer(Vec::with_capacity(bytes))
     }
 
     /// Builds in `buffer` (emptied first), e.g. one taken from a pool.
-    /// `uncompressed`: the batch will be sealed with `seal_header_into`, so
-    /// the records' CRC is computed as they are appended.
-    pub fn in_buffer(mut buffer: Vec<u8>, uncompressed: bool) -> Self {
+    pub fn in_buffer(mut buffer: Vec<u8>) -> Self {
         buffer.clear();
-        let records_crc = uncompressed.then_some(0);
-        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0, records_crc, compressed: None }
+        RecordsBuilder { records: buffer, count: 0, base_timestamp: 0, max_timestamp: 0, compressed: None, payload_crc: None }
     }
 
     /// The buffers back, for reuse: the records' and, if compressed, the
@@ -108,7 +103,6 @@ impl RecordsBuilder {
         self.max_timestamp = self.max_timestamp.max(timestamp);
         let body = self.body_len(timestamp, key, value);
         let offset_delta = self.count;
-        let start = self.records.len();
         let mut e = Encoder::new(&mut self.records);
         e.varint(body as i32);
         e.i8(0); // record attributes: unused
@@ -117,34 +111,35 @@ impl RecordsBuilder {
         write_field(&mut e, key);
         write_field(&mut e, value);
         e.varint(0); // headers
-        if let Some(crc) = &mut self.records_crc {
-            *crc = crc32c::crc32c_append(*crc, &self.records[start..]);
-        }
         self.count += 1;
         offset_delta
     }
 
-    /// Compresses the records with `codec` into `buffer` (emptied first;
-    /// e.g. one taken from a pool), unless that is done already: a batch that
-    /// is sent again keeps its compressed form. The slow part of sealing a
-    /// compressed batch, and independent of the producer id and sequence,
-    /// so it can run on any thread before the batch goes into a request.
+    /// Packs the batch for the wire, unless that is done already (a batch
+    /// that is sent again keeps its packing): compresses the records with
+    /// `codec` into a buffer from `take_buffer` (emptied first; e.g. one from
+    /// a pool; not called for `Codec::None`), and sums the CRC-32C of the
+    /// payload. The slow part of sealing a batch, and independent of the
+    /// producer id and sequence, so it can run on any thread before the
+    /// batch goes into a request.
     ///
     /// Should a codec fail (none can on in-memory buffers in practice), the
     /// batch stays uncompressed: still correct, only larger.
-    pub fn compress(&mut self, codec: Codec, level: i32, mut buffer: Vec<u8>) {
-        if codec == Codec::None || self.compressed.is_some() {
+    pub fn pack(&mut self, codec: Codec, level: i32, take_buffer: impl FnOnce() -> Vec<u8>) {
+        if self.is_packed() {
             return;
         }
-        if compress(codec, level, &self.records, &mut buffer).is_ok() {
-            let crc = crc32c::crc32c(&buffer);
-            self.compressed = Some(Compressed { codec, bytes: buffer, crc });
+        if codec != Codec::None {
+            let mut buffer = take_buffer();
+            if compress(codec, level, &self.records, &mut buffer).is_ok() {
+                self.compressed = Some(Compressed { codec, bytes: buffer });
+            }
         }
+        self.payload_crc = Some(crc32c::crc32c(self.payload()));
     }
 
-    /// Whether `compress` still has work to do for `codec`.
-    pub fn needs_compression(&self, codec: Codec) -> bool {
-        codec != Codec::None && self.compressed.is_none()
+    pub fn is_packed(&self) -> bool {
+        self.payload_crc.is_some()
     }
 
     /// The 61-byte header, with batchLength and crc left 0 for the caller.
@@ -167,19 +162,17 @@ impl RecordsBuilder {
 
     /// Appends the batch's header to `out`, with its length and CRC-32C
     /// already covering `self.payload()`, which the caller writes right after
-    /// it from this buffer (no copy into the frame).
+    /// it from this buffer (no copy into the frame). Cheap once packed: only
+    /// the header is summed.
     pub fn seal_header_into(&self, out: &mut Vec<u8>, identity: ProducerIdentity) {
-        let (codec, payload_crc) = match &self.compressed {
-            Some(c) => (c.codec, Some(c.crc)),
-            None => (Codec::None, self.records_crc),
-        };
+        let codec = self.compressed.as_ref().map_or(Codec::None, |c| c.codec);
         let payload = self.payload();
         let start = out.len();
         self.write_header(out, codec, identity);
         let batch_length = (RECORD_BATCH_OVERHEAD - 12 + payload.len()) as i32;
         out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
         let header_crc = crc32c::crc32c(&out[start + ATTRIBUTES_OFFSET..]);
-        let crc = match payload_crc {
+        let crc = match self.payload_crc {
             Some(payload_crc) => crc32c_combine(header_crc, payload_crc, payload.len()),
             None => crc32c::crc32c_append(header_crc, payload),
         };
@@ -187,7 +180,7 @@ impl RecordsBuilder {
     }
 
     /// What follows `seal_header_into` on the wire: the records, compressed
-    /// if `compress` did so.
+    /// if `pack` did so.
     pub fn payload(&self) -> &[u8] {
         self.compressed.as_ref().map_or(&self.records, |c| &c.bytes)
     }
@@ -195,7 +188,7 @@ impl RecordsBuilder {
     /// The complete RecordBatch in a buffer of its own.
     #[cfg(test)]
     pub fn seal(&mut self, codec: Codec, level: i32, identity: ProducerIdentity) -> Vec<u8> {
-        self.compress(codec, level, Vec::new());
+        self.pack(codec, level, Vec::new);
         let mut batch = Vec::new();
         self.seal_header_into(&mut batch, identity);
         batch.extend_from_slice(self.payload());
@@ -312,15 +305,14 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_compressed_once_and_restamped_for_each_send() {
+    fn a_batch_is_packed_once_and_restamped_for_each_send() {
         let mut b = five_hundred_records();
-        assert!(b.needs_compression(Codec::Lz4));
-        assert!(!b.needs_compression(Codec::None));
-        b.compress(Codec::Lz4, -1, vec![0xAA; 10]); // a used buffer is emptied first
-        assert!(!b.needs_compression(Codec::Lz4));
+        assert!(!b.is_packed());
+        b.pack(Codec::Lz4, -1, || vec![0xAA; 10]); // a used buffer is emptied first
+        assert!(b.is_packed());
         let compressed = b.payload().as_ptr();
-        b.compress(Codec::Zstd, -1, Vec::new());
-        assert_eq!(b.payload().as_ptr(), compressed, "compressed once");
+        b.pack(Codec::Zstd, -1, || unreachable!("packed already"));
+        assert_eq!(b.payload().as_ptr(), compressed, "packed once");
         for id in [
             ProducerIdentity { producer_id: 5, producer_epoch: 0, base_sequence: 0 },
             ProducerIdentity { producer_id: 6, producer_epoch: 2, base_sequence: 40 },
@@ -337,20 +329,25 @@ mod tests {
     }
 
     #[test]
-    fn a_header_with_spliced_records_is_the_sealed_batch() {
-        // With the records' CRC kept as they are appended, and without.
-        for uncompressed in [true, false] {
-            let mut b = RecordsBuilder::in_buffer(Vec::new(), uncompressed);
+    fn a_header_for_a_payload_packed_or_not_makes_the_sealed_batch() {
+        // Packed (the payload's CRC is combined with the header's) and not
+        // (the payload is summed after the header).
+        for packed in [true, false] {
+            let mut b = RecordsBuilder::in_buffer(Vec::new());
             for i in 0..50 {
                 b.append(1_000 + i, Some(b"key"), Some(&vec![i as u8; 40 + i as usize]));
             }
+            if packed {
+                b.pack(Codec::None, -1, || unreachable!("no buffer without a codec"));
+            }
+            assert_eq!(b.is_packed(), packed);
             let id = ProducerIdentity { producer_id: 9, producer_epoch: 1, base_sequence: 100 };
             let mut header = vec![0xEE];
             b.seal_header_into(&mut header, id);
             assert_eq!(header.len(), 1 + RECORD_BATCH_OVERHEAD);
             let spliced = [&header[1..], b.payload()].concat();
             assert_eq!(u32::from_be_bytes(spliced[17..21].try_into().unwrap()), crc32c::crc32c(&spliced[21..]));
-            assert_eq!(spliced, b.seal(Codec::None, -1, id), "uncompressed: {uncompressed}");
+            assert_eq!(spliced, b.seal(Codec::None, -1, id), "packed: {packed}");
         }
     }
 
