@@ -6,7 +6,7 @@
 //! At most one Produce request per partition is in flight, so retries can
 //! never reorder a partition's records.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,8 +80,11 @@ struct TopicQueue {
 /// What the sender should do now.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Batches to send, by leader broker id, oldest first.
-    pub to_send: HashMap<i32, Vec<Batch>>,
+    /// Produce requests to send: each its leader's broker id and its
+    /// batches (one per partition), within message.max.bytes unless a
+    /// single batch is bigger. A broker may get several in one plan: they
+    /// are pipelined, so it stores one while the next is on its way.
+    pub to_send: Vec<(i32, Vec<Batch>)>,
     /// Batches whose message.timeout.ms ran out before they were sent.
     pub expired: Vec<Receipts>,
     /// Some topic or partition lacks a leader or a partition count.
@@ -279,7 +282,9 @@ impl Accumulator {
         let mut plan = Plan::default();
         // Idempotence: no batch leaves without the producer id to stamp it with.
         let can_send = !config.idempotence || self.producer.is_some();
-        let mut requesting: HashSet<i32> = HashSet::new();
+        // This plan's last request to each leader: its index in `to_send`
+        // and its bytes so far.
+        let mut filling: HashMap<i32, (usize, usize)> = HashMap::new();
         let Accumulator { topics, broker_requests, producer, .. } = self;
         for queue in topics.iter_mut() {
             if queue.partitions.is_empty() {
@@ -327,28 +332,36 @@ impl Accumulator {
                 if p.ready.is_empty() || p.in_flight || !can_send {
                     continue;
                 }
-                // One new request per broker per pass, within max.in.flight.
-                if !requesting.contains(&p.leader) && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
+                // Into this plan's request to the leader while it stays within
+                // message.max.bytes (counted uncompressed, an upper bound);
+                // otherwise a new request, within max.in.flight.
+                let bytes = p.ready.front().map_or(0, |b| b.records.encoded_len());
+                let room = filling.get(&p.leader).filter(|&&(_, filled)| filled + bytes <= config.message_max_bytes);
+                if room.is_none() && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
                     continue;
                 }
                 if let Some(not_before) = p.not_before.filter(|&t| t > now) {
                     plan.next_due = earliest(plan.next_due, Some(not_before));
                     continue;
                 }
-                let batch = p.ready.pop_front();
-                if let Some(mut b) = batch {
-                    if let Some((producer_id, producer_epoch)) = *producer {
-                        stamp(&mut b, p, producer_id, producer_epoch);
+                let Some(mut b) = p.ready.pop_front() else { continue };
+                if let Some((producer_id, producer_epoch)) = *producer {
+                    stamp(&mut b, p, producer_id, producer_epoch);
+                }
+                p.in_flight = true;
+                p.not_before = None;
+                match room.copied() {
+                    Some((request, filled)) => {
+                        plan.to_send[request].1.push(b);
+                        filling.insert(p.leader, (request, filled + bytes));
                     }
-                    p.in_flight = true;
-                    p.not_before = None;
-                    requesting.insert(p.leader);
-                    plan.to_send.entry(p.leader).or_default().push(b);
+                    None => {
+                        *broker_requests.entry(p.leader).or_default() += 1;
+                        filling.insert(p.leader, (plan.to_send.len(), bytes));
+                        plan.to_send.push((p.leader, vec![b]));
+                    }
                 }
             }
-        }
-        for leader in requesting {
-            *broker_requests.entry(leader).or_default() += 1;
         }
         plan
     }
@@ -527,6 +540,15 @@ mod tests {
         Accumulator::new(Arc::new(b.build().unwrap()), Arc::new(QueueGauge::default()), Arc::default(), 12345)
     }
 
+    /// The one batch a plan sends, in its one request, to `leader`.
+    fn only_batch(plan: Plan, leader: i32) -> Batch {
+        let mut requests = plan.to_send;
+        assert_eq!(requests.len(), 1);
+        let (to, mut batches) = requests.remove(0);
+        assert_eq!((to, batches.len()), (leader, 1));
+        batches.remove(0)
+    }
+
     fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Delivery> {
         let d = Delivery::pending(1);
         acc.append("t", key, Some(b"value"), 1, || now, Arc::clone(&d));
@@ -559,8 +581,8 @@ mod tests {
         let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
         assert!(changes >= 20, "sticky partition moved only {changes} times");
         let plan = acc.plan(now, true);
-        let sent: usize = plan.to_send.values().flatten().map(|b| b.records.count()).sum();
-        assert!(plan.to_send.values().flatten().all(|b| b.records.encoded_len() <= 200));
+        let sent: usize = plan.to_send.iter().flat_map(|(_, batches)| batches).map(|b| b.records.count()).sum();
+        assert!(plan.to_send.iter().flat_map(|(_, batches)| batches).all(|b| b.records.encoded_len() <= 200));
         assert!(sent > 0);
     }
 
@@ -576,7 +598,8 @@ mod tests {
         assert!(early.to_send.is_empty(), "lingering");
         assert_eq!(early.next_due, Some(now + std::time::Duration::from_millis(50)));
         let due = acc.plan(now + std::time::Duration::from_millis(50), false);
-        let batches = &due.to_send[&7];
+        let (leader, batches) = &due.to_send[0];
+        assert_eq!((*leader, due.to_send.len()), (7, 1));
         assert_eq!((batches.len(), batches[0].records.count(), batches[0].partition), (1, 6, expected));
         assert!(acc.plan(now + std::time::Duration::from_secs(1), true).to_send.is_empty(), "one request in flight per partition");
     }
@@ -592,23 +615,23 @@ mod tests {
         }
         assert!(acc.plan(now, true).to_send.is_empty(), "nothing leaves without a producer id");
         acc.set_producer(Some((77, 2)));
-        let first = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        let first = only_batch(acc.plan(now, true), 1);
         assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0 });
         assert_eq!(first.records.count(), 3);
         // A retry under the same epoch keeps its sequence; the next batch follows it.
         acc.retry(first, now);
         acc.request_done(1);
-        let again = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        let again = only_batch(acc.plan(now, true), 1);
         assert_eq!(again.identity.base_sequence, 0);
         acc.finished("t", 0);
         acc.request_done(1);
-        let second = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        let second = only_batch(acc.plan(now, true), 1);
         assert_eq!(second.identity.base_sequence, 3);
         // A new epoch restarts the partition at 0 and restamps old batches.
         acc.retry(second, now);
         acc.request_done(1);
         acc.set_producer(Some((78, 0)));
-        let restamped = acc.plan(now, true).to_send.remove(&1).unwrap().remove(0);
+        let restamped = only_batch(acc.plan(now, true), 1);
         assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0 });
     }
 
@@ -624,17 +647,47 @@ mod tests {
         let first = acc.plan(now, true);
         assert_eq!(first.to_send.len(), 1, "one request to broker 5");
         assert_eq!(acc.requests_in_flight(), 1);
-        let partitions_sent: usize = first.to_send[&5].len();
+        assert_eq!(first.to_send[0].0, 5);
+        let partitions_sent: usize = first.to_send[0].1.len();
         let total_partitions_with_data = 2;
         assert_eq!(partitions_sent, total_partitions_with_data, "one request carries every due partition");
-        for b in first.to_send.into_values().flatten() {
+        for b in first.to_send.into_iter().flat_map(|(_, batches)| batches) {
             acc.finished(&b.topic, b.partition);
         }
         send(&mut acc, Some(b"a"), now);
         assert!(acc.plan(now, true).to_send.is_empty(), "the broker's only slot is still taken");
         acc.request_done(5);
         assert_eq!(acc.requests_in_flight(), 0);
-        assert_eq!(acc.plan(now, true).to_send[&5].len(), 1, "the freed slot takes the waiting batch");
+        only_batch(acc.plan(now, true), 5); // the freed slot takes the waiting batch
+    }
+
+    #[test]
+    fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
+        // Batches of about 600 bytes against message.max.bytes=1000: one per
+        // request, so a broker gets several requests in one plan, each
+        // counted against max.in.flight=2; small batches share a request.
+        let mut acc = accumulator(&[("max.in.flight", "2"), ("message.max.bytes", "1000")]);
+        let now = Instant::now();
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1));
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5), (2, 5)] }, now);
+        let key_of = |partition: i32| {
+            (0u32..)
+                .map(|i| i.to_string())
+                .find(|k| {
+                    crate::kafka::partitioner::Partitioner::ConsistentRandom.partition(Some(k.as_bytes()), 3) == Some(partition as u32)
+                })
+                .unwrap()
+        };
+        for p in 0..3 {
+            acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Delivery::pending(1));
+        }
+        let plan = acc.plan(now, true);
+        assert_eq!(plan.to_send.len(), 2, "two requests, then max.in.flight is reached");
+        assert!(plan.to_send.iter().all(|(leader, batches)| *leader == 5 && batches.len() == 1));
+        assert_eq!(acc.requests_in_flight(), 2);
+        assert!(acc.plan(now, true).to_send.is_empty(), "the third waits for a free slot");
+        acc.request_done(5);
+        assert_eq!(acc.plan(now, true).to_send.len(), 1, "and takes it");
     }
 
     #[test]
@@ -645,7 +698,7 @@ mod tests {
         acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1));
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0);
         let in_flight = acc.plan(t0 + Duration::from_millis(10), false);
-        assert_eq!(in_flight.to_send[&1].len(), 1, "the first batch is in flight and stays so");
+        assert_eq!(in_flight.to_send[0].1.len(), 1, "the first batch is in flight and stays so");
         let late = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(20));
         acc.plan(t0 + Duration::from_millis(30), false); // lingered: sealed although blocked
         let later = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(500));

@@ -14,7 +14,7 @@ use super::accumulator::{Plan, TopicLayout};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
-use crate::kafka::client::connection::{BrokerError, Connection, Reply, RequestSpec};
+use crate::kafka::client::connection::{BrokerError, Reply, RequestSpec};
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::init_producer_id;
@@ -201,8 +201,8 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
     shared.wake.notify_one();
 }
 
-/// Sends `batches` to their leader as one slot of max.in.flight: sealed, in
-/// as many requests (one after another) as message.max.bytes requires.
+/// Sends `batches` to their leader in one Produce request, one slot of
+/// max.in.flight: packed, then sealed into the request.
 async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32, batches: Vec<Batch>) {
     let mut slot = RequestSlot { shared: &shared, leader: Some(leader) };
     deliver_to_leader(&shared, &cluster, &mut slot, batches).await;
@@ -211,7 +211,7 @@ async fn send_to_leader(shared: Arc<Shared>, cluster: Arc<Cluster>, leader: i32,
 }
 
 /// A leader's max.in.flight slot that `plan` counted, given back exactly
-/// once: as soon as the last request's answer is in, before its receipts
+/// once: as soon as the request's answer is in, before its receipts
 /// complete, so that an application sending its next record on seeing a
 /// receipt finds the slot free (and can send that record itself, see
 /// `send_now`); otherwise when dropped.
@@ -263,31 +263,11 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
         return;
     };
 
+    // `plan` kept the request within message.max.bytes.
     let batches = shared.packer.pack(batches).await;
-    // Requests one after another, each within message.max.bytes (counted
-    // uncompressed, an upper bound of what compression leaves).
-    let mut request = Vec::new();
-    let mut request_bytes = 0usize;
-    for batch in batches {
-        let size = batch.records.encoded_len();
-        if !request.is_empty() && request_bytes + size > config.message_max_bytes {
-            produce(shared, &connection, version, std::mem::take(&mut request), None).await;
-            request_bytes = 0;
-        }
-        request_bytes += size;
-        request.push(batch);
-    }
-    produce(shared, &connection, version, request, Some(slot)).await;
-}
-
-/// One Produce request and what its answer means for each batch in it.
-/// `slot`: given back once the answer is in (the leader's last request).
-async fn produce(shared: &Shared, connection: &Connection, version: i16, batches: Vec<Batch>, slot: Option<&mut RequestSlot<'_>>) {
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
-    let result = connection.request(spec, |e, splices| encode_produce(&shared.config, &batches, e, splices)).await;
-    if let Some(slot) = slot {
-        slot.release();
-    }
+    let result = connection.request(spec, |e, splices| encode_produce(config, &batches, e, splices)).await;
+    slot.release();
     complete_produce(shared, version, batches, result);
 }
 
@@ -412,7 +392,7 @@ fn try_produce_now(shared: &Shared, leader: i32, mut batches: Vec<Batch>) -> Res
     for batch in &mut batches {
         shared.packer.pack_here(batch);
     }
-    // Expired batches fail here, as in `produce`; if none is left, so is the slot.
+    // Expired batches fail here, as in `deliver_to_leader`; if none is left, so is the slot.
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else {
         shared.queues().request_done(leader);
         return Ok(());
