@@ -1,8 +1,8 @@
 //! The producer's background side, on its own runtime thread: it takes due
 //! batches out of the accumulator, keeps metadata fresh, holds the
-//! idempotent producer's id, seals (compresses) batches, sends Produce
-//! requests to partition leaders, and completes, retries or fails every
-//! batch from the answer. `send_now` is the exception: the application's
+//! idempotent producer's id, has batches packed (compressed and summed,
+//! see `packer`), seals them into Produce requests to partition leaders,
+//! and completes, retries or fails every batch from the answer. `send_now` is the exception: the application's
 //! thread writes a request itself when linger.ms=0 leaves nothing to batch.
 
 use std::collections::HashMap;
