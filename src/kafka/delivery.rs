@@ -11,7 +11,7 @@
 //! `Receipts`), so completing needs no read-modify-write; a second attempt
 //! is ignored all the same, so a receipt never changes once completed.
 
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{fence, AtomicI32, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,7 @@ impl Delivery {
 
     /// Blocks until completed or until `timeout` (None = forever) passes.
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
-        COMPLETIONS.wait_until(timeout, || self.is_completed())
+        SHARDS[shard_of(self)].wait_until(timeout, || self.is_completed())
     }
 
     pub fn succeeded(&self) -> bool {
@@ -94,7 +94,7 @@ impl Delivery {
     }
 
     /// Records success; `log_append_time` replaces the create time when the
-    /// topic uses LogAppendTime. Does not wake waiters: see `notify_all`.
+    /// topic uses LogAppendTime. Does not wake waiters: see `notify_completed`.
     pub(crate) fn deliver(&self, offset: i64, log_append_time: Option<i64>) -> bool {
         self.complete(ErrorCode::NO_ERROR, |d| {
             d.offset.store(offset, Ordering::Relaxed);
@@ -104,7 +104,7 @@ impl Delivery {
         })
     }
 
-    /// Records failure. Does not wake waiters: see `notify_all`.
+    /// Records failure. Does not wake waiters: see `notify_completed`.
     pub(crate) fn fail(&self, code: ErrorCode) -> bool {
         debug_assert!(!code.is_ok());
         self.complete(code, |_| {})
@@ -121,29 +121,69 @@ impl Delivery {
     }
 }
 
-/// Wakes every thread blocked in `Delivery::wait` or a producer's flush.
-/// Called once per completed batch, not per record.
-pub fn notify_all() {
-    COMPLETIONS.notify_all();
+/// Wakes the threads blocked in `Delivery::wait` on any of `deliveries`
+/// (just completed), and those in a producer's flush. Called once per
+/// completed batch, not per record; with no thread waiting anywhere it is a
+/// fence and a load.
+pub fn notify_completed(deliveries: &[Arc<Delivery>]) {
+    // Orders the completions (and the gauge's release) before the loads of
+    // the waiter counts; a waiter orders its count before its check the
+    // same way, so either it sees the completion or it is seen here.
+    fence(Ordering::SeqCst);
+    if WAITERS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let mut shards = 1u64 << ANY_SHARD;
+    for d in deliveries {
+        shards |= 1 << shard_of(d);
+    }
+    for (i, shard) in SHARDS.iter().enumerate() {
+        if shards & (1 << i) != 0 {
+            shard.notify_all();
+        }
+    }
 }
 
-/// Blocks until `done()` or until `timeout` passes, woken by `notify_all`.
+/// Blocks until `done()` or until `timeout` passes, woken by every
+/// `notify_completed` (for a producer's flush).
 pub fn wait_until(timeout: Option<Duration>, done: impl Fn() -> bool) -> bool {
-    COMPLETIONS.wait_until(timeout, done)
+    SHARDS[ANY_SHARD].wait_until(timeout, done)
 }
 
-/// One process-wide condition variable for every receipt and flush: a
-/// completion costs one notify per batch, a receipt costs no lock of its
-/// own, and nothing here outlives the code (no thread, no destructor).
-struct Completions {
+/// Receipts' waiters sleep on one of `RECEIPT_SHARDS` condition variables,
+/// picked by the receipt's address, so that a completed batch wakes only the
+/// threads waiting on receipts that hash like its own, not every thread
+/// that waits on a receipt (one thread per message, each waiting on its
+/// own, is a common way to send synchronously). Flushes wait on one more,
+/// which every completion wakes. Nothing here outlives the code: no
+/// thread, no destructor.
+const RECEIPT_SHARDS: usize = 32;
+const ANY_SHARD: usize = RECEIPT_SHARDS;
+static SHARDS: [Shard; RECEIPT_SHARDS + 1] = [const { Shard::new() }; RECEIPT_SHARDS + 1];
+/// Threads waiting in any shard: completions skip the shards while none is.
+static WAITERS: AtomicUsize = AtomicUsize::new(0);
+
+fn shard_of(delivery: &Delivery) -> usize {
+    // Receipts are 48-byte allocations: mix the address's bits above them.
+    let address = delivery as *const Delivery as usize as u64;
+    ((address >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % RECEIPT_SHARDS
+}
+
+struct Shard {
     lock: Mutex<()>,
     cond: Condvar,
+    waiters: AtomicUsize,
 }
 
-static COMPLETIONS: Completions = Completions { lock: Mutex::new(()), cond: Condvar::new() };
+impl Shard {
+    const fn new() -> Self {
+        Shard { lock: Mutex::new(()), cond: Condvar::new(), waiters: AtomicUsize::new(0) }
+    }
 
-impl Completions {
     fn notify_all(&self) {
+        if self.waiters.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         // Taking the lock orders this notify after any waiter's last check.
         drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
         self.cond.notify_all();
@@ -155,21 +195,28 @@ impl Completions {
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        WAITERS.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst); // see `notify_completed`
+        let completed = loop {
             if done() {
-                return true;
+                break true;
             }
             guard = match deadline {
                 None => self.cond.wait(guard).unwrap_or_else(|e| e.into_inner()),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        return false;
+                        break false;
                     }
                     self.cond.wait_timeout(guard, deadline - now).unwrap_or_else(|e| e.into_inner()).0
                 }
             };
-        }
+        };
+        WAITERS.fetch_sub(1, Ordering::SeqCst);
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        drop(guard);
+        completed
     }
 }
 
@@ -216,13 +263,49 @@ mod tests {
     }
 
     #[test]
+    fn receipts_spread_over_every_shard() {
+        let receipts: Vec<_> = (0..2_000).map(|_| Delivery::pending(1)).collect();
+        let mut used = [0usize; RECEIPT_SHARDS];
+        for d in &receipts {
+            used[shard_of(d)] += 1;
+        }
+        assert!(used.iter().all(|&n| n > 0), "{used:?}");
+        assert!(*used.iter().max().unwrap() < 4 * 2_000 / RECEIPT_SHARDS, "{used:?}");
+    }
+
+    #[test]
+    fn many_threads_each_waiting_on_its_own_receipt_all_wake() {
+        // Completed one at a time, in reverse order, each with its own notify:
+        // every waiter must see its own completion, whatever shard it shares.
+        let receipts: Vec<_> = (0..48).map(|_| Delivery::pending(1)).collect();
+        let waiters: Vec<_> = receipts
+            .iter()
+            .map(|d| {
+                let d = Arc::clone(d);
+                std::thread::spawn(move || d.wait(Some(Duration::from_secs(20))))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        let completing = Instant::now();
+        for (i, d) in receipts.iter().enumerate().rev() {
+            d.deliver(i as i64, None);
+            notify_completed(std::slice::from_ref(d));
+        }
+        for w in waiters {
+            assert!(w.join().unwrap());
+        }
+        // A missed wake-up would show as a wait that ran into its 20 s.
+        assert!(completing.elapsed() < Duration::from_secs(10), "a waiter slept through its completion");
+    }
+
+    #[test]
     fn waiters_wake_on_completion_from_another_thread() {
         let d = Delivery::pending(1);
         let remote = Arc::clone(&d);
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(30));
             remote.deliver(5, None);
-            notify_all();
+            notify_completed(&[remote]);
         });
         assert!(d.wait(None));
         assert_eq!(d.offset(), 5);

@@ -85,9 +85,9 @@ impl Receipts {
 
     fn settle(&mut self) {
         self.gauge.release(self.deliveries.len(), self.payload_bytes);
+        delivery::notify_completed(&self.deliveries);
         self.deliveries.clear();
         self.payload_bytes = 0;
-        delivery::notify_all();
     }
 }
 
