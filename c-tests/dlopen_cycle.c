@@ -71,6 +71,20 @@ static int threads_now(void) {
     return n;
 }
 
+/*
+ * The thread count once it has come back to `baseline`, or after 2 s. pthread_join
+ * returns when the kernel clears the thread's tid, early in its exit; the task leaves
+ * /proc/self/task a little later, and on a busy 2-CPU machine the joiner can look in
+ * between. A thread close failed to join lives on (a runtime helper idles for 10 s).
+ */
+static int threads_settled(int baseline) {
+    for (int waited_ms = 0; threads_now() != baseline && waited_ms < 2000; waited_ms++) {
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
+    return threads_now();
+}
+
 /* Whether the library is loaded, without keeping a reference. glibc unmaps a library
    whose unload was deferred (see above) only at a later dlclose, so look twice: the
    first look's dlclose is that later dlclose. */
@@ -134,8 +148,9 @@ static void cycle(int round, const char *path, const char *brokers, const char *
             CHECK(api.flush(p, 10000) == 0, "round %d: flush", round);
             CHECK(api.close(p, 10000) == 0, "round %d: close", round);
             /* close joined the producer's thread (and the runtime's helpers): back to where we were. */
-            CHECK(threads_now() == baseline, "round %d: %d threads after close, %d before dlopen", round,
-                  threads_now(), baseline);
+            int after_close = threads_settled(baseline);
+            CHECK(after_close == baseline, "round %d: %d threads after close, %d before dlopen", round, after_close,
+                  baseline);
             api.producer_free(p);
             /* Responses outlive the producer; free them last. */
             for (int i = 0; i < MESSAGES; i++) api.response_free(r[i]);
@@ -178,7 +193,8 @@ int main(int argc, char **argv) {
     if (CHECK(pthread_create(&helper, NULL, cycle_on_thread, &a) == 0, "pthread_create")) {
         pthread_join(helper, NULL);
     }
-    CHECK(threads_now() == baseline, "%d threads after round 0, %d at the start", threads_now(), baseline);
+    int after_helper = threads_settled(baseline);
+    CHECK(after_helper == baseline, "%d threads after round 0, %d at the start", after_helper, baseline);
     int mapped = is_mapped(path);
     CHECK(!mapped, "the library is still mapped after its last dlclose, with the thread that used it gone");
     fprintf(stderr, "dlopen_cycle: after round 0 on an exited thread the library is %s\n",
