@@ -14,7 +14,7 @@ use super::accumulator::{Plan, TopicLayout};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
-use crate::kafka::client::connection::{BrokerError, Reply, RequestSpec};
+use crate::kafka::client::connection::{BrokerError, Connection, Reply, RequestSpec};
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::init_producer_id;
@@ -252,7 +252,7 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
             return;
         }
     };
-    let Some(version) = connection.version_for(produce::API_KEY, config.codec.min_produce_version()..=*produce::VERSIONS.end()) else {
+    let Some(version) = produce_version(config, &connection) else {
         let code = match config.codec.min_produce_version() > *produce::VERSIONS.start() {
             true => ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
             false => ErrorCode::UNSUPPORTED_VERSION,
@@ -269,6 +269,12 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
     let result = connection.request(spec, |e, splices| encode_produce(config, &batches, e, splices)).await;
     slot.release();
     complete_produce(shared, version, batches, result);
+}
+
+/// The Produce version to speak to this broker: the newest both sides
+/// know, and new enough for the codec; None when there is none.
+fn produce_version(config: &Config, connection: &Connection) -> Option<i16> {
+    connection.version_for(produce::API_KEY, config.codec.min_produce_version()..=*produce::VERSIONS.end())
 }
 
 /// A Produce request's batches (the expired ones failed and left out),
@@ -387,8 +393,7 @@ fn try_produce_now(shared: &Shared, leader: i32, mut batches: Vec<Batch>) -> Res
         return Err(batches);
     }
     let Some(connection) = shared.cluster.connected_broker(leader) else { return Err(batches) };
-    let versions = config.codec.min_produce_version()..=*produce::VERSIONS.end();
-    let Some(version) = connection.version_for(produce::API_KEY, versions) else { return Err(batches) };
+    let Some(version) = produce_version(config, &connection) else { return Err(batches) };
     for batch in &mut batches {
         shared.packer.pack_here(batch);
     }
@@ -435,9 +440,10 @@ async fn await_answers(shared: &Arc<Shared>) {
     for AwaitedAnswer { leader, version, batches, reply } in awaited {
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
+            let mut slot = RequestSlot { shared: &shared, leader: Some(leader) };
             let result = reply.wait().await;
-            // The slot goes back before the receipts complete, as in `produce`.
-            shared.queues().request_done(leader);
+            // The slot goes back before the receipts complete, as in `deliver_to_leader`.
+            slot.release();
             complete_produce(&shared, version, batches, result);
             shared.wake.notify_one();
         });
