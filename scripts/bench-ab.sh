@@ -14,8 +14,10 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=env.sh
+# shellcheck source=scripts/env.sh
 . scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
 
 [ $# -ge 3 ] || { echo "usage: $0 DIR_A DIR_B ROUNDS [key=value ...]" >&2; exit 2; }
 dir_a="$(cd "$1" && pwd)" dir_b="$(cd "$2" && pwd)" rounds="$3"

@@ -15,8 +15,10 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=env.sh
+# shellcheck source=scripts/env.sh
 . scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
 
 [ $# -ge 1 ] || { echo "usage: $0 ablkafka|rdkafka [key=value ...]" >&2; exit 2; }
 lib="$1"
@@ -37,7 +39,7 @@ scripts/broker.sh topic "$broker" "$topic" "${BENCH_PARTITIONS:-4}"
 rm -f "$out/ctl" "$out/ack"
 mkfifo "$out/ctl" "$out/ack"
 graph=()
-[ "${PROFILE_CALLGRAPH:-0}" = 1 ] && graph=(--call-graph dwarf,16384)
+[ "${PROFILE_CALLGRAPH:-0}" = 1 ] && graph=(--call-graph "dwarf,16384")
 args=(count=2000000 "$@")
 [[ " $* " == *" mode=paused "* ]] && args+=("pause_pid=$(cat "$broker/tansu.pid")")
 BENCH_PERF_CTL="$out/ctl" BENCH_PERF_ACK="$out/ack" \

@@ -15,8 +15,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/deps.sh
-# shellcheck source=env.sh
+# shellcheck source=scripts/env.sh
 . scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
 [ -n "$RDKAFKA_LIB" ] || { echo "bench: no librdkafka in the confluent-kafka wheel under $VENV_DIR" >&2; exit 1; }
 make --no-print-directory bench-binaries
 exec python3 bench/bench.py

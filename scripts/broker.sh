@@ -20,8 +20,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=env.sh
+# shellcheck source=scripts/env.sh
 . "$here/env.sh"
+# shellcheck source=scripts/on-error.sh
+. "$here/on-error.sh"
 
 START_TIMEOUT_S="${BROKER_START_TIMEOUT_S:-30}"
 
@@ -210,7 +212,7 @@ case "$cmd" in
     restart) [ $# -eq 1 ] || usage; restart "$1" ;;
     stop) [ $# -eq 1 ] || usage; stop "$1" ;;
     kill) [ $# -eq 1 ] || usage; kill_now "$1" ;;
-    topic) [ $# -ge 2 ] && [ $# -le 3 ] || usage; topic "$@" ;;
+    topic) if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage; fi; topic "$@" ;;
     address) [ $# -eq 1 ] || usage; address "$1" ;;
     *) usage ;;
 esac

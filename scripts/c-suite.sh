@@ -23,8 +23,10 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=env.sh
+# shellcheck source=scripts/env.sh
 . scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
 
 mode="${1:-}"
 brokers="${2:-}"
@@ -77,7 +79,7 @@ make --no-print-directory lib >/dev/null
 if [ "$mode" = asan ]; then
     bin="$scratch/bin"
     mkdir -p "$bin"
-    SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    SAN=("-fsanitize=address,undefined" -fno-sanitize-recover=all -fno-omit-frame-pointer)
     STRICT=(-O1 -g -std=c11 -Wall -Wextra -Wpedantic -Werror)
     cc_san() { # cc_san OUT SRC EXTRA...
         local out="$1" src="$2"

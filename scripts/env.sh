@@ -1,8 +1,13 @@
+# shellcheck shell=bash
 # Sourced by the other scripts and by the Makefile's recipes: where the test tools live.
 #
 # Everything that is installed for tests and the demo (the tansu broker, the Python
 # virtual environment with confluent-kafka) goes into a cache outside the checkout,
 # so a fresh clone (CI) reuses what an earlier run installed.
+#
+# Sourcing this file must succeed under `set -euo pipefail` whatever is (not yet)
+# installed: every script sources it before scripts/deps.sh has installed anything.
+# `make test` checks that with an empty cache (scripts/setup-check.sh).
 
 ABLKAFKA_CACHE="${ABLKAFKA_CACHE:-$HOME/.cache/ablkafka}"
 
@@ -24,5 +29,14 @@ export CONFLUENT_KAFKA_VERSION VENV_DIR VENV_PYTHON
 # librdkafka-dev (2.0.2; its rdkafka.h and rdkafka_mock.h API is a subset of 2.16's) and
 # the newer shared library inside the confluent-kafka wheel (Debian's 2.0.2 cannot
 # talk to tansu). Link with "$RDKAFKA_LIB" -Wl,-rpath,"$(dirname "$RDKAFKA_LIB")".
-RDKAFKA_LIB="$(ls "$VENV_DIR"/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1 2>/dev/null | head -n 1)"
+# Empty until scripts/deps.sh has made the venv: a glob that matches nothing stays
+# unexpanded, so only an existing file is taken (no command here may fail).
+RDKAFKA_LIB=""
+for candidate in "$VENV_DIR"/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1; do
+    if [ -f "$candidate" ]; then
+        RDKAFKA_LIB="$candidate"
+        break
+    fi
+done
+unset candidate
 export RDKAFKA_LIB

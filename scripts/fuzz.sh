@@ -11,6 +11,8 @@
 # The corpus grows in fuzz/corpus/decoders; crashes land in fuzz/artifacts/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/on-error.sh
+. "$root/scripts/on-error.sh"
 cd "$root/fuzz"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \

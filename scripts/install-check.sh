@@ -17,7 +17,7 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 [ $# -eq 2 ] || { echo "usage: $0 BROKERS TOPIC" >&2; exit 2; }
 brokers="$1"
 topic="$2"

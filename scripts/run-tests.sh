@@ -2,7 +2,9 @@
 # `make test`: every suite, against one local tansu, with one closing line
 # "N passed, N failed" that sums them. Exit status is non-zero if anything failed.
 #
-#   1. scripts/deps.sh (Debian packages, tansu, the venv with confluent-kafka)
+#   1. scripts/deps.sh (Debian packages, tansu, the venv with confluent-kafka); then
+#      scripts/setup-check.sh (the set-up scripts' start with an empty cache) and
+#      shellcheck over scripts/*.sh and .ci/run
 #   2. cargo test --release
 #   3. make header-check (the committed include/ablkafka.h is what the build generates)
 #   4. make ctests (c-tests/ and examples-c/, -Werror)
@@ -26,8 +28,10 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=env.sh
+# shellcheck source=scripts/env.sh
 . scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
 
 COUNT="${ROUNDTRIP_COUNT:-20000}"
 CODECS=(none gzip snappy lz4 zstd)
@@ -127,7 +131,14 @@ rm -rf "$scratch"
 mkdir -p "$scratch/logs"
 
 banner "dependencies"
+ON_ERROR_HINT="installing the test tools failed: read the deps: lines above"
 scripts/deps.sh
+ON_ERROR_HINT="read the log of the suite that was running, under $scratch/logs"
+
+# ---------------------------------------------------------------- the scripts themselves
+# A fresh machine's start (empty cache) in seconds, and shellcheck over every script.
+run_counted "setup check (empty cache)" scripts/setup-check.sh
+run_one "shellcheck" shellcheck scripts/*.sh .ci/run || true
 
 # ---------------------------------------------------------------- Rust unit tests
 banner "cargo test --release"
@@ -150,6 +161,7 @@ fi
 
 # ---------------------------------------------------------------- broker
 banner "tansu"
+ON_ERROR_HINT="tansu did not start or create a topic: read $scratch/broker/tansu.log"
 scripts/broker.sh start "$scratch/broker"
 broker_started=1
 brokers="$(scripts/broker.sh address "$scratch/broker")"
