@@ -4,7 +4,7 @@
 #
 #   1. scripts/deps.sh (Debian packages, tansu, the venv with confluent-kafka); then
 #      scripts/setup-check.sh (the set-up scripts' start with an empty cache) and
-#      shellcheck over scripts/*.sh and .ci/run
+#      the shell linter over scripts/*.sh and .ci/run (shellcheck)
 #   2. cargo test --release
 #   3. make header-check (the committed include/ablkafka.h is what the build generates)
 #   4. make ctests (c-tests/ and examples-c/, -Werror)
