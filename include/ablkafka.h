@@ -200,7 +200,9 @@ int32_t producer_flush(Producer *producer, int32_t timeout_ms);
  pending then completes with -197; its background thread is stopped and
  joined before this returns. Returns 0 when everything completed within
  the time, -185 otherwise, -186 for a NULL producer (or one inherited
- across fork). Closing twice returns 0. Any thread.
+ across fork). A close while another is under way waits for it (within
+ its own `timeout_ms`) and returns what it returns, or -185; a close after
+ a close returns 0. Any thread.
  The handle stays valid until `producer_free`; Responses stay readable.
  */
 int32_t producer_close(Producer *producer, int32_t timeout_ms);
@@ -263,9 +265,10 @@ int32_t response_error_code(const Response *response);
 
 /*
  NULL unless completed with an error; then its message, e.g.
- "Local: Message timed out". The string is static (valid at least until
- `response_free`); do not free it. NULL for NULL. Never blocks; any
- thread.
+ "Local: Message timed out", or for a topic name refused at send (-186)
+ the reason, e.g. "Invalid topic name: longer than 249 characters".
+ The string is static (valid at least until `response_free`); do not
+ free it. NULL for NULL. Never blocks; any thread.
  */
 const char *response_error_message(const Response *response);
 

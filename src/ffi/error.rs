@@ -8,6 +8,7 @@ use once_cell::sync::Lazy;
 
 use super::boundary::guard;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::topic_name::InvalidTopic;
 
 struct CodeText {
     code: i32,
@@ -29,6 +30,14 @@ fn c_string(text: &str) -> CString {
 
 fn lookup(code: i32) -> Option<&'static CodeText> {
     TEXTS.binary_search_by_key(&code, |t| t.code).ok().map(|i| &TEXTS[i])
+}
+
+/// Why a topic name was refused, as static C strings in `InvalidTopic::ALL`'s order.
+static INVALID_TOPIC_REASONS: Lazy<Vec<CString>> = Lazy::new(|| InvalidTopic::ALL.iter().map(|r| c_string(r.reason())).collect());
+
+/// The reason a topic was refused, as a static C string.
+pub(crate) fn invalid_topic_ptr(reason: InvalidTopic) -> *const c_char {
+    INVALID_TOPIC_REASONS[reason.index()].as_ptr()
 }
 
 /// The message for `code`, as a static C string.

@@ -118,7 +118,9 @@ pub extern "C" fn producer_flush(producer: *mut Producer, timeout_ms: i32) -> i3
 /// pending then completes with -197; its background thread is stopped and
 /// joined before this returns. Returns 0 when everything completed within
 /// the time, -185 otherwise, -186 for a NULL producer (or one inherited
-/// across fork). Closing twice returns 0. Any thread.
+/// across fork). A close while another is under way waits for it (within
+/// its own `timeout_ms`) and returns what it returns, or -185; a close after
+/// a close returns 0. Any thread.
 /// The handle stays valid until `producer_free`; Responses stay readable.
 #[no_mangle]
 pub extern "C" fn producer_close(producer: *mut Producer, timeout_ms: i32) -> i32 {

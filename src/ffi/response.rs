@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::boundary::{guard, timeout_from_ms};
-use super::error::message_ptr;
+use super::error::{invalid_topic_ptr, message_ptr};
 use super::handle::{borrow, free_arc, Castable, OwnedArc};
 use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
@@ -70,14 +70,16 @@ pub extern "C" fn response_error_code(response: *const Response) -> i32 {
 }
 
 /// NULL unless completed with an error; then its message, e.g.
-/// "Local: Message timed out". The string is static (valid at least until
-/// `response_free`); do not free it. NULL for NULL. Never blocks; any
-/// thread.
+/// "Local: Message timed out", or for a topic name refused at send (-186)
+/// the reason, e.g. "Invalid topic name: longer than 249 characters".
+/// The string is static (valid at least until `response_free`); do not
+/// free it. NULL for NULL. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_error_message(response: *const Response) -> *const c_char {
-    read(response, std::ptr::null(), |d| match d.error() {
-        code if code.is_ok() => std::ptr::null(),
-        code => message_ptr(code),
+    read(response, std::ptr::null(), |d| match (d.error(), d.topic_refusal()) {
+        (code, _) if code.is_ok() => std::ptr::null(),
+        (_, Some(reason)) => invalid_topic_ptr(reason),
+        (code, None) => message_ptr(code),
     })
 }
 

@@ -10,12 +10,28 @@ use std::sync::Mutex;
 /// batch holds two (its records and their compressed form).
 const MAX_IDLE: usize = 16;
 
-#[derive(Debug, Default)]
+/// Idle buffers are bounded in number and in size: a buffer larger than
+/// `max_buffer_bytes` (grown by one unusually large record or request) is
+/// freed rather than kept, so memory returns after a burst.
+#[derive(Debug)]
 pub struct BufferPool {
     idle: Mutex<Vec<Vec<u8>>>,
+    max_buffer_bytes: usize,
+}
+
+impl Default for BufferPool {
+    /// No size bound: for tests.
+    fn default() -> Self {
+        BufferPool::keeping_up_to(usize::MAX)
+    }
 }
 
 impl BufferPool {
+    /// A pool that keeps idle buffers of at most `max_buffer_bytes` capacity.
+    pub fn keeping_up_to(max_buffer_bytes: usize) -> Self {
+        BufferPool { idle: Mutex::new(Vec::new()), max_buffer_bytes }
+    }
+
     /// An empty buffer with room for at least `capacity` bytes.
     pub fn take(&self, capacity: usize) -> Vec<u8> {
         let reused = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -30,7 +46,7 @@ impl BufferPool {
 
     /// Returns a buffer for reuse (its contents are dropped).
     pub fn give(&self, mut buffer: Vec<u8>) {
-        if buffer.capacity() == 0 {
+        if buffer.capacity() == 0 || buffer.capacity() > self.max_buffer_bytes {
             return;
         }
         buffer.clear();
@@ -67,5 +83,14 @@ mod tests {
         }
         pool.give(Vec::new());
         assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
+    }
+
+    #[test]
+    fn buffers_over_the_size_bound_are_freed_not_kept() {
+        let pool = BufferPool::keeping_up_to(4096);
+        pool.give(Vec::with_capacity(25 << 20));
+        assert_eq!(pool.idle.lock().unwrap().len(), 0, "a burst's 25 MB buffer is not kept");
+        pool.give(Vec::with_capacity(4096));
+        assert_eq!(pool.idle.lock().unwrap().len(), 1);
     }
 }

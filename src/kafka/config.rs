@@ -81,8 +81,14 @@ enum Kind {
     Choice(&'static [&'static str]),
     Text {
         required: bool,
+        /// Longest value in bytes: a string that goes on the wire as a
+        /// Kafka STRING must fit its INT16 length.
+        max_bytes: usize,
     },
 }
+
+/// Longest Kafka STRING (INT16 length).
+const WIRE_STRING_MAX: usize = i16::MAX as usize;
 
 struct OptionSpec {
     name: &'static str,
@@ -99,8 +105,13 @@ const INT_MAX: i64 = i32::MAX as i64;
 
 /// Every supported option. The order is the README's.
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec { name: "bootstrap.servers", aliases: &["metadata.broker.list"], default: "", kind: Kind::Text { required: true } },
-    OptionSpec { name: "client.id", aliases: &[], default: "rdkafka", kind: Kind::Text { required: false } },
+    OptionSpec {
+        name: "bootstrap.servers",
+        aliases: &["metadata.broker.list"],
+        default: "",
+        kind: Kind::Text { required: true, max_bytes: usize::MAX },
+    },
+    OptionSpec { name: "client.id", aliases: &[], default: "rdkafka", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
     OptionSpec { name: "acks", aliases: &["request.required.acks"], default: "-1", kind: Kind::Choice(&["-1", "all", "0", "1"]) },
     OptionSpec { name: "linger.ms", aliases: &["queue.buffering.max.ms"], default: "5", kind: Kind::Millis { min: 0.0, max: 900_000.0 } },
     OptionSpec { name: "batch.num.messages", aliases: &[], default: "10000", kind: int(1, 1_000_000) },
@@ -262,7 +273,12 @@ impl ConfigBuilder {
 }
 
 fn check(spec: &OptionSpec, name: &str, value: &str) -> Result<(), ConfigError> {
-    let invalid = |why: String| ConfigError::Invalid(format!("Invalid value \"{value}\" for configuration property \"{name}\": {why}"));
+    // A long value is shown by its start only: the message is for a person.
+    let shown: String = match value.chars().count() > 64 {
+        true => value.chars().take(64).chain("...".chars()).collect(),
+        false => value.to_owned(),
+    };
+    let invalid = |why: String| ConfigError::Invalid(format!("Invalid value \"{shown}\" for configuration property \"{name}\": {why}"));
     match spec.kind {
         Kind::Int { min, max } => match value.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(()),
@@ -282,10 +298,11 @@ fn check(spec: &OptionSpec, name: &str, value: &str) -> Result<(), ConfigError> 
             true => Ok(()),
             false => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
         },
-        Kind::Text { required } => match required && value.is_empty() {
-            true => Err(invalid("must not be empty".into())),
-            false => Ok(()),
-        },
+        Kind::Text { required: true, .. } if value.is_empty() => Err(invalid("must not be empty".into())),
+        Kind::Text { max_bytes, .. } if value.len() > max_bytes => {
+            Err(invalid(format!("{} bytes, longer than the {max_bytes} a Kafka string can carry", value.len())))
+        }
+        Kind::Text { .. } => Ok(()),
     }
 }
 
@@ -313,6 +330,16 @@ mod tests {
             b.set(k, v).unwrap();
         }
         b
+    }
+
+    #[test]
+    fn a_client_id_must_fit_a_kafka_string() {
+        let mut b = builder(&[]);
+        assert!(b.set("client.id", &"c".repeat(32_767)).is_ok());
+        let ConfigError::Invalid(message) = b.set("client.id", &"c".repeat(32_768)).unwrap_err() else { panic!("not Invalid") };
+        assert!(message.contains("32768 bytes, longer than the 32767 a Kafka string can carry"), "{message}");
+        assert!(message.len() < 300, "the value is shown by its start only: {} bytes", message.len());
+        assert_eq!(b.get("client.id").map(str::len), Some(32_767), "nothing changed on error");
     }
 
     #[test]

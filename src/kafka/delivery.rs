@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::error::ErrorCode;
+use super::topic_name::InvalidTopic;
 
 /// The result code of a receipt not completed yet (no error code is this).
 const PENDING: i32 = i32::MIN;
@@ -45,6 +46,23 @@ impl Delivery {
         let delivery = Delivery::pending(-1);
         delivery.fail(code);
         delivery
+    }
+
+    /// A receipt refused at send (`_INVALID_ARG`) for an illegal topic name.
+    /// The offset field, unused by a failed receipt, keeps the reason.
+    pub fn invalid_topic(reason: InvalidTopic) -> Arc<Delivery> {
+        let delivery = Delivery::pending(-1);
+        delivery.complete(ErrorCode::INVALID_ARG, |d| d.offset.store(reason.index() as i64, Ordering::Relaxed));
+        delivery
+    }
+
+    /// Why the topic was refused, for a receipt made by `invalid_topic`.
+    pub fn topic_refusal(&self) -> Option<InvalidTopic> {
+        if self.error() != ErrorCode::INVALID_ARG {
+            return None;
+        }
+        let index = usize::try_from(self.offset.load(Ordering::Relaxed)).ok()?;
+        InvalidTopic::ALL.get(index).copied()
     }
 
     pub fn is_completed(&self) -> bool {

@@ -10,3 +10,4 @@ pub mod error;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;
+pub mod topic_name;

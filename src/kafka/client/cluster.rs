@@ -179,7 +179,7 @@ impl Cluster {
                         |e, _| metadata::encode_request(e, version, names, true),
                     )
                     .await
-                    .map_err(broker_error)?;
+                    .map_err(|failure| broker_error(failure.code))?;
                 metadata::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))
             })
             .await?;

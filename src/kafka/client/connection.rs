@@ -10,13 +10,17 @@
 //! waiting request. When a write or a read fails, the connection is
 //! dead: every request waiting on it fails with `_TRANSPORT`, and the caller
 //! makes a new connection.
+//!
+//! A request's timeout covers all of it: waiting for the writer, the write
+//! (a peer that stops reading cannot hold a writer forever) and the answer.
+//! A write cut off part way leaves the stream unusable, so it kills the
+//! connection; so does an answer that does not match its request.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use std::io::IoSlice;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -26,7 +30,7 @@ use tokio::sync::{oneshot, Notify};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
-use crate::kafka::protocol::primitives::Encoder;
+use crate::kafka::protocol::primitives::{EncodeError, Encoder};
 use crate::kafka::protocol::{frame_parts, frame_request, negotiate, split_response, Splice};
 
 /// Larger responses than this are refused rather than read.
@@ -46,12 +50,17 @@ type ReplySender = oneshot::Sender<Result<Vec<u8>, ErrorCode>>;
 struct Wire {
     alive: AtomicBool,
     in_flight: Mutex<VecDeque<(i32, ReplySender)>>,
+    /// Tells the reader to stop: the connection died on the writing side
+    /// (or a timeout), and a frozen peer must not keep the socket open.
+    closed: Notify,
 }
 
 impl Wire {
-    /// Marks the connection dead and fails every request waiting on it.
+    /// Marks the connection dead, fails every request waiting on it and
+    /// stops the reader (which closes the socket).
     fn die(&self) {
         self.alive.store(false, Ordering::Release);
+        self.closed.notify_one();
         let waiting = std::mem::take(&mut *self.in_flight.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, reply) in waiting {
             let _ = reply.send(Err(ErrorCode::TRANSPORT));
@@ -70,6 +79,25 @@ pub struct BrokerError {
 impl BrokerError {
     fn new(code: ErrorCode, address: &str, what: impl std::fmt::Display) -> Self {
         BrokerError { code, detail: format!("{address}: {what}") }
+    }
+}
+
+/// Why a request failed, and whether any of it may have reached the broker:
+/// a request never written cannot have been stored, one written may have
+/// been, although its answer was lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestFailure {
+    pub code: ErrorCode,
+    pub written: bool,
+}
+
+impl RequestFailure {
+    fn not_written(code: ErrorCode) -> Self {
+        RequestFailure { code, written: false }
+    }
+
+    fn written(code: ErrorCode) -> Self {
+        RequestFailure { code, written: true }
     }
 }
 
@@ -118,7 +146,8 @@ impl Connection {
         };
         stream.set_nodelay(true).map_err(|e| transport(&e))?;
 
-        let handshake = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {});
+        let handshake = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {})
+            .map_err(|e| BrokerError::new(ErrorCode::INVALID_ARG, address, e))?;
         let exchange = async {
             stream.write_all(&handshake).await?;
             read_frame(&mut stream).await
@@ -137,7 +166,7 @@ impl Connection {
         }
 
         let (reader, writer) = stream.into_split();
-        let wire = Arc::new(Wire { alive: AtomicBool::new(true), in_flight: Mutex::new(VecDeque::new()) });
+        let wire = Arc::new(Wire { alive: AtomicBool::new(true), in_flight: Mutex::new(VecDeque::new()), closed: Notify::new() });
         tokio::spawn(read_loop(reader, Arc::clone(&wire), answered));
         Ok(Arc::new(Connection {
             address: address.to_owned(),
@@ -164,11 +193,20 @@ impl Connection {
         negotiate(ours, range.min_version, range.max_version)
     }
 
+    /// Closes the connection: every request waiting on it fails with
+    /// `_TRANSPORT`. For an answer that arrived but makes no sense.
+    pub fn close(&self) {
+        self.wire.die();
+    }
+
     /// Sends one request and returns the response body (after the response
     /// header), or an empty body once written when `expect_response` is false.
     /// Fails with `_TRANSPORT` when the connection dies, and with `_TIMED_OUT`
-    /// after `spec.timeout`, which also closes the connection (as librdkafka
-    /// does), so that a late answer can never be taken for another request's.
+    /// when `spec.timeout` passes, counted from this call: waiting for the
+    /// writer, writing and awaiting the answer all count. A timeout after
+    /// the write began closes the connection (as librdkafka does), so that
+    /// neither half a frame nor a late answer can be taken for another
+    /// request's.
     ///
     /// `body` encodes the request body; bytes it adds to the splice list go
     /// on the wire from their own buffers (they must outlive the write).
@@ -176,25 +214,31 @@ impl Connection {
         &self,
         spec: RequestSpec,
         body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>),
-    ) -> Result<Vec<u8>, ErrorCode> {
-        let (frame, splices, correlation_id) = self.encode(spec, body);
-        let reply = {
-            let mut writer = self.writer.lock().await;
-            if self.is_alive() {
-                let reply = self.expect(spec, correlation_id);
-                match write_all_parts(&mut writer, &frame_parts(&frame, &splices)).await {
-                    Ok(()) => Ok(reply),
-                    Err(_) => {
-                        self.wire.die();
-                        Err(ErrorCode::TRANSPORT)
-                    }
-                }
-            } else {
-                Err(ErrorCode::TRANSPORT)
-            }
-        };
+    ) -> Result<Vec<u8>, RequestFailure> {
+        let deadline = Instant::now() + spec.timeout;
+        let (frame, splices, correlation_id) = self.encode(spec, body).map_err(|_| RequestFailure::not_written(ErrorCode::INVALID_ARG))?;
+        let reply = self.write(spec, deadline, correlation_id, &frame_parts(&frame, &splices)).await;
         self.buffers.give(frame);
         reply?.wait().await
+    }
+
+    /// Writes one framed request under the writer lock, both within `deadline`.
+    async fn write(&self, spec: RequestSpec, deadline: Instant, correlation_id: i32, parts: &[&[u8]]) -> Result<Reply, RequestFailure> {
+        let Ok(mut writer) = tokio::time::timeout_at(deadline.into(), self.writer.lock()).await else {
+            return Err(RequestFailure::not_written(ErrorCode::TIMED_OUT));
+        };
+        if !self.is_alive() {
+            return Err(RequestFailure::not_written(ErrorCode::TRANSPORT));
+        }
+        let reply = self.expect(spec, deadline, correlation_id);
+        let failure = match tokio::time::timeout_at(deadline.into(), write_all_parts(&mut writer, parts)).await {
+            Ok(Ok(())) => return Ok(reply),
+            Ok(Err(_)) => ErrorCode::TRANSPORT,
+            // The peer stopped reading: part of the frame may be on the wire.
+            Err(_) => ErrorCode::TIMED_OUT,
+        };
+        self.wire.die();
+        Err(RequestFailure::written(failure))
     }
 
     /// The same request, written at once by the calling thread (which need
@@ -208,8 +252,9 @@ impl Connection {
         if !self.is_alive() {
             return None;
         }
-        let (frame, splices, correlation_id) = self.encode(spec, body);
-        let reply = self.expect(spec, correlation_id);
+        // One that cannot be encoded fails where the runtime sends it.
+        let (frame, splices, correlation_id) = self.encode(spec, body).ok()?;
+        let reply = self.expect(spec, Instant::now() + spec.timeout, correlation_id);
         let written = try_write_all_parts(&writer, &frame_parts(&frame, &splices));
         self.buffers.give(frame);
         match written {
@@ -231,33 +276,40 @@ impl Connection {
     }
 
     /// One request's frame, its size prefix set, and its correlation id.
-    fn encode<'a>(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>)) -> (Vec<u8>, Vec<Splice<'a>>, i32) {
+    #[allow(clippy::type_complexity)]
+    fn encode<'a>(
+        &self,
+        spec: RequestSpec,
+        body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>),
+    ) -> Result<(Vec<u8>, Vec<Splice<'a>>, i32), EncodeError> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
         let buffer = self.buffers.take(64 + self.client_id.len() + spec.size_hint);
         let mut splices = Vec::new();
         let mut frame =
-            frame_request(buffer, spec.api_key, spec.version, spec.flexible, correlation_id, &self.client_id, |e| body(e, &mut splices));
+            frame_request(buffer, spec.api_key, spec.version, spec.flexible, correlation_id, &self.client_id, |e| body(e, &mut splices))?;
         let size = frame.len() - 4 + splices.iter().map(|s| s.bytes.len()).sum::<usize>();
-        frame[..4].copy_from_slice(&(size as i32).to_be_bytes());
-        (frame, splices, correlation_id)
+        let size = i32::try_from(size).map_err(|_| EncodeError("a request over 2 GiB"))?;
+        frame[..4].copy_from_slice(&size.to_be_bytes());
+        Ok((frame, splices, correlation_id))
     }
 
-    /// Queues the request for its answer. Called under the writer lock,
-    /// just before the request is written, so the queue keeps wire order.
-    fn expect(&self, spec: RequestSpec, correlation_id: i32) -> Reply {
+    /// Queues the request for its answer, due by `deadline`. Called under
+    /// the writer lock, just before the request is written, so the queue
+    /// keeps wire order.
+    fn expect(&self, spec: RequestSpec, deadline: Instant, correlation_id: i32) -> Reply {
         if !spec.expect_response {
-            return Reply { state: ReplyState::NoAnswer, timeout: spec.timeout, wire: Arc::clone(&self.wire) };
+            return Reply { state: ReplyState::NoAnswer, deadline, wire: Arc::clone(&self.wire) };
         }
         let (sender, receiver) = oneshot::channel();
         self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).push_back((correlation_id, sender));
-        Reply { state: ReplyState::Awaited(receiver), timeout: spec.timeout, wire: Arc::clone(&self.wire) }
+        Reply { state: ReplyState::Awaited(receiver), deadline, wire: Arc::clone(&self.wire) }
     }
 }
 
 /// The answer to a written request, still to come.
 pub struct Reply {
     state: ReplyState,
-    timeout: Duration,
+    deadline: Instant,
     wire: Arc<Wire>,
 }
 
@@ -270,7 +322,7 @@ enum ReplyState {
 
 impl Reply {
     fn failed(code: ErrorCode, wire: &Arc<Wire>) -> Reply {
-        Reply { state: ReplyState::Failed(code), timeout: Duration::ZERO, wire: Arc::clone(wire) }
+        Reply { state: ReplyState::Failed(code), deadline: Instant::now(), wire: Arc::clone(wire) }
     }
 
     /// Whether `wait` would return at once: the answer (or the connection's
@@ -283,20 +335,21 @@ impl Reply {
     }
 
     /// The response body; `_TIMED_OUT` (closing the connection) when none
-    /// came within the request's timeout. Must run on the runtime.
-    pub async fn wait(self) -> Result<Vec<u8>, ErrorCode> {
+    /// came by the request's deadline. The request was written, so every
+    /// failure says so. Must run on the runtime.
+    pub async fn wait(self) -> Result<Vec<u8>, RequestFailure> {
         let response = match self.state {
             ReplyState::NoAnswer => return Ok(Vec::new()),
-            ReplyState::Failed(code) => return Err(code),
+            ReplyState::Failed(code) => return Err(RequestFailure::written(code)),
             ReplyState::Awaited(response) => response,
         };
-        match tokio::time::timeout(self.timeout, response).await {
+        match tokio::time::timeout_at(self.deadline.into(), response).await {
             Err(_) => {
                 self.wire.die();
-                Err(ErrorCode::TIMED_OUT)
+                Err(RequestFailure::written(ErrorCode::TIMED_OUT))
             }
-            Ok(Err(_)) => Err(ErrorCode::TRANSPORT),
-            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(RequestFailure::written(ErrorCode::TRANSPORT)),
+            Ok(Ok(result)) => result.map_err(RequestFailure::written),
         }
     }
 }
@@ -391,7 +444,11 @@ fn try_write_all_parts(writer: &OwnedWriteHalf, parts: &[&[u8]]) -> WriteNow {
 async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>, answered: Arc<Notify>) {
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     loop {
-        let Ok(frame) = read_frame(&mut reader).await else { break };
+        let frame = tokio::select! {
+            frame = read_frame(&mut reader) => frame,
+            _ = wire.closed.notified() => break,
+        };
+        let Ok(frame) = frame else { break };
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
         let next = wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
         match next {
@@ -407,9 +464,10 @@ async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>, answered: Arc<Notify>
                     tokio::task::yield_now().await;
                 }
             }
-            // A response nobody asked for: the stream is out of step.
+            // A response to another request: the stream is out of step, and
+            // this request's answer is lost like every other one's on it.
             Some((_, reply)) => {
-                let _ = reply.send(Err(ErrorCode::BAD_MSG));
+                let _ = reply.send(Err(ErrorCode::TRANSPORT));
                 break;
             }
             None => break,

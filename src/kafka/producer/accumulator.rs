@@ -18,6 +18,7 @@ use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, MAX_RECORD_OVERHEAD, RECORD_BATCH_OVERHEAD};
+use crate::kafka::topic_name::{self, InvalidTopic};
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
 /// application's own strings, so SipHash's flooding resistance buys nothing
@@ -114,6 +115,9 @@ pub struct Accumulator {
     broker_requests: HashMap<i32, usize>,
     /// The idempotent producer's id and epoch; nothing is sent without it.
     producer: Option<(i64, i16)>,
+    /// How many producer ids have been taken: batches stamped under an
+    /// earlier one are stamped anew, whatever the id's value.
+    producer_generation: u32,
     /// Why new records are refused: `_DESTROY` once closed, `_FATAL` after
     /// a fatal error.
     refusal: Option<ErrorCode>,
@@ -138,6 +142,7 @@ impl Accumulator {
             random: StickyRandom::seeded(seed),
             broker_requests: HashMap::new(),
             producer: None,
+            producer_generation: 0,
             refusal: None,
         }
     }
@@ -171,6 +176,9 @@ impl Accumulator {
     /// filled up, a new batch started its linger clock, or metadata is needed.
     /// `now` is read only when the record starts a batch or must wait for
     /// metadata: most records join an open batch and need no clock at all.
+    /// A topic new to the producer is checked against Kafka's naming rules
+    /// first (known topics were checked when they were added); an illegal
+    /// one is refused and never added.
     pub fn append(
         &mut self,
         topic: &str,
@@ -179,12 +187,13 @@ impl Accumulator {
         timestamp: i64,
         now: impl Fn() -> Instant,
         delivery: Arc<Delivery>,
-    ) -> bool {
+    ) -> Result<bool, InvalidTopic> {
         let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
         if !is_last {
             self.last_topic = match self.topic_index.get(topic) {
                 Some(&i) => i,
                 None => {
+                    topic_name::validate(topic)?;
                     let name: Arc<str> = Arc::from(topic);
                     self.topics.push(TopicQueue {
                         name: Arc::clone(&name),
@@ -210,9 +219,9 @@ impl Accumulator {
                 sent_at: now(),
                 receipt,
             });
-            return queue.waiting.len() == 1;
+            return Ok(queue.waiting.len() == 1);
         }
-        queue.append(&self.config, &self.gauge, &self.buffers, &mut self.random, key, value, timestamp, &now, None, delivery)
+        Ok(queue.append(&self.config, &self.gauge, &self.buffers, &mut self.random, key, value, timestamp, &now, None, delivery))
     }
 
     /// Applies metadata for one topic and places its waiting records.
@@ -285,7 +294,7 @@ impl Accumulator {
         // This plan's last request to each leader: its index in `to_send`
         // and its bytes so far.
         let mut filling: HashMap<i32, (usize, usize)> = HashMap::new();
-        let Accumulator { topics, broker_requests, producer, .. } = self;
+        let Accumulator { topics, broker_requests, producer, producer_generation, .. } = self;
         for queue in topics.iter_mut() {
             if queue.partitions.is_empty() {
                 plan.needs_metadata |= !queue.waiting.is_empty();
@@ -346,7 +355,7 @@ impl Accumulator {
                 }
                 let Some(mut b) = p.ready.pop_front() else { continue };
                 if let Some((producer_id, producer_epoch)) = *producer {
-                    stamp(&mut b, p, producer_id, producer_epoch);
+                    stamp(&mut b, p, producer_id, producer_epoch, *producer_generation);
                 }
                 p.in_flight = true;
                 p.not_before = None;
@@ -383,13 +392,26 @@ impl Accumulator {
     }
 
     /// A new producer id and epoch (or None while one is being fetched):
-    /// sequences restart at 0, and batches are stamped anew when sent.
+    /// sequences restart at 0, and every batch not yet acknowledged is
+    /// stamped anew when sent, in its partition's order, even when the id
+    /// and epoch equal the old ones (a broker that lost its state gives the
+    /// same again, and old sequences would then overlap new ones).
     pub fn set_producer(&mut self, producer: Option<(i64, i16)>) {
         self.producer = producer;
         if producer.is_some() {
+            self.producer_generation += 1;
             for p in self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
                 p.next_sequence = 0;
             }
+        }
+    }
+
+    /// The broker lost the sequence state of the producer id `batch` was
+    /// stamped under: drop that id (unless a newer one was already taken),
+    /// so that a new one is fetched once nothing is in flight.
+    pub fn forget_producer_of(&mut self, batch: &Batch) {
+        if self.producer.is_some() && batch.stamp_generation == self.producer_generation {
+            self.producer = None;
         }
     }
 
@@ -424,15 +446,16 @@ impl Accumulator {
     }
 }
 
-/// Gives `batch` the current producer id and epoch and, unless it already
-/// has them, the partition's next sequence numbers: a retry under the same
-/// epoch resends the same sequences (which is what lets the broker drop a
-/// duplicate), a batch from an older epoch gets new ones.
-fn stamp(batch: &mut Batch, partition: &mut PartitionQueue, producer_id: i64, producer_epoch: i16) {
-    let id = batch.identity;
-    if id.producer_id == producer_id && id.producer_epoch == producer_epoch {
+/// Gives `batch` the current producer id and epoch and, unless it was
+/// stamped under this very id already, the partition's next sequence
+/// numbers: a retry under the same id resends the same sequences (which is
+/// what lets the broker drop a duplicate), a batch stamped before the latest
+/// InitProducerId gets new ones.
+fn stamp(batch: &mut Batch, partition: &mut PartitionQueue, producer_id: i64, producer_epoch: i16, generation: u32) {
+    if batch.stamp_generation == generation {
         return;
     }
+    batch.stamp_generation = generation;
     batch.identity = ProducerIdentity { producer_id, producer_epoch, base_sequence: partition.next_sequence };
     // Sequences wrap from i32::MAX to 0, as Kafka's do.
     partition.next_sequence = ((i64::from(partition.next_sequence) + batch.records.count() as i64) % (i64::from(i32::MAX) + 1)) as i32;
@@ -551,7 +574,7 @@ mod tests {
 
     fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Delivery> {
         let d = Delivery::pending(1);
-        acc.append("t", key, Some(b"value"), 1, || now, Arc::clone(&d));
+        acc.append("t", key, Some(b"value"), 1, || now, Arc::clone(&d)).unwrap();
         d
     }
 
@@ -575,7 +598,7 @@ mod tests {
         // Each record takes 14 bytes here, so batch.size=200 holds 9.
         let mut acc = accumulator(&[("batch.size", "200")]);
         let now = Instant::now();
-        acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1));
+        acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1), (3, 1)] }, now);
         let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
         let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
@@ -590,7 +613,7 @@ mod tests {
     fn keyed_records_keep_their_partition_and_plan_respects_linger() {
         let mut acc = accumulator(&[("linger.ms", "50"), ("partitioner", "murmur2_random")]);
         let now = Instant::now();
-        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1));
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now);
         let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
         assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
@@ -608,7 +631,7 @@ mod tests {
     fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
         let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
         let now = Instant::now();
-        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1));
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
         for _ in 0..5 {
             send(&mut acc, Some(b"k"), now);
@@ -636,10 +659,56 @@ mod tests {
     }
 
     #[test]
+    fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
+        // A broker that lost its state hands out the same id and epoch again:
+        // the batch that was in flight and those queued behind it must not
+        // keep sequences from before, or they would overlap.
+        let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
+        let now = Instant::now();
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
+        for _ in 0..8 {
+            send(&mut acc, Some(b"k"), now);
+        }
+        acc.set_producer(Some((1, 0)));
+        let first = only_batch(acc.plan(now, true), 1);
+        assert_eq!(first.identity.base_sequence, 0);
+        acc.retry(first, now);
+        acc.request_done(1);
+        acc.set_producer(None);
+        acc.set_producer(Some((1, 0)));
+        let again = only_batch(acc.plan(now, true), 1);
+        assert_eq!(again.identity, ProducerIdentity { producer_id: 1, producer_epoch: 0, base_sequence: 0 });
+        acc.finished("t", 0);
+        acc.request_done(1);
+        let next = only_batch(acc.plan(now, true), 1);
+        assert_eq!(next.identity.base_sequence, 3, "numbered after the renumbered first batch, not from 0 again");
+        assert_ne!(next.stamp_generation, 1, "stamped under the second id");
+    }
+
+    #[test]
+    fn only_the_current_ids_batches_can_make_it_forget_the_id() {
+        let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "1")]);
+        let now = Instant::now();
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+        acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
+        acc.set_producer(Some((1, 0)));
+        let old = only_batch(acc.plan(now, true), 1);
+        acc.set_producer(Some((1, 0))); // taken again meanwhile
+        acc.forget_producer_of(&old);
+        assert_eq!(acc.producer(), Some((1, 0)), "a late answer under the old id leaves the new one alone");
+        acc.retry(old, now);
+        acc.request_done(1);
+        let current = only_batch(acc.plan(now, true), 1);
+        acc.forget_producer_of(&current);
+        assert_eq!(acc.producer(), None);
+    }
+
+    #[test]
     fn max_in_flight_bounds_requests_per_broker() {
         let mut acc = accumulator(&[("max.in.flight", "1")]);
         let now = Instant::now();
-        acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1));
+        acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5)] }, now);
         send(&mut acc, Some(b"a"), now);
         send(&mut acc, Some(b"b"), now);
@@ -668,7 +737,7 @@ mod tests {
         // counted against max.in.flight=2; small batches share a request.
         let mut acc = accumulator(&[("max.in.flight", "2"), ("message.max.bytes", "1000")]);
         let now = Instant::now();
-        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1));
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5), (2, 5)] }, now);
         let key_of = |partition: i32| {
             (0u32..)
@@ -679,7 +748,7 @@ mod tests {
                 .unwrap()
         };
         for p in 0..3 {
-            acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Delivery::pending(1));
+            acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Delivery::pending(1)).unwrap();
         }
         let plan = acc.plan(now, true);
         assert_eq!(plan.to_send.len(), 2, "two requests, then max.in.flight is reached");
@@ -695,7 +764,7 @@ mod tests {
         use std::time::Duration;
         let mut acc = accumulator(&[("linger.ms", "10"), ("message.timeout.ms", "1000")]);
         let t0 = Instant::now();
-        acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1));
+        acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0);
         let in_flight = acc.plan(t0 + Duration::from_millis(10), false);
         assert_eq!(in_flight.to_send[0].1.len(), 1, "the first batch is in flight and stays so");

@@ -114,9 +114,18 @@ pub struct Batch {
     /// When its oldest record was sent: message.timeout.ms counts from here.
     pub oldest_send: Instant,
     /// Producer id, epoch and base sequence (idempotence), stamped when the
-    /// batch is first taken for sending and again after an epoch change; a
-    /// retry seals the same records with the same identity again.
+    /// batch is first taken for sending and again after any new producer id
+    /// (even one equal to the old: a broker that lost its state hands the
+    /// same one out again); a retry seals the same records with the same
+    /// identity again.
     pub identity: ProducerIdentity,
+    /// Which producer id the identity was stamped under: the accumulator's
+    /// count of ids taken, 0 for never stamped.
+    pub stamp_generation: u32,
+    /// The stamp of the last attempt that reached the wire (or may have):
+    /// only a batch written before under its current stamp can be a
+    /// duplicate the broker already holds.
+    pub written_under: Option<(ProducerIdentity, u32)>,
     /// Produce attempts that failed and were retried.
     pub retries: u32,
 }
@@ -132,6 +141,8 @@ impl Batch {
             opened_at: now,
             oldest_send,
             identity: ProducerIdentity::NONE,
+            stamp_generation: 0,
+            written_under: None,
             retries: 0,
         }
     }
@@ -141,6 +152,17 @@ impl Batch {
         delivery.set_partition(self.partition);
         self.records.append(timestamp, key, value);
         self.receipts.push(delivery, payload);
+    }
+
+    /// An attempt under the current stamp reached the wire (or may have).
+    pub fn mark_written(&mut self) {
+        self.written_under = Some((self.identity, self.stamp_generation));
+    }
+
+    /// Whether an earlier attempt was written under the current stamp: then
+    /// the broker answering DUPLICATE_SEQUENCE_NUMBER means it holds the records.
+    pub fn written_before_under_current_stamp(&self) -> bool {
+        self.written_under == Some((self.identity, self.stamp_generation))
     }
 
     /// Whether message.timeout.ms has run out for its oldest record.

@@ -13,7 +13,7 @@ mod packer;
 mod sender;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +27,7 @@ use super::client::cluster::Cluster;
 use super::config::Config;
 use super::delivery::{self, Delivery};
 use super::error::ErrorCode;
+use super::topic_name::InvalidTopic;
 
 /// How long close waits for the runtime's helper threads (DNS look-ups,
 /// compression).
@@ -117,7 +118,18 @@ impl Shared {
 /// memory but not its thread (the C layer refuses such a copy, see ffi::fork).
 pub struct Producer {
     shared: Arc<Shared>,
-    sender_thread: Mutex<Option<JoinHandle<()>>>,
+    lifecycle: Mutex<Lifecycle>,
+    /// Notified when a close ends, for the closes that wait on it.
+    closed: Condvar,
+}
+
+/// Where the producer is between start and close.
+enum Lifecycle {
+    Running(JoinHandle<()>),
+    /// A close is under way on another thread.
+    Closing,
+    /// Closed; what that close returned.
+    Closed(ErrorCode),
 }
 
 impl Producer {
@@ -127,7 +139,9 @@ impl Producer {
         let config = Arc::new(config);
         let gauge = Arc::new(QueueGauge::default());
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
-        let buffers = Arc::new(BufferPool::default());
+        // A batch buffer grows by doubling up to batch.size, and a request
+        // frame holds only headers: larger ones come from rare large records.
+        let buffers = Arc::new(BufferPool::keeping_up_to(config.batch_size.max(1 << 20).saturating_mul(2)));
         let wake = Arc::new(tokio::sync::Notify::new());
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
@@ -157,7 +171,7 @@ impl Producer {
                 runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
             })
             .map_err(|e| format!("could not start the producer's thread: {e}"))?;
-        Ok(Producer { shared, sender_thread: Mutex::new(Some(thread)) })
+        Ok(Producer { shared, lifecycle: Mutex::new(Lifecycle::Running(thread)), closed: Condvar::new() })
     }
 
     /// Queues one record and returns its receipt; never blocks on the
@@ -165,7 +179,7 @@ impl Producer {
     pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Delivery> {
         let config = &self.shared.config;
         if topic.is_empty() {
-            return Delivery::failed(ErrorCode::INVALID_ARG);
+            return Delivery::invalid_topic(InvalidTopic::Empty);
         }
         let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
         if payload > config.message_max_bytes {
@@ -184,7 +198,14 @@ impl Producer {
                 self.shared.gauge.release(1, payload);
                 return Delivery::failed(code);
             }
-            let wake = queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&delivery));
+            let wake = match queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&delivery)) {
+                Ok(wake) => wake,
+                Err(reason) => {
+                    drop(queues);
+                    self.shared.gauge.release(1, payload);
+                    return Delivery::invalid_topic(reason);
+                }
+            };
             // With linger.ms=0 and no request in flight there is nothing to
             // batch this record with: this thread sends it at once.
             let send_now = wake && config.linger.is_zero() && queues.requests_in_flight() == 0;
@@ -226,11 +247,45 @@ impl Producer {
 
     /// Refuses new records, flushes for up to `timeout`, fails whatever is
     /// still pending with `_DESTROY`, and stops and joins the background
-    /// thread. Returns what the flush returned; closing twice is harmless.
+    /// thread. Returns what the flush returned: NO_ERROR only when
+    /// everything completed. A close while another is under way waits for
+    /// it (within its own `timeout`) and returns the same, or `_TIMED_OUT`;
+    /// a close after a close has nothing left to wait for (NO_ERROR).
     pub fn close(&self, timeout: Option<Duration>) -> ErrorCode {
-        let Some(thread) = self.sender_thread.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-            return ErrorCode::NO_ERROR;
-        };
+        let mut lifecycle = self.lifecycle.lock().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(&mut *lifecycle, Lifecycle::Closing) {
+            Lifecycle::Running(thread) => {
+                drop(lifecycle);
+                let outcome = self.stop(thread, timeout);
+                *self.lifecycle.lock().unwrap_or_else(|e| e.into_inner()) = Lifecycle::Closed(outcome);
+                self.closed.notify_all();
+                outcome
+            }
+            Lifecycle::Closed(outcome) => {
+                *lifecycle = Lifecycle::Closed(outcome);
+                ErrorCode::NO_ERROR
+            }
+            Lifecycle::Closing => {
+                let deadline = timeout.map(|t| Instant::now() + t);
+                loop {
+                    if let Lifecycle::Closed(outcome) = *lifecycle {
+                        return outcome;
+                    }
+                    let wait = match deadline {
+                        None => Duration::from_secs(3600),
+                        Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                            Some(left) if !left.is_zero() => left,
+                            _ => return ErrorCode::TIMED_OUT,
+                        },
+                    };
+                    lifecycle = self.closed.wait_timeout(lifecycle, wait).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+    }
+
+    /// The work of the one close that runs: see `close`.
+    fn stop(&self, thread: JoinHandle<()>, timeout: Option<Duration>) -> ErrorCode {
         self.shared.queues().refuse_new(ErrorCode::DESTROY);
         let flushed = self.flush(timeout);
         self.shared.stopping.store(true, Ordering::Release);

@@ -29,6 +29,9 @@ const COMPRESS_HAND_OFF_MIN_BYTES: usize = 32 << 10;
 /// GB/s, fifty times faster than LZ4 compresses.
 const SUM_HAND_OFF_MIN_BYTES: usize = 256 << 10;
 
+/// Lives only while one request's batches are packed: boxing `Done` would
+/// cost an allocation per batch to save stack space that is never scarce.
+#[allow(clippy::large_enum_variant)]
 enum Packing {
     Done(Batch),
     OnThread(JoinHandle<Batch>),

@@ -14,7 +14,7 @@ use super::accumulator::{Plan, TopicLayout};
 use super::batch::Batch;
 use super::Shared;
 use crate::kafka::client::cluster::Cluster;
-use crate::kafka::client::connection::{BrokerError, Connection, Reply, RequestSpec};
+use crate::kafka::client::connection::{BrokerError, Connection, Reply, RequestFailure, RequestSpec};
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::init_producer_id;
@@ -179,7 +179,7 @@ async fn fetch_producer_id(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc
                     |e, _| init_producer_id::encode_request(e, version),
                 )
                 .await
-                .map_err(broker_error)?;
+                .map_err(|failure| broker_error(failure.code))?;
             let response = init_producer_id::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))?;
             match ErrorCode::from_kafka(response.error_code) {
                 code if code.is_ok() => Ok((response.producer_id, response.producer_epoch)),
@@ -237,7 +237,18 @@ impl Drop for RequestSlot<'_> {
 async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut RequestSlot<'_>, batches: Vec<Batch>) {
     let leader = slot.leader.expect("a slot not yet released");
     let config = &shared.config;
-    let connection = match cluster.broker(leader).await {
+    // Connecting (TCP, then ApiVersions) may take up to its own timeouts;
+    // the batches' message.timeout.ms bounds it too, so that a broker that
+    // accepts connections but never answers cannot keep them past it.
+    let time_left = batches.iter().filter_map(|b| b.time_left(Instant::now(), config.message_timeout)).min();
+    let connecting = cluster.broker(leader);
+    let connected = match time_left {
+        Some(limit) => tokio::time::timeout(limit, connecting).await.unwrap_or_else(|_| {
+            Err(BrokerError { code: ErrorCode::TIMED_OUT, detail: format!("broker {leader}: no connection within message.timeout.ms") })
+        }),
+        None => connecting.await,
+    };
+    let connection = match connected {
         Ok(c) => c,
         Err(error) => {
             // Never sent: back in the queue without using up a retry.
@@ -258,7 +269,7 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
         for batch in batches {
-            finish(shared, batch, Err(code));
+            finish(shared, batch, Outcome::Failed(RequestFailure { code, written: false }));
         }
         return;
     };
@@ -268,7 +279,7 @@ async fn deliver_to_leader(shared: &Shared, cluster: &Cluster, slot: &mut Reques
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
     let result = connection.request(spec, |e, splices| encode_produce(config, &batches, e, splices)).await;
     slot.release();
-    complete_produce(shared, version, batches, result);
+    complete_produce(shared, &connection, version, batches, result);
 }
 
 /// The Produce version to speak to this broker: the newest both sides
@@ -285,7 +296,7 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     // Expired before it could go: fail rather than send what nobody awaits.
     let (expired, mut live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now, config.message_timeout));
     for batch in expired {
-        finish(shared, batch, Err(ErrorCode::MSG_TIMED_OUT));
+        finish(shared, batch, Outcome::Failed(RequestFailure { code: ErrorCode::MSG_TIMED_OUT, written: false }));
     }
     if live.is_empty() {
         return None;
@@ -316,40 +327,72 @@ fn encode_produce<'a>(config: &Config, batches: &'a [Batch], e: &mut Encoder, sp
     }
 }
 
-/// Completes, retries or fails each batch of a Produce request from its answer.
-fn complete_produce(shared: &Shared, version: i16, batches: Vec<Batch>, result: Result<Vec<u8>, ErrorCode>) {
-    let config = &shared.config;
-    let expect_response = config.acks != 0;
-    let results: Result<HashMap<(String, i32), PartitionResult>, ErrorCode> = match result {
-        Err(code) => Err(code),
+/// What became of one batch of a Produce request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Stored at `base_offset` (-1 with acks=0).
+    Stored {
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    },
+    /// DUPLICATE_SEQUENCE_NUMBER (46): the broker says it holds these
+    /// sequences already; `finish` decides whether that can be true.
+    Duplicate,
+    Failed(RequestFailure),
+}
+
+/// A lost answer: the request was written, its answer cannot be used.
+const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT, written: true };
+
+/// Completes, retries or fails each batch of a Produce request from its
+/// answer. An answer that does not decode, or that leaves a partition out,
+/// is treated as lost, as a dropped connection's is: the connection is
+/// closed (its stream can no longer be trusted) and the batches retried.
+fn complete_produce(shared: &Shared, connection: &Connection, version: i16, batches: Vec<Batch>, result: Result<Vec<u8>, RequestFailure>) {
+    let expect_response = shared.config.acks != 0;
+    let results: Result<HashMap<(String, i32), PartitionResult>, RequestFailure> = match result {
+        Err(failure) => Err(failure),
         Ok(_) if !expect_response => Ok(HashMap::new()),
-        Ok(body) => produce::decode_response(&body, version).map_err(|_| ErrorCode::BAD_MSG).map(|topics| {
-            topics.into_iter().flat_map(|t| t.partitions.into_iter().map(move |p| ((t.topic.clone(), p.partition), p))).collect()
-        }),
+        Ok(body) => produce::decode_response(&body, version)
+            .map(|topics| {
+                topics.into_iter().flat_map(|t| t.partitions.into_iter().map(move |p| ((t.topic.clone(), p.partition), p))).collect()
+            })
+            .map_err(|_| ANSWER_LOST),
     };
     let mut delivered_any = false;
+    let mut answer_lost = results.as_ref().is_err_and(|failure| *failure == ANSWER_LOST);
     for batch in batches {
         let outcome = match &results {
-            Err(code) => Err(*code),
-            Ok(_) if !expect_response => Ok((-1, None)),
+            Err(failure) => Outcome::Failed(*failure),
+            Ok(_) if !expect_response => Outcome::Stored { base_offset: -1, log_append_time: None },
             Ok(results) => match results.get(&(batch.topic.to_string(), batch.partition)) {
-                Some(r) => {
-                    let code = ErrorCode::from_kafka(r.error_code);
-                    // A duplicate the broker already holds was delivered before.
-                    if code.is_ok() || (config.idempotence && code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER) {
-                        Ok((r.base_offset, (r.log_append_time_ms >= 0).then_some(r.log_append_time_ms)))
-                    } else {
-                        Err(code)
-                    }
+                Some(r) => partition_outcome(r),
+                None => {
+                    answer_lost = true;
+                    Outcome::Failed(ANSWER_LOST)
                 }
-                None => Err(ErrorCode::BAD_MSG),
             },
         };
-        delivered_any |= outcome.is_ok();
+        delivered_any |= matches!(outcome, Outcome::Stored { .. });
         finish(shared, batch, outcome);
+    }
+    if answer_lost {
+        connection.close();
     }
     if delivered_any {
         shared.clear_status();
+    }
+}
+
+/// One partition's answer in a Produce response.
+fn partition_outcome(result: &PartitionResult) -> Outcome {
+    match ErrorCode::from_kafka(result.error_code) {
+        code if code.is_ok() => Outcome::Stored {
+            base_offset: result.base_offset,
+            log_append_time: (result.log_append_time_ms >= 0).then_some(result.log_append_time_ms),
+        },
+        ErrorCode::DUPLICATE_SEQUENCE_NUMBER => Outcome::Duplicate,
+        code => Outcome::Failed(RequestFailure { code, written: true }),
     }
 }
 
@@ -410,7 +453,7 @@ fn try_produce_now(shared: &Shared, leader: i32, mut batches: Vec<Batch>) -> Res
     // again here (rare: a response is seldom that quick).
     let answered = {
         let mut awaited = shared.awaited();
-        awaited.push(AwaitedAnswer { leader, version, batches, reply });
+        awaited.push(AwaitedAnswer { leader, connection, version, batches, reply });
         awaited.last().is_some_and(|a| a.reply.is_answered())
     };
     if answered {
@@ -423,6 +466,7 @@ fn try_produce_now(shared: &Shared, leader: i32, mut batches: Vec<Batch>) -> Res
 /// answer the sender awaits.
 pub(super) struct AwaitedAnswer {
     leader: i32,
+    connection: Arc<Connection>,
     version: i16,
     batches: Vec<Batch>,
     reply: Reply,
@@ -437,14 +481,14 @@ async fn await_answers(shared: &Arc<Shared>) {
     if awaited.is_empty() {
         return;
     }
-    for AwaitedAnswer { leader, version, batches, reply } in awaited {
+    for AwaitedAnswer { leader, connection, version, batches, reply } in awaited {
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
             let mut slot = RequestSlot { shared: &shared, leader: Some(leader) };
             let result = reply.wait().await;
             // The slot goes back before the receipts complete, as in `deliver_to_leader`.
             slot.release();
-            complete_produce(&shared, version, batches, result);
+            complete_produce(&shared, &connection, version, batches, result);
             shared.wake.notify_one();
         });
     }
@@ -453,19 +497,26 @@ async fn await_answers(shared: &Arc<Shared>) {
 
 /// Completes a sent batch, or puts it back for a retry when the error is
 /// transient and neither `retries` nor message.timeout.ms has run out.
-fn finish(shared: &Shared, mut batch: Batch, outcome: Result<(i64, Option<i64>), ErrorCode>) {
+fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
     let config = &shared.config;
-    let code = match outcome {
-        Ok((base_offset, log_append_time)) => {
-            shared.queues().finished(&batch.topic, batch.partition);
-            batch.receipts.deliver(base_offset, log_append_time);
-            for buffer in batch.records.into_buffers() {
-                shared.buffers.give(buffer);
-            }
-            return;
+    let failure = match outcome {
+        Outcome::Stored { base_offset, log_append_time } => return deliver(shared, batch, base_offset, log_append_time),
+        // The broker holds these sequences: true only if an earlier attempt
+        // of this batch was written under this very stamp (its answer was
+        // lost). The broker does not say where it stored them: offset -1.
+        Outcome::Duplicate if config.idempotence && batch.written_before_under_current_stamp() => {
+            return deliver(shared, batch, -1, None);
         }
-        Err(code) => code,
+        // Otherwise the broker's sequence state and ours disagree (a broker
+        // that lost its state, say): treated as OUT_OF_ORDER below, never
+        // as delivered.
+        Outcome::Duplicate => RequestFailure { code: ErrorCode::DUPLICATE_SEQUENCE_NUMBER, written: true },
+        Outcome::Failed(failure) => failure,
     };
+    if failure.written {
+        batch.mark_written();
+    }
+    let code = failure.code;
     if code.needs_metadata_refresh() {
         shared.metadata_wanted.store(true, Ordering::Release);
     }
@@ -481,13 +532,11 @@ fn finish(shared: &Shared, mut batch: Batch, outcome: Result<(i64, Option<i64>),
         match code {
             // The broker lost or never had this producer's sequence state for
             // the partition. One request per partition is in flight, so no
-            // earlier record of it is unacknowledged: take a new epoch
-            // (KIP-360) and resend from sequence 0.
-            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID => {
-                let id = batch.identity;
-                if queues.producer() == Some((id.producer_id, id.producer_epoch)) {
-                    queues.set_producer(None);
-                }
+            // earlier record of it is unacknowledged: take a new producer id
+            // (KIP-360), under which every unacknowledged batch is numbered
+            // anew from sequence 0.
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::DUPLICATE_SEQUENCE_NUMBER => {
+                queues.forget_producer_of(&batch);
                 retriable = true;
             }
             // Another producer took over this id: nothing more may be sent.
@@ -513,4 +562,13 @@ fn finish(shared: &Shared, mut batch: Batch, outcome: Result<(i64, Option<i64>),
     drop(queues);
     let final_code = if expired && retriable { ErrorCode::MSG_TIMED_OUT } else { code };
     batch.receipts.fail(final_code);
+}
+
+/// The broker stored `batch`: its receipts complete, its buffers go back.
+fn deliver(shared: &Shared, batch: Batch, base_offset: i64, log_append_time: Option<i64>) {
+    shared.queues().finished(&batch.topic, batch.partition);
+    batch.receipts.deliver(base_offset, log_append_time);
+    for buffer in batch.records.into_buffers() {
+        shared.buffers.give(buffer);
+    }
 }

@@ -16,11 +16,12 @@ pub mod primitives;
 pub mod produce;
 pub mod record_batch;
 
-use primitives::{DecodeError, DecodeResult, Decoder, Encoder};
+use primitives::{DecodeError, DecodeResult, Decoder, EncodeError, Encoder};
 
 /// Builds a size-prefixed request frame in `frame` (emptied first):
 /// request header v1, or v2 (with an empty tagged-field section) for a
-/// flexible version.
+/// flexible version. Fails when a length does not fit its field (a
+/// client.id or topic name over 32,767 bytes): such a frame is never sent.
 pub fn frame_request(
     mut frame: Vec<u8>,
     api_key: i16,
@@ -29,7 +30,7 @@ pub fn frame_request(
     correlation_id: i32,
     client_id: &str,
     body: impl FnOnce(&mut Encoder),
-) -> Vec<u8> {
+) -> Result<Vec<u8>, EncodeError> {
     frame.clear();
     let mut e = Encoder::new(&mut frame);
     e.i32(0); // size: patched below
@@ -41,9 +42,12 @@ pub fn frame_request(
         e.no_tagged_fields();
     }
     body(&mut e);
-    let size = (frame.len() - 4) as i32;
+    if let Some(error) = e.error() {
+        return Err(error);
+    }
+    let size = i32::try_from(frame.len() - 4).map_err(|_| EncodeError("a request over 2 GiB"))?;
     frame[..4].copy_from_slice(&size.to_be_bytes());
-    frame
+    Ok(frame)
 }
 
 /// Bytes written into a request from a buffer of their own instead of
@@ -90,7 +94,7 @@ mod tests {
 
     #[test]
     fn request_frames_carry_size_and_header_v1() {
-        let frame = frame_request(Vec::new(), 0, 7, false, 42, "cid", |e| e.i16(-1));
+        let frame = frame_request(Vec::new(), 0, 7, false, 42, "cid", |e| e.i16(-1)).unwrap();
         assert_eq!(i32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, frame.len() - 4);
         let mut d = Decoder::new(&frame[4..]);
         assert_eq!((d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (0, 7, 42));
@@ -98,8 +102,19 @@ mod tests {
         assert_eq!(d.i16().unwrap(), -1);
         assert_eq!(d.remaining(), 0);
 
-        let flexible = frame_request(vec![5, 5], 22, 4, true, 1, "c", |e| e.i8(9));
+        let flexible = frame_request(vec![5, 5], 22, 4, true, 1, "c", |e| e.i8(9)).unwrap();
         assert_eq!(&flexible[flexible.len() - 2..], [0, 9], "empty tagged fields, then the body");
+    }
+
+    #[test]
+    fn lengths_that_do_not_fit_refuse_the_frame_instead_of_wrapping() {
+        let long = "t".repeat(32_768);
+        let fits = "t".repeat(32_767);
+        assert!(frame_request(Vec::new(), 3, 1, false, 1, "cid", |e| e.string(&fits)).is_ok());
+        let refused = frame_request(Vec::new(), 3, 1, false, 1, "cid", |e| e.string(&long));
+        assert_eq!(refused, Err(EncodeError("a string longer than 32767 bytes")));
+        assert!(frame_request(Vec::new(), 3, 1, false, 1, &long, |_| {}).is_err(), "the client id too");
+        assert!(frame_request(Vec::new(), 3, 9, true, 1, "cid", |e| e.compact_string(&long)).is_err());
     }
 
     #[test]

@@ -21,14 +21,41 @@ impl std::error::Error for DecodeError {}
 
 pub type DecodeResult<T> = Result<T, DecodeError>;
 
+/// A request that cannot be encoded: a length does not fit its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeError(pub &'static str);
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request not encodable: {}", self.0)
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
 /// Appends Kafka primitives to a byte buffer.
+///
+/// A length that does not fit its field (a string over 32,767 bytes, say)
+/// is never written wrapped: the encoder remembers the first such error,
+/// which `error` reports, and the request must then not be sent.
 pub struct Encoder<'a> {
     buf: &'a mut Vec<u8>,
+    error: Option<EncodeError>,
 }
 
 impl<'a> Encoder<'a> {
     pub fn new(buf: &'a mut Vec<u8>) -> Self {
-        Encoder { buf }
+        Encoder { buf, error: None }
+    }
+
+    /// The first length that did not fit, if any: then the bytes written
+    /// are not a valid request.
+    pub fn error(&self) -> Option<EncodeError> {
+        self.error
+    }
+
+    fn fail(&mut self, what: &'static str) {
+        self.error.get_or_insert(EncodeError(what));
     }
 
     /// Bytes written to the underlying buffer so far (from its start).
@@ -72,8 +99,13 @@ impl<'a> Encoder<'a> {
 
     /// INT16 length, then the bytes.
     pub fn string(&mut self, s: &str) {
-        self.i16(s.len() as i16);
-        self.raw(s.as_bytes());
+        match i16::try_from(s.len()) {
+            Ok(len) => {
+                self.i16(len);
+                self.raw(s.as_bytes());
+            }
+            Err(_) => self.fail("a string longer than 32767 bytes"),
+        }
     }
 
     /// -1 for null.
@@ -84,10 +116,16 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// UNSIGNED_VARINT length + 1, then the bytes (flexible versions).
+    /// UNSIGNED_VARINT length + 1, then the bytes (flexible versions);
+    /// Kafka bounds these strings as INT16 ones.
     pub fn compact_string(&mut self, s: &str) {
-        self.unsigned_varint(s.len() as u32 + 1);
-        self.raw(s.as_bytes());
+        match i16::try_from(s.len()) {
+            Ok(len) => {
+                self.unsigned_varint(len as u32 + 1);
+                self.raw(s.as_bytes());
+            }
+            Err(_) => self.fail("a string longer than 32767 bytes"),
+        }
     }
 
     pub fn compact_nullable_string(&mut self, s: Option<&str>) {
@@ -99,21 +137,37 @@ impl<'a> Encoder<'a> {
 
     /// INT32 length, then the bytes.
     pub fn bytes(&mut self, b: &[u8]) {
-        self.i32(b.len() as i32);
-        self.raw(b);
+        match i32::try_from(b.len()) {
+            Ok(len) => {
+                self.i32(len);
+                self.raw(b);
+            }
+            Err(_) => self.fail("bytes longer than 2147483647"),
+        }
     }
 
     pub fn compact_bytes(&mut self, b: &[u8]) {
-        self.unsigned_varint(b.len() as u32 + 1);
-        self.raw(b);
+        match i32::try_from(b.len()) {
+            Ok(len) => {
+                self.unsigned_varint(len as u32 + 1);
+                self.raw(b);
+            }
+            Err(_) => self.fail("bytes longer than 2147483647"),
+        }
     }
 
     pub fn array_len(&mut self, len: usize) {
-        self.i32(len as i32);
+        match i32::try_from(len) {
+            Ok(len) => self.i32(len),
+            Err(_) => self.fail("an array longer than 2147483647"),
+        }
     }
 
     pub fn compact_array_len(&mut self, len: usize) {
-        self.unsigned_varint(len as u32 + 1);
+        match i32::try_from(len) {
+            Ok(len) => self.unsigned_varint(len as u32 + 1),
+            Err(_) => self.fail("an array longer than 2147483647"),
+        }
     }
 
     /// An empty tagged-field section.
