@@ -76,6 +76,17 @@ struct TopicQueue {
     sticky: Option<u32>,
     /// Since when metadata has said the topic does not exist.
     unknown_since: Option<Instant>,
+    /// A record was appended since the last `forget_idle_topics`.
+    used: bool,
+    /// When `forget_idle_topics` last found it used (or it was added).
+    last_used: Option<Instant>,
+}
+
+impl TopicQueue {
+    /// Nothing of it is waiting, queued or in flight.
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.partitions.iter().all(|p| p.open.is_none() && p.ready.is_empty() && !p.in_flight)
+    }
 }
 
 /// What the sender should do now.
@@ -201,6 +212,8 @@ impl Accumulator {
                         waiting: VecDeque::new(),
                         sticky: None,
                         unknown_since: None,
+                        used: true,
+                        last_used: None,
                     });
                     self.topic_index.insert(name, self.topics.len() - 1);
                     self.topics.len() - 1
@@ -208,6 +221,7 @@ impl Accumulator {
             };
         }
         let queue = &mut self.topics[self.last_topic];
+        queue.used = true;
         if queue.partitions.is_empty() {
             let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
             let mut receipt = Receipts::new(Arc::clone(&self.gauge));
@@ -277,6 +291,25 @@ impl Accumulator {
         };
         let failed: Vec<Receipts> = queue.waiting.drain(..).map(|w| w.receipt).collect();
         Some((failed, fail_as))
+    }
+
+    /// Forgets the topics nobody has sent to for `max_age` and that hold
+    /// nothing (librdkafka's metadata.max.age.ms idea), so that one-off
+    /// topic names do not keep memory and ride in every Metadata request.
+    /// A forgotten topic that is sent to again is simply learnt again.
+    pub fn forget_idle_topics(&mut self, now: Instant, max_age: std::time::Duration) {
+        let before = self.topics.len();
+        self.topics.retain_mut(|t| {
+            if std::mem::take(&mut t.used) || t.last_used.is_none() {
+                t.last_used = Some(now);
+            }
+            let idle_since = t.last_used.unwrap_or(now);
+            !(t.is_empty() && now.duration_since(idle_since) >= max_age)
+        });
+        if self.topics.len() != before {
+            self.topic_index = self.topics.iter().enumerate().map(|(i, t)| (Arc::clone(&t.name), i)).collect();
+            self.last_topic = 0;
+        }
     }
 
     /// Names of every topic the producer has seen, for metadata requests.
@@ -702,6 +735,35 @@ mod tests {
         let current = only_batch(acc.plan(now, true), 1);
         acc.forget_producer_of(&current);
         assert_eq!(acc.producer(), None);
+    }
+
+    #[test]
+    fn idle_empty_topics_are_forgotten_and_learnt_again() {
+        use std::time::Duration;
+        let mut acc = accumulator(&[]);
+        let t0 = Instant::now();
+        let age = Duration::from_secs(900);
+        let old = Delivery::pending(1);
+        acc.append("one-off", None, Some(b"v"), 1, || t0, Arc::clone(&old)).unwrap();
+        acc.append("busy", None, Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
+        acc.set_layout(&TopicLayout { topic: "one-off", leaders: &[(0, 1)] }, t0);
+        acc.set_layout(&TopicLayout { topic: "busy", leaders: &[(0, 1)] }, t0);
+        acc.forget_idle_topics(t0, age); // both just used
+        let sent = acc.plan(t0, true).to_send.remove(0).1;
+        for b in sent.into_iter().filter(|b| &*b.topic == "one-off") {
+            acc.finished(&b.topic, b.partition);
+            b.receipts.deliver(0, None);
+        }
+        acc.forget_idle_topics(t0 + age, age);
+        let names: Vec<String> = acc.topic_names().iter().map(|n| n.to_string()).collect();
+        assert_eq!(names, ["busy"], "the delivered one-off topic is forgotten; the one in flight is kept");
+        // Sent to again: learnt again, with its records waiting for metadata.
+        let again = Delivery::pending(1);
+        assert!(acc.append("one-off", None, Some(b"v"), 1, || t0, Arc::clone(&again)).unwrap());
+        assert_eq!(acc.topic_names().len(), 2);
+        acc.forget_idle_topics(t0 + age * 3, age);
+        assert_eq!(acc.topic_names().len(), 2, "a topic with a waiting record is kept however long");
+        assert!(!again.is_completed());
     }
 
     #[test]

@@ -123,8 +123,16 @@ pub(super) async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// How long a topic nobody sends to is remembered: librdkafka's
+/// metadata.max.age.ms default, three refresh intervals.
+const TOPIC_MAX_IDLE: Duration = Duration::from_secs(900);
+
 async fn refresh_metadata(shared: Arc<Shared>, cluster: Arc<Cluster>, busy: Arc<AtomicBool>) {
-    let topics = shared.queues().topic_names();
+    let topics = {
+        let mut queues = shared.queues();
+        queues.forget_idle_topics(Instant::now(), TOPIC_MAX_IDLE);
+        queues.topic_names()
+    };
     match cluster.fetch_metadata(&topics).await {
         Ok(response) => {
             shared.clear_status();
