@@ -22,20 +22,32 @@ pub enum Partitioner {
     Fnv1aRandom,
 }
 
+/// Every partitioner with its `partitioner` name: the one list that the
+/// option check and the parser both read.
+const PARTITIONERS: [(Partitioner, &str); 7] = [
+    (Partitioner::Random, "random"),
+    (Partitioner::Consistent, "consistent"),
+    (Partitioner::ConsistentRandom, "consistent_random"),
+    (Partitioner::Murmur2, "murmur2"),
+    (Partitioner::Murmur2Random, "murmur2_random"),
+    (Partitioner::Fnv1a, "fnv1a"),
+    (Partitioner::Fnv1aRandom, "fnv1a_random"),
+];
+
 impl Partitioner {
-    pub const NAMES: &'static str = "random, consistent, consistent_random, murmur2, murmur2_random, fnv1a, fnv1a_random";
+    /// The `partitioner` values, in `PARTITIONERS`' order.
+    pub const NAMES: [&'static str; PARTITIONERS.len()] = {
+        let mut names = [""; PARTITIONERS.len()];
+        let mut i = 0;
+        while i < PARTITIONERS.len() {
+            names[i] = PARTITIONERS[i].1;
+            i += 1;
+        }
+        names
+    };
 
     pub fn from_name(name: &str) -> Option<Partitioner> {
-        Some(match name {
-            "consistent_random" => Partitioner::ConsistentRandom,
-            "consistent" => Partitioner::Consistent,
-            "random" => Partitioner::Random,
-            "murmur2" => Partitioner::Murmur2,
-            "murmur2_random" => Partitioner::Murmur2Random,
-            "fnv1a" => Partitioner::Fnv1a,
-            "fnv1a_random" => Partitioner::Fnv1aRandom,
-            _ => return None,
-        })
+        PARTITIONERS.iter().find(|(_, n)| *n == name).map(|&(partitioner, _)| partitioner)
     }
 
     /// The partition for `key` among `partition_count` (> 0), or `None`
@@ -159,7 +171,8 @@ mod tests {
 
     #[test]
     fn every_name_parses_and_partitions_stay_in_range() {
-        for name in Partitioner::NAMES.split(", ") {
+        assert_eq!(Partitioner::NAMES.len(), 7);
+        for name in Partitioner::NAMES {
             let p = Partitioner::from_name(name).unwrap_or_else(|| panic!("{name}"));
             for key in [&b"x"[..], b"some longer key", b"\0\xff"] {
                 if let Some(n) = p.partition(Some(key), 3) {

@@ -13,26 +13,29 @@ pub enum Codec {
     Zstd = 4,
 }
 
+/// Every codec with its `compression.codec` name: the one list that the
+/// option check, the parser and `name` all read.
+const CODECS: [(Codec, &str); 5] =
+    [(Codec::None, "none"), (Codec::Gzip, "gzip"), (Codec::Snappy, "snappy"), (Codec::Lz4, "lz4"), (Codec::Zstd, "zstd")];
+
 impl Codec {
-    pub fn from_name(name: &str) -> Option<Codec> {
-        match name {
-            "none" => Some(Codec::None),
-            "gzip" => Some(Codec::Gzip),
-            "snappy" => Some(Codec::Snappy),
-            "lz4" => Some(Codec::Lz4),
-            "zstd" => Some(Codec::Zstd),
-            _ => None,
+    /// The `compression.codec` values, in `CODECS`' order.
+    pub const NAMES: [&'static str; CODECS.len()] = {
+        let mut names = [""; CODECS.len()];
+        let mut i = 0;
+        while i < CODECS.len() {
+            names[i] = CODECS[i].1;
+            i += 1;
         }
+        names
+    };
+
+    pub fn from_name(name: &str) -> Option<Codec> {
+        CODECS.iter().find(|(_, n)| *n == name).map(|&(codec, _)| codec)
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Codec::None => "none",
-            Codec::Gzip => "gzip",
-            Codec::Snappy => "snappy",
-            Codec::Lz4 => "lz4",
-            Codec::Zstd => "zstd",
-        }
+        CODECS.iter().find(|(codec, _)| *codec == self).map_or("none", |&(_, name)| name)
     }
 
     /// The `compression.level` values librdkafka accepts for this codec;
@@ -183,6 +186,10 @@ mod tests {
     fn names_round_trip_and_discriminants_are_kafkas() {
         for codec in ALL {
             assert_eq!(Codec::from_name(codec.name()), Some(codec));
+        }
+        assert_eq!(Codec::NAMES, ["none", "gzip", "snappy", "lz4", "zstd"]);
+        for name in Codec::NAMES {
+            assert_eq!(Codec::from_name(name).map(Codec::name), Some(name));
         }
         assert_eq!(Codec::from_name("brotli"), None);
         assert_eq!([Codec::Gzip as i16, Codec::Snappy as i16, Codec::Lz4 as i16, Codec::Zstd as i16], [1, 2, 3, 4]);
