@@ -7,13 +7,17 @@
  *     not before the timeout, with error_message equal to ablkafka_err2str(-192);
  *   - flush afterwards returns 0 and close returns promptly;
  *   - a second producer closed (200 ms) before the timeout fails its pending
- *     receipts with -197 at once instead of hanging.
+ *     receipts with -197 at once instead of hanging;
+ *   - two closes at once: the second waits for the first and returns the same -185
+ *     (nothing was delivered), not 0 while the first is still flushing; a close with a
+ *     timeout shorter than the first's returns -185 when its own time runs out.
  */
 #include "common.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +50,53 @@ static Producer *dead_producer(const char *bootstrap) {
     Producer *p = build_ok(b);
     producer_builder_free(b);
     return p;
+}
+
+struct closer {
+    Producer *p;
+    int timeout_ms;
+    int32_t rc;
+    int64_t returned_at;
+};
+
+static void *closer_main(void *arg) {
+    struct closer *c = arg;
+    c->rc = producer_close(c->p, c->timeout_ms);
+    c->returned_at = now_ms();
+    return NULL;
+}
+
+/* Two closes at once on a producer whose records cannot be delivered. */
+static void case_concurrent_close(const char *bootstrap) {
+    Producer *p = dead_producer(bootstrap);
+    if (p == NULL) return;
+    Response *r[N];
+    for (int i = 0; i < N; i++) r[i] = producer_send(p, "dead-topic", NULL, 0, "x", 1);
+    struct closer first = {p, 800, 1, 0}, second = {p, 5000, 1, 0}, impatient = {p, 100, 1, 0};
+    pthread_t t1, t2, t3;
+    int64_t t0 = now_ms();
+    if (!CHECK(pthread_create(&t1, NULL, closer_main, &first) == 0, "pthread_create")) return;
+    struct timespec pause = {0, 100 * 1000000L};
+    nanosleep(&pause, NULL);
+    pthread_create(&t2, NULL, closer_main, &second);
+    pthread_create(&t3, NULL, closer_main, &impatient);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    pthread_join(t3, NULL);
+    CHECK(first.rc == -185, "first close(800) returned %d, want -185", (int)first.rc);
+    CHECK(second.rc == first.rc, "a close during the first returned %d, the first %d", (int)second.rc,
+          (int)first.rc);
+    CHECK(second.returned_at >= first.returned_at, "the second close returned %lld ms before the first",
+          (long long)(first.returned_at - second.returned_at));
+    CHECK(impatient.rc == -185 && impatient.returned_at - t0 < 700,
+          "a close(100) during the first returned %d after %lld ms, want -185 within its own time", (int)impatient.rc,
+          (long long)(impatient.returned_at - t0));
+    int pending = 0;
+    for (int i = 0; i < N; i++) pending += response_completed(r[i]) != 1;
+    CHECK(pending == 0, "%d Responses pending after both closes returned", pending);
+    CHECK(producer_close(p, 0) == 0, "a close after the closes returns 0");
+    producer_free(p);
+    for (int i = 0; i < N; i++) response_free(r[i]);
 }
 
 int main(int argc, char **argv) {
@@ -141,5 +192,6 @@ int main(int argc, char **argv) {
     producer_free(p);
     for (int i = 0; i < N; i++) response_free(r[i]);
 
+    case_concurrent_close(bootstrap);
     return CHECK_SUMMARY("dead_broker");
 }

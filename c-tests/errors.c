@@ -11,6 +11,12 @@
  *     by producer_builder_build (NULL, reason in last_error); the builder stays usable;
  *   - NULL, empty or non-UTF-8 topic, NULL pointer with a non-zero length, NULL
  *     producer: a receipt completed at return with -186;
+ *   - topic names that Kafka does not allow (over 249 characters, 32,768 bytes, "." and
+ *     "..", characters outside [a-zA-Z0-9._-]) are refused at send with -186 and a
+ *     message that says why; a topic new to the producer afterwards (TOPIC-after-bad-names,
+ *     which must exist) is still delivered
+ *     (a 32,768-byte name once made every later Metadata request malformed), and a
+ *     client.id longer than a Kafka string is refused at set_option (-1);
  *   - NULL handles to every function: no crash, documented defaults;
  *   - error names and messages match librdkafka's.
  */
@@ -259,6 +265,73 @@ static void test_error_text(void) {
 #endif
 }
 
+/* A topic name refused at send: -186, and the message gives this reason. */
+static void refused_topic(Producer *p, const char *name, const char *reason, const char *what) {
+    Response *r = producer_send(p, name, "k", 1, "v", 1);
+    if (!CHECK(r != NULL, "%s: producer_send returned NULL", what)) return;
+    CHECK(response_completed(r) == 1 && response_error_code(r) == ERR_INVALID_ARG, "%s: completed %d code %d", what,
+          (int)response_completed(r), (int)response_error_code(r));
+    CHECK(mentions(response_error_message(r), reason), "%s: message '%s' does not say '%s'", what,
+          or_null(response_error_message(r)), reason);
+    response_free(r);
+}
+
+static void test_topic_names(const char *brokers, const char *topic) {
+    /* The 249-character topic does not exist: its record fails after 5 s, not at send. */
+    const char *opts[] = {"message.timeout.ms", "5000", NULL};
+    Producer *p = producer_with(brokers, opts);
+    if (p == NULL) return;
+    size_t n = 32768;
+    char *long_name = malloc(n + 1);
+    if (!CHECK(long_name != NULL, "malloc")) return;
+    memset(long_name, 't', n);
+    long_name[n] = 0;
+    refused_topic(p, long_name, "longer than 249 characters", "a 32,768-byte topic");
+    long_name[250] = 0;
+    refused_topic(p, long_name, "longer than 249 characters", "a 250-byte topic");
+    long_name[249] = 0;
+    Response *longest = producer_send(p, long_name, "k", 1, "v", 1); /* legal: 249 characters */
+    refused_topic(p, "", "empty", "an empty topic");
+    refused_topic(p, ".", "\".\" and \"..\"", "topic .");
+    refused_topic(p, "..", "\".\" and \"..\"", "topic ..");
+    refused_topic(p, "a b", "only ASCII letters", "a topic with a space");
+    refused_topic(p, "a/b", "only ASCII letters", "a topic with a slash");
+    refused_topic(p, "t\xc3\xb8pic", "only ASCII letters", "a topic with a non-ASCII letter");
+
+    /* Topics new to the producer after the refusals are still delivered (the test's
+       script creates TOPIC-after-bad-names; tansu does not create topics on demand). */
+    char fresh[128];
+    snprintf(fresh, sizeof fresh, "%s-after-bad-names", topic);
+    Response *after = producer_send(p, fresh, "k", 1, "after", 5);
+    Response *known = producer_send(p, topic, "k", 1, "known", 5);
+    CHECK(producer_flush(p, 20000) == 0, "flush after the refused topics");
+    CHECK(longest != NULL && response_completed(longest) == 1 && response_error_code(longest) != ERR_INVALID_ARG,
+          "a 249-character topic is legal: not refused at send (code %d)", longest ? (int)response_error_code(longest) : 0);
+    response_free(longest);
+    Response *all[2] = {after, known};
+    const char *names[2] = {"a topic new to the producer", "the test's topic"};
+    for (int i = 0; i < 2; i++) {
+        CHECK(all[i] != NULL && response_success(all[i]) == 1 && response_offset(all[i]) >= 0,
+              "%s after the refusals: code %d %s", names[i], all[i] ? (int)response_error_code(all[i]) : 0,
+              all[i] ? or_null(response_error_message(all[i])) : "(NULL)");
+        response_free(all[i]);
+    }
+    CHECK(producer_error_code(p) == 0, "producer status %d after the refusals", (int)producer_error_code(p));
+    producer_free(p);
+
+    ProducerBuilder *b = producer_builder_new();
+    memset(long_name, 'c', n);
+    long_name[n] = 0;
+    CHECK(producer_builder_set_option(b, "client.id", long_name) == ERR_INVALID_VALUE,
+          "a 32,768-byte client.id is refused at set_option");
+    CHECK(mentions(producer_builder_last_error(b), "client.id"), "last_error names client.id: %s",
+          or_null(producer_builder_last_error(b)));
+    long_name[32767] = 0;
+    CHECK(producer_builder_set_option(b, "client.id", long_name) == 0, "a 32,767-byte client.id is accepted");
+    producer_builder_free(b);
+    free(long_name);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s BROKERS TOPIC\n", argv[0]);
@@ -269,5 +342,6 @@ int main(int argc, char **argv) {
     test_invalid_combination();
     test_null_handles();
     test_send_refusals(argv[1], argv[2]);
+    test_topic_names(argv[1], argv[2]);
     return CHECK_SUMMARY("errors");
 }

@@ -7,12 +7,18 @@
 #                                          connections
 #   scripts/broker.sh start DIR --port P   the same on loopback port P (retried while the
 #                                          port is still taken, up to the start timeout)
+#   BROKER_ADVERTISED_PORT=A scripts/broker.sh start DIR
+#                                          metadata names 127.0.0.1:A as the broker (a
+#                                          proxy there forwards to tansu's own port)
 #   scripts/broker.sh restart DIR          stop the broker if it runs, then start a new one
 #                                          on the port in DIR/bootstrap (an empty cluster:
 #                                          re-create its topics)
 #   scripts/broker.sh stop DIR             stop it by its pid (TERM, wait, then KILL)
 #   scripts/broker.sh kill DIR             kill it by its pid at once (SIGKILL: a crash), and
 #                                          wait until it is gone
+#   scripts/broker.sh freeze DIR           SIGSTOP: it accepts connections (the kernel does)
+#                                          but reads and answers nothing
+#   scripts/broker.sh thaw DIR             SIGCONT after freeze
 #   scripts/broker.sh topic DIR NAME [N]   create topic NAME with N partitions (default 1)
 #   scripts/broker.sh address DIR          print 127.0.0.1:PORT
 #
@@ -28,7 +34,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 START_TIMEOUT_S="${BROKER_START_TIMEOUT_S:-30}"
 
 die() { printf 'broker: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: $0 start DIR [--port PORT] | restart DIR | stop DIR | kill DIR | topic DIR NAME [PARTITIONS] | address DIR"; }
+usage() { die "usage: $0 start DIR [--port PORT] | restart DIR | stop DIR | kill DIR | freeze DIR | thaw DIR | topic DIR NAME [PARTITIONS] | address DIR"; }
 
 # A port that was free a moment ago: bind port 0 on loopback, read it, close.
 free_port() {
@@ -55,6 +61,7 @@ stop_pid() {
     local pid="$1" i
     alive "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true  # a frozen broker could not act on TERM
     for ((i = 0; i < 50; i++)); do          # up to 5 s for a clean exit
         alive "$pid" || return 0
         sleep 0.1
@@ -102,7 +109,7 @@ start() { # start DIR [PORT]
                 "$TANSU_BIN" broker \
                 --cluster-id ablkafka-test \
                 --listener-url "tcp://127.0.0.1:$port" \
-                --advertised-listener-url "tcp://127.0.0.1:$port" \
+                --advertised-listener-url "tcp://127.0.0.1:${BROKER_ADVERTISED_PORT:-$port}" \
                 --storage-engine memory://tansu/ \
                 </dev/null >>"$dir/tansu.log" 2>&1
         ) &
@@ -186,6 +193,14 @@ kill_now() {
     printf 'broker: killed tansu pid %s\n' "$pid" >&2
 }
 
+signal_broker() { # signal_broker DIR SIGNAL WHAT
+    local dir="$1" pid
+    [ -s "$dir/tansu.pid" ] || die "no pid file in $dir: nothing to $3"
+    pid="$(cat "$dir/tansu.pid")"
+    kill "-$2" "$pid" || die "could not $3 tansu pid $pid"
+    printf 'broker: %s tansu pid %s\n' "$3" "$pid" >&2
+}
+
 topic() {
     local dir="$1" name="$2" partitions="${3:-1}" addr out
     addr="$(address "$dir")"
@@ -212,6 +227,8 @@ case "$cmd" in
     restart) [ $# -eq 1 ] || usage; restart "$1" ;;
     stop) [ $# -eq 1 ] || usage; stop "$1" ;;
     kill) [ $# -eq 1 ] || usage; kill_now "$1" ;;
+    freeze) [ $# -eq 1 ] || usage; signal_broker "$1" STOP froze ;;
+    thaw) [ $# -eq 1 ] || usage; signal_broker "$1" CONT thawed ;;
     topic) if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage; fi; topic "$@" ;;
     address) [ $# -eq 1 ] || usage; address "$1" ;;
     *) usage ;;

@@ -121,6 +121,7 @@ topic() { scripts/broker.sh topic "$broker_dir" "$prefix-$1" "$2"; }
 for codec in "${CODECS[@]}"; do topic "roundtrip-$codec" 3; done
 topic receipts 3
 topic errors 1
+topic errors-after-bad-names 1
 topic threads 3
 topic fork 3
 topic dlopen 1

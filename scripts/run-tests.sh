@@ -15,7 +15,10 @@
 #      in-process, read back by a librdkafka consumer) as its own suite; an idempotent
 #      roundtrip against tansu (its sequence checks) read back by verify.py; and
 #      tansu_restart, plain and idempotent, each on its own tansu that it kills mid-stream
-#      and starts again on the same port, read back by verify.py
+#      and starts again on the same port, read back by verify.py; a frozen broker
+#      (scripts/broker.sh freeze) that is then restarted empty, or that stops reading
+#      a large write (c-tests/frozen_broker.c); Produce answers garbled by a proxy
+#      (scripts/garbled-answers.sh)
 #   7. embedding: the header as C11 and C++11, versions agree, eight threads on one
 #      producer (read back), fork, dlopen/dlclose cycles, the ABL-style ctypes test (read
 #      back), make install + pkg-config + exported symbols (scripts/install-check.sh)
@@ -170,6 +173,7 @@ for codec in "${CODECS[@]}"; do
 done
 scripts/broker.sh topic "$scratch/broker" receipts 3
 scripts/broker.sh topic "$scratch/broker" errors 1
+scripts/broker.sh topic "$scratch/broker" errors-after-bad-names 1
 scripts/broker.sh topic "$scratch/broker" example 1
 scripts/broker.sh topic "$scratch/broker" threads 3
 scripts/broker.sh topic "$scratch/broker" fork 3
@@ -234,6 +238,46 @@ for mode in plain idempotent; do
     fi
     scripts/broker.sh stop "$dir" || true
 done
+
+# A frozen broker (SIGSTOP), each case on a broker of its own (issue 16):
+#   restart: batches written into it, then it is killed and started empty, handing out
+#            the same producer id again: every success receipt's record must be on the
+#            new broker exactly once (verify.py); 1 key (one partition) and 16 keys;
+#   write:   400 records of 100 KB into it: every Response within message.timeout.ms.
+for spec in "1 200" "16 2000"; do
+    read -r keys count <<<"$spec"
+    dir="$scratch/broker-frozen-$keys"
+    expect="$scratch/expect-frozen-$keys.txt"
+    suite="frozen restart, $keys key(s)"
+    banner "tansu for $suite"
+    extra_brokers+=("$dir")
+    if ! scripts/broker.sh start "$dir" || ! scripts/broker.sh topic "$dir" frozen 4; then
+        record "$suite" 0 1
+        continue
+    fi
+    run_counted "$suite" "$bin/frozen_broker" restart "$root/scripts/broker.sh" "$dir" frozen "$count" "$keys" "$expect"
+    if [ -s "$expect" ] && [ -s "$dir/tansu.pid" ]; then
+        run_one "verify $suite" "$VENV_PYTHON" scripts/verify.py \
+            --brokers "$(scripts/broker.sh address "$dir")" --topic frozen --expect "$expect" || true
+    else
+        echo "verify $suite: no expectation file or no broker" >&2
+        record "verify $suite" 0 1
+    fi
+    scripts/broker.sh stop "$dir" || true
+done
+dir="$scratch/broker-frozen-write"
+extra_brokers+=("$dir")
+banner "tansu for frozen write"
+if scripts/broker.sh start "$dir" && scripts/broker.sh topic "$dir" frozen-write 32; then
+    run_counted "frozen write" "$bin/frozen_broker" write "$root/scripts/broker.sh" "$dir" frozen-write
+else
+    record "frozen write" 0 1
+fi
+scripts/broker.sh stop "$dir" || true
+
+# Produce answers garbled or mismatched by a proxy in front of tansu: lost answers, retried.
+run_counted "garbled answers" scripts/garbled-answers.sh
+
 # ---------------------------------------------------------------- embedding
 lib_so="$root/target/release/libablkafka.so"
 cargo_version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"

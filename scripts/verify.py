@@ -2,7 +2,7 @@
 """The independent consumer: reads a topic back with librdkafka (confluent-kafka) and
 checks it against what a C test says it produced.
 
-    verify.py --brokers HOST:PORT --topic T --expect FILE [--codec C] [--timeout S]
+    verify.py --brokers HOST:PORT --topic T --expect FILE [--at-least-once] [--codec C] [--timeout S]
     verify.py --brokers HOST:PORT --topic T --dump N
 
 Expectation file (written by c-tests/roundtrip.c), UTF-8 text, one message a line:
@@ -16,7 +16,12 @@ non-null byte string). Blank lines and lines starting with '#' are ignored.
 With --expect it reads every partition from the beginning to its end (bounded by
 --timeout) and checks, byte for byte, that the multiset of (key, value)
 equals the expectation, that nothing else is in the topic, and that each message with
-a known partition and offset is at exactly that partition and offset. The consumer
+a known partition and offset is at exactly that partition and offset.
+With --at-least-once (for a producer without idempotence, which may write a batch again
+when an answer is lost) duplicates are allowed: every expected (key, value) must be in
+the topic at least as many times as expected, and anything more must be a copy of an
+expected message, never one the expectation does not name; each message with a known
+partition and offset must still be at exactly that partition and offset. The consumer
 checks every batch's CRC-32C (check.crcs). With --codec it also reads the stored
 RecordBatch headers with a raw Fetch and checks each is magic 2 with that codec.
 Exit status: 0 when everything matches, 1 on a mismatch, 2 on a usage or broker error.
@@ -276,6 +281,11 @@ def verify(args):
     got = collections.Counter((k, v) for _, _, k, v, _ in records)
     missing = want - got
     extra = got - want
+    duplicates = collections.Counter()
+    if args.at_least_once:
+        # Copies of expected messages are allowed; strangers are not.
+        duplicates = collections.Counter({kv: n for kv, n in extra.items() if kv in want})
+        extra = extra - duplicates
 
     at = {(p, o): (k, v) for p, o, k, v, _ in records}
     misplaced = []
@@ -304,10 +314,14 @@ def verify(args):
         problems.append(f"{len(misplaced)} message(s) not at their receipt's partition/offset")
 
     per_part = ", ".join(f"p{p}={sum(1 for r in records if r[0] == p)}" for p in parts)
+    dup_note = ""
+    if args.at_least_once:
+        dup_note = (f"; at least once: {sum(duplicates.values())} duplicate(s) of "
+                    f"{len(duplicates)} expected message(s)")
     if problems:
         print(f"verify: MISMATCH on topic {args.topic!r}: " + "; ".join(problems), file=sys.stderr)
         print(f"verify: expected {len(expected)}, read {len(records)} "
-              f"(partition ends sum {total_end}; {per_part})", file=sys.stderr)
+              f"(partition ends sum {total_end}; {per_part}{dup_note})", file=sys.stderr)
         for (k, v), n in list(missing.items())[:10]:
             print(f"  missing x{n}: key={show(k)} value={show(v)}", file=sys.stderr)
         for (k, v), n in list(extra.items())[:10]:
@@ -319,8 +333,9 @@ def verify(args):
             print(f"  at p{p}@{o}: want key={show(k)} value={show(v)}, found {f}", file=sys.stderr)
         return 1
 
-    print(f"verify: OK topic {args.topic!r}: {len(records)} messages match byte for byte "
-          f"({positioned} at their receipt's partition/offset; {per_part})")
+    match = "include every expected one" if args.at_least_once else "match"
+    print(f"verify: OK topic {args.topic!r}: {len(records)} messages {match} byte for byte "
+          f"({positioned} at their receipt's partition/offset; {per_part}{dup_note})")
     if codec_note:
         print(f"verify: OK every stored batch is {args.codec} (magic 2, CRC-32C checked): {codec_note}")
     return 0
@@ -343,11 +358,15 @@ def main():
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--expect", metavar="FILE", help="expectation file to check against")
     mode.add_argument("--dump", metavar="N", type=int, help="print the first N records")
+    ap.add_argument("--at-least-once", action="store_true",
+                    help="with --expect: allow extra copies of expected messages (not others)")
     ap.add_argument("--codec", choices=sorted(CODECS.values()),
                     help="with --expect: also check that every stored RecordBatch is v2 with this codec")
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("VERIFY_TIMEOUT_S", 120)),
                     help="seconds to read the topic (default 120)")
     args = ap.parse_args()
+    if args.at_least_once and not args.expect:
+        ap.error("--at-least-once goes with --expect")
     try:
         return verify(args) if args.expect else dump(args)
     except KafkaException as e:

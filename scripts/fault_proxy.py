@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""A TCP proxy for the Kafka protocol that spoils the broker's answers to Produce
+requests, so a test can see what a client does with an answer it cannot use.
+
+    fault_proxy.py --listen-port A --upstream HOST:B --fault MODE --count K [--ready-file F]
+
+It accepts clients on 127.0.0.1:A and opens one connection to HOST:B for each. Frames
+(int32 size, then that many bytes) are forwarded whole in both directions. Requests
+start with int16 api_key, int16 api_version, int32 correlation_id; responses with int32
+correlation_id. The proxy notes the correlation ids of Produce requests (api_key 0) so it
+knows which responses answer them. MODE:
+
+    garble    the first K Produce responses keep their size and correlation id, but every
+              byte after the correlation id becomes 0xFF: the body does not decode
+    mismatch  the first K Produce responses carry correlation id cid ^ 0x40000000, an id
+              the client did not send
+    none      everything is forwarded untouched
+
+K counts over the proxy's whole life, not per connection; afterwards it forwards as
+`none`. Each fault is logged to stderr as
+"fault_proxy: garbled Produce response cid=N (1 of K)" (or "mismatched ... cid=N->M").
+F is written once the proxy listens. SIGTERM or SIGINT stops it (exit status 0).
+
+For the broker's metadata to lead clients back through the proxy, start the broker
+advertising port A (scripts/broker.sh: BROKER_ADVERTISED_PORT=A).
+
+Python 3 standard library only.
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import struct
+import sys
+
+PRODUCE = 0
+# Larger than any frame a test sends or receives: a size beyond it means the stream is
+# not Kafka (or not in step), and forwarding it would only hide that.
+MAX_FRAME = 256 << 20
+
+
+def log(msg):
+    print(f"fault_proxy: {msg}", file=sys.stderr, flush=True)
+
+
+class Faults:
+    """The fault budget, shared by every connection: a test wants exactly K faults in
+    all, whichever connection the client happens to send its Produce requests on."""
+
+    def __init__(self, mode, count):
+        self.mode = mode
+        self.count = count
+        self.applied = 0
+
+    def spoil(self, frame):
+        """Returns the frame to forward for a Produce response."""
+        if self.mode == "none" or self.applied >= self.count:
+            return frame
+        self.applied += 1
+        (cid,) = struct.unpack_from(">i", frame, 0)
+        if self.mode == "garble":
+            # 0xFF everywhere: the first field (the topics array length, or a tagged-field
+            # count in flexible versions) reads as -1 or an unterminated varint, so no
+            # Produce response version can decode it. The size stays right, so the stream
+            # stays in step: only the content is bad.
+            log(f"garbled Produce response cid={cid} ({self.applied} of {self.count})")
+            return frame[:4] + b"\xff" * (len(frame) - 4)
+        other = cid ^ 0x40000000
+        log(f"mismatched Produce response cid={cid}->{other} ({self.applied} of {self.count})")
+        return struct.pack(">i", other) + frame[4:]
+
+
+async def read_frame(reader):
+    """One frame without its size prefix, or None at the end of the stream."""
+    try:
+        head = await reader.readexactly(4)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    (size,) = struct.unpack(">i", head)
+    if size < 4 or size > MAX_FRAME:
+        raise ValueError(f"frame size {size}")
+    try:
+        return await reader.readexactly(size)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+
+
+async def pump(name, reader, writer, on_frame):
+    """Forwards frames from reader to writer until either side ends, passing each
+    through on_frame. Returns why it stopped."""
+    try:
+        while True:
+            frame = await read_frame(reader)
+            if frame is None:
+                return f"{name} closed"
+            writer.write(struct.pack(">i", len(frame)) + on_frame(frame))
+            await writer.drain()
+    except (OSError, ValueError) as e:
+        return f"{name}: {e.__class__.__name__} {e}"
+
+
+class Proxy:
+    def __init__(self, upstream, faults):
+        self.upstream = upstream
+        self.faults = faults
+        self.connections = 0
+        self.tasks = set()
+
+    async def serve(self, client_reader, client_writer):
+        self.connections += 1
+        n = self.connections
+        host, port = self.upstream
+        try:
+            up_reader, up_writer = await asyncio.open_connection(host, port)
+        except OSError as e:
+            log(f"connection {n}: upstream {host}:{port} refused: {e}")
+            client_writer.close()
+            return
+        log(f"connection {n} opened")
+        # Produce requests awaiting their answer on this connection. Kept per connection
+        # because correlation ids are only unique per connection (each client counts its
+        # own from 1). A Produce with acks=0 gets no answer and stays here: harmless.
+        produce_cids = set()
+
+        def request(frame):
+            if len(frame) >= 8:
+                api_key, _version, cid = struct.unpack_from(">hhi", frame, 0)
+                if api_key == PRODUCE:
+                    # Noted before the request is forwarded, so before any answer can come.
+                    produce_cids.add(cid)
+            return frame
+
+        def response(frame):
+            if len(frame) >= 4:
+                (cid,) = struct.unpack_from(">i", frame, 0)
+                if cid in produce_cids:
+                    produce_cids.discard(cid)
+                    return self.faults.spoil(frame)
+            return frame
+
+        pumps = [
+            asyncio.ensure_future(pump("client", client_reader, up_writer, request)),
+            asyncio.ensure_future(pump("upstream", up_reader, client_writer, response)),
+        ]
+        self.tasks.update(pumps)
+        try:
+            # When one side ends, end the other: a client must see its connection close
+            # when the broker's does, and the broker must not keep a dead client's.
+            done, pending = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            first = next(iter(done))
+            why = "proxy stopping" if first.cancelled() else first.result()
+            for t in pending:
+                t.cancel()
+            log(f"connection {n} ended: {why}")
+        finally:
+            self.tasks.difference_update(pumps)
+            for w in (client_writer, up_writer):
+                w.close()
+
+    async def stop(self):
+        for t in list(self.tasks):
+            t.cancel()
+
+
+async def main_async(args):
+    host, _, port = args.upstream.rpartition(":")
+    faults = Faults(args.fault, args.count)
+    proxy = Proxy((host or "127.0.0.1", int(port)), faults)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    server = await asyncio.start_server(proxy.serve, "127.0.0.1", args.listen_port)
+    log(f"listening on 127.0.0.1:{args.listen_port}, upstream {args.upstream}, "
+        f"fault {args.fault} x{args.count}")
+    if args.ready_file:
+        # Written whole, then renamed: a waiter never sees a half-written file.
+        tmp = f"{args.ready_file}.tmp"
+        with open(tmp, "w") as f:
+            f.write(f"127.0.0.1:{args.listen_port}\n")
+        os.replace(tmp, args.ready_file)
+
+    await stop.wait()
+    server.close()
+    await proxy.stop()
+    try:
+        await asyncio.wait_for(server.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+    log(f"stopped; {faults.applied} fault(s) applied")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--listen-port", type=int, required=True)
+    ap.add_argument("--upstream", required=True, help="the broker, HOST:PORT")
+    ap.add_argument("--fault", choices=["garble", "mismatch", "none"], required=True)
+    ap.add_argument("--count", type=int, default=1, help="how many Produce responses to spoil (default 1)")
+    ap.add_argument("--ready-file", help="written once the proxy listens")
+    args = ap.parse_args()
+    if args.count < 0:
+        ap.error("--count must be >= 0")
+    asyncio.run(main_async(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

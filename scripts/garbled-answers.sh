@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Garbled and mismatched answers to Produce requests are lost answers.
+#
+#   scripts/garbled-answers.sh          (after `make ctests` and scripts/deps.sh)
+#
+# The README's "sent, answer lost" row: a Produce request was written, but its answer
+# cannot be used. Besides a dropped connection or a timeout, that is an answer whose body
+# does not decode, or one whose correlation id is not the request's (the stream is out
+# of step). The producer must treat both like a lost answer: close the connection and
+# retry the batch, so every receipt still ends in success; with enable.idempotence=true
+# the broker drops the resent sequences (exactly once), without it the topic may hold
+# copies (at least once), but never loses a message.
+#
+# One tansu advertises port A, where scripts/fault_proxy.py forwards to tansu's own port,
+# so every connection the producer opens goes through the proxy. For each case, on a
+# fresh 3-partition topic and a fresh proxy that spoils the first Produce answer:
+#
+#   garble   (idempotent, then not): the answer's bytes after the correlation id are 0xFF
+#   mismatch (idempotent, then not): the answer carries another correlation id
+#
+# checks:
+#   - roundtrip (c-tests/roundtrip.c, GARBLED_COUNT=2000 lz4 messages) exits 0 with no
+#     failed check: every receipt succeeded, at a partition and offset; in the idempotent
+#     cases (ROUNDTRIP_UNPLACED_DUPLICATES=1) a receipt may instead have offset -1: tansu
+#     answers the resent batch (stored already) with 46 DUPLICATE_SEQUENCE_NUMBER, which
+#     the README counts as delivered with response_offset -1 (the broker does not say
+#     where). When roundtrip reports such receipts, tansu's log must show that 46;
+#   - the proxy's log shows it did spoil an answer (else the case proved nothing);
+#   - scripts/verify.py (bootstrapped at tansu's own port; the metadata leads it through
+#     the proxy, which spoils nothing but Produce answers) finds exactly the messages sent
+#     (idempotent) or each at least once and nothing else (not idempotent), each at its
+#     receipt's partition and offset where the receipt has one; without idempotence,
+#     some records must be there twice: the spoiled request was sent again.
+# Prints one line per check and ends with "N passed, N failed"; exit status 1 on any
+# failure. The broker and the proxy are stopped on exit, also on failure or interrupt.
+# Logs: build/test/garbled/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
+
+COUNT="${GARBLED_COUNT:-2000}"
+CASE_TIMEOUT_S="${GARBLED_CASE_TIMEOUT_S:-60}"
+scratch="$root/build/test/garbled"
+broker_dir="$scratch/broker"
+bin="$root/build/bin"
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+finish() {
+    echo "$passed passed, $failed failed"
+    if ((failed > 0)); then exit 1; fi
+    exit 0
+}
+indent() { sed 's/^/    /'; }
+
+proxy_pid=""
+broker_started=0
+stop_proxy() {
+    if [ -n "$proxy_pid" ]; then
+        kill -TERM "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
+        proxy_pid=""
+    fi
+}
+cleanup() {
+    stop_proxy
+    if ((broker_started)); then
+        scripts/broker.sh stop "$broker_dir" || true
+        broker_started=0
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port that was free a moment ago (as scripts/broker.sh picks tansu's).
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# start_proxy MODE LOG: the proxy on port A in front of tansu; returns once it listens.
+start_proxy() {
+    local mode="$1" log="$2" ready="$scratch/proxy.ready" i
+    rm -f "$ready"
+    python3 scripts/fault_proxy.py --listen-port "$proxy_port" --upstream "$upstream" \
+        --fault "$mode" --count 1 --ready-file "$ready" 2>"$log" &
+    proxy_pid=$!
+    for ((i = 0; i < 100; i++)); do # up to 10 s
+        [ -s "$ready" ] && return 0
+        kill -0 "$proxy_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    stop_proxy
+    return 1
+}
+
+# run_case MODE IDEMPOTENT(true|false)
+run_case() {
+    local mode="$1" idempotent="$2" name topic expect rt_log proxy_log rc line fault
+    local -a options=(linger.ms=5 batch.num.messages=100)
+    if [ "$idempotent" = true ]; then
+        name="$mode, idempotent"
+        topic="garbled-$mode-idempotent"
+        options+=(enable.idempotence=true)
+    else
+        name="$mode, not idempotent"
+        topic="garbled-$mode-plain"
+    fi
+    options+=(message.timeout.ms=30000 request.timeout.ms=5000 retry.backoff.ms=50)
+    expect="$scratch/expect-$topic.txt"
+    rt_log="$scratch/roundtrip-$topic.log"
+    proxy_log="$scratch/proxy-$topic.log"
+    echo "# $name: topic $topic, roundtrip via the proxy on 127.0.0.1:$proxy_port"
+
+    if ! scripts/broker.sh topic "$broker_dir" "$topic" 3 2>>"$scratch/broker.log"; then
+        bad "$name: create topic $topic (see $scratch/broker.log)"
+        return 0
+    fi
+    if ! start_proxy "$mode" "$proxy_log"; then
+        bad "$name: fault_proxy.py did not start on port $proxy_port; its log:"
+        indent <"$proxy_log"
+        return 0
+    fi
+
+    local unplaced=0
+    [ "$idempotent" = true ] && unplaced=1
+    set +e
+    ROUNDTRIP_UNPLACED_DUPLICATES="$unplaced" timeout --kill-after=5 "$CASE_TIMEOUT_S" "$bin/roundtrip" \
+        "127.0.0.1:$proxy_port" "$topic" lz4 "$COUNT" "$expect" 3 "${options[@]}" >"$rt_log" 2>&1
+    rc=$?
+    set -e
+    # The proxy stays up until the topic is read back: tansu's metadata names the proxy's
+    # port, so the consumer goes through it too (it sends no Produce, so nothing is spoiled).
+
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rt_log" | tail -n 1 || true)"
+    # Receipts delivered as DUPLICATE_SEQUENCE_NUMBER (offset -1), idempotent cases only.
+    no_offset="$(sed -n 's/^roundtrip lz4: \([0-9]*\) delivered as duplicates, offset -1$/\1/p' "$rt_log")"
+    no_offset="${no_offset:-0}"
+    if ((rc == 0)) && [[ "$line" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
+        ok "$name: roundtrip exit status 0, \"$line\": every receipt succeeded" \
+            "($no_offset of them as duplicates with offset -1)"
+    else
+        local note=""
+        if ((rc == 124 || rc == 137)); then note=" (timed out after ${CASE_TIMEOUT_S}s)"; fi
+        bad "$name: roundtrip exit status $rc$note, closing line \"${line:-missing}\"; its last lines:"
+        tail -n 25 "$rt_log" | indent
+    fi
+    if ((no_offset > 0)); then
+        # tansu logs each 46 it answers as an error with the partition's topic.
+        if grep -F "topic: \"$topic\"" "$broker_dir/tansu.log" | grep -q DuplicateSequenceNumber; then
+            ok "$name: tansu answered the resent batches with DuplicateSequenceNumber (dropped: exactly once)"
+        else
+            bad "$name: $no_offset receipts have offset -1, but tansu's log shows no DuplicateSequenceNumber for $topic"
+        fi
+    fi
+
+    if [ "$mode" = garble ]; then
+        fault="$(grep -E '^fault_proxy: garbled Produce response cid=[0-9]+ \(1 of 1\)$' "$proxy_log" || true)"
+    else
+        fault="$(grep -E '^fault_proxy: mismatched Produce response cid=[0-9]+->[0-9]+ \(1 of 1\)$' "$proxy_log" || true)"
+    fi
+    if [ -n "$fault" ]; then
+        ok "$name: the proxy spoiled an answer (${fault#fault_proxy: })"
+    else
+        bad "$name: the proxy's log shows no $mode fault, so the case proved nothing; its log:"
+        indent <"$proxy_log"
+    fi
+
+    if [ ! -s "$expect" ]; then
+        bad "$name: verify: roundtrip wrote no expectation file $expect"
+        stop_proxy
+        return 0
+    fi
+    local -a verify=("$VENV_PYTHON" scripts/verify.py --brokers "$upstream" --topic "$topic"
+        --expect "$expect" --codec lz4 --timeout 30)
+    local how="exactly once"
+    if [ "$idempotent" != true ]; then
+        verify+=(--at-least-once)
+        how="at least once"
+    fi
+    if "${verify[@]}" >"$scratch/verify-$topic.log" 2>&1; then
+        ok "$name: verify, $how: $(grep -m 1 '^verify: OK topic' "$scratch/verify-$topic.log" | sed 's/^verify: OK //')"
+        if [ "$idempotent" != true ]; then
+            # The spoiled request was stored before its answer was spoiled: a retry without
+            # idempotence must have stored its records again.
+            local dups
+            dups="$(sed -n 's/.*at least once: \([0-9]*\) duplicate.*/\1/p' "$scratch/verify-$topic.log" | head -n 1)"
+            if [ -n "$dups" ] && ((dups > 0)); then
+                ok "$name: the batch whose answer was spoiled was sent again ($dups records stored twice)"
+            else
+                bad "$name: no record is in the topic twice (${dups:-?} duplicates): the spoiled request was not retried"
+            fi
+        fi
+    else
+        bad "$name: verify, $how; its output (librdkafka's own log lines left out):"
+        grep -v '^%[0-9]|' "$scratch/verify-$topic.log" | head -n 40 | indent || true
+        echo "    tansu's log, last lines ($broker_dir/tansu.log):"
+        tail -n 10 "$broker_dir/tansu.log" | indent | indent
+    fi
+    stop_proxy
+}
+
+# ---------------------------------------------------------------- set-up
+rm -rf "$scratch"
+mkdir -p "$scratch"
+missing=""
+[ -x "$TANSU_BIN" ] || missing+=" tansu ($TANSU_BIN: run scripts/deps.sh)"
+[ -x "$VENV_PYTHON" ] || missing+=" the venv ($VENV_PYTHON: run scripts/deps.sh)"
+[ -x "$bin/roundtrip" ] || missing+=" $bin/roundtrip (run make ctests)"
+if [ -n "$missing" ]; then
+    bad "prerequisites missing:$missing"
+    finish
+fi
+
+ON_ERROR_HINT="tansu did not start: read $broker_dir/tansu.log"
+proxy_port="$(free_port)"
+BROKER_ADVERTISED_PORT="$proxy_port" scripts/broker.sh start "$broker_dir" 2>>"$scratch/broker.log"
+broker_started=1
+upstream="$(scripts/broker.sh address "$broker_dir")"
+if [ "$upstream" = "127.0.0.1:$proxy_port" ]; then
+    bad "tansu took the proxy's port $proxy_port itself; run again"
+    finish
+fi
+echo "# tansu on $upstream, advertising the proxy's port $proxy_port"
+ON_ERROR_HINT="read the logs under $scratch"
+
+# ---------------------------------------------------------------- the cases
+for idempotent in true false; do
+    for mode in garble mismatch; do
+        run_case "$mode" "$idempotent"
+    done
+done
+
+cleanup
+finish
