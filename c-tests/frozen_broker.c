@@ -5,8 +5,8 @@
  * A broker that stops answering: frozen with SIGSTOP (scripts/broker.sh freeze), so the
  * kernel still accepts connections and bytes while nothing reads them (a GC pause, a
  * hung process, a peer that stops acknowledging). DIR is a broker directory of
- * scripts/broker.sh with a running tansu; TOPIC exists there (4 partitions, tansu's
- * auto-create count, as the producer's metadata request may create it again first).
+ * scripts/broker.sh with a running tansu; TOPIC exists there (4 partitions for restart,
+ * which creates it again after the restart, 32 for write).
  *
  * restart (issue 16, defect 1): an idempotent producer; the broker is frozen, COUNT
  * records (KEYS keys: 1 puts them all in one partition) are sent, so the first batches
