@@ -6,13 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-
-use super::connection::{BrokerError, Connection, RequestSpec};
+use super::connection::{BrokerError, Connection};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
-use crate::kafka::protocol::metadata::{self, MetadataResponse};
+use crate::kafka::protocol::metadata::{MetadataRequest, MetadataResponse};
 
 /// One broker address and the connection to it, if any.
 struct BrokerSlot {
@@ -42,7 +40,7 @@ impl BrokerSlot {
 
     /// The live connection, or a new one unless the last attempt failed
     /// within the reconnect backoff (then that attempt's error again).
-    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>, answered: &Arc<Notify>) -> Result<Arc<Connection>, BrokerError> {
+    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
         let mut slot = self.connection.lock().await;
         let address = self.address();
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
@@ -62,7 +60,6 @@ impl BrokerSlot {
             config.connect_timeout,
             config.request_timeout,
             Arc::clone(buffers),
-            Arc::clone(answered),
         )
         .await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
@@ -91,24 +88,21 @@ impl BrokerSlot {
 pub struct Cluster {
     config: Arc<Config>,
     buffers: Arc<BufferPool>,
-    /// Notified after every response a connection reads.
-    answered: Arc<Notify>,
     bootstrap: Vec<Arc<BrokerSlot>>,
     brokers: Mutex<HashMap<i32, Arc<BrokerSlot>>>,
 }
 
 impl Cluster {
-    /// `answered` is notified after every response any connection reads.
-    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>, answered: Arc<Notify>) -> Self {
+    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>) -> Self {
         let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), config.reconnect_backoff)).collect();
-        Cluster { config, buffers, answered, bootstrap, brokers: Mutex::new(HashMap::new()) }
+        Cluster { config, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
     }
 
     /// A connection to broker `node_id`, as metadata named it.
     pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, BrokerError> {
         let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
         match slot {
-            Some(slot) => slot.connect(&self.config, &self.buffers, &self.answered).await,
+            Some(slot) => slot.connect(&self.config, &self.buffers).await,
             None => Err(BrokerError { code: ErrorCode::TRANSPORT, detail: format!("broker {node_id} is not in the metadata") }),
         }
     }
@@ -120,6 +114,19 @@ impl Cluster {
         let address = slot.address();
         let connection = slot.connection.try_lock().ok()?;
         connection.as_ref().filter(|c| c.is_alive() && c.address() == address).cloned()
+    }
+
+    /// Drops the requests in flight on every connection without answering
+    /// them: the producer is closing, and their batches fail as dropped.
+    pub fn abandon_all(&self) {
+        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in brokers.values().chain(&self.bootstrap) {
+            if let Ok(connection) = slot.connection.try_lock() {
+                if let Some(c) = connection.as_ref() {
+                    c.abandon();
+                }
+            }
+        }
     }
 
     /// Runs `exchange` on the first broker that can be reached and answers,
@@ -137,7 +144,7 @@ impl Cluster {
         let mut unreachable = Vec::new();
         let mut answered_error = None;
         for slot in &slots {
-            let connection = match slot.connect(&self.config, &self.buffers, &self.answered).await {
+            let connection = match slot.connect(&self.config, &self.buffers).await {
                 Ok(c) => c,
                 Err(e) => {
                     unreachable.push(e.detail);
@@ -159,30 +166,10 @@ impl Cluster {
     /// brokers) and learns the brokers it names.
     pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, BrokerError> {
         let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
-        let names = &names;
-        let response = self
-            .with_any_broker(|connection| async move {
-                let broker_error =
-                    |code: ErrorCode| BrokerError { code, detail: format!("{}: Metadata: {}", connection.address(), code.message()) };
-                let version =
-                    connection.version_for(metadata::API_KEY, metadata::VERSIONS).ok_or(broker_error(ErrorCode::UNSUPPORTED_VERSION))?;
-                let body = connection
-                    .request(
-                        RequestSpec {
-                            api_key: metadata::API_KEY,
-                            version,
-                            flexible: false,
-                            expect_response: true,
-                            timeout: self.config.request_timeout,
-                            size_hint: 0,
-                        },
-                        |e, _| metadata::encode_request(e, version, names, true),
-                    )
-                    .await
-                    .map_err(|failure| broker_error(failure.code))?;
-                metadata::decode_response(&body, version).map_err(|_| broker_error(ErrorCode::BAD_MSG))
-            })
-            .await?;
+        let request = MetadataRequest { topics: &names, allow_auto_topic_creation: true };
+        let request = &request;
+        let timeout = self.config.request_timeout;
+        let response = self.with_any_broker(|connection| async move { connection.call(request, timeout).await }).await?;
         self.learn_brokers(&response);
         Ok(response)
     }

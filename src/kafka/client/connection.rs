@@ -2,71 +2,32 @@
 //! are matched to them in order by correlation id (Kafka answers requests on
 //! a connection in the order it received them).
 //!
-//! The requesting task writes its request itself, under a lock that keeps
-//! each request whole and its place in the response queue in step with the
-//! wire (any thread may, if it can without waiting: `try_request_now`); its
-//! record batches go out from their own buffers (a vectored write), not
-//! through a copy. A reader task owns the read half and answers each
-//! waiting request. When a write or a read fails, the connection is
-//! dead: every request waiting on it fails with `_TRANSPORT`, and the caller
-//! makes a new connection.
+//! `Connection::submit` frames a request and hands it to the connection's
+//! wire (`wire::Wire::send`, the one place that writes to the socket), with
+//! a completion that the wire calls with the answer; it never waits, so the
+//! runtime and an application thread (at linger.ms=0) send the same way.
+//! Record batches go out from their own buffers (a vectored write), copied
+//! only when the socket cannot take them at once. `request` is the same for
+//! callers that await the answer (Metadata, InitProducerId).
 //!
-//! A request's timeout covers all of it: waiting for the writer, the write
-//! (a peer that stops reading cannot hold a writer forever) and the answer.
-//! A write cut off part way leaves the stream unusable, so it kills the
-//! connection; so does an answer that does not match its request.
+//! A request's timeout runs from when it is submitted and covers the write
+//! and the answer; when it passes, or the answer does not match its request,
+//! the connection dies and every request on it fails.
 
-use std::collections::VecDeque;
-use std::io::IoSlice;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::oneshot;
 
+use super::wire::{read_frame, AfterAnswer, Completion, Wire};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
-use crate::kafka::protocol::{frame_parts, frame_request, negotiate, split_response, Splice};
-
-/// Larger responses than this are refused rather than read.
-const MAX_RESPONSE_BYTES: usize = 256 << 20;
-/// A response buffer starts this large and grows only as bytes arrive.
-const INITIAL_FRAME_BYTES: usize = 64 << 10;
-/// The reader takes in up to this much per system call, so that a small
-/// response's size prefix and body come from one read, not two.
-const READ_BUFFER_BYTES: usize = 64 << 10;
-
-/// At most this many pieces go to one vectored write (IOV_MAX is 1024).
-const MAX_WRITE_PIECES: usize = 64;
-
-type ReplySender = oneshot::Sender<Result<Vec<u8>, ErrorCode>>;
-
-/// State the reader task shares with the handle.
-struct Wire {
-    alive: AtomicBool,
-    in_flight: Mutex<VecDeque<(i32, ReplySender)>>,
-    /// Tells the reader to stop: the connection died on the writing side
-    /// (or a timeout), and a frozen peer must not keep the socket open.
-    closed: Notify,
-}
-
-impl Wire {
-    /// Marks the connection dead, fails every request waiting on it and
-    /// stops the reader (which closes the socket).
-    fn die(&self) {
-        self.alive.store(false, Ordering::Release);
-        self.closed.notify_one();
-        let waiting = std::mem::take(&mut *self.in_flight.lock().unwrap_or_else(|e| e.into_inner()));
-        for (_, reply) in waiting {
-            let _ = reply.send(Err(ErrorCode::TRANSPORT));
-        }
-    }
-}
+use crate::kafka::protocol::{frame_parts, frame_request, negotiate, split_response, Request, Splice};
 
 /// Why a broker could not be used: a code for the receipts and a detail
 /// for the producer's status (`producer_error_message`).
@@ -120,8 +81,6 @@ pub struct Connection {
     client_id: String,
     versions: ApiVersionsResponse,
     next_correlation_id: AtomicI32,
-    /// Held for the whole of one request's write.
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
     wire: Arc<Wire>,
     /// Request frames come from here and go back once written.
     buffers: Arc<BufferPool>,
@@ -136,7 +95,6 @@ impl Connection {
         connect_timeout: Duration,
         request_timeout: Duration,
         buffers: Arc<BufferPool>,
-        answered: Arc<Notify>,
     ) -> Result<Arc<Connection>, BrokerError> {
         let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
         let mut stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
@@ -166,15 +124,12 @@ impl Connection {
         }
 
         let (reader, writer) = stream.into_split();
-        let wire = Arc::new(Wire { alive: AtomicBool::new(true), in_flight: Mutex::new(VecDeque::new()), closed: Notify::new() });
-        tokio::spawn(read_loop(reader, Arc::clone(&wire), answered));
         Ok(Arc::new(Connection {
             address: address.to_owned(),
             client_id: client_id.to_owned(),
             versions,
             next_correlation_id: AtomicI32::new(1),
-            writer: tokio::sync::Mutex::new(writer),
-            wire,
+            wire: Wire::start(reader, writer),
             buffers,
         }))
     }
@@ -184,7 +139,7 @@ impl Connection {
     }
 
     pub fn is_alive(&self) -> bool {
-        self.wire.alive.load(Ordering::Acquire)
+        self.wire.is_alive()
     }
 
     /// The highest version of `api_key` in `ours` that the broker speaks.
@@ -194,85 +149,98 @@ impl Connection {
     }
 
     /// Closes the connection: every request waiting on it fails with
-    /// `_TRANSPORT`. For an answer that arrived but makes no sense.
+    /// `_TRANSPORT`.
     pub fn close(&self) {
-        self.wire.die();
+        self.wire.die(ErrorCode::TRANSPORT);
     }
 
-    /// Sends one request and returns the response body (after the response
-    /// header), or an empty body once written when `expect_response` is false.
-    /// Fails with `_TRANSPORT` when the connection dies, and with `_TIMED_OUT`
-    /// when `spec.timeout` passes, counted from this call: waiting for the
-    /// writer, writing and awaiting the answer all count. A timeout after
-    /// the write began closes the connection (as librdkafka does), so that
-    /// neither half a frame nor a late answer can be taken for another
-    /// request's.
-    ///
-    /// `body` encodes the request body; bytes it adds to the splice list go
-    /// on the wire from their own buffers (they must outlive the write).
-    pub async fn request<'a>(
+    /// Drops the requests in flight without answering them (the producer
+    /// is closing): their batches fail as they are dropped.
+    pub fn abandon(&self) {
+        self.wire.abandon();
+    }
+
+    /// Sends one request without waiting. `body` encodes it from `owner`
+    /// (bytes it adds to the splice list go on the wire from `owner`'s own
+    /// buffers, copied only if the socket cannot take them at once); then
+    /// `complete` gets `owner` back with the answer (the response body after
+    /// the response header), or with `_TRANSPORT` when the connection dies,
+    /// or `_TIMED_OUT` once `spec.timeout` has passed since this call (the
+    /// connection is then closed). A request the broker does not answer
+    /// (`expect_response` false: acks=0) is complete once handed to the
+    /// wire. `complete` runs on the runtime, or on this thread if the answer
+    /// is in before this call returns. Fails, giving `owner` back with
+    /// nothing sent, when the connection is dead or the request cannot be
+    /// encoded.
+    pub fn submit<T: Send + 'static>(
         &self,
         spec: RequestSpec,
-        body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>),
-    ) -> Result<Vec<u8>, RequestFailure> {
+        owner: T,
+        body: impl for<'a> FnOnce(&'a T, &mut Encoder, &mut Vec<Splice<'a>>),
+        complete: impl FnOnce(T, Result<Vec<u8>, RequestFailure>) -> AfterAnswer + Send + 'static,
+    ) -> Result<(), (RequestFailure, T)> {
         let deadline = Instant::now() + spec.timeout;
-        let (frame, splices, correlation_id) = self.encode(spec, body).map_err(|_| RequestFailure::not_written(ErrorCode::INVALID_ARG))?;
-        let reply = self.write(spec, deadline, correlation_id, &frame_parts(&frame, &splices)).await;
-        self.buffers.give(frame);
-        reply?.wait().await
-    }
-
-    /// Writes one framed request under the writer lock, both within `deadline`.
-    async fn write(&self, spec: RequestSpec, deadline: Instant, correlation_id: i32, parts: &[&[u8]]) -> Result<Reply, RequestFailure> {
-        let Ok(mut writer) = tokio::time::timeout_at(deadline.into(), self.writer.lock()).await else {
-            return Err(RequestFailure::not_written(ErrorCode::TIMED_OUT));
+        let handoff = Handoff::new();
+        let sent = {
+            let (frame, splices, correlation_id) = match self.encode(spec, |e, splices| body(&owner, e, splices)) {
+                Ok(encoded) => encoded,
+                Err(_) => return Err((RequestFailure::not_written(ErrorCode::INVALID_ARG), owner)),
+            };
+            let awaited = spec.expect_response.then(|| handoff.sink());
+            let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, awaited);
+            self.buffers.give(frame);
+            sent
         };
-        if !self.is_alive() {
-            return Err(RequestFailure::not_written(ErrorCode::TRANSPORT));
+        if let Err((failure, _)) = sent {
+            return Err((failure, owner));
         }
-        let reply = self.expect(spec, deadline, correlation_id);
-        let failure = match tokio::time::timeout_at(deadline.into(), write_all_parts(&mut writer, parts)).await {
-            Ok(Ok(())) => return Ok(reply),
-            Ok(Err(_)) => ErrorCode::TRANSPORT,
-            // The peer stopped reading: part of the frame may be on the wire.
-            Err(_) => ErrorCode::TIMED_OUT,
-        };
-        self.wire.die();
-        Err(RequestFailure::written(failure))
-    }
-
-    /// The same request, written at once by the calling thread (which need
-    /// not be the runtime's) without waiting for anything. None when it
-    /// cannot go at once: another request is being written, or the socket
-    /// takes nothing now; then nothing was sent. Otherwise its answer is
-    /// awaited with `Reply::wait` on the runtime; the `answered` notify given
-    /// to `open` tells when it is in.
-    pub fn try_request_now<'a>(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>)) -> Option<Reply> {
-        let writer = self.writer.try_lock().ok()?;
-        if !self.is_alive() {
-            return None;
-        }
-        // One that cannot be encoded fails where the runtime sends it.
-        let (frame, splices, correlation_id) = self.encode(spec, body).ok()?;
-        let reply = self.expect(spec, Instant::now() + spec.timeout, correlation_id);
-        let written = try_write_all_parts(&writer, &frame_parts(&frame, &splices));
-        self.buffers.give(frame);
-        match written {
-            WriteNow::Complete => Some(reply),
-            WriteNow::Nothing => {
-                if spec.expect_response {
-                    // Still under the writer lock: ours is the last entry.
-                    self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).pop_back();
-                }
-                None
-            }
-            // Part of a frame went out: the stream is unusable, and the request
-            // fails as a write on a dead connection does.
-            WriteNow::Broken => {
-                self.wire.die();
-                Some(Reply::failed(ErrorCode::TRANSPORT, &self.wire))
+        let completion: Completion = Box::new(move |answer| complete(owner, answer));
+        match spec.expect_response {
+            true => handoff.complete_with(completion, &self.wire),
+            false => {
+                completion(Ok(Vec::new()));
             }
         }
+        Ok(())
+    }
+
+    /// Sends `request` in the highest version both sides speak and awaits
+    /// its decoded response, within `timeout`. The error names the broker,
+    /// the request and what went wrong (a decoder's complaint included).
+    pub async fn call<R: Request>(&self, request: &R, timeout: Duration) -> Result<R::Response, BrokerError> {
+        let fail = |code: ErrorCode, why: &dyn std::fmt::Display| BrokerError::new(code, &self.address, format_args!("{}: {why}", R::NAME));
+        let Some(version) = self.version_for(R::API_KEY, R::VERSIONS) else {
+            return Err(fail(ErrorCode::UNSUPPORTED_VERSION, &ErrorCode::UNSUPPORTED_VERSION.message()));
+        };
+        let spec = RequestSpec {
+            api_key: R::API_KEY,
+            version,
+            flexible: R::FLEXIBLE_SINCE.is_some_and(|since| version >= since),
+            expect_response: true,
+            timeout,
+            size_hint: 0,
+        };
+        let body = self.request(spec, |e| request.encode(e, version)).await.map_err(|f| fail(f.code, &f.code.message()))?;
+        R::decode(&body, version).map_err(|e| fail(ErrorCode::BAD_MSG, &e))
+    }
+
+    /// `submit` for a request without splices, awaiting the answer.
+    async fn request(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder)) -> Result<Vec<u8>, RequestFailure> {
+        let (sender, receiver) = oneshot::channel();
+        let submitted = self.submit(
+            spec,
+            (),
+            |_, e, _| body(e),
+            move |_, answer| {
+                let _ = sender.send(answer);
+                AfterAnswer::Keep
+            },
+        );
+        if let Err((failure, ())) = submitted {
+            return Err(failure);
+        }
+        // The wire calls the completion, or drops it when the producer closes.
+        receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY)))
     }
 
     /// One request's frame, its size prefix set, and its correlation id.
@@ -292,260 +260,59 @@ impl Connection {
         frame[..4].copy_from_slice(&size.to_be_bytes());
         Ok((frame, splices, correlation_id))
     }
-
-    /// Queues the request for its answer, due by `deadline`. Called under
-    /// the writer lock, just before the request is written, so the queue
-    /// keeps wire order.
-    fn expect(&self, spec: RequestSpec, deadline: Instant, correlation_id: i32) -> Reply {
-        if !spec.expect_response {
-            return Reply { state: ReplyState::NoAnswer, deadline, wire: Arc::clone(&self.wire) };
-        }
-        let (sender, receiver) = oneshot::channel();
-        self.wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).push_back((correlation_id, sender));
-        Reply { state: ReplyState::Awaited(receiver), deadline, wire: Arc::clone(&self.wire) }
-    }
 }
 
-/// The answer to a written request, still to come.
-pub struct Reply {
-    state: ReplyState,
-    deadline: Instant,
-    wire: Arc<Wire>,
+/// Meets a request's answer with its completion, whichever comes first: the
+/// wire takes the request before its owner is free to move into the
+/// completion (its buffers are being written), and on an application thread
+/// the answer can come back in between.
+struct Handoff(Arc<std::sync::Mutex<Rendezvous>>);
+
+enum Rendezvous {
+    Waiting,
+    Completion(Completion),
+    Answer(Result<Vec<u8>, RequestFailure>),
+    Done,
 }
 
-enum ReplyState {
-    Awaited(oneshot::Receiver<Result<Vec<u8>, ErrorCode>>),
-    /// acks=0 Produce: the broker sends nothing back.
-    NoAnswer,
-    Failed(ErrorCode),
-}
-
-impl Reply {
-    fn failed(code: ErrorCode, wire: &Arc<Wire>) -> Reply {
-        Reply { state: ReplyState::Failed(code), deadline: Instant::now(), wire: Arc::clone(wire) }
+impl Handoff {
+    fn new() -> Self {
+        Handoff(Arc::new(std::sync::Mutex::new(Rendezvous::Waiting)))
     }
 
-    /// Whether `wait` would return at once: the answer (or the connection's
-    /// death) is in, or none is expected.
-    pub fn is_answered(&self) -> bool {
-        match &self.state {
-            ReplyState::Awaited(response) => !response.is_empty(),
-            ReplyState::NoAnswer | ReplyState::Failed(_) => true,
-        }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rendezvous> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The response body; `_TIMED_OUT` (closing the connection) when none
-    /// came by the request's deadline. The request was written, so every
-    /// failure says so. Must run on the runtime.
-    pub async fn wait(self) -> Result<Vec<u8>, RequestFailure> {
-        let response = match self.state {
-            ReplyState::NoAnswer => return Ok(Vec::new()),
-            ReplyState::Failed(code) => return Err(RequestFailure::written(code)),
-            ReplyState::Awaited(response) => response,
-        };
-        match tokio::time::timeout_at(self.deadline.into(), response).await {
-            Err(_) => {
-                self.wire.die();
-                Err(RequestFailure::written(ErrorCode::TIMED_OUT))
-            }
-            Ok(Err(_)) => Err(RequestFailure::written(ErrorCode::TRANSPORT)),
-            Ok(Ok(result)) => result.map_err(RequestFailure::written),
-        }
-    }
-}
-
-/// Where a write of a list of pieces has got to.
-#[derive(Default)]
-struct WriteCursor {
-    index: usize,
-    offset: usize,
-}
-
-impl WriteCursor {
-    /// What is left, as at most MAX_WRITE_PIECES slices; empty when done.
-    fn pending<'p>(&mut self, parts: &[&'p [u8]]) -> Vec<IoSlice<'p>> {
-        while self.index < parts.len() && self.offset == parts[self.index].len() {
-            self.index += 1;
-            self.offset = 0;
-        }
-        if self.index == parts.len() {
-            return Vec::new();
-        }
-        std::iter::once(&parts[self.index][self.offset..])
-            .chain(parts[self.index + 1..].iter().copied())
-            .take(MAX_WRITE_PIECES)
-            .map(IoSlice::new)
-            .collect()
-    }
-
-    fn advance(&mut self, parts: &[&[u8]], mut written: usize) {
-        while written > 0 {
-            let left = parts[self.index].len() - self.offset;
-            if written < left {
-                self.offset += written;
-                written = 0;
-            } else {
-                written -= left;
-                self.index += 1;
-                self.offset = 0;
-            }
-        }
-    }
-}
-
-/// Writes every piece, in order, with as few system calls as it can.
-async fn write_all_parts(writer: &mut OwnedWriteHalf, parts: &[&[u8]]) -> std::io::Result<()> {
-    let mut cursor = WriteCursor::default();
-    loop {
-        let pieces = cursor.pending(parts);
-        if pieces.is_empty() {
-            return Ok(());
-        }
-        let written = writer.write_vectored(&pieces).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        cursor.advance(parts, written);
-    }
-}
-
-/// How far a write without waiting got.
-#[derive(Debug, PartialEq, Eq)]
-enum WriteNow {
-    Complete,
-    /// The socket took nothing: the request can still go another way.
-    Nothing,
-    /// Part of it went out, or the socket failed.
-    Broken,
-}
-
-/// Writes every piece now, or as much as the socket takes without waiting.
-fn try_write_all_parts(writer: &OwnedWriteHalf, parts: &[&[u8]]) -> WriteNow {
-    let mut cursor = WriteCursor::default();
-    let mut wrote_any = false;
-    loop {
-        let pieces = cursor.pending(parts);
-        if pieces.is_empty() {
-            return WriteNow::Complete;
-        }
-        match writer.try_write_vectored(&pieces) {
-            Ok(written) if written > 0 => {
-                cursor.advance(parts, written);
-                wrote_any = true;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !wrote_any => return WriteNow::Nothing,
-            _ => return WriteNow::Broken,
-        }
-    }
-}
-
-/// Reads every response and answers its request; `answered` is notified
-/// after each, for answers that no task awaits yet (see `Reply::is_answered`).
-async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>, answered: Arc<Notify>) {
-    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
-    loop {
-        let frame = tokio::select! {
-            frame = read_frame(&mut reader) => frame,
-            _ = wire.closed.notified() => break,
-        };
-        let Ok(frame) = frame else { break };
-        let Ok((correlation_id, _)) = split_response(&frame) else { break };
-        let next = wire.in_flight.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-        match next {
-            Some((expected, reply)) if expected == correlation_id => {
-                let mut body = frame;
-                body.drain(..4); // response header v0: the correlation id
-                let _ = reply.send(Ok(body));
-                answered.notify_one();
-                if reader.buffer().is_empty() {
-                    // The requester just answered completes its receipts (and
-                    // wakes the application) before this task tries a read
-                    // that would most likely find nothing yet.
-                    tokio::task::yield_now().await;
+    /// What the wire calls with the answer.
+    fn sink(&self) -> Completion {
+        let state = Arc::clone(&self.0);
+        Box::new(move |answer| {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            match std::mem::replace(&mut *state, Rendezvous::Done) {
+                Rendezvous::Completion(completion) => {
+                    drop(state);
+                    completion(answer)
+                }
+                _ => {
+                    *state = Rendezvous::Answer(answer);
+                    AfterAnswer::Keep
                 }
             }
-            // A response to another request: the stream is out of step, and
-            // this request's answer is lost like every other one's on it.
-            Some((_, reply)) => {
-                let _ = reply.send(Err(ErrorCode::TRANSPORT));
-                break;
+        })
+    }
+
+    /// Gives the completion; calls it now if the answer is already in.
+    fn complete_with(&self, completion: Completion, wire: &Wire) {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, Rendezvous::Done) {
+            Rendezvous::Answer(answer) => {
+                drop(state);
+                if completion(answer) == AfterAnswer::Close {
+                    wire.die(ErrorCode::TRANSPORT);
+                }
             }
-            None => break,
+            _ => *state = Rendezvous::Completion(completion),
         }
-    }
-    wire.die();
-    // The requests that just failed are answered too.
-    answered.notify_one();
-}
-
-/// Reads one size-prefixed frame and returns it without the size. The
-/// buffer grows as bytes arrive, so a size prefix alone (a broken or hostile
-/// peer) cannot make us allocate what it never sends.
-async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
-    let size = stream.read_i32().await?;
-    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response size"));
-    }
-    let size = size as usize;
-    let mut frame = Vec::with_capacity(size.min(INITIAL_FRAME_BYTES));
-    stream.take(size as u64).read_to_end(&mut frame).await?;
-    if frame.len() < size {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "response cut short"));
-    }
-    Ok(frame)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(size: i32, body: &[u8]) -> Vec<u8> {
-        let mut bytes = size.to_be_bytes().to_vec();
-        bytes.extend_from_slice(body);
-        bytes
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn frames_are_read_whole_and_lying_sizes_refused() {
-        assert_eq!(read_frame(&mut &frame(3, b"abcd")[..]).await.unwrap(), b"abc");
-        assert_eq!(read_frame(&mut &frame(0, b"")[..]).await.unwrap(), b"");
-        assert!(read_frame(&mut &frame(-1, b"")[..]).await.is_err());
-        assert!(read_frame(&mut &frame(MAX_RESPONSE_BYTES as i32 + 1, b"")[..]).await.is_err());
-        // A large size followed by little: an error, not a large allocation.
-        let err = read_frame(&mut &frame(200 << 20, b"only this")[..]).await.unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn writes_without_waiting_go_whole_or_not_at_all() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
-        let (_reader, writer) = client.into_split();
-        writer.writable().await.unwrap();
-
-        let parts: [&[u8]; 4] = [b"head", b"", b"spliced records", b"tail"];
-        assert_eq!(try_write_all_parts(&writer, &parts), WriteNow::Complete);
-        let mut got = vec![0u8; 23];
-        server.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, b"headspliced recordstail");
-
-        // Nobody reads: once the socket takes nothing more, a request is refused
-        // whole, with not one byte of it written.
-        let chunk = vec![0u8; 1 << 20];
-        while writer.try_write(&chunk).is_ok() {}
-        assert_eq!(try_write_all_parts(&writer, &parts), WriteNow::Nothing);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn buffered_frames_come_out_one_at_a_time() {
-        let wire = [frame(3, b"abc"), frame(2, b"de"), frame(1, b"f")].concat();
-        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, &wire[..]);
-        assert_eq!(read_frame(&mut reader).await.unwrap(), b"abc");
-        assert_eq!(reader.buffer().len(), 11, "the rest was read in the same call");
-        assert_eq!(read_frame(&mut reader).await.unwrap(), b"de");
-        assert_eq!(read_frame(&mut reader).await.unwrap(), b"f");
-        assert!(reader.buffer().is_empty());
-        assert!(read_frame(&mut reader).await.is_err());
     }
 }

@@ -89,14 +89,16 @@ impl TopicQueue {
     }
 }
 
-/// What the sender should do now.
+/// What `take_due` took out, and what the sender should do next.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct DueBatches {
     /// Produce requests to send: each its leader's broker id and its
     /// batches (one per partition), within message.max.bytes unless a
-    /// single batch is bigger. A broker may get several in one plan: they
-    /// are pipelined, so it stores one while the next is on its way.
-    pub to_send: Vec<(i32, Vec<Batch>)>,
+    /// single batch is bigger, each counted in one of the leader's
+    /// max.in.flight slots and its partitions marked in flight. A broker may
+    /// get several at once: they are pipelined, so it stores one while the
+    /// next is on its way.
+    pub requests: Vec<(i32, Vec<Batch>)>,
     /// Batches whose message.timeout.ms ran out before they were sent.
     pub expired: Vec<Receipts>,
     /// Some topic or partition lacks a leader or a partition count.
@@ -317,14 +319,16 @@ impl Accumulator {
         self.topics.iter().map(|t| Arc::clone(&t.name)).collect()
     }
 
-    /// Takes out what is due now. `flushing` sends lingering batches at once.
-    pub fn plan(&mut self, now: Instant, flushing: bool) -> Plan {
+    /// Takes out what is due now, stamped (idempotence) and counted in its
+    /// leader's slots; fails nothing itself but hands back what expired.
+    /// `flushing` sends lingering batches at once.
+    pub fn take_due(&mut self, now: Instant, flushing: bool) -> DueBatches {
         let config = Arc::clone(&self.config);
         let timeout = config.message_timeout;
-        let mut plan = Plan::default();
+        let mut plan = DueBatches::default();
         // Idempotence: no batch leaves without the producer id to stamp it with.
         let can_send = !config.idempotence || self.producer.is_some();
-        // This plan's last request to each leader: its index in `to_send`
+        // This plan's last request to each leader: its index in `requests`
         // and its bytes so far.
         let mut filling: HashMap<i32, (usize, usize)> = HashMap::new();
         let Accumulator { topics, broker_requests, producer, producer_generation, .. } = self;
@@ -394,13 +398,13 @@ impl Accumulator {
                 p.not_before = None;
                 match room.copied() {
                     Some((request, filled)) => {
-                        plan.to_send[request].1.push(b);
+                        plan.requests[request].1.push(b);
                         filling.insert(p.leader, (request, filled + bytes));
                     }
                     None => {
                         *broker_requests.entry(p.leader).or_default() += 1;
-                        filling.insert(p.leader, (plan.to_send.len(), bytes));
-                        plan.to_send.push((p.leader, vec![b]));
+                        filling.insert(p.leader, (plan.requests.len(), bytes));
+                        plan.requests.push((p.leader, vec![b]));
                     }
                 }
             }
@@ -408,8 +412,8 @@ impl Accumulator {
         plan
     }
 
-    /// A Produce request to `leader` that `plan` counted is over.
-    pub fn request_done(&mut self, leader: i32) {
+    /// A Produce request to `leader` that `take_due` counted is over.
+    pub fn release_request_slot(&mut self, leader: i32) {
         if let Some(n) = self.broker_requests.get_mut(&leader) {
             *n = n.saturating_sub(1);
         }
@@ -461,8 +465,17 @@ impl Accumulator {
         }
     }
 
-    /// The partition's request is over (delivered or failed for good).
-    pub fn finished(&mut self, topic: &str, partition: i32) {
+    /// Batches taken out that could not be sent (no connection): back to
+    /// the front of their partitions' queues, not before `not_before`,
+    /// without counting a retry.
+    pub fn put_back(&mut self, batches: Vec<Batch>, not_before: Instant) {
+        for batch in batches {
+            self.retry(batch, not_before);
+        }
+    }
+
+    /// The partition's batch is over (delivered or failed for good).
+    pub fn partition_done(&mut self, topic: &str, partition: i32) {
         if let Some(p) = self.partition_mut(topic, partition) {
             p.in_flight = false;
         }
@@ -597,8 +610,8 @@ mod tests {
     }
 
     /// The one batch a plan sends, in its one request, to `leader`.
-    fn only_batch(plan: Plan, leader: i32) -> Batch {
-        let mut requests = plan.to_send;
+    fn only_batch(plan: DueBatches, leader: i32) -> Batch {
+        let mut requests = plan.requests;
         assert_eq!(requests.len(), 1);
         let (to, mut batches) = requests.remove(0);
         assert_eq!((to, batches.len()), (leader, 1));
@@ -636,9 +649,9 @@ mod tests {
         let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
         let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
         assert!(changes >= 20, "sticky partition moved only {changes} times");
-        let plan = acc.plan(now, true);
-        let sent: usize = plan.to_send.iter().flat_map(|(_, batches)| batches).map(|b| b.records.count()).sum();
-        assert!(plan.to_send.iter().flat_map(|(_, batches)| batches).all(|b| b.records.encoded_len() <= 200));
+        let plan = acc.take_due(now, true);
+        let sent: usize = plan.requests.iter().flat_map(|(_, batches)| batches).map(|b| b.records.count()).sum();
+        assert!(plan.requests.iter().flat_map(|(_, batches)| batches).all(|b| b.records.encoded_len() <= 200));
         assert!(sent > 0);
     }
 
@@ -650,14 +663,14 @@ mod tests {
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now);
         let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
         assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
-        let early = acc.plan(now, false);
-        assert!(early.to_send.is_empty(), "lingering");
+        let early = acc.take_due(now, false);
+        assert!(early.requests.is_empty(), "lingering");
         assert_eq!(early.next_due, Some(now + std::time::Duration::from_millis(50)));
-        let due = acc.plan(now + std::time::Duration::from_millis(50), false);
-        let (leader, batches) = &due.to_send[0];
-        assert_eq!((*leader, due.to_send.len()), (7, 1));
+        let due = acc.take_due(now + std::time::Duration::from_millis(50), false);
+        let (leader, batches) = &due.requests[0];
+        assert_eq!((*leader, due.requests.len()), (7, 1));
         assert_eq!((batches.len(), batches[0].records.count(), batches[0].partition), (1, 6, expected));
-        assert!(acc.plan(now + std::time::Duration::from_secs(1), true).to_send.is_empty(), "one request in flight per partition");
+        assert!(acc.take_due(now + std::time::Duration::from_secs(1), true).requests.is_empty(), "one request in flight per partition");
     }
 
     #[test]
@@ -669,25 +682,25 @@ mod tests {
         for _ in 0..5 {
             send(&mut acc, Some(b"k"), now);
         }
-        assert!(acc.plan(now, true).to_send.is_empty(), "nothing leaves without a producer id");
+        assert!(acc.take_due(now, true).requests.is_empty(), "nothing leaves without a producer id");
         acc.set_producer(Some((77, 2)));
-        let first = only_batch(acc.plan(now, true), 1);
+        let first = only_batch(acc.take_due(now, true), 1);
         assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0 });
         assert_eq!(first.records.count(), 3);
         // A retry under the same epoch keeps its sequence; the next batch follows it.
         acc.retry(first, now);
-        acc.request_done(1);
-        let again = only_batch(acc.plan(now, true), 1);
+        acc.release_request_slot(1);
+        let again = only_batch(acc.take_due(now, true), 1);
         assert_eq!(again.identity.base_sequence, 0);
-        acc.finished("t", 0);
-        acc.request_done(1);
-        let second = only_batch(acc.plan(now, true), 1);
+        acc.partition_done("t", 0);
+        acc.release_request_slot(1);
+        let second = only_batch(acc.take_due(now, true), 1);
         assert_eq!(second.identity.base_sequence, 3);
         // A new epoch restarts the partition at 0 and restamps old batches.
         acc.retry(second, now);
-        acc.request_done(1);
+        acc.release_request_slot(1);
         acc.set_producer(Some((78, 0)));
-        let restamped = only_batch(acc.plan(now, true), 1);
+        let restamped = only_batch(acc.take_due(now, true), 1);
         assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0 });
     }
 
@@ -704,17 +717,17 @@ mod tests {
             send(&mut acc, Some(b"k"), now);
         }
         acc.set_producer(Some((1, 0)));
-        let first = only_batch(acc.plan(now, true), 1);
+        let first = only_batch(acc.take_due(now, true), 1);
         assert_eq!(first.identity.base_sequence, 0);
         acc.retry(first, now);
-        acc.request_done(1);
+        acc.release_request_slot(1);
         acc.set_producer(None);
         acc.set_producer(Some((1, 0)));
-        let again = only_batch(acc.plan(now, true), 1);
+        let again = only_batch(acc.take_due(now, true), 1);
         assert_eq!(again.identity, ProducerIdentity { producer_id: 1, producer_epoch: 0, base_sequence: 0 });
-        acc.finished("t", 0);
-        acc.request_done(1);
-        let next = only_batch(acc.plan(now, true), 1);
+        acc.partition_done("t", 0);
+        acc.release_request_slot(1);
+        let next = only_batch(acc.take_due(now, true), 1);
         assert_eq!(next.identity.base_sequence, 3, "numbered after the renumbered first batch, not from 0 again");
         assert_ne!(next.stamp_generation, 1, "stamped under the second id");
     }
@@ -726,13 +739,13 @@ mod tests {
         acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
         acc.set_producer(Some((1, 0)));
-        let old = only_batch(acc.plan(now, true), 1);
+        let old = only_batch(acc.take_due(now, true), 1);
         acc.set_producer(Some((1, 0))); // taken again meanwhile
         acc.forget_producer_of(&old);
         assert_eq!(acc.producer(), Some((1, 0)), "a late answer under the old id leaves the new one alone");
         acc.retry(old, now);
-        acc.request_done(1);
-        let current = only_batch(acc.plan(now, true), 1);
+        acc.release_request_slot(1);
+        let current = only_batch(acc.take_due(now, true), 1);
         acc.forget_producer_of(&current);
         assert_eq!(acc.producer(), None);
     }
@@ -749,9 +762,9 @@ mod tests {
         acc.set_layout(&TopicLayout { topic: "one-off", leaders: &[(0, 1)] }, t0);
         acc.set_layout(&TopicLayout { topic: "busy", leaders: &[(0, 1)] }, t0);
         acc.forget_idle_topics(t0, age); // both just used
-        let sent = acc.plan(t0, true).to_send.remove(0).1;
+        let sent = acc.take_due(t0, true).requests.remove(0).1;
         for b in sent.into_iter().filter(|b| &*b.topic == "one-off") {
-            acc.finished(&b.topic, b.partition);
+            acc.partition_done(&b.topic, b.partition);
             b.receipts.deliver(0, None);
         }
         acc.forget_idle_topics(t0 + age, age);
@@ -775,21 +788,21 @@ mod tests {
         send(&mut acc, Some(b"a"), now);
         send(&mut acc, Some(b"b"), now);
         send(&mut acc, Some(b"c"), now);
-        let first = acc.plan(now, true);
-        assert_eq!(first.to_send.len(), 1, "one request to broker 5");
+        let first = acc.take_due(now, true);
+        assert_eq!(first.requests.len(), 1, "one request to broker 5");
         assert_eq!(acc.requests_in_flight(), 1);
-        assert_eq!(first.to_send[0].0, 5);
-        let partitions_sent: usize = first.to_send[0].1.len();
+        assert_eq!(first.requests[0].0, 5);
+        let partitions_sent: usize = first.requests[0].1.len();
         let total_partitions_with_data = 2;
         assert_eq!(partitions_sent, total_partitions_with_data, "one request carries every due partition");
-        for b in first.to_send.into_iter().flat_map(|(_, batches)| batches) {
-            acc.finished(&b.topic, b.partition);
+        for b in first.requests.into_iter().flat_map(|(_, batches)| batches) {
+            acc.partition_done(&b.topic, b.partition);
         }
         send(&mut acc, Some(b"a"), now);
-        assert!(acc.plan(now, true).to_send.is_empty(), "the broker's only slot is still taken");
-        acc.request_done(5);
+        assert!(acc.take_due(now, true).requests.is_empty(), "the broker's only slot is still taken");
+        acc.release_request_slot(5);
         assert_eq!(acc.requests_in_flight(), 0);
-        only_batch(acc.plan(now, true), 5); // the freed slot takes the waiting batch
+        only_batch(acc.take_due(now, true), 5); // the freed slot takes the waiting batch
     }
 
     #[test]
@@ -812,13 +825,13 @@ mod tests {
         for p in 0..3 {
             acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Delivery::pending(1)).unwrap();
         }
-        let plan = acc.plan(now, true);
-        assert_eq!(plan.to_send.len(), 2, "two requests, then max.in.flight is reached");
-        assert!(plan.to_send.iter().all(|(leader, batches)| *leader == 5 && batches.len() == 1));
+        let plan = acc.take_due(now, true);
+        assert_eq!(plan.requests.len(), 2, "two requests, then max.in.flight is reached");
+        assert!(plan.requests.iter().all(|(leader, batches)| *leader == 5 && batches.len() == 1));
         assert_eq!(acc.requests_in_flight(), 2);
-        assert!(acc.plan(now, true).to_send.is_empty(), "the third waits for a free slot");
-        acc.request_done(5);
-        assert_eq!(acc.plan(now, true).to_send.len(), 1, "and takes it");
+        assert!(acc.take_due(now, true).requests.is_empty(), "the third waits for a free slot");
+        acc.release_request_slot(5);
+        assert_eq!(acc.take_due(now, true).requests.len(), 1, "and takes it");
     }
 
     #[test]
@@ -828,19 +841,19 @@ mod tests {
         let t0 = Instant::now();
         acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
         acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0);
-        let in_flight = acc.plan(t0 + Duration::from_millis(10), false);
-        assert_eq!(in_flight.to_send[0].1.len(), 1, "the first batch is in flight and stays so");
+        let in_flight = acc.take_due(t0 + Duration::from_millis(10), false);
+        assert_eq!(in_flight.requests[0].1.len(), 1, "the first batch is in flight and stays so");
         let late = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(20));
-        acc.plan(t0 + Duration::from_millis(30), false); // lingered: sealed although blocked
+        acc.take_due(t0 + Duration::from_millis(30), false); // lingered: sealed although blocked
         let later = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(500));
-        let plan = acc.plan(t0 + Duration::from_millis(1020), false);
+        let plan = acc.take_due(t0 + Duration::from_millis(1020), false);
         assert_eq!(plan.expired.len(), 1, "only the batch sent at +20 ms has expired");
         for r in plan.expired {
             r.fail(ErrorCode::MSG_TIMED_OUT);
         }
         assert_eq!(late.error(), ErrorCode::MSG_TIMED_OUT);
         assert!(!later.is_completed(), "sent at +500 ms, due at +1500 ms");
-        assert_eq!(acc.plan(t0 + Duration::from_millis(1400), false).expired.len(), 0);
-        assert_eq!(acc.plan(t0 + Duration::from_millis(1500), false).expired.len(), 1);
+        assert_eq!(acc.take_due(t0 + Duration::from_millis(1400), false).expired.len(), 0);
+        assert_eq!(acc.take_due(t0 + Duration::from_millis(1500), false).expired.len(), 1);
     }
 }

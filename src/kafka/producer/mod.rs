@@ -1,14 +1,19 @@
 //! The producer: `send` encodes a record into its partition's batch on the
 //! caller's thread and returns its receipt at once; a background thread
 //! with its own single-threaded tokio runtime does the network work. (At
-//! linger.ms=0 with nothing in flight, `send` writes the request itself,
-//! without waiting, and the runtime awaits the answer: `sender::send_now`.)
+//! linger.ms=0 with nothing in flight there is nothing to batch with, and
+//! `send` submits the request itself: `dispatch::send_from_caller`, the
+//! same request building and the same connection writer as the runtime's.)
 //!
 //! The runtime belongs to the producer: `close` stops and joins it, so a
 //! library with no open producer runs no thread at all.
 
 mod accumulator;
+mod answer;
 mod batch;
+mod decision;
+mod dispatch;
+mod jobs;
 mod packer;
 mod sender;
 
@@ -18,9 +23,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accumulator::Accumulator;
-use batch::{Batch, QueueGauge};
+use batch::QueueGauge;
 use packer::Packer;
-use sender::AwaitedAnswer;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
@@ -44,14 +48,8 @@ struct Shared {
     cluster: Arc<Cluster>,
     /// Packs batches (compressed, summed) before they are sent.
     packer: Packer,
-    /// Batches, by leader, that the application's thread took out of the
-    /// queues to send but could not: the sender sends them.
-    handed_over: Mutex<Vec<(i32, Vec<Batch>)>>,
-    /// Requests the application's thread wrote itself, whose answers the
-    /// sender is to await (`sender::send_now`).
-    awaited: Mutex<Vec<AwaitedAnswer>>,
-    /// Wakes the sender: a batch is due, metadata is wanted, a response came
-    /// in (every connection notifies it), or it must stop.
+    /// Wakes the sender: a batch is due, metadata is wanted, a request is
+    /// over, a job ended, or it must stop.
     wake: Arc<tokio::sync::Notify>,
     /// Flush calls in progress: lingering batches go at once.
     flushing: AtomicUsize,
@@ -72,14 +70,6 @@ pub struct ProducerStatus {
 impl Shared {
     fn queues(&self) -> MutexGuard<'_, Accumulator> {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn handed_over(&self) -> MutexGuard<'_, Vec<(i32, Vec<Batch>)>> {
-        self.handed_over.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn awaited(&self) -> MutexGuard<'_, Vec<AwaitedAnswer>> {
-        self.awaited.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn status(&self) -> MutexGuard<'_, ProducerStatus> {
@@ -145,10 +135,8 @@ impl Producer {
         let wake = Arc::new(tokio::sync::Notify::new());
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
-            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers), Arc::clone(&wake))),
+            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers))),
             packer: Packer::new(config.codec, config.compression_level, Arc::clone(&buffers)),
-            handed_over: Mutex::new(Vec::new()),
-            awaited: Mutex::new(Vec::new()),
             config,
             gauge,
             buffers,
@@ -209,10 +197,10 @@ impl Producer {
             // With linger.ms=0 and no request in flight there is nothing to
             // batch this record with: this thread sends it at once.
             let send_now = wake && config.linger.is_zero() && queues.requests_in_flight() == 0;
-            (wake, send_now.then(|| queues.plan(Instant::now(), false)))
+            (wake, send_now.then(|| queues.take_due(Instant::now(), false)))
         };
         let wake = match plan {
-            Some(plan) => !sender::send_now(&self.shared, plan),
+            Some(due) => dispatch::send_from_caller(&self.shared, due),
             None => wake,
         };
         if wake {
@@ -297,10 +285,10 @@ impl Producer {
         for receipts in leftovers {
             receipts.fail(ErrorCode::DESTROY);
         }
-        // Batches the application's threads planned, or wrote, after the
-        // sender's last look: dropping them fails their receipts (_DESTROY).
-        drop(std::mem::take(&mut *self.shared.handed_over()));
-        drop(std::mem::take(&mut *self.shared.awaited()));
+        // Requests still in flight (the application's threads may have sent
+        // some after the sender's last look): dropping them fails their
+        // receipts (_DESTROY), and frees what their completions hold.
+        self.shared.cluster.abandon_all();
         flushed
     }
 }

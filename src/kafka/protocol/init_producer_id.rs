@@ -35,6 +35,25 @@ pub struct InitProducerIdResponse {
 
 /// `body` starts after the correlation id, so for flexible versions with
 /// the response header's tagged fields.
+/// InitProducerId for a new, non-transactional producer id.
+pub struct InitProducerIdRequest;
+
+impl super::Request for InitProducerIdRequest {
+    const NAME: &'static str = "InitProducerId";
+    const API_KEY: i16 = API_KEY;
+    const VERSIONS: std::ops::RangeInclusive<i16> = VERSIONS;
+    const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
+    type Response = InitProducerIdResponse;
+
+    fn encode(&self, e: &mut Encoder, version: i16) {
+        encode_request(e, version);
+    }
+
+    fn decode(body: &[u8], version: i16) -> DecodeResult<InitProducerIdResponse> {
+        decode_response(body, version)
+    }
+}
+
 pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<InitProducerIdResponse> {
     let mut d = Decoder::new(body);
     if version >= FLEXIBLE_SINCE {

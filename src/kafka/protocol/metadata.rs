@@ -48,6 +48,28 @@ pub struct MetadataResponse {
     pub topics: Vec<TopicMetadata>,
 }
 
+/// A Metadata request for these topics (none: only the brokers).
+pub struct MetadataRequest<'a> {
+    pub topics: &'a [&'a str],
+    pub allow_auto_topic_creation: bool,
+}
+
+impl super::Request for MetadataRequest<'_> {
+    const NAME: &'static str = "Metadata";
+    const API_KEY: i16 = API_KEY;
+    const VERSIONS: std::ops::RangeInclusive<i16> = VERSIONS;
+    const FLEXIBLE_SINCE: Option<i16> = None;
+    type Response = MetadataResponse;
+
+    fn encode(&self, e: &mut Encoder, version: i16) {
+        encode_request(e, version, self.topics, self.allow_auto_topic_creation);
+    }
+
+    fn decode(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> {
+        decode_response(body, version)
+    }
+}
+
 pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> {
     let mut d = Decoder::new(body);
     if version >= 3 {

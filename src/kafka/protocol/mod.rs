@@ -18,6 +18,24 @@ pub mod record_batch;
 
 use primitives::{DecodeError, DecodeResult, Decoder, EncodeError, Encoder};
 
+/// One kind of request and its response, for `Connection::call`, which
+/// negotiates the version, picks the header, frames, sends and decodes.
+/// (Produce is sent its own way, with its batches spliced in.)
+pub trait Request {
+    /// For error messages: "Metadata", "InitProducerId".
+    const NAME: &'static str;
+    const API_KEY: i16;
+    /// The versions this client speaks.
+    const VERSIONS: std::ops::RangeInclusive<i16>;
+    /// From this version on the request uses header v2 (tagged fields).
+    const FLEXIBLE_SINCE: Option<i16>;
+    type Response;
+
+    fn encode(&self, e: &mut Encoder, version: i16);
+    /// The response body after the response header's correlation id.
+    fn decode(body: &[u8], version: i16) -> DecodeResult<Self::Response>;
+}
+
 /// Builds a size-prefixed request frame in `frame` (emptied first):
 /// request header v1, or v2 (with an empty tagged-field section) for a
 /// flexible version. Fails when a length does not fit its field (a

@@ -1,0 +1,462 @@
+//! The socket of one connection, and the requests in flight on it.
+//!
+//! Every byte a producer sends to a broker goes through `Wire::send`: it
+//! queues the request for its answer and writes its frame, under one lock,
+//! so the answer queue keeps the wire's order. Any thread may call it
+//! (the producer's runtime, or an application thread that sends at
+//! linger.ms=0); it never waits. What the socket does not take at once is
+//! copied into the outbound buffer, and the connection's writer task writes
+//! that when the socket is writable again, before anything sent later.
+//!
+//! Three tasks serve a wire on the runtime: the reader (answers each request
+//! in order and calls its completion), the writer (drains the outbound
+//! buffer) and the watchdog (a request past its deadline kills the
+//! connection, as librdkafka does: a late answer could otherwise be taken
+//! for another request's). When the connection dies, for whatever reason,
+//! the reader fails every request still in flight, each told whether any of
+//! it reached the wire.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Notify;
+
+use super::connection::RequestFailure;
+use crate::kafka::error::ErrorCode;
+use crate::kafka::protocol::split_response;
+
+/// Larger responses than this are refused rather than read.
+const MAX_RESPONSE_BYTES: usize = 256 << 20;
+/// A response buffer starts this large and grows only as bytes arrive.
+const INITIAL_FRAME_BYTES: usize = 64 << 10;
+/// The reader takes in up to this much per system call, so that a small
+/// response's size prefix and body come from one read, not two.
+const READ_BUFFER_BYTES: usize = 64 << 10;
+/// At most this many pieces go to one vectored write (IOV_MAX is 1024).
+const MAX_WRITE_PIECES: usize = 64;
+
+/// What the connection should do after a completion has seen its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterAnswer {
+    Keep,
+    /// The answer made no sense: the stream cannot be trusted any more.
+    Close,
+}
+
+/// Called once with a request's answer (the response body after its
+/// header), or with why there is none. Runs on the producer's runtime.
+pub type Completion = Box<dyn FnOnce(Result<Vec<u8>, RequestFailure>) -> AfterAnswer + Send>;
+
+/// A request written (or being written) that awaits its answer.
+struct InFlight {
+    correlation_id: i32,
+    deadline: Instant,
+    /// Where its frame starts in the stream: it reached the wire once more
+    /// than this many bytes were written.
+    starts_at: u64,
+    completion: Completion,
+}
+
+/// The outbound side: the socket's write half and what it has not taken yet.
+struct Outbound {
+    /// Bytes of frames sent but not yet written, oldest first.
+    pending: VecDeque<u8>,
+    /// Bytes ever queued and ever written, to tell whether a request
+    /// reached the wire.
+    queued: u64,
+    written: u64,
+}
+
+pub struct Wire {
+    alive: AtomicBool,
+    /// Why it died: `_TRANSPORT`, or `_TIMED_OUT` when the watchdog killed it.
+    cause: AtomicI32,
+    half: OwnedWriteHalf,
+    outbound: Mutex<Outbound>,
+    in_flight: Mutex<VecDeque<InFlight>>,
+    /// Wakes the writer task: bytes are pending.
+    pending: Notify,
+    /// Wakes the watchdog: a request with a new deadline, or death.
+    deadlines: Notify,
+    /// Wakes the reader: the connection died elsewhere.
+    closed: Notify,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Wire {
+    /// Starts the reader, writer and watchdog tasks. Must be called on the
+    /// producer's runtime.
+    pub fn start(reader: OwnedReadHalf, writer: OwnedWriteHalf) -> Arc<Wire> {
+        let wire = Arc::new(Wire {
+            alive: AtomicBool::new(true),
+            cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
+            half: writer,
+            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0 }),
+            in_flight: Mutex::new(VecDeque::new()),
+            pending: Notify::new(),
+            deadlines: Notify::new(),
+            closed: Notify::new(),
+        });
+        tokio::spawn(read_loop(reader, Arc::clone(&wire)));
+        tokio::spawn(write_loop(Arc::clone(&wire)));
+        tokio::spawn(watchdog(Arc::clone(&wire)));
+        wire
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    /// Marks the connection dead. The reader then fails every request in
+    /// flight with `cause` and stops, which closes the socket.
+    pub fn die(&self, cause: ErrorCode) {
+        if self.alive.swap(false, Ordering::AcqRel) {
+            self.cause.store(cause.code(), Ordering::Release);
+        }
+        self.closed.notify_one();
+        self.deadlines.notify_one();
+        self.pending.notify_one();
+    }
+
+    /// Drops every request in flight without calling it (the producer is
+    /// closing: their batches fail as they are dropped), breaking the
+    /// references completions hold.
+    pub fn abandon(&self) {
+        self.die(ErrorCode::DESTROY);
+        drop(std::mem::take(&mut *lock(&self.in_flight)));
+    }
+
+    /// The one place that writes to the socket. Queues `completion` (if an
+    /// answer is expected) for the answer to `correlation_id`, due by
+    /// `deadline`, and writes `parts` (one framed request) now, as far as
+    /// the socket takes them without waiting; the rest is copied and left
+    /// to the writer task. Fails, with nothing sent and the completion given
+    /// back, when the connection is dead.
+    pub fn send(
+        &self,
+        parts: &[&[u8]],
+        correlation_id: i32,
+        deadline: Instant,
+        completion: Option<Completion>,
+    ) -> Result<(), (RequestFailure, Option<Completion>)> {
+        let mut out = lock(&self.outbound);
+        if !self.is_alive() {
+            return Err((RequestFailure { code: ErrorCode::TRANSPORT, written: false }, completion));
+        }
+        let starts_at = out.queued;
+        out.queued += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        if let Some(completion) = completion {
+            lock(&self.in_flight).push_back(InFlight { correlation_id, deadline, starts_at, completion });
+            self.deadlines.notify_one();
+        }
+        let mut cursor = WriteCursor::default();
+        if out.pending.is_empty() {
+            // Nothing is waiting: write straight from the caller's buffers.
+            loop {
+                let pieces = cursor.pending(parts);
+                if pieces.is_empty() {
+                    return Ok(());
+                }
+                match self.half.try_write_vectored(&pieces) {
+                    Ok(n) if n > 0 => {
+                        cursor.advance(parts, n);
+                        out.written += n as u64;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    _ => {
+                        drop(out);
+                        self.die(ErrorCode::TRANSPORT);
+                        return Ok(()); // the reader fails it, as written
+                    }
+                }
+            }
+        }
+        // The socket is full (or others wait before this): keep the rest.
+        for piece in cursor.pending_all(parts) {
+            out.pending.extend(piece);
+        }
+        drop(out);
+        self.pending.notify_one();
+        Ok(())
+    }
+
+    /// Writes what is pending, as far as the socket takes it now. True when
+    /// nothing is left.
+    fn write_pending(&self) -> std::io::Result<bool> {
+        let mut out = lock(&self.outbound);
+        while !out.pending.is_empty() {
+            let (front, back) = out.pending.as_slices();
+            let written = match self.half.try_write_vectored(&[IoSlice::new(front), IoSlice::new(back)]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            out.pending.drain(..written);
+            out.written += written as u64;
+        }
+        Ok(true)
+    }
+
+    /// Takes every request in flight, for failing.
+    fn take_in_flight(&self) -> VecDeque<InFlight> {
+        std::mem::take(&mut *lock(&self.in_flight))
+    }
+
+    fn written(&self) -> u64 {
+        lock(&self.outbound).written
+    }
+}
+
+/// Drains the outbound buffer whenever the socket can take more.
+async fn write_loop(wire: Arc<Wire>) {
+    while wire.is_alive() {
+        match wire.write_pending() {
+            Ok(true) => wire.pending.notified().await,
+            Ok(false) => {
+                if wire.half.writable().await.is_err() {
+                    wire.die(ErrorCode::TRANSPORT);
+                }
+            }
+            Err(_) => wire.die(ErrorCode::TRANSPORT),
+        }
+    }
+}
+
+/// Kills the connection when a request in flight passes its deadline.
+async fn watchdog(wire: Arc<Wire>) {
+    while wire.is_alive() {
+        let earliest = lock(&wire.in_flight).iter().map(|r| r.deadline).min();
+        match earliest {
+            Some(deadline) if deadline <= Instant::now() => wire.die(ErrorCode::TIMED_OUT),
+            Some(deadline) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline.into()) => {}
+                    _ = wire.deadlines.notified() => {}
+                }
+            }
+            None => wire.deadlines.notified().await,
+        }
+    }
+}
+
+/// Reads every response and calls its request's completion; when the
+/// connection dies, fails every request still in flight.
+async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
+    while wire.is_alive() {
+        let frame = tokio::select! {
+            frame = read_frame(&mut reader) => frame,
+            _ = wire.closed.notified() => break,
+        };
+        let Ok(frame) = frame else { break };
+        let Ok((correlation_id, _)) = split_response(&frame) else { break };
+        let next = lock(&wire.in_flight).pop_front();
+        match next {
+            Some(request) if request.correlation_id == correlation_id => {
+                let mut body = frame;
+                body.drain(..4); // response header v0: the correlation id
+                if (request.completion)(Ok(body)) == AfterAnswer::Close {
+                    break;
+                }
+                if reader.buffer().is_empty() {
+                    // The completion woke the application; let it run before
+                    // this task tries a read that would most likely find nothing.
+                    tokio::task::yield_now().await;
+                }
+            }
+            // An answer to another request: the stream is out of step, and
+            // this request's answer is lost like every other one's on it.
+            Some(request) => {
+                lock(&wire.in_flight).push_front(request);
+                break;
+            }
+            None => break,
+        }
+    }
+    wire.die(ErrorCode::TRANSPORT);
+    let cause = ErrorCode(wire.cause.load(Ordering::Acquire));
+    let written = wire.written();
+    for request in wire.take_in_flight() {
+        let failure = RequestFailure { code: cause, written: written > request.starts_at };
+        (request.completion)(Err(failure));
+    }
+}
+
+/// Where a write of a list of pieces has got to.
+#[derive(Default)]
+struct WriteCursor {
+    index: usize,
+    offset: usize,
+}
+
+impl WriteCursor {
+    /// What is left, as at most MAX_WRITE_PIECES slices; empty when done.
+    fn pending<'p>(&mut self, parts: &[&'p [u8]]) -> Vec<IoSlice<'p>> {
+        self.pending_all(parts).into_iter().take(MAX_WRITE_PIECES).map(IoSlice::new).collect()
+    }
+
+    /// Everything that is left.
+    fn pending_all<'p>(&mut self, parts: &[&'p [u8]]) -> Vec<&'p [u8]> {
+        while self.index < parts.len() && self.offset == parts[self.index].len() {
+            self.index += 1;
+            self.offset = 0;
+        }
+        match parts.get(self.index) {
+            Some(first) => std::iter::once(&first[self.offset..]).chain(parts[self.index + 1..].iter().copied()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn advance(&mut self, parts: &[&[u8]], mut written: usize) {
+        while written > 0 {
+            let left = parts[self.index].len() - self.offset;
+            if written < left {
+                self.offset += written;
+                written = 0;
+            } else {
+                written -= left;
+                self.index += 1;
+                self.offset = 0;
+            }
+        }
+    }
+}
+
+/// Reads one size-prefixed frame and returns it without the size. The
+/// buffer grows as bytes arrive, so a size prefix alone (a broken or hostile
+/// peer) cannot make us allocate what it never sends.
+pub async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
+    let size = stream.read_i32().await?;
+    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response size"));
+    }
+    let size = size as usize;
+    let mut frame = Vec::with_capacity(size.min(INITIAL_FRAME_BYTES));
+    stream.take(size as u64).read_to_end(&mut frame).await?;
+    if frame.len() < size {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "response cut short"));
+    }
+    Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    fn frame(size: i32, body: &[u8]) -> Vec<u8> {
+        let mut bytes = size.to_be_bytes().to_vec();
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn frames_are_read_whole_and_lying_sizes_refused() {
+        assert_eq!(read_frame(&mut &frame(3, b"abcd")[..]).await.unwrap(), b"abc");
+        assert_eq!(read_frame(&mut &frame(0, b"")[..]).await.unwrap(), b"");
+        assert!(read_frame(&mut &frame(-1, b"")[..]).await.is_err());
+        assert!(read_frame(&mut &frame(MAX_RESPONSE_BYTES as i32 + 1, b"")[..]).await.is_err());
+        // A large size followed by little: an error, not a large allocation.
+        let err = read_frame(&mut &frame(200 << 20, b"only this")[..]).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn buffered_frames_come_out_one_at_a_time() {
+        let wire = [frame(3, b"abc"), frame(2, b"de"), frame(1, b"f")].concat();
+        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, &wire[..]);
+        assert_eq!(read_frame(&mut reader).await.unwrap(), b"abc");
+        assert_eq!(reader.buffer().len(), 11, "the rest was read in the same call");
+        assert_eq!(read_frame(&mut reader).await.unwrap(), b"de");
+        assert_eq!(read_frame(&mut reader).await.unwrap(), b"f");
+        assert!(reader.buffer().is_empty());
+        assert!(read_frame(&mut reader).await.is_err());
+    }
+
+    async fn pair() -> (Arc<Wire>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (reader, writer) = client.into_split();
+        (Wire::start(reader, writer), server)
+    }
+
+    type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;
+
+    fn recorder(answers: &Answers) -> Option<Completion> {
+        let answers = Arc::clone(answers);
+        Some(Box::new(move |answer| {
+            answers.lock().unwrap().push(answer);
+            AfterAnswer::Keep
+        }))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn answers_complete_their_requests_in_order_and_bytes_arrive_whole() {
+        let (wire, mut server) = pair().await;
+        let answers: Answers = Arc::default();
+        let far = Instant::now() + std::time::Duration::from_secs(30);
+        wire.send(&[b"head", b"", b"spliced records", b"tail"], 1, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"second"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        let mut got = vec![0u8; 29];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"headspliced recordstailsecond");
+        server.write_all(&[frame(5, b"\0\0\0\x01a"), frame(5, b"\0\0\0\x02b")].concat()).await.unwrap();
+        while answers.lock().unwrap().len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(*answers.lock().unwrap(), [Ok(b"a".to_vec()), Ok(b"b".to_vec())]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn what_the_socket_cannot_take_is_written_later_in_order() {
+        let (wire, mut server) = pair().await;
+        let far = Instant::now() + std::time::Duration::from_secs(30);
+        // Far more than the socket buffers hold: most of it waits in the outbound buffer.
+        let big: Vec<u8> = (0..8u32 << 20).map(|i| i as u8).collect();
+        wire.send(&[&big], 1, far, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"after"], 2, far, None).map_err(|(failure, _)| failure).unwrap();
+        let mut got = vec![0u8; big.len() + 5];
+        server.read_exact(&mut got).await.unwrap();
+        assert!(got[..big.len()] == big[..], "the big frame arrives whole");
+        assert_eq!(&got[big.len()..], b"after", "and what was sent after it, after it");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_past_its_deadline_kills_the_connection_and_says_it_was_written() {
+        let (wire, _server) = pair().await;
+        let answers: Answers = Arc::default();
+        let soon = Instant::now() + std::time::Duration::from_millis(50);
+        wire.send(&[b"request"], 1, soon, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!wire.is_alive());
+        assert_eq!(*answers.lock().unwrap(), [Err(RequestFailure { code: ErrorCode::TIMED_OUT, written: true })]);
+        let late = wire.send(&[b"late"], 2, soon, None).map_err(|(failure, _)| failure);
+        assert_eq!(late, Err(RequestFailure { code: ErrorCode::TRANSPORT, written: false }), "a dead wire sends nothing");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_answer_to_another_request_fails_every_request_in_flight() {
+        let (wire, mut server) = pair().await;
+        let answers: Answers = Arc::default();
+        let far = Instant::now() + std::time::Duration::from_secs(30);
+        wire.send(&[b"one"], 1, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"two"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        server.write_all(&frame(5, b"\0\0\0\x07x")).await.unwrap();
+        while answers.lock().unwrap().len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let lost = RequestFailure { code: ErrorCode::TRANSPORT, written: true };
+        assert_eq!(*answers.lock().unwrap(), [Err(lost), Err(lost)]);
+    }
+}

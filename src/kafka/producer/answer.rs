@@ -1,0 +1,132 @@
+//! A Produce answer applied to its batches: each batch's outcome is read
+//! from the response, `decision::decide` says what becomes of it, and this
+//! module does it (receipts, retry queue, producer id, fatal state).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::batch::Batch;
+use super::decision::{decide, BatchState, Decision, Outcome, Policy};
+use super::Shared;
+use crate::kafka::client::connection::RequestFailure;
+use crate::kafka::client::wire::AfterAnswer;
+use crate::kafka::error::ErrorCode;
+use crate::kafka::protocol::produce::{self, PartitionResult};
+
+/// A lost answer: the request was written, its answer cannot be used.
+const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT, written: true };
+
+/// Completes, retries or fails each batch of a Produce request from its
+/// answer. An answer that does not decode, or that leaves out one of the
+/// request's partitions, is treated as lost, as a dropped connection's is:
+/// the batches are retried and the connection is closed (its stream can no
+/// longer be trusted).
+pub(super) fn complete_produce(
+    shared: &Shared,
+    version: i16,
+    batches: Vec<Batch>,
+    answer: Result<Vec<u8>, RequestFailure>,
+) -> AfterAnswer {
+    let expect_response = shared.config.acks != 0;
+    let results: Result<HashMap<(Arc<str>, i32), PartitionResult>, RequestFailure> = match answer {
+        Err(failure) => Err(failure),
+        Ok(_) if !expect_response => Ok(HashMap::new()),
+        Ok(body) => produce::decode_response(&body, version)
+            .map(|topics| {
+                topics
+                    .into_iter()
+                    .flat_map(|t| {
+                        let topic: Arc<str> = Arc::from(t.topic);
+                        t.partitions.into_iter().map(move |p| ((Arc::clone(&topic), p.partition), p))
+                    })
+                    .collect()
+            })
+            .map_err(|_| ANSWER_LOST),
+    };
+    let mut answer_lost = results.as_ref().is_err_and(|failure| *failure == ANSWER_LOST);
+    let mut delivered_any = false;
+    for batch in batches {
+        let outcome = match &results {
+            Err(failure) => Outcome::Failed(*failure),
+            Ok(_) if !expect_response => Outcome::Stored { base_offset: -1, log_append_time: None },
+            Ok(results) => match results.get(&(Arc::clone(&batch.topic), batch.partition)) {
+                Some(r) => partition_outcome(r),
+                None => {
+                    answer_lost = true;
+                    Outcome::Failed(ANSWER_LOST)
+                }
+            },
+        };
+        delivered_any |= matches!(outcome, Outcome::Stored { .. });
+        finish(shared, batch, outcome);
+    }
+    if delivered_any {
+        shared.clear_status();
+    }
+    match answer_lost {
+        true => AfterAnswer::Close,
+        false => AfterAnswer::Keep,
+    }
+}
+
+/// One partition's answer in a Produce response.
+fn partition_outcome(result: &PartitionResult) -> Outcome {
+    match ErrorCode::from_kafka(result.error_code) {
+        code if code.is_ok() => Outcome::Stored {
+            base_offset: result.base_offset,
+            log_append_time: (result.log_append_time_ms >= 0).then_some(result.log_append_time_ms),
+        },
+        ErrorCode::DUPLICATE_SEQUENCE_NUMBER => Outcome::Duplicate,
+        code => Outcome::Failed(RequestFailure { code, written: true }),
+    }
+}
+
+/// Applies `decide` to one batch.
+pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
+    let config = &shared.config;
+    let state = BatchState {
+        written_before: batch.written_before_under_current_stamp(),
+        retries: batch.retries,
+        expired: batch.expired(Instant::now(), config.message_timeout),
+    };
+    if let Outcome::Failed(RequestFailure { written: true, .. }) | Outcome::Duplicate = outcome {
+        batch.mark_written();
+    }
+    if let Outcome::Failed(failure) = outcome {
+        if failure.code.needs_metadata_refresh() {
+            shared.metadata_wanted.store(true, Ordering::Release);
+        }
+    }
+    let mut queues = shared.queues();
+    let producer_failed = queues.refusal() == Some(ErrorCode::FATAL);
+    match decide(outcome, state, Policy::of(config), producer_failed) {
+        Decision::Deliver { base_offset, log_append_time } => {
+            queues.partition_done(&batch.topic, batch.partition);
+            drop(queues);
+            batch.receipts.deliver(base_offset, log_append_time);
+            for buffer in batch.records.into_buffers() {
+                shared.buffers.give(buffer);
+            }
+        }
+        Decision::Retry { backoff, new_producer_id } => {
+            if new_producer_id {
+                queues.forget_producer_of(&batch);
+            }
+            batch.retries += 1;
+            queues.retry(batch, Instant::now() + backoff);
+        }
+        Decision::Fail { code } => {
+            queues.partition_done(&batch.topic, batch.partition);
+            drop(queues);
+            batch.receipts.fail(code);
+        }
+        Decision::Fatal { cause } => {
+            queues.partition_done(&batch.topic, batch.partition);
+            drop(queues);
+            batch.receipts.fail(ErrorCode::FATAL);
+            shared.fail_fatal(cause, cause.message());
+        }
+    }
+}
