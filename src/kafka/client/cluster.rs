@@ -54,14 +54,8 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened = Connection::open(
-            &address,
-            &config.client_id,
-            config.connect_timeout,
-            config.request_timeout,
-            Arc::clone(buffers),
-        )
-        .await;
+        let opened =
+            Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout, Arc::clone(buffers)).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {

@@ -23,12 +23,7 @@ const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT,
 /// request's partitions, is treated as lost, as a dropped connection's is:
 /// the batches are retried and the connection is closed (its stream can no
 /// longer be trusted).
-pub(super) fn complete_produce(
-    shared: &Shared,
-    version: i16,
-    batches: Vec<Batch>,
-    answer: Result<Vec<u8>, RequestFailure>,
-) -> AfterAnswer {
+pub(super) fn complete_produce(shared: &Shared, version: i16, batches: Vec<Batch>, answer: Result<Vec<u8>, RequestFailure>) -> AfterAnswer {
     let expect_response = shared.config.acks != 0;
     let results: Result<HashMap<(Arc<str>, i32), PartitionResult>, RequestFailure> = match answer {
         Err(failure) => Err(failure),

@@ -13,7 +13,10 @@ use crate::kafka::error::ErrorCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Stored at `base_offset` (-1 with acks=0).
-    Stored { base_offset: i64, log_append_time: Option<i64> },
+    Stored {
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    },
     /// DUPLICATE_SEQUENCE_NUMBER (46): the broker says it holds these
     /// sequences already.
     Duplicate,
@@ -197,9 +200,11 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_its_maximum() {
         let backoffs: Vec<Duration> = (0..6)
-            .map(|retries| match decide(failed(6, true), BatchState { retries, ..fresh() }, Policy { retries: 10, ..policy(false) }, false) {
-                Decision::Retry { backoff, .. } => backoff,
-                other => panic!("{other:?}"),
+            .map(|retries| {
+                match decide(failed(6, true), BatchState { retries, ..fresh() }, Policy { retries: 10, ..policy(false) }, false) {
+                    Decision::Retry { backoff, .. } => backoff,
+                    other => panic!("{other:?}"),
+                }
             })
             .collect();
         assert_eq!(backoffs, [100 * MS, 200 * MS, 400 * MS, 800 * MS, 1000 * MS, 1000 * MS]);

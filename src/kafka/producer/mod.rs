@@ -13,6 +13,7 @@ mod answer;
 mod batch;
 mod decision;
 mod dispatch;
+mod idempotence;
 mod jobs;
 mod packer;
 mod sender;

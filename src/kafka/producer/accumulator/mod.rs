@@ -1,0 +1,414 @@
+//! Per-topic, per-partition queues of batches. The application's thread
+//! appends under one short lock; the sender thread takes out what is ready
+//! to go (full, lingered long enough, flushed or retried) and returns
+//! retried batches to the front of their partition's queue.
+//!
+//! At most one Produce request per partition is in flight, so retries can
+//! never reorder a partition's records.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+mod partition_queue;
+#[cfg(test)]
+mod tests;
+mod topic_queue;
+
+use partition_queue::PartitionQueue;
+use topic_queue::{AppendShared, NewRecord, TopicIndex, TopicQueue, WaitingRecord};
+
+use super::batch::{Batch, QueueGauge, Receipts};
+use super::idempotence::ProducerIdentityState;
+use crate::kafka::buffer_pool::BufferPool;
+use crate::kafka::config::Config;
+use crate::kafka::delivery::Delivery;
+use crate::kafka::error::ErrorCode;
+use crate::kafka::partitioner::StickyRandom;
+
+use crate::kafka::topic_name::{self, InvalidTopic};
+
+/// What `take_due` took out, and what the sender should do next.
+#[derive(Debug, Default)]
+pub struct DueBatches {
+    /// Produce requests to send: each its leader's broker id and its
+    /// batches (one per partition), within message.max.bytes unless a
+    /// single batch is bigger, each counted in one of the leader's
+    /// max.in.flight slots and its partitions marked in flight. A broker may
+    /// get several at once: they are pipelined, so it stores one while the
+    /// next is on its way.
+    pub requests: Vec<(i32, Vec<Batch>)>,
+    /// Batches whose message.timeout.ms ran out before they were sent.
+    pub expired: Vec<Receipts>,
+    /// Some topic or partition lacks a leader or a partition count.
+    pub needs_metadata: bool,
+    /// When something will next be due (a linger, a backoff, an expiry).
+    pub next_due: Option<Instant>,
+}
+
+/// A topic's partitions and their leaders, as metadata reported them.
+pub struct TopicLayout<'a> {
+    pub topic: &'a str,
+    /// (partition id, leader id) for partitions 0..n.
+    pub leaders: &'a [(i32, i32)],
+}
+
+pub struct Accumulator {
+    config: Arc<Config>,
+    gauge: Arc<QueueGauge>,
+    buffers: Arc<BufferPool>,
+    topics: Vec<TopicQueue>,
+    topic_index: TopicIndex,
+    /// The topic of the last append: most applications send to one topic
+    /// at a time, and a string compare is cheaper than a hash lookup.
+    last_topic: usize,
+    random: StickyRandom,
+    /// Produce requests in flight per broker, bounded by max.in.flight.
+    broker_requests: HashMap<i32, usize>,
+    /// The idempotent producer's id and epoch; nothing is sent without them.
+    identity: ProducerIdentityState,
+    /// Why new records are refused: `_DESTROY` once closed, `_FATAL` after
+    /// a fatal error.
+    refusal: Option<ErrorCode>,
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Accumulator {
+    pub fn new(config: Arc<Config>, gauge: Arc<QueueGauge>, buffers: Arc<BufferPool>, seed: u64) -> Self {
+        Accumulator {
+            config,
+            gauge,
+            buffers,
+            topics: Vec::new(),
+            topic_index: TopicIndex::default(),
+            last_topic: 0,
+            random: StickyRandom::seeded(seed),
+            broker_requests: HashMap::new(),
+            identity: ProducerIdentityState::default(),
+            refusal: None,
+        }
+    }
+
+    /// Why a new record would be refused, if it would.
+    pub fn refusal(&self) -> Option<ErrorCode> {
+        self.refusal
+    }
+
+    /// Refuses later appends with `code`; what is queued still goes out.
+    pub fn refuse_new(&mut self, code: ErrorCode) {
+        self.refusal.get_or_insert(code);
+    }
+
+    /// Refuses later appends with `code` and hands back every record not yet
+    /// in flight, for the caller to fail.
+    pub fn close(&mut self, code: ErrorCode) -> Vec<Receipts> {
+        self.refuse_new(code);
+        let mut out = Vec::new();
+        for topic in &mut self.topics {
+            out.extend(topic.waiting.drain(..).map(|w| w.receipt));
+            for p in &mut topic.partitions {
+                out.extend(p.ready.drain(..).chain(p.open.take()).map(|b| b.receipts));
+            }
+        }
+        out
+    }
+
+    /// Adds one record. The caller has reserved its room in the gauge.
+    /// Returns true when the sender must look at the queues now: a batch
+    /// filled up, a new batch started its linger clock, or metadata is needed.
+    /// `now` is read only when the record starts a batch or must wait for
+    /// metadata: most records join an open batch and need no clock at all.
+    /// A topic new to the producer is checked against Kafka's naming rules
+    /// first (known topics were checked when they were added); an illegal
+    /// one is refused and never added.
+    pub fn append(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: i64,
+        now: impl Fn() -> Instant,
+        delivery: Arc<Delivery>,
+    ) -> Result<bool, InvalidTopic> {
+        let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
+        if !is_last {
+            self.last_topic = match self.topic_index.get(topic) {
+                Some(&i) => i,
+                None => {
+                    topic_name::validate(topic)?;
+                    let name: Arc<str> = Arc::from(topic);
+                    self.topics.push(TopicQueue {
+                        name: Arc::clone(&name),
+                        partitions: Vec::new(),
+                        waiting: VecDeque::new(),
+                        sticky: None,
+                        unknown_since: None,
+                        used: true,
+                        last_used: None,
+                    });
+                    self.topic_index.insert(name, self.topics.len() - 1);
+                    self.topics.len() - 1
+                }
+            };
+        }
+        let queue = &mut self.topics[self.last_topic];
+        queue.used = true;
+        if queue.partitions.is_empty() {
+            let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+            let mut receipt = Receipts::new(Arc::clone(&self.gauge));
+            receipt.push(delivery, payload);
+            queue.waiting.push_back(WaitingRecord {
+                timestamp,
+                key: key.map(<[u8]>::to_vec),
+                value: value.map(<[u8]>::to_vec),
+                sent_at: now(),
+                receipt,
+            });
+            return Ok(queue.waiting.len() == 1);
+        }
+        let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
+        Ok(queue.append(&mut shared, NewRecord { key, value, timestamp, sent_at: None, delivery }, &now))
+    }
+
+    /// Applies metadata for one topic and places its waiting records.
+    pub fn set_layout(&mut self, layout: &TopicLayout, now: Instant) {
+        let Some(&i) = self.topic_index.get(layout.topic) else { return };
+        let queue = &mut self.topics[i];
+        queue.unknown_since = None;
+        if queue.partitions.len() < layout.leaders.len() {
+            queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, ..Default::default() });
+        }
+        for &(partition, leader) in layout.leaders {
+            if let Some(p) = usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i)) {
+                p.leader = leader;
+            }
+        }
+        if queue.partitions.is_empty() {
+            return;
+        }
+        while let Some(w) = queue.waiting.pop_front() {
+            let WaitingRecord { timestamp, key, value, sent_at, receipt } = w;
+            let delivery = receipt.into_delivery();
+            let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
+            let record = NewRecord { key: key.as_deref(), value: value.as_deref(), timestamp, sent_at: Some(sent_at), delivery };
+            queue.append(&mut shared, record, &|| now);
+        }
+    }
+
+    /// Metadata says `topic` does not exist (or cannot be used). Returns the
+    /// waiting records to fail: at once for a permanent error, and for an
+    /// unknown topic once topic.metadata.propagation.max.ms has passed.
+    pub fn topic_error(&mut self, topic: &str, code: ErrorCode, now: Instant) -> Option<(Vec<Receipts>, ErrorCode)> {
+        let metadata_propagation_max = self.config.metadata_propagation_max;
+        let queue = self.topic_mut(topic)?;
+        let fail_as = if code == ErrorCode::UNKNOWN_TOPIC_OR_PART || code == ErrorCode::LEADER_NOT_AVAILABLE {
+            let since = *queue.unknown_since.get_or_insert(now);
+            if now.duration_since(since) < metadata_propagation_max || !queue.partitions.is_empty() {
+                return None;
+            }
+            ErrorCode::UNKNOWN_TOPIC
+        } else if code.is_retriable() {
+            return None;
+        } else {
+            code
+        };
+        let failed: Vec<Receipts> = queue.waiting.drain(..).map(|w| w.receipt).collect();
+        Some((failed, fail_as))
+    }
+
+    /// Forgets the topics nobody has sent to for `max_age` and that hold
+    /// nothing (librdkafka's metadata.max.age.ms idea), so that one-off
+    /// topic names do not keep memory and ride in every Metadata request.
+    /// A forgotten topic that is sent to again is simply learnt again.
+    pub fn forget_idle_topics(&mut self, now: Instant, max_age: std::time::Duration) {
+        let before = self.topics.len();
+        self.topics.retain_mut(|t| {
+            if std::mem::take(&mut t.used) || t.last_used.is_none() {
+                t.last_used = Some(now);
+            }
+            let idle_since = t.last_used.unwrap_or(now);
+            !(t.is_empty() && now.duration_since(idle_since) >= max_age)
+        });
+        if self.topics.len() != before {
+            self.topic_index = self.topics.iter().enumerate().map(|(i, t)| (Arc::clone(&t.name), i)).collect();
+            self.last_topic = 0;
+        }
+    }
+
+    /// Names of every topic the producer has seen, for metadata requests.
+    pub fn topic_names(&self) -> Vec<Arc<str>> {
+        self.topics.iter().map(|t| Arc::clone(&t.name)).collect()
+    }
+
+    /// Takes out what is due now, stamped (idempotence) and counted in its
+    /// leader's slots; fails nothing itself but hands back what expired.
+    /// `flushing` sends lingering batches at once.
+    pub fn take_due(&mut self, now: Instant, flushing: bool) -> DueBatches {
+        let config = Arc::clone(&self.config);
+        let timeout = config.message_timeout;
+        let mut plan = DueBatches::default();
+        // Idempotence: no batch leaves without the producer id to stamp it with.
+        let can_send = !config.idempotence || self.identity.current().is_some();
+        // This plan's last request to each leader: its index in `requests`
+        // and its bytes so far.
+        let mut filling: HashMap<i32, (usize, usize)> = HashMap::new();
+        let Accumulator { topics, broker_requests, identity, .. } = self;
+        for queue in topics.iter_mut() {
+            if queue.partitions.is_empty() {
+                plan.needs_metadata |= !queue.waiting.is_empty();
+                while queue.waiting.front().is_some_and(|w| timeout.is_some_and(|t| now >= w.sent_at + t)) {
+                    plan.expired.push(queue.waiting.pop_front().expect("checked").receipt);
+                }
+                if let (Some(w), Some(t)) = (queue.waiting.front(), timeout) {
+                    plan.next_due = earliest(plan.next_due, Some(w.sent_at + t));
+                }
+                continue;
+            }
+            for p in &mut queue.partitions {
+                // Expire what has waited too long, wherever it waits.
+                if p.open.as_ref().is_some_and(|b| b.expired(now, timeout)) {
+                    plan.expired.push(p.open.take().expect("checked").receipts);
+                }
+                let before = p.ready.len();
+                let mut kept = VecDeque::with_capacity(before);
+                for b in p.ready.drain(..) {
+                    match b.expired(now, timeout) {
+                        true => plan.expired.push(b.receipts),
+                        false => kept.push_back(b),
+                    }
+                }
+                p.ready = kept;
+                if let Some(t) = timeout {
+                    let oldest = p.ready.front().map(|b| b.oldest_send).or(p.open.as_ref().map(|b| b.oldest_send));
+                    plan.next_due = earliest(plan.next_due, oldest.map(|o| o + t));
+                }
+
+                // A batch whose linger is over (or that a flush wants) takes no
+                // more records, even while its partition cannot send: a record
+                // sent later starts a new batch with its own deadline, so none
+                // times out more than one linger period early.
+                match p.open.as_ref().map(|b| b.opened_at + config.linger) {
+                    Some(linger_end) if flushing || now >= linger_end => p.seal_open(),
+                    Some(linger_end) => plan.next_due = earliest(plan.next_due, Some(linger_end)),
+                    None => {}
+                }
+                if p.leader < 0 && (p.open.is_some() || !p.ready.is_empty()) {
+                    plan.needs_metadata = true;
+                    continue;
+                }
+                if p.ready.is_empty() || p.in_flight || !can_send {
+                    continue;
+                }
+                // Into this plan's request to the leader while it stays within
+                // message.max.bytes (counted uncompressed, an upper bound);
+                // otherwise a new request, within max.in.flight.
+                let bytes = p.ready.front().map_or(0, |b| b.records.encoded_len());
+                let room = filling.get(&p.leader).filter(|&&(_, filled)| filled + bytes <= config.message_max_bytes);
+                if room.is_none() && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
+                    continue;
+                }
+                if let Some(not_before) = p.not_before.filter(|&t| t > now) {
+                    plan.next_due = earliest(plan.next_due, Some(not_before));
+                    continue;
+                }
+                let Some(mut b) = p.ready.pop_front() else { continue };
+                identity.stamp(&mut b, &mut p.next_sequence);
+                p.in_flight = true;
+                p.not_before = None;
+                match room.copied() {
+                    Some((request, filled)) => {
+                        plan.requests[request].1.push(b);
+                        filling.insert(p.leader, (request, filled + bytes));
+                    }
+                    None => {
+                        *broker_requests.entry(p.leader).or_default() += 1;
+                        filling.insert(p.leader, (plan.requests.len(), bytes));
+                        plan.requests.push((p.leader, vec![b]));
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    /// A Produce request to `leader` that `take_due` counted is over.
+    pub fn release_request_slot(&mut self, leader: i32) {
+        if let Some(n) = self.broker_requests.get_mut(&leader) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Produce requests in flight to all brokers.
+    pub fn requests_in_flight(&self) -> usize {
+        self.broker_requests.values().sum()
+    }
+
+    pub fn producer(&self) -> Option<(i64, i16)> {
+        self.identity.current()
+    }
+
+    /// A new producer id and epoch (or None while one is being fetched):
+    /// sequences restart at 0, and every batch not yet acknowledged is
+    /// stamped anew when sent, in its partition's order, even when the id
+    /// and epoch equal the old ones (a broker that lost its state gives the
+    /// same again, and old sequences would then overlap new ones).
+    pub fn set_producer(&mut self, producer: Option<(i64, i16)>) {
+        if self.identity.set(producer) {
+            for p in self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+                p.next_sequence = 0;
+            }
+        }
+    }
+
+    /// The broker lost the sequence state of the producer id `batch` was
+    /// stamped under: drop that id (unless a newer one was already taken),
+    /// so that a new one is fetched once nothing is in flight.
+    pub fn forget_producer_of(&mut self, batch: &Batch) {
+        self.identity.forget_id_of(batch);
+    }
+
+    /// A sent batch came back for a retry: it goes first in its queue again,
+    /// not before `not_before`.
+    pub fn retry(&mut self, batch: Batch, not_before: Instant) {
+        match self.partition_mut(&batch.topic, batch.partition) {
+            Some(p) => {
+                p.in_flight = false;
+                p.not_before = Some(not_before);
+                p.ready.push_front(batch);
+            }
+            None => batch.receipts.fail(ErrorCode::UNKNOWN_PARTITION),
+        }
+    }
+
+    /// Batches taken out that could not be sent (no connection): back to
+    /// the front of their partitions' queues, not before `not_before`,
+    /// without counting a retry.
+    pub fn put_back(&mut self, batches: Vec<Batch>, not_before: Instant) {
+        for batch in batches {
+            self.retry(batch, not_before);
+        }
+    }
+
+    /// The partition's batch is over (delivered or failed for good).
+    pub fn partition_done(&mut self, topic: &str, partition: i32) {
+        if let Some(p) = self.partition_mut(topic, partition) {
+            p.in_flight = false;
+        }
+    }
+
+    fn topic_mut(&mut self, topic: &str) -> Option<&mut TopicQueue> {
+        let i = *self.topic_index.get(topic)?;
+        self.topics.get_mut(i)
+    }
+
+    fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionQueue> {
+        let queue = self.topic_mut(topic)?;
+        usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i))
+    }
+}

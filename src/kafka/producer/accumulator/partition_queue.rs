@@ -1,0 +1,52 @@
+//! One partition's batches: the open one that takes records, the sealed
+//! ones ready to go (retried ones back at the front), and whether one is in
+//! flight.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::kafka::config::Config;
+use crate::kafka::producer::batch::Batch;
+use crate::kafka::protocol::record_batch::{MAX_RECORD_OVERHEAD, RECORD_BATCH_OVERHEAD};
+
+#[derive(Debug, Default)]
+pub(super) struct PartitionQueue {
+    /// Broker id of the leader, -1 when unknown.
+    pub(super) leader: i32,
+    pub(super) open: Option<Batch>,
+    pub(super) ready: VecDeque<Batch>,
+    pub(super) in_flight: bool,
+    pub(super) not_before: Option<Instant>,
+    /// The idempotent producer's next sequence number for this partition.
+    pub(super) next_sequence: i32,
+    /// Bytes of the last batch that filled up, to size the next one's buffer.
+    pub(super) last_batch_len: usize,
+}
+
+impl PartitionQueue {
+    /// Moves the open batch to the ready queue if this record could take it
+    /// past batch.size (judged by the record's largest possible encoding, a
+    /// few bytes early at most, to keep the send path cheap); true when it did.
+    pub(super) fn seal_if_full(&mut self, config: &Config, payload: usize) -> bool {
+        let full = self.open.as_ref().is_some_and(|b| b.records.encoded_len() + payload + MAX_RECORD_OVERHEAD > config.batch_size);
+        if full {
+            self.seal_open();
+        }
+        full
+    }
+
+    /// Moves the open batch to the ready queue.
+    pub(super) fn seal_open(&mut self) {
+        if let Some(batch) = self.open.take() {
+            self.last_batch_len = batch.records.encoded_len();
+            self.ready.push_back(batch);
+        }
+    }
+
+    /// A new batch's buffer: as large as this partition's last full batch
+    /// (so it rarely grows), 64 KiB to start, never over batch.size.
+    pub(super) fn capacity_hint(&self, config: &Config) -> usize {
+        let wanted = if self.last_batch_len == 0 { 64 * 1024 } else { self.last_batch_len };
+        wanted.min(config.batch_size).max(RECORD_BATCH_OVERHEAD)
+    }
+}

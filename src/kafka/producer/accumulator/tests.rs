@@ -1,0 +1,258 @@
+use super::*;
+use crate::kafka::config::ConfigBuilder;
+use crate::kafka::protocol::record_batch::ProducerIdentity;
+
+fn accumulator(options: &[(&str, &str)]) -> Accumulator {
+    let mut b = ConfigBuilder::new();
+    b.set("bootstrap.servers", "127.0.0.1:1").unwrap();
+    for (k, v) in options {
+        b.set(k, v).unwrap();
+    }
+    Accumulator::new(Arc::new(b.build().unwrap()), Arc::new(QueueGauge::default()), Arc::default(), 12345)
+}
+
+/// The one batch a plan sends, in its one request, to `leader`.
+fn only_batch(plan: DueBatches, leader: i32) -> Batch {
+    let mut requests = plan.requests;
+    assert_eq!(requests.len(), 1);
+    let (to, mut batches) = requests.remove(0);
+    assert_eq!((to, batches.len()), (leader, 1));
+    batches.remove(0)
+}
+
+fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Delivery> {
+    let d = Delivery::pending(1);
+    acc.append("t", key, Some(b"value"), 1, || now, Arc::clone(&d)).unwrap();
+    d
+}
+
+#[test]
+fn null_keys_stick_to_one_partition_per_batch_and_then_move() {
+    let mut acc = accumulator(&[("batch.num.messages", "10")]);
+    let now = Instant::now();
+    send(&mut acc, None, now);
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1)] }, now);
+    let partitions: Vec<i32> = (0..300).map(|_| send(&mut acc, None, now).partition()).collect();
+    let mut used = [0; 3];
+    for chunk in partitions[9..].chunks(10) {
+        assert!(chunk.iter().all(|&p| p == chunk[0]), "one batch, one partition: {chunk:?}");
+        used[chunk[0] as usize] += 1;
+    }
+    assert!(used.iter().all(|&n| n > 0), "every partition gets batches: {used:?}");
+}
+
+#[test]
+fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
+    // Each record takes 14 bytes here, so batch.size=200 holds 9.
+    let mut acc = accumulator(&[("batch.size", "200")]);
+    let now = Instant::now();
+    acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1), (3, 1)] }, now);
+    let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
+    let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(changes >= 20, "sticky partition moved only {changes} times");
+    let plan = acc.take_due(now, true);
+    let sent: usize = plan.requests.iter().flat_map(|(_, batches)| batches).map(|b| b.records.count()).sum();
+    assert!(plan.requests.iter().flat_map(|(_, batches)| batches).all(|b| b.records.encoded_len() <= 200));
+    assert!(sent > 0);
+}
+
+#[test]
+fn keyed_records_keep_their_partition_and_plan_respects_linger() {
+    let mut acc = accumulator(&[("linger.ms", "50"), ("partitioner", "murmur2_random")]);
+    let now = Instant::now();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now);
+    let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
+    assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
+    let early = acc.take_due(now, false);
+    assert!(early.requests.is_empty(), "lingering");
+    assert_eq!(early.next_due, Some(now + std::time::Duration::from_millis(50)));
+    let due = acc.take_due(now + std::time::Duration::from_millis(50), false);
+    let (leader, batches) = &due.requests[0];
+    assert_eq!((*leader, due.requests.len()), (7, 1));
+    assert_eq!((batches.len(), batches[0].records.count(), batches[0].partition), (1, 6, expected));
+    assert!(acc.take_due(now + std::time::Duration::from_secs(1), true).requests.is_empty(), "one request in flight per partition");
+}
+
+#[test]
+fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
+    let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
+    let now = Instant::now();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
+    for _ in 0..5 {
+        send(&mut acc, Some(b"k"), now);
+    }
+    assert!(acc.take_due(now, true).requests.is_empty(), "nothing leaves without a producer id");
+    acc.set_producer(Some((77, 2)));
+    let first = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0 });
+    assert_eq!(first.records.count(), 3);
+    // A retry under the same epoch keeps its sequence; the next batch follows it.
+    acc.retry(first, now);
+    acc.release_request_slot(1);
+    let again = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(again.identity.base_sequence, 0);
+    acc.partition_done("t", 0);
+    acc.release_request_slot(1);
+    let second = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(second.identity.base_sequence, 3);
+    // A new epoch restarts the partition at 0 and restamps old batches.
+    acc.retry(second, now);
+    acc.release_request_slot(1);
+    acc.set_producer(Some((78, 0)));
+    let restamped = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0 });
+}
+
+#[test]
+fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
+    // A broker that lost its state hands out the same id and epoch again:
+    // the batch that was in flight and those queued behind it must not
+    // keep sequences from before, or they would overlap.
+    let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
+    let now = Instant::now();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
+    for _ in 0..8 {
+        send(&mut acc, Some(b"k"), now);
+    }
+    acc.set_producer(Some((1, 0)));
+    let first = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(first.identity.base_sequence, 0);
+    acc.retry(first, now);
+    acc.release_request_slot(1);
+    acc.set_producer(None);
+    acc.set_producer(Some((1, 0)));
+    let again = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(again.identity, ProducerIdentity { producer_id: 1, producer_epoch: 0, base_sequence: 0 });
+    acc.partition_done("t", 0);
+    acc.release_request_slot(1);
+    let next = only_batch(acc.take_due(now, true), 1);
+    assert_eq!(next.identity.base_sequence, 3, "numbered after the renumbered first batch, not from 0 again");
+    assert_ne!(next.stamp_generation, 1, "stamped under the second id");
+}
+
+#[test]
+fn only_the_current_ids_batches_can_make_it_forget_the_id() {
+    let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "1")]);
+    let now = Instant::now();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
+    acc.set_producer(Some((1, 0)));
+    let old = only_batch(acc.take_due(now, true), 1);
+    acc.set_producer(Some((1, 0))); // taken again meanwhile
+    acc.forget_producer_of(&old);
+    assert_eq!(acc.producer(), Some((1, 0)), "a late answer under the old id leaves the new one alone");
+    acc.retry(old, now);
+    acc.release_request_slot(1);
+    let current = only_batch(acc.take_due(now, true), 1);
+    acc.forget_producer_of(&current);
+    assert_eq!(acc.producer(), None);
+}
+
+#[test]
+fn idle_empty_topics_are_forgotten_and_learnt_again() {
+    use std::time::Duration;
+    let mut acc = accumulator(&[]);
+    let t0 = Instant::now();
+    let age = Duration::from_secs(900);
+    let old = Delivery::pending(1);
+    acc.append("one-off", None, Some(b"v"), 1, || t0, Arc::clone(&old)).unwrap();
+    acc.append("busy", None, Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "one-off", leaders: &[(0, 1)] }, t0);
+    acc.set_layout(&TopicLayout { topic: "busy", leaders: &[(0, 1)] }, t0);
+    acc.forget_idle_topics(t0, age); // both just used
+    let sent = acc.take_due(t0, true).requests.remove(0).1;
+    for b in sent.into_iter().filter(|b| &*b.topic == "one-off") {
+        acc.partition_done(&b.topic, b.partition);
+        b.receipts.deliver(0, None);
+    }
+    acc.forget_idle_topics(t0 + age, age);
+    let names: Vec<String> = acc.topic_names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names, ["busy"], "the delivered one-off topic is forgotten; the one in flight is kept");
+    // Sent to again: learnt again, with its records waiting for metadata.
+    let again = Delivery::pending(1);
+    assert!(acc.append("one-off", None, Some(b"v"), 1, || t0, Arc::clone(&again)).unwrap());
+    assert_eq!(acc.topic_names().len(), 2);
+    acc.forget_idle_topics(t0 + age * 3, age);
+    assert_eq!(acc.topic_names().len(), 2, "a topic with a waiting record is kept however long");
+    assert!(!again.is_completed());
+}
+
+#[test]
+fn max_in_flight_bounds_requests_per_broker() {
+    let mut acc = accumulator(&[("max.in.flight", "1")]);
+    let now = Instant::now();
+    acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5)] }, now);
+    send(&mut acc, Some(b"a"), now);
+    send(&mut acc, Some(b"b"), now);
+    send(&mut acc, Some(b"c"), now);
+    let first = acc.take_due(now, true);
+    assert_eq!(first.requests.len(), 1, "one request to broker 5");
+    assert_eq!(acc.requests_in_flight(), 1);
+    assert_eq!(first.requests[0].0, 5);
+    let partitions_sent: usize = first.requests[0].1.len();
+    let total_partitions_with_data = 2;
+    assert_eq!(partitions_sent, total_partitions_with_data, "one request carries every due partition");
+    for b in first.requests.into_iter().flat_map(|(_, batches)| batches) {
+        acc.partition_done(&b.topic, b.partition);
+    }
+    send(&mut acc, Some(b"a"), now);
+    assert!(acc.take_due(now, true).requests.is_empty(), "the broker's only slot is still taken");
+    acc.release_request_slot(5);
+    assert_eq!(acc.requests_in_flight(), 0);
+    only_batch(acc.take_due(now, true), 5); // the freed slot takes the waiting batch
+}
+
+#[test]
+fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
+    // Batches of about 600 bytes against message.max.bytes=1000: one per
+    // request, so a broker gets several requests in one plan, each
+    // counted against max.in.flight=2; small batches share a request.
+    let mut acc = accumulator(&[("max.in.flight", "2"), ("message.max.bytes", "1000")]);
+    let now = Instant::now();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5), (2, 5)] }, now);
+    let key_of = |partition: i32| {
+        (0u32..)
+            .map(|i| i.to_string())
+            .find(|k| crate::kafka::partitioner::Partitioner::ConsistentRandom.partition(Some(k.as_bytes()), 3) == Some(partition as u32))
+            .unwrap()
+    };
+    for p in 0..3 {
+        acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Delivery::pending(1)).unwrap();
+    }
+    let plan = acc.take_due(now, true);
+    assert_eq!(plan.requests.len(), 2, "two requests, then max.in.flight is reached");
+    assert!(plan.requests.iter().all(|(leader, batches)| *leader == 5 && batches.len() == 1));
+    assert_eq!(acc.requests_in_flight(), 2);
+    assert!(acc.take_due(now, true).requests.is_empty(), "the third waits for a free slot");
+    acc.release_request_slot(5);
+    assert_eq!(acc.take_due(now, true).requests.len(), 1, "and takes it");
+}
+
+#[test]
+fn records_sent_while_a_partition_is_blocked_keep_their_own_deadline() {
+    use std::time::Duration;
+    let mut acc = accumulator(&[("linger.ms", "10"), ("message.timeout.ms", "1000")]);
+    let t0 = Instant::now();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
+    acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0);
+    let in_flight = acc.take_due(t0 + Duration::from_millis(10), false);
+    assert_eq!(in_flight.requests[0].1.len(), 1, "the first batch is in flight and stays so");
+    let late = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(20));
+    acc.take_due(t0 + Duration::from_millis(30), false); // lingered: sealed although blocked
+    let later = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(500));
+    let plan = acc.take_due(t0 + Duration::from_millis(1020), false);
+    assert_eq!(plan.expired.len(), 1, "only the batch sent at +20 ms has expired");
+    for r in plan.expired {
+        r.fail(ErrorCode::MSG_TIMED_OUT);
+    }
+    assert_eq!(late.error(), ErrorCode::MSG_TIMED_OUT);
+    assert!(!later.is_completed(), "sent at +500 ms, due at +1500 ms");
+    assert_eq!(acc.take_due(t0 + Duration::from_millis(1400), false).expired.len(), 0);
+    assert_eq!(acc.take_due(t0 + Duration::from_millis(1500), false).expired.len(), 1);
+}

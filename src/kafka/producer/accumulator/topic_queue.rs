@@ -1,0 +1,141 @@
+//! One topic's partitions, the records waiting for its partition count,
+//! and the choice of partition for each record (the partitioner, or the
+//! sticky partition for records it leaves to it).
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::partition_queue::PartitionQueue;
+use crate::kafka::buffer_pool::BufferPool;
+use crate::kafka::config::Config;
+use crate::kafka::delivery::Delivery;
+use crate::kafka::partitioner::StickyRandom;
+use crate::kafka::producer::batch::{Batch, QueueGauge, Receipts};
+
+/// What every topic's append uses: the options, the queue gauge the new
+/// batches hold room in, their buffers, and the sticky partitions' dice.
+pub(super) struct AppendShared<'a> {
+    pub config: &'a Config,
+    pub gauge: &'a Arc<QueueGauge>,
+    pub buffers: &'a BufferPool,
+    pub random: &'a mut StickyRandom,
+}
+
+/// One record to append, and its receipt.
+pub(super) struct NewRecord<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub timestamp: i64,
+    /// When it was sent, for a record that waited for metadata (else now).
+    pub sent_at: Option<Instant>,
+    pub delivery: Arc<Delivery>,
+}
+
+/// Fx-style hashing of topic names, looked up once per record: they are the
+/// application's own strings, so SipHash's flooding resistance buys nothing
+/// and it showed in profiles of the send path.
+#[derive(Default)]
+pub(super) struct TopicHasher(u64);
+
+impl Hasher for TopicHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Topic name to its place in `Accumulator::topics`.
+pub(super) type TopicIndex = HashMap<Arc<str>, usize, BuildHasherDefault<TopicHasher>>;
+
+/// A record sent before its topic's partition count was known.
+#[derive(Debug)]
+pub(super) struct WaitingRecord {
+    pub(super) timestamp: i64,
+    pub(super) key: Option<Vec<u8>>,
+    pub(super) value: Option<Vec<u8>>,
+    pub(super) sent_at: Instant,
+    pub(super) receipt: Receipts,
+}
+
+#[derive(Debug)]
+pub(super) struct TopicQueue {
+    pub(super) name: Arc<str>,
+    /// Empty until metadata gives the partition count.
+    pub(super) partitions: Vec<PartitionQueue>,
+    pub(super) waiting: VecDeque<WaitingRecord>,
+    pub(super) sticky: Option<u32>,
+    /// Since when metadata has said the topic does not exist.
+    pub(super) unknown_since: Option<Instant>,
+    /// A record was appended since the last `forget_idle_topics`.
+    pub(super) used: bool,
+    /// When `forget_idle_topics` last found it used (or it was added).
+    pub(super) last_used: Option<Instant>,
+}
+
+impl TopicQueue {
+    /// Nothing of it is waiting, queued or in flight.
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.partitions.iter().all(|p| p.open.is_none() && p.ready.is_empty() && !p.in_flight)
+    }
+}
+
+impl TopicQueue {
+    /// Adds `record` to its partition's open batch (opening one if need
+    /// be); true when the sender must look now (a batch was sealed or
+    /// opened). `now` is read only when a batch is opened.
+    pub(super) fn append(&mut self, shared: &mut AppendShared, record: NewRecord, now: &dyn Fn() -> Instant) -> bool {
+        let AppendShared { config, gauge, buffers, random } = shared;
+        let NewRecord { key, value, timestamp, sent_at, delivery } = record;
+        let count = self.partitions.len() as u32;
+        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+        let mut wake = false;
+        let (index, sticky) = match config.partitioner.partition(key, count) {
+            Some(p) => (p as usize, false),
+            None => {
+                // A new sticky partition for every new batch, as Java's
+                // sticky partitioner does: move on when the current batch
+                // has gone or this record would overflow it.
+                if let Some(p) = self.sticky {
+                    wake |= self.partitions[p as usize].seal_if_full(config, payload);
+                }
+                let current = self.sticky.filter(|&p| self.partitions[p as usize].open.is_some());
+                let p = current.unwrap_or_else(|| random.below(count));
+                self.sticky = Some(p);
+                (p as usize, true)
+            }
+        };
+        let partition = &mut self.partitions[index];
+        wake |= partition.seal_if_full(config, payload);
+        let capacity = partition.capacity_hint(config);
+        let batch = partition.open.get_or_insert_with(|| {
+            wake = true;
+            let opened_at = now();
+            Batch::open(
+                Arc::clone(&self.name),
+                index as i32,
+                Arc::clone(gauge),
+                opened_at,
+                sent_at.unwrap_or(opened_at),
+                buffers.take(capacity),
+            )
+        });
+        batch.append(timestamp, key, value, delivery);
+        if batch.records.count() >= config.batch_num_messages || batch.records.encoded_len() >= config.batch_size {
+            partition.seal_open();
+            if sticky {
+                self.sticky = None;
+            }
+            wake = true;
+        }
+        wake
+    }
+}
