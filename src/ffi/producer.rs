@@ -8,9 +8,9 @@ use super::boundary::{c_bytes, c_str, guard, timeout_from_ms};
 use super::fork;
 use super::handle::{arc_into_handle, borrow_tagged, take_tagged, Castable, OwnedTaggedBox};
 use super::response::Response;
-use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::Producer as CoreProducer;
+use crate::kafka::receipt::Receipt;
 
 /// A Kafka producer with its own background thread.
 ///
@@ -60,7 +60,7 @@ fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
 static INHERITED: Mutex<Vec<ProducerState>> = Mutex::new(Vec::new());
 
 fn failed_response(code: ErrorCode) -> *mut Response {
-    arc_into_handle::<Response>(Delivery::failed(code))
+    arc_into_handle::<Response>(Receipt::failed(code))
 }
 
 /// Queues one record for `topic` and returns its delivery receipt at once;

@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use super::boundary::{guard, timeout_from_ms};
 use super::error::{invalid_topic_ptr, message_ptr};
 use super::handle::{borrow, free_arc, Castable, OwnedArc};
-use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::receipt::Receipt;
 
 /// One record's delivery receipt (OpenEdge's ISendResponse).
 ///
@@ -28,12 +28,12 @@ pub struct Response {
 
 impl Castable for Response {
     type Ownership = OwnedArc;
-    type RustType = Delivery;
+    type RustType = Receipt;
 }
 
 /// Reads a receipt, with `default` for a NULL handle or a panic.
 #[allow(unsafe_code)]
-fn read<T: Copy>(response: *const Response, default: T, field: impl FnOnce(&Delivery) -> T) -> T {
+fn read<T: Copy>(response: *const Response, default: T, field: impl FnOnce(&Receipt) -> T) -> T {
     guard(default, || {
         // SAFETY: NULL or a live Response, as documented on every reader.
         unsafe { borrow(response) }.map_or(default, field)

@@ -5,9 +5,9 @@
 pub mod buffer_pool;
 pub mod client;
 pub mod config;
-pub mod delivery;
 pub mod error;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;
+pub mod receipt;
 pub mod topic_name;

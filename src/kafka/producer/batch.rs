@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::kafka::delivery::{self, Delivery};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
+use crate::kafka::receipt::{self, Receipt};
 
 /// Messages and payload bytes sent but not yet completed, bounded by
 /// queue.buffering.max.messages and queue.buffering.max.kbytes.
@@ -44,32 +44,32 @@ impl QueueGauge {
 /// left pending forever, whatever path drops it (close, a runtime shutdown).
 #[derive(Debug)]
 pub struct Receipts {
-    deliveries: Vec<Arc<Delivery>>,
+    receipts: Vec<Arc<Receipt>>,
     payload_bytes: usize,
     gauge: Arc<QueueGauge>,
 }
 
 impl Receipts {
     pub fn new(gauge: Arc<QueueGauge>) -> Self {
-        Receipts { deliveries: Vec::new(), payload_bytes: 0, gauge }
+        Receipts { receipts: Vec::new(), payload_bytes: 0, gauge }
     }
 
-    pub fn push(&mut self, delivery: Arc<Delivery>, payload: usize) {
-        self.deliveries.push(delivery);
+    pub fn push(&mut self, receipt: Arc<Receipt>, payload: usize) {
+        self.receipts.push(receipt);
         self.payload_bytes += payload;
     }
 
     /// Takes out the one receipt of a waiting record, unsettled, so that it
     /// can move into a batch (which then holds its gauge room).
-    pub fn into_delivery(mut self) -> Arc<Delivery> {
-        debug_assert_eq!(self.deliveries.len(), 1);
+    pub fn into_receipt(mut self) -> Arc<Receipt> {
+        debug_assert_eq!(self.receipts.len(), 1);
         self.payload_bytes = 0;
-        self.deliveries.pop().expect("a waiting record has one receipt")
+        self.receipts.pop().expect("a waiting record has one receipt")
     }
 
     /// Delivered: record `i` has offset `base_offset + i` (-1 with acks=0).
     pub fn deliver(mut self, base_offset: i64, log_append_time: Option<i64>) {
-        for (i, d) in self.deliveries.iter().enumerate() {
+        for (i, d) in self.receipts.iter().enumerate() {
             let offset = if base_offset < 0 { -1 } else { base_offset + i as i64 };
             d.deliver(offset, log_append_time);
         }
@@ -77,24 +77,24 @@ impl Receipts {
     }
 
     pub fn fail(mut self, code: ErrorCode) {
-        for d in &self.deliveries {
+        for d in &self.receipts {
             d.fail(code);
         }
         self.settle();
     }
 
     fn settle(&mut self) {
-        self.gauge.release(self.deliveries.len(), self.payload_bytes);
-        delivery::notify_completed(&self.deliveries);
-        self.deliveries.clear();
+        self.gauge.release(self.receipts.len(), self.payload_bytes);
+        receipt::notify_completed(&self.receipts);
+        self.receipts.clear();
         self.payload_bytes = 0;
     }
 }
 
 impl Drop for Receipts {
     fn drop(&mut self) {
-        if !self.deliveries.is_empty() {
-            for d in &self.deliveries {
+        if !self.receipts.is_empty() {
+            for d in &self.receipts {
                 d.fail(ErrorCode::DESTROY);
             }
             self.settle();
@@ -147,11 +147,11 @@ impl Batch {
         }
     }
 
-    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, delivery: Arc<Delivery>) {
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, receipt: Arc<Receipt>) {
         let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
-        delivery.set_partition(self.partition);
+        receipt.set_partition(self.partition);
         self.records.append(timestamp, key, value);
-        self.receipts.push(delivery, payload);
+        self.receipts.push(receipt, payload);
     }
 
     /// An attempt under the current stamp reached the wire (or may have).
@@ -196,7 +196,7 @@ mod tests {
     fn dropped_receipts_fail_with_destroy_and_release_the_gauge() {
         let gauge = Arc::new(QueueGauge::default());
         assert!(gauge.try_reserve(5, 10, 100));
-        let d = Delivery::pending(1);
+        let d = Receipt::pending(1);
         let mut r = Receipts::new(Arc::clone(&gauge));
         r.push(Arc::clone(&d), 5);
         drop(r);
@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn delivered_offsets_count_from_the_base() {
         let gauge = Arc::new(QueueGauge::default());
-        let ds: Vec<_> = (0..3).map(|_| Delivery::pending(1)).collect();
+        let ds: Vec<_> = (0..3).map(|_| Receipt::pending(1)).collect();
         let mut r = Receipts::new(Arc::clone(&gauge));
         for d in &ds {
             assert!(gauge.try_reserve(1, 10, 100));

@@ -30,8 +30,8 @@ use packer::Packer;
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
 use super::config::Config;
-use super::delivery::{self, Delivery};
 use super::error::ErrorCode;
+use super::receipt::{self, Receipt};
 use super::topic_name::InvalidTopic;
 
 /// How long close waits for the runtime's helper threads (DNS look-ups,
@@ -165,34 +165,34 @@ impl Producer {
 
     /// Queues one record and returns its receipt; never blocks on the
     /// network. Failures known now come back as completed receipts.
-    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Delivery> {
+    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Receipt> {
         let config = &self.shared.config;
         if topic.is_empty() {
-            return Delivery::invalid_topic(InvalidTopic::Empty);
+            return Receipt::invalid_topic(InvalidTopic::Empty);
         }
         let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
         if payload > config.message_max_bytes {
-            return Delivery::failed(ErrorCode::MSG_SIZE_TOO_LARGE);
+            return Receipt::failed(ErrorCode::MSG_SIZE_TOO_LARGE);
         }
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
-            return Delivery::failed(ErrorCode::QUEUE_FULL);
+            return Receipt::failed(ErrorCode::QUEUE_FULL);
         }
         let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let timestamp = since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis());
-        let delivery = Delivery::pending(timestamp);
+        let receipt = Receipt::pending(timestamp);
         let (wake, plan) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
                 drop(queues);
                 self.shared.gauge.release(1, payload);
-                return Delivery::failed(code);
+                return Receipt::failed(code);
             }
-            let wake = match queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&delivery)) {
+            let wake = match queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&receipt)) {
                 Ok(wake) => wake,
                 Err(reason) => {
                     drop(queues);
                     self.shared.gauge.release(1, payload);
-                    return Delivery::invalid_topic(reason);
+                    return Receipt::invalid_topic(reason);
                 }
             };
             // With linger.ms=0 and no request in flight there is nothing to
@@ -207,7 +207,7 @@ impl Producer {
         if wake {
             self.shared.wake.notify_one();
         }
-        delivery
+        receipt
     }
 
     /// The latest producer-level error: `_ALL_BROKERS_DOWN` or `_TRANSPORT`
@@ -226,7 +226,7 @@ impl Producer {
         }
         self.shared.flushing.fetch_add(1, Ordering::AcqRel);
         self.shared.wake.notify_one();
-        let done = delivery::wait_until(timeout, || gauge.outstanding_messages() == 0);
+        let done = receipt::wait_until(timeout, || gauge.outstanding_messages() == 0);
         self.shared.flushing.fetch_sub(1, Ordering::AcqRel);
         match done {
             true => ErrorCode::NO_ERROR,

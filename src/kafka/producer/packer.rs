@@ -99,15 +99,15 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::kafka::delivery::Delivery;
     use crate::kafka::protocol::compression::decompress;
     use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
+    use crate::kafka::receipt::Receipt;
 
     fn batch(partition: i32, records: usize) -> Batch {
         let now = Instant::now();
         let mut b = Batch::open("t".into(), partition, Arc::default(), now, now, Vec::new());
         for i in 0..records {
-            b.append(1, None, Some(format!("record {i} of partition {partition}").as_bytes()), Delivery::pending(1));
+            b.append(1, None, Some(format!("record {i} of partition {partition}").as_bytes()), Receipt::pending(1));
         }
         b
     }

@@ -22,9 +22,9 @@ use super::batch::{Batch, QueueGauge, Receipts};
 use super::idempotence::ProducerIdentityState;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
-use crate::kafka::delivery::Delivery;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
+use crate::kafka::receipt::Receipt;
 
 use crate::kafka::topic_name::{self, InvalidTopic};
 
@@ -111,7 +111,7 @@ impl Accumulator {
         self.refuse_new(code);
         let mut out = Vec::new();
         for topic in &mut self.topics {
-            out.extend(topic.waiting.drain(..).map(|w| w.receipt));
+            out.extend(topic.waiting.drain(..).map(|w| w.receipts));
             for p in &mut topic.partitions {
                 out.extend(p.ready.drain(..).chain(p.open.take()).map(|b| b.receipts));
             }
@@ -134,7 +134,7 @@ impl Accumulator {
         value: Option<&[u8]>,
         timestamp: i64,
         now: impl Fn() -> Instant,
-        delivery: Arc<Delivery>,
+        receipt: Arc<Receipt>,
     ) -> Result<bool, InvalidTopic> {
         let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
         if !is_last {
@@ -161,19 +161,19 @@ impl Accumulator {
         queue.used = true;
         if queue.partitions.is_empty() {
             let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
-            let mut receipt = Receipts::new(Arc::clone(&self.gauge));
-            receipt.push(delivery, payload);
+            let mut waiting = Receipts::new(Arc::clone(&self.gauge));
+            waiting.push(receipt, payload);
             queue.waiting.push_back(WaitingRecord {
                 timestamp,
                 key: key.map(<[u8]>::to_vec),
                 value: value.map(<[u8]>::to_vec),
                 sent_at: now(),
-                receipt,
+                receipts: waiting,
             });
             return Ok(queue.waiting.len() == 1);
         }
         let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
-        Ok(queue.append(&mut shared, NewRecord { key, value, timestamp, sent_at: None, delivery }, &now))
+        Ok(queue.append(&mut shared, NewRecord { key, value, timestamp, sent_at: None, receipt }, &now))
     }
 
     /// Applies metadata for one topic and places its waiting records.
@@ -193,10 +193,10 @@ impl Accumulator {
             return;
         }
         while let Some(w) = queue.waiting.pop_front() {
-            let WaitingRecord { timestamp, key, value, sent_at, receipt } = w;
-            let delivery = receipt.into_delivery();
+            let WaitingRecord { timestamp, key, value, sent_at, receipts } = w;
+            let receipt = receipts.into_receipt();
             let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
-            let record = NewRecord { key: key.as_deref(), value: value.as_deref(), timestamp, sent_at: Some(sent_at), delivery };
+            let record = NewRecord { key: key.as_deref(), value: value.as_deref(), timestamp, sent_at: Some(sent_at), receipt };
             queue.append(&mut shared, record, &|| now);
         }
     }
@@ -218,7 +218,7 @@ impl Accumulator {
         } else {
             code
         };
-        let failed: Vec<Receipts> = queue.waiting.drain(..).map(|w| w.receipt).collect();
+        let failed: Vec<Receipts> = queue.waiting.drain(..).map(|w| w.receipts).collect();
         Some((failed, fail_as))
     }
 
@@ -263,7 +263,7 @@ impl Accumulator {
             if queue.partitions.is_empty() {
                 plan.needs_metadata |= !queue.waiting.is_empty();
                 while queue.waiting.front().is_some_and(|w| timeout.is_some_and(|t| now >= w.sent_at + t)) {
-                    plan.expired.push(queue.waiting.pop_front().expect("checked").receipt);
+                    plan.expired.push(queue.waiting.pop_front().expect("checked").receipts);
                 }
                 if let (Some(w), Some(t)) = (queue.waiting.front(), timeout) {
                     plan.next_due = earliest(plan.next_due, Some(w.sent_at + t));

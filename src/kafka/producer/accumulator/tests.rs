@@ -20,8 +20,8 @@ fn only_batch(plan: DueBatches, leader: i32) -> Batch {
     batches.remove(0)
 }
 
-fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Delivery> {
-    let d = Delivery::pending(1);
+fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Receipt> {
+    let d = Receipt::pending(1);
     acc.append("t", key, Some(b"value"), 1, || now, Arc::clone(&d)).unwrap();
     d
 }
@@ -46,7 +46,7 @@ fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
     // Each record takes 14 bytes here, so batch.size=200 holds 9.
     let mut acc = accumulator(&[("batch.size", "200")]);
     let now = Instant::now();
-    acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", None, Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1), (3, 1)] }, now);
     let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
     let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
@@ -61,7 +61,7 @@ fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
 fn keyed_records_keep_their_partition_and_plan_respects_linger() {
     let mut acc = accumulator(&[("linger.ms", "50"), ("partitioner", "murmur2_random")]);
     let now = Instant::now();
-    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now);
     let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
     assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
@@ -79,7 +79,7 @@ fn keyed_records_keep_their_partition_and_plan_respects_linger() {
 fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
     let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
     let now = Instant::now();
-    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
     for _ in 0..5 {
         send(&mut acc, Some(b"k"), now);
@@ -113,7 +113,7 @@ fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
     // keep sequences from before, or they would overlap.
     let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
     let now = Instant::now();
-    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
     for _ in 0..8 {
         send(&mut acc, Some(b"k"), now);
@@ -138,7 +138,7 @@ fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
 fn only_the_current_ids_batches_can_make_it_forget_the_id() {
     let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "1")]);
     let now = Instant::now();
-    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now);
     acc.set_producer(Some((1, 0)));
     let old = only_batch(acc.take_due(now, true), 1);
@@ -158,9 +158,9 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
     let mut acc = accumulator(&[]);
     let t0 = Instant::now();
     let age = Duration::from_secs(900);
-    let old = Delivery::pending(1);
+    let old = Receipt::pending(1);
     acc.append("one-off", None, Some(b"v"), 1, || t0, Arc::clone(&old)).unwrap();
-    acc.append("busy", None, Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
+    acc.append("busy", None, Some(b"v"), 1, || t0, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "one-off", leaders: &[(0, 1)] }, t0);
     acc.set_layout(&TopicLayout { topic: "busy", leaders: &[(0, 1)] }, t0);
     acc.forget_idle_topics(t0, age); // both just used
@@ -173,7 +173,7 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
     let names: Vec<String> = acc.topic_names().iter().map(|n| n.to_string()).collect();
     assert_eq!(names, ["busy"], "the delivered one-off topic is forgotten; the one in flight is kept");
     // Sent to again: learnt again, with its records waiting for metadata.
-    let again = Delivery::pending(1);
+    let again = Receipt::pending(1);
     assert!(acc.append("one-off", None, Some(b"v"), 1, || t0, Arc::clone(&again)).unwrap());
     assert_eq!(acc.topic_names().len(), 2);
     acc.forget_idle_topics(t0 + age * 3, age);
@@ -185,7 +185,7 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
 fn max_in_flight_bounds_requests_per_broker() {
     let mut acc = accumulator(&[("max.in.flight", "1")]);
     let now = Instant::now();
-    acc.append("t", None, Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", None, Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5)] }, now);
     send(&mut acc, Some(b"a"), now);
     send(&mut acc, Some(b"b"), now);
@@ -214,7 +214,7 @@ fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
     // counted against max.in.flight=2; small batches share a request.
     let mut acc = accumulator(&[("max.in.flight", "2"), ("message.max.bytes", "1000")]);
     let now = Instant::now();
-    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Delivery::pending(1)).unwrap();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || now, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5), (2, 5)] }, now);
     let key_of = |partition: i32| {
         (0u32..)
@@ -223,7 +223,7 @@ fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
             .unwrap()
     };
     for p in 0..3 {
-        acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Delivery::pending(1)).unwrap();
+        acc.append("t", Some(key_of(p).as_bytes()), Some(&[7; 500]), 1, || now, Receipt::pending(1)).unwrap();
     }
     let plan = acc.take_due(now, true);
     assert_eq!(plan.requests.len(), 2, "two requests, then max.in.flight is reached");
@@ -239,7 +239,7 @@ fn records_sent_while_a_partition_is_blocked_keep_their_own_deadline() {
     use std::time::Duration;
     let mut acc = accumulator(&[("linger.ms", "10"), ("message.timeout.ms", "1000")]);
     let t0 = Instant::now();
-    acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Delivery::pending(1)).unwrap();
+    acc.append("t", Some(b"k"), Some(b"v"), 1, || t0, Receipt::pending(1)).unwrap();
     acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0);
     let in_flight = acc.take_due(t0 + Duration::from_millis(10), false);
     assert_eq!(in_flight.requests[0].1.len(), 1, "the first batch is in flight and stays so");

@@ -10,9 +10,9 @@ use std::time::Instant;
 use super::partition_queue::PartitionQueue;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
-use crate::kafka::delivery::Delivery;
 use crate::kafka::partitioner::StickyRandom;
 use crate::kafka::producer::batch::{Batch, QueueGauge, Receipts};
+use crate::kafka::receipt::Receipt;
 
 /// What every topic's append uses: the options, the queue gauge the new
 /// batches hold room in, their buffers, and the sticky partitions' dice.
@@ -30,7 +30,7 @@ pub(super) struct NewRecord<'a> {
     pub timestamp: i64,
     /// When it was sent, for a record that waited for metadata (else now).
     pub sent_at: Option<Instant>,
-    pub delivery: Arc<Delivery>,
+    pub receipt: Arc<Receipt>,
 }
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
@@ -63,7 +63,8 @@ pub(super) struct WaitingRecord {
     pub(super) key: Option<Vec<u8>>,
     pub(super) value: Option<Vec<u8>>,
     pub(super) sent_at: Instant,
-    pub(super) receipt: Receipts,
+    /// Its one receipt, holding its room in the queue gauge.
+    pub(super) receipts: Receipts,
 }
 
 #[derive(Debug)]
@@ -94,7 +95,7 @@ impl TopicQueue {
     /// opened). `now` is read only when a batch is opened.
     pub(super) fn append(&mut self, shared: &mut AppendShared, record: NewRecord, now: &dyn Fn() -> Instant) -> bool {
         let AppendShared { config, gauge, buffers, random } = shared;
-        let NewRecord { key, value, timestamp, sent_at, delivery } = record;
+        let NewRecord { key, value, timestamp, sent_at, receipt } = record;
         let count = self.partitions.len() as u32;
         let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
         let mut wake = false;
@@ -128,7 +129,7 @@ impl TopicQueue {
                 buffers.take(capacity),
             )
         });
-        batch.append(timestamp, key, value, delivery);
+        batch.append(timestamp, key, value, receipt);
         if batch.records.count() >= config.batch_num_messages || batch.records.encoded_len() >= config.batch_size {
             partition.seal_open();
             if sticky {

@@ -1,5 +1,6 @@
-//! One record's delivery receipt, shared between the producer (which
-//! completes it) and the application (which polls or waits on it).
+//! One record's delivery receipt (a `Response` in the C API), shared
+//! between the producer (which completes it) and the application (which
+//! polls or waits on it).
 //!
 //! A receipt is a handful of atomics: the background thread writes the
 //! result fields, then publishes them with one release store of the result
@@ -22,7 +23,7 @@ use super::topic_name::InvalidTopic;
 const PENDING: i32 = i32::MIN;
 
 #[derive(Debug)]
-pub struct Delivery {
+pub struct Receipt {
     /// The error code (0 when delivered), `PENDING` until completed.
     result: AtomicI32,
     partition: AtomicI32,
@@ -30,10 +31,10 @@ pub struct Delivery {
     timestamp: AtomicI64,
 }
 
-impl Delivery {
+impl Receipt {
     /// A receipt for a record created at `timestamp` (ms since the epoch).
-    pub fn pending(timestamp: i64) -> Arc<Delivery> {
-        Arc::new(Delivery {
+    pub fn pending(timestamp: i64) -> Arc<Receipt> {
+        Arc::new(Receipt {
             result: AtomicI32::new(PENDING),
             partition: AtomicI32::new(-1),
             offset: AtomicI64::new(-1),
@@ -42,18 +43,18 @@ impl Delivery {
     }
 
     /// A receipt that failed before the record was accepted.
-    pub fn failed(code: ErrorCode) -> Arc<Delivery> {
-        let delivery = Delivery::pending(-1);
-        delivery.fail(code);
-        delivery
+    pub fn failed(code: ErrorCode) -> Arc<Receipt> {
+        let receipt = Receipt::pending(-1);
+        receipt.fail(code);
+        receipt
     }
 
     /// A receipt refused at send (`_INVALID_ARG`) for an illegal topic name.
     /// The offset field, unused by a failed receipt, keeps the reason.
-    pub fn invalid_topic(reason: InvalidTopic) -> Arc<Delivery> {
-        let delivery = Delivery::pending(-1);
-        delivery.complete(ErrorCode::INVALID_ARG, |d| d.offset.store(reason.index() as i64, Ordering::Relaxed));
-        delivery
+    pub fn invalid_topic(reason: InvalidTopic) -> Arc<Receipt> {
+        let receipt = Receipt::pending(-1);
+        receipt.complete(ErrorCode::INVALID_ARG, |d| d.offset.store(reason.index() as i64, Ordering::Relaxed));
+        receipt
     }
 
     /// Why the topic was refused, for a receipt made by `invalid_topic`.
@@ -139,11 +140,11 @@ impl Delivery {
     }
 }
 
-/// Wakes the threads blocked in `Delivery::wait` on any of `deliveries`
+/// Wakes the threads blocked in `Receipt::wait` on any of `deliveries`
 /// (just completed), and those in a producer's flush. Called once per
 /// completed batch, not per record; with no thread waiting anywhere it is a
 /// fence and a load.
-pub fn notify_completed(deliveries: &[Arc<Delivery>]) {
+pub fn notify_completed(deliveries: &[Arc<Receipt>]) {
     // Orders the completions (and the gauge's release) before the loads of
     // the waiter counts; a waiter orders its count before its check the
     // same way, so either it sees the completion or it is seen here.
@@ -181,9 +182,9 @@ static SHARDS: [Shard; RECEIPT_SHARDS + 1] = [const { Shard::new() }; RECEIPT_SH
 /// Threads waiting in any shard: completions skip the shards while none is.
 static WAITERS: AtomicUsize = AtomicUsize::new(0);
 
-fn shard_of(delivery: &Delivery) -> usize {
+fn shard_of(receipt: &Receipt) -> usize {
     // Receipts are 48-byte allocations: mix the address's bits above them.
-    let address = delivery as *const Delivery as usize as u64;
+    let address = receipt as *const Receipt as usize as u64;
     ((address >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % RECEIPT_SHARDS
 }
 
@@ -246,13 +247,13 @@ mod tests {
     fn a_receipt_fits_a_48_byte_allocation() {
         // Two reference counts and the receipt: glibc's smallest chunk that
         // holds 40 bytes is 48.
-        assert_eq!(std::mem::size_of::<Delivery>(), 24);
+        assert_eq!(std::mem::size_of::<Receipt>(), 24);
         assert!(ErrorCode::all().iter().all(|c| c.code() != PENDING));
     }
 
     #[test]
     fn pending_receipts_report_unknowns() {
-        let d = Delivery::pending(123);
+        let d = Receipt::pending(123);
         assert!(!d.is_completed() && !d.succeeded());
         assert_eq!((d.error(), d.partition(), d.offset(), d.timestamp()), (ErrorCode::NO_ERROR, -1, -1, -1));
         d.set_partition(2);
@@ -262,27 +263,27 @@ mod tests {
 
     #[test]
     fn first_completion_wins() {
-        let d = Delivery::pending(123);
+        let d = Receipt::pending(123);
         assert!(d.deliver(77, None));
         assert!(!d.fail(ErrorCode::DESTROY));
         assert!(d.succeeded());
         assert_eq!((d.error(), d.offset(), d.timestamp()), (ErrorCode::NO_ERROR, 77, 123));
 
-        let f = Delivery::failed(ErrorCode::MSG_TIMED_OUT);
+        let f = Receipt::failed(ErrorCode::MSG_TIMED_OUT);
         assert!(!f.deliver(1, None));
         assert_eq!((f.succeeded(), f.error(), f.offset(), f.timestamp()), (false, ErrorCode::MSG_TIMED_OUT, -1, -1));
     }
 
     #[test]
     fn log_append_time_replaces_create_time() {
-        let d = Delivery::pending(5);
+        let d = Receipt::pending(5);
         d.deliver(0, Some(9));
         assert_eq!(d.timestamp(), 9);
     }
 
     #[test]
     fn receipts_spread_over_every_shard() {
-        let receipts: Vec<_> = (0..2_000).map(|_| Delivery::pending(1)).collect();
+        let receipts: Vec<_> = (0..2_000).map(|_| Receipt::pending(1)).collect();
         let mut used = [0usize; RECEIPT_SHARDS];
         for d in &receipts {
             used[shard_of(d)] += 1;
@@ -295,7 +296,7 @@ mod tests {
     fn many_threads_each_waiting_on_its_own_receipt_all_wake() {
         // Completed one at a time, in reverse order, each with its own notify:
         // every waiter must see its own completion, whatever shard it shares.
-        let receipts: Vec<_> = (0..48).map(|_| Delivery::pending(1)).collect();
+        let receipts: Vec<_> = (0..48).map(|_| Receipt::pending(1)).collect();
         let waiters: Vec<_> = receipts
             .iter()
             .map(|d| {
@@ -318,7 +319,7 @@ mod tests {
 
     #[test]
     fn waiters_wake_on_completion_from_another_thread() {
-        let d = Delivery::pending(1);
+        let d = Receipt::pending(1);
         let remote = Arc::clone(&d);
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(30));
