@@ -9,3 +9,5 @@ mod fork;
 mod handle;
 pub mod producer;
 pub mod response;
+#[cfg(test)]
+mod tests;

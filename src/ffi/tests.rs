@@ -1,0 +1,149 @@
+//! The C functions called from Rust, as a C program calls them (rustls-ffi
+//! does the same): argument checks, tag checks, the snprintf contract and
+//! the documented defaults, without a broker. No test here reaches the
+//! network: producers point at a port where nothing listens, and are only
+//! used for what completes at once.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr;
+
+use super::builder::*;
+use super::error::*;
+use super::producer::*;
+use super::response::*;
+
+const INVALID_ARG: i32 = -186;
+
+fn text(ptr: *const c_char) -> Option<String> {
+    // SAFETY: the library returns NULL or a NUL-terminated static string.
+    #[allow(unsafe_code)]
+    (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+}
+
+fn builder_with(pairs: &[(&CStr, &CStr)]) -> *mut ProducerBuilder {
+    let b = producer_builder_new();
+    assert!(!b.is_null());
+    for (name, value) in pairs {
+        assert_eq!(producer_builder_set_option(b, name.as_ptr(), value.as_ptr()), 0, "{name:?}={value:?}");
+    }
+    b
+}
+
+/// A producer whose bootstrap server does not listen (port 1).
+fn idle_producer() -> *mut Producer {
+    let b = builder_with(&[(c"bootstrap.servers", c"127.0.0.1:1"), (c"message.timeout.ms", c"1000")]);
+    let p = producer_builder_build(b);
+    producer_builder_free(b);
+    assert!(!p.is_null());
+    p
+}
+
+#[test]
+fn options_are_checked_at_set_and_build_and_the_reason_kept() {
+    let b = producer_builder_new();
+    assert_eq!(producer_builder_set_option(b, c"no.such.option".as_ptr(), c"1".as_ptr()), -2);
+    assert!(text(producer_builder_last_error(b)).unwrap().contains("no.such.option"));
+    assert_eq!(producer_builder_set_option(b, c"linger.ms".as_ptr(), c"-5".as_ptr()), -1);
+    assert!(text(producer_builder_last_error(b)).unwrap().contains("linger.ms"));
+    assert_eq!(producer_builder_set_option(b, c"linger.ms".as_ptr(), c"5".as_ptr()), 0);
+    assert_eq!(text(producer_builder_last_error(b)), None, "a success clears the last error");
+    assert_eq!(producer_builder_set_option(b, ptr::null(), c"5".as_ptr()), INVALID_ARG);
+    assert_eq!(producer_builder_set_option(b, c"linger.ms".as_ptr(), ptr::null()), INVALID_ARG);
+    assert_eq!(producer_builder_set_option(b, c"linger.ms".as_ptr(), c"\xff".as_ptr()), INVALID_ARG, "not UTF-8");
+    // No bootstrap.servers: build refuses, and says why.
+    assert!(producer_builder_build(b).is_null());
+    assert!(text(producer_builder_last_error(b)).unwrap().contains("bootstrap.servers"));
+    producer_builder_free(b);
+}
+
+#[test]
+fn handles_of_the_wrong_kind_and_null_handles_are_refused() {
+    let b = producer_builder_new();
+    let as_producer = b.cast::<Producer>();
+    assert_eq!(producer_flush(as_producer, 0), INVALID_ARG, "a builder is no producer");
+    assert_eq!(producer_close(as_producer, 0), INVALID_ARG);
+    assert_eq!(producer_error_code(as_producer), INVALID_ARG);
+    producer_free(as_producer); // refused: the builder stays alive
+    assert_eq!(producer_builder_set_option(b, c"linger.ms".as_ptr(), c"1".as_ptr()), 0, "the builder survived");
+
+    let p = idle_producer();
+    assert_eq!(producer_builder_set_option(p.cast(), c"linger.ms".as_ptr(), c"1".as_ptr()), INVALID_ARG, "a producer is no builder");
+    assert!(producer_builder_build(p.cast()).is_null());
+    producer_builder_free(p.cast()); // refused: the producer stays alive
+    assert_eq!(producer_flush(p, 0), 0, "the producer survived");
+    producer_free(p);
+    producer_builder_free(b);
+
+    assert_eq!(producer_flush(ptr::null_mut(), 0), INVALID_ARG);
+    assert_eq!(producer_close(ptr::null_mut(), 0), INVALID_ARG);
+    assert_eq!(producer_error_code(ptr::null()), INVALID_ARG);
+    assert_eq!(producer_error_message(ptr::null(), ptr::null_mut(), 0), 0);
+    assert_eq!(response_completed(ptr::null()), 0);
+    assert_eq!(response_error_code(ptr::null()), INVALID_ARG);
+    assert_eq!(response_offset(ptr::null()), -1);
+    assert_eq!(response_partition(ptr::null()), -1);
+    assert!(response_error_message(ptr::null()).is_null());
+    producer_builder_free(ptr::null_mut());
+    producer_free(ptr::null_mut());
+    response_free(ptr::null_mut());
+}
+
+#[test]
+fn sends_refused_at_once_complete_with_their_code_and_reason() {
+    let p = idle_producer();
+    let refused = |r: *mut Response| {
+        assert_eq!(response_completed(r), 1);
+        assert_eq!(response_success(r), 0);
+        assert_eq!((response_offset(r), response_timestamp(r)), (-1, -1));
+        let out = (response_error_code(r), text(response_error_message(r)).unwrap());
+        response_free(r);
+        out
+    };
+    let (k, v) = (c"k".as_ptr().cast::<c_void>(), c"v".as_ptr().cast::<c_void>());
+    assert_eq!(refused(producer_send(p, ptr::null(), k, 1, v, 1)).0, INVALID_ARG, "NULL topic");
+    let (code, why) = refused(producer_send(p, c"".as_ptr(), k, 1, v, 1));
+    assert_eq!((code, why.as_str()), (INVALID_ARG, "Invalid topic name: empty"));
+    let (code, why) = refused(producer_send(p, c"a b".as_ptr(), k, 1, v, 1));
+    assert_eq!(code, INVALID_ARG);
+    assert!(why.contains("only ASCII letters"), "{why}");
+    assert_eq!(refused(producer_send(p, c"t".as_ptr(), ptr::null(), 3, v, 1)).0, INVALID_ARG, "NULL key, length 3");
+    assert_eq!(refused(producer_send(p, c"t".as_ptr(), k, 1, v, usize::MAX)).0, INVALID_ARG, "length SIZE_MAX");
+    assert_eq!(refused(producer_send(ptr::null_mut(), c"t".as_ptr(), k, 1, v, 1)).0, INVALID_ARG, "NULL producer");
+    let big = vec![7u8; 1_000_001];
+    let (code, why) = refused(producer_send(p, c"t".as_ptr(), ptr::null(), 0, big.as_ptr().cast(), big.len()));
+    assert_eq!((code, why.as_str()), (10, "Broker: Message size too large"));
+    // Closed: later sends fail with -197; a close after a close returns 0.
+    assert_eq!(producer_close(p, 0), 0);
+    assert_eq!(refused(producer_send(p, c"t".as_ptr(), k, 1, v, 1)).0, -197);
+    assert_eq!(producer_close(p, 0), 0);
+    producer_free(p);
+}
+
+#[test]
+fn the_error_message_follows_the_snprintf_contract() {
+    let p = idle_producer();
+    // The unreachable bootstrap server is reported within a connect attempt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while producer_error_code(p) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_ne!(producer_error_code(p), 0);
+    let full = producer_error_message(p, ptr::null_mut(), 0);
+    assert!(full > 10, "the size needed: {full}");
+    let mut whole = vec![0x55 as c_char; full + 1];
+    assert_eq!(producer_error_message(p, whole.as_mut_ptr(), whole.len()), full);
+    assert_eq!(whole[full], 0, "NUL-terminated");
+    let mut short = [0x55 as c_char; 8];
+    assert_eq!(producer_error_message(p, short.as_mut_ptr(), short.len()), full, "the full length, truncated copy");
+    assert_eq!(short[7], 0);
+    assert_eq!(&short[..7], &whole[..7]);
+    producer_free(p);
+}
+
+#[test]
+fn codes_have_librdkafkas_names_and_the_version_is_cargos() {
+    assert_eq!(text(ablkafka_err2name(-192)).as_deref(), Some("_MSG_TIMED_OUT"));
+    assert_eq!(text(ablkafka_err2str(-192)).as_deref(), Some("Local: Message timed out"));
+    assert_eq!(text(ablkafka_err2name(12345)).as_deref(), Some("ERR_UNKNOWN_CODE"));
+    assert_eq!(text(ablkafka_version()).as_deref(), Some(env!("CARGO_PKG_VERSION")));
+}
