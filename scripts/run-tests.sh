@@ -5,7 +5,7 @@
 #   1. scripts/deps.sh (Debian packages, tansu, the venv with confluent-kafka); then
 #      scripts/setup-check.sh (the set-up scripts' start with an empty cache) and
 #      the shell linter over scripts/*.sh and .ci/run (shellcheck)
-#   2. cargo test --release
+#   2. cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test --release
 #   3. make header-check (the committed include/ablkafka.h is what the build generates)
 #   4. make ctests (c-tests/ and examples-c/, -Werror)
 #   5. tansu on a free loopback port; topics; each C test; for each codec, roundtrip of
@@ -142,6 +142,10 @@ ON_ERROR_HINT="read the log of the suite that was running, under $scratch/logs"
 # A fresh machine's start (empty cache) in seconds, and shellcheck over every script.
 run_counted "setup check (empty cache)" scripts/setup-check.sh
 run_one "shellcheck" shellcheck scripts/*.sh .ci/run || true
+
+# ---------------------------------------------------------------- Rust: format, lints
+run_one "cargo fmt --check" cargo fmt --check || true
+run_one "cargo clippy -D warnings" cargo clippy --all-targets -- -D warnings || true
 
 # ---------------------------------------------------------------- Rust unit tests
 banner "cargo test --release"
