@@ -72,16 +72,25 @@ struct Outbound {
     written: u64,
 }
 
+/// The requests in flight, and the deadline the watchdog is armed for.
+struct InFlightQueue {
+    requests: VecDeque<InFlight>,
+    /// When the watchdog will next look. It stays armed after the requests
+    /// it was armed for are answered, so that a stream of requests, each
+    /// due after it, never wakes the watchdog (nor the runtime) early.
+    armed: Option<Instant>,
+}
+
 pub struct Wire {
     alive: AtomicBool,
     /// Why it died: `_TRANSPORT`, or `_TIMED_OUT` when the watchdog killed it.
     cause: AtomicI32,
     half: OwnedWriteHalf,
     outbound: Mutex<Outbound>,
-    in_flight: Mutex<VecDeque<InFlight>>,
+    in_flight: Mutex<InFlightQueue>,
     /// Wakes the writer task: bytes are pending.
     pending: Notify,
-    /// Wakes the watchdog: a request with a new deadline, or death.
+    /// Wakes the watchdog: a request due before it is armed for, or death.
     deadlines: Notify,
     /// Wakes the reader: the connection died elsewhere.
     closed: Notify,
@@ -100,7 +109,7 @@ impl Wire {
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
             half: writer,
             outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0 }),
-            in_flight: Mutex::new(VecDeque::new()),
+            in_flight: Mutex::new(InFlightQueue { requests: VecDeque::new(), armed: None }),
             pending: Notify::new(),
             deadlines: Notify::new(),
             closed: Notify::new(),
@@ -131,7 +140,7 @@ impl Wire {
     /// references completions hold.
     pub fn abandon(&self) {
         self.die(ErrorCode::DESTROY);
-        drop(std::mem::take(&mut *lock(&self.in_flight)));
+        drop(std::mem::take(&mut lock(&self.in_flight).requests));
     }
 
     /// The one place that writes to the socket. Queues `completion` (if an
@@ -154,8 +163,16 @@ impl Wire {
         let starts_at = out.queued;
         out.queued += parts.iter().map(|p| p.len() as u64).sum::<u64>();
         if let Some(completion) = completion {
-            lock(&self.in_flight).push_back(InFlight { correlation_id, deadline, starts_at, completion });
-            self.deadlines.notify_one();
+            let mut in_flight = lock(&self.in_flight);
+            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, completion });
+            let due_before_armed = match in_flight.armed {
+                Some(armed) => deadline < armed,
+                None => true,
+            };
+            if due_before_armed {
+                in_flight.armed = Some(deadline);
+                self.deadlines.notify_one();
+            }
         }
         let mut cursor = WriteCursor::default();
         if out.pending.is_empty() {
@@ -208,7 +225,7 @@ impl Wire {
 
     /// Takes every request in flight, for failing.
     fn take_in_flight(&self) -> VecDeque<InFlight> {
-        std::mem::take(&mut *lock(&self.in_flight))
+        std::mem::take(&mut lock(&self.in_flight).requests)
     }
 
     fn written(&self) -> u64 {
@@ -234,7 +251,12 @@ async fn write_loop(wire: Arc<Wire>) {
 /// Kills the connection when a request in flight passes its deadline.
 async fn watchdog(wire: Arc<Wire>) {
     while wire.is_alive() {
-        let earliest = lock(&wire.in_flight).iter().map(|r| r.deadline).min();
+        let earliest = {
+            let mut in_flight = lock(&wire.in_flight);
+            let earliest = in_flight.requests.iter().map(|r| r.deadline).min();
+            in_flight.armed = earliest;
+            earliest
+        };
         match earliest {
             Some(deadline) if deadline <= Instant::now() => wire.die(ErrorCode::TIMED_OUT),
             Some(deadline) => {
@@ -259,7 +281,7 @@ async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
         };
         let Ok(frame) = frame else { break };
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
-        let next = lock(&wire.in_flight).pop_front();
+        let next = lock(&wire.in_flight).requests.pop_front();
         match next {
             Some(request) if request.correlation_id == correlation_id => {
                 let mut body = frame;
@@ -276,7 +298,7 @@ async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
             // An answer to another request: the stream is out of step, and
             // this request's answer is lost like every other one's on it.
             Some(request) => {
-                lock(&wire.in_flight).push_front(request);
+                lock(&wire.in_flight).requests.push_front(request);
                 break;
             }
             None => break,
