@@ -18,16 +18,15 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use super::wire::{read_frame, AfterAnswer, Completion, Wire};
+use super::wire::{AfterAnswer, Completion, Wire};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
-use crate::kafka::protocol::{frame_parts, frame_request, negotiate, split_response, Request, Splice};
+use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
 
 /// Why a broker could not be used: a code for the receipts and a detail
 /// for the producer's status (`producer_error_message`).
@@ -87,8 +86,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects, asks the broker's API versions, and starts the reader task.
-    /// Must be called on the producer's runtime.
+    /// Connects, starts the connection's wire, and asks the broker's API
+    /// versions through it (like every later request). Must be called on the
+    /// producer's runtime.
     pub async fn open(
         address: &str,
         client_id: &str,
@@ -97,7 +97,7 @@ impl Connection {
         buffers: Arc<BufferPool>,
     ) -> Result<Arc<Connection>, BrokerError> {
         let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
-        let mut stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
+        let stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
             Err(_) => return Err(transport(&format_args!("connect timed out after {connect_timeout:?}"))),
             Ok(Err(e)) => return Err(transport(&format_args!("connect failed: {e}"))),
             Ok(Ok(stream)) => stream,
@@ -106,30 +106,42 @@ impl Connection {
 
         let handshake = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {})
             .map_err(|e| BrokerError::new(ErrorCode::INVALID_ARG, address, e))?;
-        let exchange = async {
-            stream.write_all(&handshake).await?;
-            read_frame(&mut stream).await
-        };
-        let frame = match tokio::time::timeout(request_timeout, exchange).await {
-            Err(_) => return Err(transport(&"no ApiVersions response within request.timeout.ms")),
-            Ok(Err(e)) => return Err(transport(&format_args!("ApiVersions failed: {e}"))),
-            Ok(Ok(frame)) => frame,
-        };
-        let bad = |e: &dyn std::fmt::Display| BrokerError::new(ErrorCode::BAD_MSG, address, e);
-        let (_, body) = split_response(&frame).map_err(|e| bad(&e))?;
-        let versions = api_versions::decode_response(body).map_err(|e| bad(&e))?;
-        if versions.error_code != 0 {
-            let code = ErrorCode::from_kafka(versions.error_code);
-            return Err(BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message())));
-        }
-
         let (reader, writer) = stream.into_split();
+        let wire = Wire::start(reader, writer);
+        let (sender, receiver) = oneshot::channel();
+        let completion: Completion = Box::new(move |answer| {
+            let _ = sender.send(answer);
+            AfterAnswer::Keep
+        });
+        let answer = match wire.send(&[&handshake], 0, Instant::now() + request_timeout, Some(completion)) {
+            Ok(()) => receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY))),
+            Err((failure, _)) => Err(failure),
+        };
+        let decoded = match answer {
+            Err(f) if f.code == ErrorCode::TIMED_OUT => Err(transport(&"no ApiVersions response within request.timeout.ms")),
+            Err(f) => Err(transport(&format_args!("ApiVersions failed: {}", f.code.message()))),
+            Ok(body) => api_versions::decode_response(&body).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e)),
+        };
+        let versions = match decoded {
+            Ok(versions) if versions.error_code == 0 => versions,
+            refused => {
+                // Its tasks end, and the socket closes, when the wire dies.
+                wire.die(ErrorCode::TRANSPORT);
+                return Err(match refused {
+                    Ok(versions) => {
+                        let code = ErrorCode::from_kafka(versions.error_code);
+                        BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message()))
+                    }
+                    Err(error) => error,
+                });
+            }
+        };
         Ok(Arc::new(Connection {
             address: address.to_owned(),
             client_id: client_id.to_owned(),
             versions,
             next_correlation_id: AtomicI32::new(1),
-            wire: Wire::start(reader, writer),
+            wire,
             buffers,
         }))
     }

@@ -356,7 +356,7 @@ impl WriteCursor {
 /// Reads one size-prefixed frame and returns it without the size. The
 /// buffer grows as bytes arrive, so a size prefix alone (a broken or hostile
 /// peer) cannot make us allocate what it never sends.
-pub async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
+async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
     let size = stream.read_i32().await?;
     if size < 0 || size as usize > MAX_RESPONSE_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response size"));
