@@ -1,6 +1,7 @@
 /*
  * Helpers shared by the C tests: option setting that reports failures, a monotonic
- * clock, and string checks. Include after check.h, in one translation unit.
+ * clock, sleeping, string checks, the expectation files' byte fields, and running
+ * scripts/broker.sh. Include after check.h, in one translation unit.
  */
 #ifndef ABLKAFKA_TEST_COMMON_H
 #define ABLKAFKA_TEST_COMMON_H
@@ -10,6 +11,7 @@
 #endif
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +23,32 @@ static inline int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps `ms` milliseconds, resuming after signals. */
+static inline void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* Writes string `s` as an expectation file's byte field: 'x', then lowercase hex. */
+static inline void write_hex_str(FILE *f, const char *s) {
+    fputc('x', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
+}
+
+/* Runs `BROKER_SH VERB DIR [EXTRA]` (scripts/broker.sh) and reports, as `who`, its
+   status and how long it took. */
+static inline int broker_sh(const char *who, const char *script, const char *verb, const char *dir,
+                            const char *extra) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s '%s' %s", script, verb, dir, extra ? extra : "");
+    int64_t t0 = now_ms();
+    int rc = system(cmd);
+    fprintf(stderr, "%s: broker.sh %s %s: status %d after %lld ms\n", who, verb, extra ? extra : "", rc,
+            (long long)(now_ms() - t0));
+    return rc;
 }
 
 /* Sets an option that must be accepted; a refusal is a failed check. */

@@ -30,18 +30,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static int broker(const char *broker_sh, const char *verb, const char *dir, const char *extra) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s '%s' %s", broker_sh, verb, dir, extra ? extra : "");
-    int rc = system(cmd);
-    fprintf(stderr, "frozen_broker: broker.sh %s %s: status %d\n", verb, extra ? extra : "", rc);
-    return rc;
+static int broker(const char *script, const char *verb, const char *dir, const char *extra) {
+    return broker_sh("frozen_broker", script, verb, dir, extra);
 }
 
 static char *read_bootstrap(const char *dir) {
@@ -56,11 +46,6 @@ static char *read_bootstrap(const char *dir) {
     fclose(f);
     address[strcspn(address, "\n")] = 0;
     return address;
-}
-
-static void write_hex(FILE *f, const char *s) {
-    fputc('x', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
 }
 
 enum { MAX_KEYS = 100 };
@@ -142,9 +127,9 @@ static int case_restart(const char *broker_sh, const char *dir, const char *topi
                 fprintf(f, "%d %" PRId64 " ", (int)response_partition(r[i]), o);
             else
                 fprintf(f, "- - ");
-            write_hex(f, key);
+            write_hex_str(f, key);
             fputc(' ', f);
-            write_hex(f, value);
+            write_hex_str(f, value);
             fputc('\n', f);
         }
         fclose(f);

@@ -36,12 +36,6 @@ size_t producer_error_message(const Producer *producer, char *buf, size_t buf_le
 #define API_PRODUCE 0
 #define API_INIT_PRODUCER_ID 22
 
-static inline void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* ------------------------------------------------------------------ mock cluster */
 
 typedef struct {

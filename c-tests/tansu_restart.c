@@ -47,20 +47,8 @@ static void on_alarm(int sig) {
     _exit(1);
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static int run(const char *broker_sh, const char *verb, const char *dir, const char *extra) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s '%s' %s", broker_sh, verb, dir, extra ? extra : "");
-    int64_t t0 = now_ms();
-    int rc = system(cmd);
-    fprintf(stderr, "tansu_restart: broker.sh %s %s: status %d after %lld ms\n", verb, extra ? extra : "", rc,
-            (long long)(now_ms() - t0));
-    return rc;
+static int run(const char *broker_sh_path, const char *verb, const char *dir, const char *extra) {
+    return broker_sh("tansu_restart", broker_sh_path, verb, dir, extra);
 }
 
 static void send_range(Producer *p, const char *topic, int from, int to) {
@@ -100,11 +88,6 @@ static void *killer_main(void *arg) {
     k->status = run(k->broker_sh, "kill", k->dir, NULL);
     atomic_store(&k->done, 1);
     return NULL;
-}
-
-static void write_hex(FILE *f, const char *s) {
-    fputc('x', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
 }
 
 int main(int argc, char **argv) {
@@ -260,9 +243,9 @@ int main(int argc, char **argv) {
                 fprintf(f, "%d %" PRId64 " ", (int)response_partition(resp[i]), response_offset(resp[i]));
             else
                 fprintf(f, "- - ");
-            write_hex(f, key);
+            write_hex_str(f, key);
             fputc(' ', f);
-            write_hex(f, value);
+            write_hex_str(f, value);
             fputc('\n', f);
         }
         CHECK(fclose(f) == 0, "writing %s", expect_path);

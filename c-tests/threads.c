@@ -88,11 +88,6 @@ static int by_position(const void *a, const void *b) {
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static void write_hex(FILE *f, const char *s) {
-    fputc('x', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
-}
-
 int main(int argc, char **argv) {
     if (argc != 4 && argc != 5) {
         fprintf(stderr, "usage: %s BROKERS TOPIC PER_THREAD [EXPECT_FILE]\n", argv[0]);
@@ -181,9 +176,9 @@ int main(int argc, char **argv) {
                     } else {
                         fputs("- - ", f);
                     }
-                    write_hex(f, key);
+                    write_hex_str(f, key);
                     fputc(' ', f);
-                    write_hex(f, value);
+                    write_hex_str(f, value);
                     fputc('\n', f);
                 }
             }

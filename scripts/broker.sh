@@ -21,6 +21,7 @@
 #   scripts/broker.sh thaw DIR             SIGCONT after freeze
 #   scripts/broker.sh topic DIR NAME [N]   create topic NAME with N partitions (default 1)
 #   scripts/broker.sh address DIR          print 127.0.0.1:PORT
+#   scripts/broker.sh free-port            print a loopback port that was free a moment ago
 #
 # tansu is in-memory here (memory://tansu/): every start is an empty cluster.
 set -euo pipefail
@@ -34,7 +35,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 START_TIMEOUT_S="${BROKER_START_TIMEOUT_S:-30}"
 
 die() { printf 'broker: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: $0 start DIR [--port PORT] | restart DIR | stop DIR | kill DIR | freeze DIR | thaw DIR | topic DIR NAME [PARTITIONS] | address DIR"; }
+usage() { die "usage: $0 start DIR [--port PORT] | restart DIR | stop DIR | kill DIR | freeze DIR | thaw DIR | topic DIR NAME [PARTITIONS] | address DIR | free-port"; }
 
 # A port that was free a moment ago: bind port 0 on loopback, read it, close.
 free_port() {
@@ -211,6 +212,10 @@ topic() {
     printf 'broker: topic %s (%s partitions)\n' "$name" "$partitions" >&2
 }
 
+if [ "${1:-}" = free-port ] && [ $# -eq 1 ]; then
+    free_port
+    exit 0
+fi
 [ $# -ge 2 ] || usage
 cmd="$1"
 shift

@@ -79,15 +79,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port that was free a moment ago (as scripts/broker.sh picks tansu's).
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 # start_proxy MODE LOG: the proxy on port A in front of tansu; returns once it listens.
 start_proxy() {
     local mode="$1" log="$2" ready="$scratch/proxy.ready" i
@@ -223,7 +214,7 @@ if [ -n "$missing" ]; then
 fi
 
 ON_ERROR_HINT="tansu did not start: read $broker_dir/tansu.log"
-proxy_port="$(free_port)"
+proxy_port="$(scripts/broker.sh free-port)"
 BROKER_ADVERTISED_PORT="$proxy_port" scripts/broker.sh start "$broker_dir" 2>>"$scratch/broker.log"
 broker_started=1
 upstream="$(scripts/broker.sh address "$broker_dir")"

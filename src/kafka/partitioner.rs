@@ -36,15 +36,7 @@ const PARTITIONERS: [(Partitioner, &str); 7] = [
 
 impl Partitioner {
     /// The `partitioner` values, in `PARTITIONERS`' order.
-    pub const NAMES: [&'static str; PARTITIONERS.len()] = {
-        let mut names = [""; PARTITIONERS.len()];
-        let mut i = 0;
-        while i < PARTITIONERS.len() {
-            names[i] = PARTITIONERS[i].1;
-            i += 1;
-        }
-        names
-    };
+    pub const NAMES: [&'static str; PARTITIONERS.len()] = crate::kafka::names::names_of(&PARTITIONERS);
 
     pub fn from_name(name: &str) -> Option<Partitioner> {
         PARTITIONERS.iter().find(|(_, n)| *n == name).map(|&(partitioner, _)| partitioner)

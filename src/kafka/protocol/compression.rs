@@ -20,15 +20,7 @@ const CODECS: [(Codec, &str); 5] =
 
 impl Codec {
     /// The `compression.codec` values, in `CODECS`' order.
-    pub const NAMES: [&'static str; CODECS.len()] = {
-        let mut names = [""; CODECS.len()];
-        let mut i = 0;
-        while i < CODECS.len() {
-            names[i] = CODECS[i].1;
-            i += 1;
-        }
-        names
-    };
+    pub const NAMES: [&'static str; CODECS.len()] = crate::kafka::names::names_of(&CODECS);
 
     pub fn from_name(name: &str) -> Option<Codec> {
         CODECS.iter().find(|(_, n)| *n == name).map(|&(codec, _)| codec)
