@@ -1,3 +1,6 @@
+//! Tests of the error table: every code's name and message as librdkafka's, the
+//! table's order, and the classifications (retriable, metadata refresh).
+
 use super::codes::CONST_IDENTS;
 use super::*;
 

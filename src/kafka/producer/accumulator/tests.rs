@@ -1,3 +1,6 @@
+//! Tests of the accumulator: partition choice, linger, slots, sequences and
+//! producer ids, expiry, forgotten topics.
+
 use super::*;
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::protocol::record_batch::ProducerIdentity;
