@@ -38,6 +38,19 @@ static inline void write_hex_str(FILE *f, const char *s) {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
 }
 
+/* Writes one line of an expectation file for scripts/verify.py: the receipt's partition
+   and offset when it was delivered to a known place ("- -" otherwise), then key and value. */
+static inline void write_expect_line(FILE *f, const Response *r, const char *key, const char *value) {
+    if (response_success(r) == 1 && response_offset(r) >= 0)
+        fprintf(f, "%d %lld ", (int)response_partition(r), (long long)response_offset(r));
+    else
+        fputs("- - ", f);
+    write_hex_str(f, key);
+    fputc(' ', f);
+    write_hex_str(f, value);
+    fputc('\n', f);
+}
+
 /* Runs `BROKER_SH VERB DIR [EXTRA]` (scripts/broker.sh) and reports, as `who`, its
    status and how long it took. */
 static inline int broker_sh(const char *who, const char *script, const char *verb, const char *dir,

@@ -122,15 +122,7 @@ static int case_restart(const char *broker_sh, const char *dir, const char *topi
         for (int i = 0; i < count; i++) {
             snprintf(key, sizeof key, "k%02d", i % keys);
             snprintf(value, sizeof value, "frozen %s %06d", key, i);
-            int64_t o = response_offset(r[i]);
-            if (o >= 0)
-                fprintf(f, "%d %" PRId64 " ", (int)response_partition(r[i]), o);
-            else
-                fprintf(f, "- - ");
-            write_hex_str(f, key);
-            fputc(' ', f);
-            write_hex_str(f, value);
-            fputc('\n', f);
+            write_expect_line(f, r[i], key, value);
         }
         fclose(f);
     }

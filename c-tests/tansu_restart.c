@@ -239,14 +239,7 @@ int main(int argc, char **argv) {
             if (old_broker[i]) continue;
             snprintf(key, sizeof key, "k%02d", i % NKEYS);
             snprintf(value, sizeof value, "restart %s %06d", key, i / NKEYS);
-            if (response_success(resp[i]) == 1)
-                fprintf(f, "%d %" PRId64 " ", (int)response_partition(resp[i]), response_offset(resp[i]));
-            else
-                fprintf(f, "- - ");
-            write_hex_str(f, key);
-            fputc(' ', f);
-            write_hex_str(f, value);
-            fputc('\n', f);
+            write_expect_line(f, resp[i], key, value);
         }
         CHECK(fclose(f) == 0, "writing %s", expect_path);
     }
