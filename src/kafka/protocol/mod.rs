@@ -5,7 +5,8 @@
 //! needs v7+), all non-flexible (request header v1, response header v0),
 //! and InitProducerId v0-v4, flexible from v2 (request header v2 with its
 //! tagged fields; the response header's tagged fields are skipped by the
-//! message's decoder).
+//! message's decoder). For SASL: SaslHandshake v1 and SaslAuthenticate
+//! v0-v1, non-flexible.
 
 pub mod api_versions;
 pub mod compression;
@@ -15,6 +16,8 @@ pub mod metadata;
 pub mod primitives;
 pub mod produce;
 pub mod record_batch;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 
 use primitives::{DecodeError, DecodeResult, Decoder, EncodeError, Encoder};
 
@@ -29,6 +32,9 @@ pub trait Request {
     const VERSIONS: std::ops::RangeInclusive<i16>;
     /// From this version on the request uses header v2 (tagged fields).
     const FLEXIBLE_SINCE: Option<i16>;
+    /// The request carries a secret (SASL credentials): its frame is wiped
+    /// once written.
+    const SECRET: bool = false;
     type Response;
 
     fn encode(&self, e: &mut Encoder, version: i16);

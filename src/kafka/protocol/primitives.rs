@@ -286,6 +286,15 @@ impl<'a> Decoder<'a> {
         String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError("string is not UTF-8"))
     }
 
+    /// INT32 length, then the bytes.
+    pub fn bytes(&mut self) -> DecodeResult<Vec<u8>> {
+        let len = self.i32()?;
+        if len < 0 {
+            return Err(DecodeError("null where bytes are required"));
+        }
+        Ok(self.take(len as usize)?.to_vec())
+    }
+
     /// An INT32 array length; -1 (null) reads as 0. The count is bounded by
     /// the remaining bytes at `min_item_len` bytes an item.
     pub fn array_len(&mut self, min_item_len: usize) -> DecodeResult<usize> {
@@ -408,5 +417,19 @@ mod tests {
         assert!(Decoder::new(&bytes).string().is_err());
         assert!(Decoder::new(&[0xff; 6]).unsigned_varint().is_err());
         assert!(Decoder::new(&[]).i32().is_err());
+        assert!(Decoder::new(&[0x7f, 0xff, 0xff, 0xff, 1]).bytes().is_err());
+        assert!(Decoder::new(&[0xff, 0xff, 0xff, 0xff]).bytes().is_err(), "null bytes");
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        let bytes = encoded(|e| {
+            e.bytes(b"auth");
+            e.bytes(b"");
+        });
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(d.bytes().unwrap(), b"auth");
+        assert_eq!(d.bytes().unwrap(), b"");
+        assert_eq!(d.remaining(), 0);
     }
 }

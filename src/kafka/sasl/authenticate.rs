@@ -1,0 +1,69 @@
+//! Authenticates a fresh connection: SaslHandshake v1 names the mechanism,
+//! then the mechanism's messages go back and forth in SaslAuthenticate
+//! requests (KIP-152) until the exchange is done.
+
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::{Credentials, Step};
+use crate::kafka::client::connection::{BrokerError, Connection};
+use crate::kafka::error::ErrorCode;
+use crate::kafka::protocol::sasl_authenticate::SaslAuthenticateRequest;
+use crate::kafka::protocol::sasl_handshake::SaslHandshakeRequest;
+
+/// Authenticates `connection` (each request within `timeout`) before any
+/// other request but ApiVersions goes on it. Returns how long the broker
+/// keeps the session, if it limits it (KIP-368): the connection must
+/// re-authenticate, or be replaced, before then.
+///
+/// A refusal, by the broker or by us of the broker's messages, fails with
+/// `_AUTHENTICATION`; a transport failure keeps its own code. Either way
+/// the connection is unusable.
+pub async fn authenticate(connection: &Connection, credentials: &Credentials, timeout: Duration) -> Result<Option<Duration>, BrokerError> {
+    let refused =
+        |what: std::fmt::Arguments| BrokerError { code: ErrorCode::AUTHENTICATION, detail: format!("{}: {what}", connection.address()) };
+    let mechanism = credentials.mechanism.name();
+
+    let handshake = connection.call(&SaslHandshakeRequest { mechanism }, timeout).await.map_err(|e| in_sasl(connection, e))?;
+    match ErrorCode::from_kafka(handshake.error_code) {
+        ErrorCode::NO_ERROR => {}
+        ErrorCode::UNSUPPORTED_SASL_MECHANISM => {
+            let enabled = match handshake.mechanisms.is_empty() {
+                true => "none".to_owned(),
+                false => handshake.mechanisms.join(", "),
+            };
+            return Err(refused(format_args!("SASL handshake: broker does not enable {mechanism} (it enables: {enabled})")));
+        }
+        code => return Err(refused(format_args!("SASL handshake: {}", code.message()))),
+    }
+
+    let mut exchange = super::start(credentials).map_err(|why| refused(format_args!("SASL authentication: {why}")))?;
+    // Client messages can hold the password (PLAIN) or the proof (SCRAM).
+    let mut message = Zeroizing::new(exchange.first_message());
+    loop {
+        let answer =
+            connection.call(&SaslAuthenticateRequest { auth_bytes: &message }, timeout).await.map_err(|e| in_sasl(connection, e))?;
+        if answer.error_code != 0 {
+            let code = ErrorCode::from_kafka(answer.error_code);
+            let why = answer.error_message.as_deref().filter(|m| !m.is_empty()).unwrap_or(code.message());
+            return Err(refused(format_args!("SASL authentication failed: {why}")));
+        }
+        match exchange.next_message(&answer.auth_bytes) {
+            Ok(Step::Send(next)) => message = Zeroizing::new(next),
+            Ok(Step::Done) => {
+                let lifetime = u64::try_from(answer.session_lifetime_ms).ok().filter(|&ms| ms > 0);
+                return Ok(lifetime.map(Duration::from_millis));
+            }
+            Err(why) => return Err(refused(format_args!("SASL authentication: {why}"))),
+        }
+    }
+}
+
+/// A failed request, keeping its code, said to have happened while
+/// authenticating: "host:9092: SASL authentication: SaslAuthenticate: ...".
+fn in_sasl(connection: &Connection, error: BrokerError) -> BrokerError {
+    let address = connection.address();
+    let what = error.detail.strip_prefix(address).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(&error.detail);
+    BrokerError { code: error.code, detail: format!("{address}: SASL authentication: {what}") }
+}
