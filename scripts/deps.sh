@@ -53,6 +53,8 @@ missing_debian_packages() {
     command -v readelf >/dev/null 2>&1 || missing+=(binutils)
     command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
     command -v flock >/dev/null 2>&1 || missing+=(util-linux)
+    command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     return 0
 }
 
@@ -114,7 +116,7 @@ if ! tansu_ok; then
     log "building tansu $TANSU_VERSION into $TANSU_ROOT (takes about ten minutes; log: $TANSU_INSTALL_LOG)"
     ON_ERROR_HINT="building tansu failed: read $TANSU_INSTALL_LOG"
     if ! CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo install tansu \
-            --version "$TANSU_VERSION" --locked --features dynostore \
+            --version "$TANSU_VERSION" --locked --features "$TANSU_FEATURES" \
             --root "$TANSU_ROOT" >"$TANSU_INSTALL_LOG" 2>&1; then
         log "cargo install tansu failed; the end of its log ($TANSU_INSTALL_LOG):"
         tail -n 40 "$TANSU_INSTALL_LOG" >&2

@@ -13,7 +13,9 @@ ABLKAFKA_CACHE="${ABLKAFKA_CACHE:-$HOME/.cache/ablkafka}"
 
 # tansu, the Kafka-compatible broker the tests run against.
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
-TANSU_ROOT="${TANSU_ROOT:-$ABLKAFKA_CACHE/tansu}"
+# sqlite storage (libsql) keeps SASL users across the restart that turns authentication on.
+TANSU_FEATURES="${TANSU_FEATURES:-dynostore,libsql}"
+TANSU_ROOT="${TANSU_ROOT:-$ABLKAFKA_CACHE/tansu-sqlite}"
 TANSU_BIN="${TANSU_BIN:-$TANSU_ROOT/bin/tansu}"
 TANSU_INSTALL_LOG="${TANSU_INSTALL_LOG:-$ABLKAFKA_CACHE/tansu-install.log}"
 
@@ -22,7 +24,7 @@ CONFLUENT_KAFKA_VERSION="${CONFLUENT_KAFKA_VERSION:-2.16.1}"
 VENV_DIR="${VENV_DIR:-$ABLKAFKA_CACHE/venv}"
 VENV_PYTHON="$VENV_DIR/bin/python"
 
-export ABLKAFKA_CACHE TANSU_VERSION TANSU_ROOT TANSU_BIN TANSU_INSTALL_LOG
+export ABLKAFKA_CACHE TANSU_VERSION TANSU_FEATURES TANSU_ROOT TANSU_BIN TANSU_INSTALL_LOG
 export CONFLUENT_KAFKA_VERSION VENV_DIR VENV_PYTHON
 
 # librdkafka for the C side of the fault tests and the benchmark: the headers from Debian's

@@ -4,10 +4,16 @@
 //! with a message naming the option; `build` then checks the combinations.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use zeroize::Zeroizing;
 
 use super::partitioner::Partitioner;
 use super::protocol::compression::Codec;
+use super::sasl::{Credentials, Mechanism};
+use super::security::tls_settings::{self, TlsOptions};
+use super::security::{Protocol, Security};
 
 /// Why an option was refused. The codes are librdkafka's `rd_kafka_conf_res_t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +69,8 @@ pub struct Config {
     pub idempotence: bool,
     /// Produce requests in flight at once on one broker connection.
     pub max_in_flight: usize,
+    /// TLS and SASL, per security.protocol.
+    pub security: Security,
 }
 
 /// How an option's value is checked and read.
@@ -78,7 +86,10 @@ enum Kind {
         max: f64,
     },
     Bool,
+    /// One of these, in any case (as librdkafka compares them); kept as spelled here.
     Choice(&'static [&'static str]),
+    /// A password or key: never shown, never read back, wiped when dropped.
+    Secret,
     Text {
         required: bool,
         /// Longest value in bytes: a string that goes on the wire as a
@@ -102,6 +113,8 @@ const fn int(min: i64, max: i64) -> Kind {
 }
 
 const INT_MAX: i64 = i32::MAX as i64;
+
+const OPTIONAL_PATH: Kind = Kind::Text { required: false, max_bytes: usize::MAX };
 
 /// Every supported option. The order is the README's.
 const OPTIONS: &[OptionSpec] = &[
@@ -134,8 +147,53 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "topic.metadata.propagation.max.ms", aliases: &[], default: "30000", kind: int(0, 3_600_000) },
     OptionSpec { name: "enable.idempotence", aliases: &[], default: "false", kind: Kind::Bool },
     OptionSpec { name: "max.in.flight.requests.per.connection", aliases: &["max.in.flight"], default: "1000000", kind: int(1, 1_000_000) },
-    OptionSpec { name: "security.protocol", aliases: &[], default: "plaintext", kind: Kind::Choice(&["plaintext"]) },
+    OptionSpec { name: "security.protocol", aliases: &[], default: "plaintext", kind: Kind::Choice(&Protocol::NAMES) },
+    OptionSpec { name: "ssl.ca.location", aliases: &[], default: "", kind: OPTIONAL_PATH },
+    OptionSpec { name: "ssl.ca.pem", aliases: &[], default: "", kind: OPTIONAL_PATH },
+    OptionSpec { name: "ssl.certificate.location", aliases: &[], default: "", kind: OPTIONAL_PATH },
+    OptionSpec { name: "ssl.certificate.pem", aliases: &[], default: "", kind: OPTIONAL_PATH },
+    OptionSpec { name: "ssl.key.location", aliases: &[], default: "", kind: OPTIONAL_PATH },
+    OptionSpec { name: "ssl.key.pem", aliases: &[], default: "", kind: Kind::Secret },
+    OptionSpec { name: "ssl.key.password", aliases: &[], default: "", kind: Kind::Secret },
+    OptionSpec { name: "enable.ssl.certificate.verification", aliases: &[], default: "true", kind: Kind::Bool },
+    OptionSpec { name: "ssl.endpoint.identification.algorithm", aliases: &[], default: "https", kind: Kind::Choice(&["none", "https"]) },
+    // librdkafka's default is GSSAPI, which is refused (not supported) when
+    // a SASL protocol is built without another mechanism.
+    OptionSpec { name: "sasl.mechanism", aliases: &["sasl.mechanisms"], default: "GSSAPI", kind: Kind::Choice(&Mechanism::NAMES) },
+    OptionSpec { name: "sasl.username", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
+    OptionSpec { name: "sasl.password", aliases: &[], default: "", kind: Kind::Secret },
 ];
+
+/// librdkafka options this library knows but does not implement, and why:
+/// refused with that reason rather than "unknown". A name ending in '.' is
+/// a prefix.
+const NOT_SUPPORTED: &[(&str, &str)] = &[
+    ("ssl.keystore.", "PKCS#12 keystores are not read: give the certificate and key as PEM (ssl.certificate.location, ssl.key.location)"),
+    ("ssl.engine.", "OpenSSL engines do not exist in rustls, the TLS library used here"),
+    ("ssl_engine_callback_data", "OpenSSL engines do not exist in rustls, the TLS library used here"),
+    ("ssl.providers", "OpenSSL providers do not exist in rustls, the TLS library used here"),
+    ("ssl.cipher.suites", "rustls's safe default cipher suites are always used"),
+    ("ssl.curves.list", "rustls's safe default key exchange groups are always used"),
+    ("ssl.sigalgs.list", "rustls's safe default signature algorithms are always used"),
+    ("ssl.crl.location", "certificate revocation lists are not checked"),
+    ("ssl.ca.certificate.stores", "a Windows certificate store option"),
+    ("ssl.certificate.verify_cb", "a callback cannot be set by name and value"),
+    ("ssl.key.", "not supported"),
+    ("sasl.kerberos.", "GSSAPI (Kerberos) is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    ("sasl.oauthbearer.", "OAUTHBEARER is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    ("enable.sasl.oauthbearer.unsecure.jwt", "OAUTHBEARER is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+];
+
+/// Mechanisms librdkafka has that are refused here, and why.
+const MECHANISMS_NOT_SUPPORTED: &[(&str, &str)] = &[
+    ("GSSAPI", "GSSAPI (Kerberos) is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    ("OAUTHBEARER", "OAUTHBEARER is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+];
+
+/// The reason a known librdkafka option is refused, if it is.
+fn not_supported(name: &str) -> Option<&'static str> {
+    NOT_SUPPORTED.iter().find(|(n, _)| if n.ends_with('.') { name.starts_with(n) } else { name == *n }).map(|(_, why)| *why)
+}
 
 fn spec(name: &str) -> Option<&'static OptionSpec> {
     OPTIONS.iter().find(|s| s.name == name || s.aliases.contains(&name))
@@ -147,9 +205,20 @@ pub fn option_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Collects options; cheap to clone, reusable after `build`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigBuilder {
-    values: BTreeMap<&'static str, String>,
+    /// Values as set; every one is wiped from memory when dropped, secrets
+    /// among them.
+    values: BTreeMap<&'static str, Zeroizing<String>>,
+}
+
+/// How a secret option reads back.
+pub const REDACTED: &str = "[redacted]";
+
+impl std::fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.values.keys().map(|&name| (name, self.get(name).unwrap_or_default()))).finish()
+    }
 }
 
 impl ConfigBuilder {
@@ -159,21 +228,38 @@ impl ConfigBuilder {
 
     /// Sets an option by librdkafka name or alias. Nothing changes on error.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let spec = spec(name).ok_or_else(|| ConfigError::Unknown(format!("No such configuration property: \"{name}\"")))?;
+        let Some(spec) = spec(name) else {
+            return Err(match not_supported(name) {
+                Some(why) => ConfigError::Invalid(format!("Configuration property \"{name}\" is not supported: {why}")),
+                None => ConfigError::Unknown(format!("No such configuration property: \"{name}\"")),
+            });
+        };
         let value = value.trim();
-        check(spec, name, value)?;
-        self.values.insert(spec.name, value.to_owned());
+        let value = check(spec, name, value)?;
+        self.values.insert(spec.name, Zeroizing::new(value.to_owned()));
         Ok(())
     }
 
-    /// The current value (or default) of an option, by name or alias.
+    /// The current value (or default) of an option, by name or alias, as an
+    /// application may read it back: a secret that is set reads as
+    /// `[redacted]`.
     pub fn get(&self, name: &str) -> Option<&str> {
         let spec = spec(name)?;
-        Some(self.values.get(spec.name).map_or(spec.default, String::as_str))
+        match (spec.kind, self.values.contains_key(spec.name)) {
+            (Kind::Secret, true) => Some(REDACTED),
+            _ => Some(self.value(spec.name)),
+        }
     }
 
+    /// The value as set, secrets included.
     fn value(&self, name: &'static str) -> &str {
-        self.get(name).expect("every name read by build is in OPTIONS")
+        let spec = spec(name).expect("every name read by build is in OPTIONS");
+        self.values.get(spec.name).map_or(spec.default, |v| v.as_str())
+    }
+
+    /// The value as set, None when unset or empty.
+    fn set_value(&self, name: &'static str) -> Option<&str> {
+        Some(self.value(name)).filter(|v| !v.is_empty())
     }
 
     fn int(&self, name: &'static str) -> i64 {
@@ -258,11 +344,61 @@ impl ConfigBuilder {
             metadata_propagation_max: ms("topic.metadata.propagation.max.ms"),
             idempotence,
             max_in_flight,
+            security: self.security()?,
         })
+    }
+
+    /// The TLS configuration and SASL credentials security.protocol asks for;
+    /// a file that cannot be read or a key that does not parse is refused
+    /// here, naming its option.
+    fn security(&self) -> Result<Security, ConfigError> {
+        let protocol = Protocol::from_name(self.value("security.protocol")).expect("checked when set");
+        let tls = match protocol.uses_tls() {
+            false => None,
+            true => {
+                let options = TlsOptions {
+                    ca_location: self.set_value("ssl.ca.location"),
+                    ca_pem: self.set_value("ssl.ca.pem"),
+                    certificate_location: self.set_value("ssl.certificate.location"),
+                    certificate_pem: self.set_value("ssl.certificate.pem"),
+                    key_location: self.set_value("ssl.key.location"),
+                    key_pem: self.set_value("ssl.key.pem"),
+                    key_password: self.set_value("ssl.key.password"),
+                    verify_certificate: self.value("enable.ssl.certificate.verification") == "true",
+                    verify_name: self.value("ssl.endpoint.identification.algorithm") == "https",
+                };
+                Some(
+                    tls_settings::client_config(&options)
+                        .map_err(|why| ConfigError::Invalid(format!("security.protocol={}: {why}", protocol.name())))?,
+                )
+            }
+        };
+        let sasl = match protocol.uses_sasl() {
+            false => None,
+            true => {
+                let mechanism_name = self.value("sasl.mechanism");
+                let Some(mechanism) = Mechanism::from_name(mechanism_name) else {
+                    let why = MECHANISMS_NOT_SUPPORTED.iter().find(|(m, _)| *m == mechanism_name).map_or("not supported", |(_, why)| why);
+                    return Err(ConfigError::Invalid(format!("sasl.mechanism {mechanism_name} is not supported: {why}")));
+                };
+                let username = self.set_value("sasl.username");
+                let password = self.set_value("sasl.password");
+                let (Some(username), Some(password)) = (username, password) else {
+                    return Err(ConfigError::Invalid(format!(
+                        "security.protocol={} with sasl.mechanism {}: sasl.username and sasl.password must be set",
+                        protocol.name(),
+                        mechanism.name()
+                    )));
+                };
+                Some(Arc::new(Credentials { mechanism, username: username.to_owned(), password: Zeroizing::new(password.to_owned()) }))
+            }
+        };
+        Ok(Security { tls, sasl })
     }
 }
 
-fn check(spec: &OptionSpec, name: &str, value: &str) -> Result<(), ConfigError> {
+/// Checks a value; returns it as it is kept (a choice in its listed spelling).
+fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, ConfigError> {
     // A long value is shown by its start only: the message is for a person.
     let shown: String = match value.chars().count() > 64 {
         true => value.chars().take(64).chain("...".chars()).collect(),
@@ -271,28 +407,36 @@ fn check(spec: &OptionSpec, name: &str, value: &str) -> Result<(), ConfigError> 
     let invalid = |why: String| ConfigError::Invalid(format!("Invalid value \"{shown}\" for configuration property \"{name}\": {why}"));
     match spec.kind {
         Kind::Int { min, max } => match value.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(()),
+            Ok(n) if (min..=max).contains(&n) => Ok(value),
             Ok(_) => Err(invalid(format!("value must be {min}..{max}"))),
             Err(_) => Err(invalid("expected an integer".into())),
         },
         Kind::Millis { min, max } => match value.parse::<f64>() {
-            Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(()),
+            Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(value),
             Ok(_) => Err(invalid(format!("value must be {min}..{max}"))),
             Err(_) => Err(invalid("expected a number of milliseconds".into())),
         },
         Kind::Bool => match value {
-            "true" | "false" => Ok(()),
+            "true" | "false" => Ok(value),
             _ => Err(invalid("expected true or false".into())),
         },
-        Kind::Choice(choices) => match choices.contains(&value) {
-            true => Ok(()),
-            false => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
+        Kind::Choice(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
+            Some(choice) => Ok(choice),
+            None => match MECHANISMS_NOT_SUPPORTED.iter().find(|(m, _)| spec.name == "sasl.mechanism" && m.eq_ignore_ascii_case(value)) {
+                Some((_, why)) => Err(invalid(format!("not supported: {why}"))),
+                None => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
+            },
         },
+        // Whatever it is, it is not repeated: it may be a password or a key.
+        Kind::Secret if value.len() > WIRE_STRING_MAX * 16 => {
+            Err(ConfigError::Invalid(format!("Invalid value for configuration property \"{name}\": {} bytes is too long", value.len())))
+        }
+        Kind::Secret => Ok(value),
         Kind::Text { required: true, .. } if value.is_empty() => Err(invalid("must not be empty".into())),
         Kind::Text { max_bytes, .. } if value.len() > max_bytes => {
             Err(invalid(format!("{} bytes, longer than the {max_bytes} a Kafka string can carry", value.len())))
         }
-        Kind::Text { .. } => Ok(()),
+        Kind::Text { .. } => Ok(value),
     }
 }
 
@@ -417,6 +561,87 @@ mod tests {
         }
         assert_eq!(builder(&[("enable.idempotence", "true"), ("max.in.flight", "3")]).build().unwrap().max_in_flight, 3);
     }
+
+    #[test]
+    fn secrets_read_back_redacted_and_never_show_in_errors_or_debug() {
+        let mut b = builder(&[("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanisms", "scram-sha-512"), ("sasl.username", "alice")]);
+        b.set("sasl.password", "hunter2,=").unwrap();
+        b.set("ssl.key.password", "key-pass").unwrap();
+        assert_eq!(b.get("sasl.password"), Some(REDACTED));
+        assert_eq!(b.get("ssl.key.password"), Some(REDACTED));
+        assert_eq!(b.get("ssl.key.pem"), Some(""), "an unset secret reads as its default");
+        assert_eq!(b.get("security.protocol"), Some("sasl_plaintext"), "a choice is kept as librdkafka spells it");
+        assert_eq!(b.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        let debug = format!("{b:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("key-pass") && debug.contains("alice"), "{debug}");
+        let config = b.build().unwrap();
+        let credentials = config.security.sasl.as_ref().unwrap();
+        assert_eq!((credentials.username.as_str(), credentials.password.as_str()), ("alice", "hunter2,="));
+        assert!(config.security.tls.is_none());
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn sasl_needs_a_supported_mechanism_and_credentials() {
+        let err = builder(&[("security.protocol", "sasl_ssl"), ("sasl.username", "u"), ("sasl.password", "p")]).build().unwrap_err();
+        assert!(err.message().contains("GSSAPI") && err.message().contains("not supported"), "librdkafka's default: {}", err.message());
+        let err =
+            builder(&[("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "PLAIN"), ("sasl.username", "u")]).build().unwrap_err();
+        assert!(err.message().contains("sasl.password"), "{}", err.message());
+        let mut b = builder(&[]);
+        for mechanism in ["GSSAPI", "oauthbearer"] {
+            let err = b.set("sasl.mechanism", mechanism).unwrap_err();
+            assert!(err.message().contains("not supported"), "{}", err.message());
+        }
+        assert_eq!(b.set("sasl.mechanism", "SCRAM-SHA-1").unwrap_err().code(), -1);
+    }
+
+    #[test]
+    fn unsupported_librdkafka_options_are_refused_as_such() {
+        let mut b = builder(&[]);
+        for name in [
+            "ssl.keystore.location",
+            "ssl.keystore.password",
+            "ssl.engine.id",
+            "ssl.cipher.suites",
+            "sasl.kerberos.keytab",
+            "sasl.oauthbearer.method",
+        ] {
+            let err = b.set(name, "secret-value").unwrap_err();
+            assert_eq!(err.code(), -1, "{name}");
+            assert!(err.message().contains(name) && err.message().contains("is not supported"), "{}", err.message());
+            assert!(!err.message().contains("secret-value"), "{}", err.message());
+        }
+        assert_eq!(b.set("ssl.no.such.thing", "1").unwrap_err().code(), -2, "a name librdkafka does not have is unknown");
+    }
+
+    #[test]
+    fn bad_tls_files_are_refused_at_build_naming_the_option() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("ssl.ca.location", "/no/such/ca.pem")], "ssl.ca.location: /no/such/ca.pem"),
+            (&[("ssl.ca.pem", "not pem")], "ssl.ca.pem"),
+            (&[("ssl.ca.location", "probe"), ("ssl.certificate.pem", CERTIFICATE_PEM)], "needs its key"),
+            (&[("ssl.ca.location", "probe"), ("ssl.key.pem", KEY_PEM)], "needs its certificate"),
+            (&[("ssl.ca.location", "probe"), ("ssl.key.pem", KEY_PEM), ("ssl.certificate.pem", CERTIFICATE_PEM)], "cannot be used"),
+            (
+                &[("ssl.ca.location", "probe"), ("ssl.key.pem", "garbage"), ("ssl.certificate.pem", CERTIFICATE_PEM)],
+                "ssl.key.pem: not a PEM",
+            ),
+            (&[("ssl.ca.location", "probe"), ("ssl.key.location", "/no/such/key.pem")], "ssl.key.location: /no/such/key.pem"),
+        ];
+        for (options, reason) in cases {
+            let mut pairs = vec![("security.protocol", "ssl")];
+            pairs.extend_from_slice(options);
+            let err = builder(&pairs).build().unwrap_err();
+            assert!(err.message().contains(reason), "{options:?}: {}", err.message());
+        }
+        let config = builder(&[("security.protocol", "SSL"), ("enable.ssl.certificate.verification", "false")]).build().unwrap();
+        assert!(config.security.tls.is_some() && config.security.sasl.is_none());
+    }
+
+    /// A syntactically valid PEM certificate and key (contents are not parsed until use).
+    const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
 
     #[test]
     fn every_listed_name_resolves() {

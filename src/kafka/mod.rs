@@ -11,4 +11,6 @@ pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod receipt;
+pub mod sasl;
+pub mod security;
 pub mod topic_name;

@@ -44,7 +44,17 @@ impl BrokerSlot {
         let mut slot = self.connection.lock().await;
         let address = self.address();
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
-            return Ok(Arc::clone(c));
+            if !c.session_expiring() {
+                return Ok(Arc::clone(c));
+            }
+            // Its SASL session ends soon (KIP-368): let what is in flight be
+            // answered, so that nothing overtakes it on the new connection,
+            // then close it and authenticate anew.
+            let drained = Instant::now() + config.request_timeout;
+            while c.is_alive() && c.requests_in_flight() > 0 && Instant::now() < drained {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            c.close();
         }
         *slot = None;
         {
@@ -54,8 +64,7 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened =
-            Connection::open(&address, &config.client_id, config.connect_timeout, config.request_timeout, Arc::clone(buffers)).await;
+        let opened = Connection::open(&address, config, Arc::clone(buffers)).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
@@ -107,7 +116,7 @@ impl Cluster {
         let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned()?;
         let address = slot.address();
         let connection = slot.connection.try_lock().ok()?;
-        connection.as_ref().filter(|c| c.is_alive() && c.address() == address).cloned()
+        connection.as_ref().filter(|c| c.is_alive() && c.address() == address && !c.session_expiring()).cloned()
     }
 
     /// Drops the requests in flight on every connection without answering
@@ -136,11 +145,15 @@ impl Cluster {
         slots.extend(self.bootstrap.iter().cloned());
         slots.sort_by_key(|s| !s.is_connected());
         let mut unreachable = Vec::new();
+        let mut refusal = None;
         let mut answered_error = None;
         for slot in &slots {
             let connection = match slot.connect(&self.config, &self.buffers).await {
                 Ok(c) => c,
                 Err(e) => {
+                    if matches!(e.code, ErrorCode::SSL | ErrorCode::AUTHENTICATION) {
+                        refusal.get_or_insert(e.code);
+                    }
                     unreachable.push(e.detail);
                     continue;
                 }
@@ -150,8 +163,11 @@ impl Cluster {
                 Err(e) => answered_error = Some(e),
             }
         }
+        // A TLS or SASL refusal says more than "all brokers are down": it is
+        // the code the application sees (librdkafka reports it too).
+        let code = refusal.unwrap_or(ErrorCode::ALL_BROKERS_DOWN);
         Err(answered_error.unwrap_or_else(|| BrokerError {
-            code: ErrorCode::ALL_BROKERS_DOWN,
+            code,
             detail: format!("{}/{} brokers are down: {}", unreachable.len(), slots.len(), unreachable.join("; ")),
         }))
     }

@@ -1,6 +1,7 @@
-//! One TCP connection to one broker: requests are pipelined, and responses
-//! are matched to them in order by correlation id (Kafka answers requests on
-//! a connection in the order it received them).
+//! One connection to one broker (TCP, or TLS over it, then SASL when
+//! configured): requests are pipelined, and responses are matched to them
+//! in order by correlation id (Kafka answers requests on a connection in the
+//! order it received them).
 //!
 //! `Connection::submit` frames a request and hands it to the connection's
 //! wire (`wire::Wire::send`, the one place that writes to the socket), with
@@ -18,15 +19,18 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use zeroize::Zeroize;
 
+use super::transport;
 use super::wire::{AfterAnswer, Completion, Wire};
 use crate::kafka::buffer_pool::BufferPool;
+use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
 use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
+use crate::kafka::sasl::authenticate::authenticate;
 
 /// Why a broker could not be used: a code for the receipts and a detail
 /// for the producer's status (`producer_error_message`).
@@ -37,7 +41,7 @@ pub struct BrokerError {
 }
 
 impl BrokerError {
-    fn new(code: ErrorCode, address: &str, what: impl std::fmt::Display) -> Self {
+    pub fn new(code: ErrorCode, address: &str, what: impl std::fmt::Display) -> Self {
         BrokerError { code, detail: format!("{address}: {what}") }
     }
 }
@@ -73,11 +77,17 @@ pub struct RequestSpec {
     pub timeout: Duration,
     /// The body's expected size, so that its frame is allocated once.
     pub size_hint: usize,
+    /// The frame holds a secret (a SASL password or proof): it is wiped
+    /// before its buffer goes back to the pool.
+    pub secret: bool,
 }
 
 pub struct Connection {
     address: String,
     client_id: String,
+    /// When the SASL session the broker granted should be renewed (KIP-368):
+    /// the connection is then replaced by a newly authenticated one.
+    renew_session_at: Option<Instant>,
     versions: ApiVersionsResponse,
     next_correlation_id: AtomicI32,
     wire: Arc<Wire>,
@@ -86,64 +96,82 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects, starts the connection's wire, and asks the broker's API
-    /// versions through it (like every later request). Must be called on the
-    /// producer's runtime.
-    pub async fn open(
-        address: &str,
-        client_id: &str,
-        connect_timeout: Duration,
-        request_timeout: Duration,
-        buffers: Arc<BufferPool>,
-    ) -> Result<Arc<Connection>, BrokerError> {
-        let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
-        let stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
-            Err(_) => return Err(transport(&format_args!("connect timed out after {connect_timeout:?}"))),
-            Ok(Err(e)) => return Err(transport(&format_args!("connect failed: {e}"))),
-            Ok(Ok(stream)) => stream,
+    /// Connects (TCP, then the TLS handshake when configured), starts the
+    /// connection's wire, asks the broker's API versions through it (like
+    /// every later request), then authenticates with SASL when configured.
+    /// Must be called on the producer's runtime.
+    pub async fn open(address: &str, config: &Config, buffers: Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
+        let (inlet, outlet) = transport::connect(address, config.security.tls.as_ref(), config.connect_timeout).await?;
+        let wire = Wire::start(inlet, outlet);
+        let versions = match Self::ask_versions(&wire, address, &config.client_id, config.request_timeout).await {
+            Ok(versions) => versions,
+            Err(error) => {
+                // Its tasks end, and the socket closes, when the wire dies.
+                wire.die(ErrorCode::TRANSPORT);
+                return Err(error);
+            }
         };
-        stream.set_nodelay(true).map_err(|e| transport(&e))?;
+        let mut connection = Connection {
+            address: address.to_owned(),
+            client_id: config.client_id.clone(),
+            renew_session_at: None,
+            versions,
+            next_correlation_id: AtomicI32::new(1),
+            wire,
+            buffers,
+        };
+        if let Some(credentials) = &config.security.sasl {
+            match authenticate(&connection, credentials, config.request_timeout).await {
+                Ok(lifetime) => connection.renew_session_at = lifetime.map(|lifetime| Instant::now() + renewal_delay(lifetime)),
+                Err(error) => {
+                    connection.close();
+                    return Err(error);
+                }
+            }
+        }
+        Ok(Arc::new(connection))
+    }
 
-        let handshake = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {})
+    /// ApiVersions v0, the first request on every connection.
+    async fn ask_versions(wire: &Wire, address: &str, client_id: &str, timeout: Duration) -> Result<ApiVersionsResponse, BrokerError> {
+        let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
+        let request = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {})
             .map_err(|e| BrokerError::new(ErrorCode::INVALID_ARG, address, e))?;
-        let (reader, writer) = stream.into_split();
-        let wire = Wire::start(reader, writer);
         let (sender, receiver) = oneshot::channel();
         let completion: Completion = Box::new(move |answer| {
             let _ = sender.send(answer);
             AfterAnswer::Keep
         });
-        let answer = match wire.send(&[&handshake], 0, Instant::now() + request_timeout, Some(completion)) {
+        let answer = match wire.send(&[&request], 0, Instant::now() + timeout, Some(completion)) {
             Ok(()) => receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY))),
             Err((failure, _)) => Err(failure),
         };
-        let decoded = match answer {
-            Err(f) if f.code == ErrorCode::TIMED_OUT => Err(transport(&"no ApiVersions response within request.timeout.ms")),
-            Err(f) => Err(transport(&format_args!("ApiVersions failed: {}", f.code.message()))),
-            Ok(body) => api_versions::decode_response(&body).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e)),
-        };
-        let versions = match decoded {
-            Ok(versions) if versions.error_code == 0 => versions,
-            refused => {
-                // Its tasks end, and the socket closes, when the wire dies.
-                wire.die(ErrorCode::TRANSPORT);
-                return Err(match refused {
-                    Ok(versions) => {
-                        let code = ErrorCode::from_kafka(versions.error_code);
-                        BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message()))
-                    }
-                    Err(error) => error,
-                });
+        let body = match answer {
+            Ok(body) => body,
+            // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
+            Err(_) if wire.failure().is_some() => {
+                let (code, why) = wire.failure().unwrap_or((ErrorCode::TRANSPORT, String::new()));
+                return Err(BrokerError::new(code, address, why));
             }
+            Err(f) if f.code == ErrorCode::TIMED_OUT => return Err(transport(&"no ApiVersions response within request.timeout.ms")),
+            Err(f) => return Err(transport(&format_args!("ApiVersions failed: {}", f.code.message()))),
         };
-        Ok(Arc::new(Connection {
-            address: address.to_owned(),
-            client_id: client_id.to_owned(),
-            versions,
-            next_correlation_id: AtomicI32::new(1),
-            wire,
-            buffers,
-        }))
+        let versions = api_versions::decode_response(&body).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e))?;
+        match ErrorCode::from_kafka(versions.error_code) {
+            code if code.is_ok() => Ok(versions),
+            code => Err(BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message()))),
+        }
+    }
+
+    /// True once the SASL session should be renewed: the connection takes
+    /// no new requests and is replaced (see `cluster`).
+    pub fn session_expiring(&self) -> bool {
+        self.renew_session_at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn requests_in_flight(&self) -> usize {
+        self.wire.requests_in_flight()
     }
 
     pub fn address(&self) -> &str {
@@ -200,6 +228,10 @@ impl Connection {
             };
             let awaited = spec.expect_response.then(|| handoff.sink());
             let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, awaited);
+            let mut frame = frame;
+            if spec.secret {
+                frame.zeroize();
+            }
             self.buffers.give(frame);
             sent
         };
@@ -231,6 +263,7 @@ impl Connection {
             expect_response: true,
             timeout,
             size_hint: 0,
+            secret: R::SECRET,
         };
         let body = self.request(spec, |e| request.encode(e, version)).await.map_err(|f| fail(f.code, &f.code.message()))?;
         R::decode(&body, version).map_err(|e| fail(ErrorCode::BAD_MSG, &e))
@@ -327,4 +360,14 @@ impl Handoff {
             _ => *state = Rendezvous::Completion(completion),
         }
     }
+}
+
+/// When to renew a SASL session of `lifetime`: at 85% to 95% of it, as
+/// Java's client does (the spread keeps a fleet from renewing at once),
+/// and never sooner than a second from now.
+fn renewal_delay(lifetime: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let spread = (u64::from(nanos) ^ u64::from(std::process::id())) % 100;
+    let fraction = 0.85 + 0.10 * (spread as f64 / 100.0);
+    lifetime.mul_f64(fraction).max(Duration::from_secs(1).min(lifetime))
 }

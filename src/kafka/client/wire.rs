@@ -23,10 +23,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Notify;
 
 use super::connection::RequestFailure;
+use super::tls::TlsFailure;
+use super::transport::{Inlet, Outlet};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::split_response;
 
@@ -83,9 +84,11 @@ struct InFlightQueue {
 
 pub struct Wire {
     alive: AtomicBool,
-    /// Why it died: `_TRANSPORT`, or `_TIMED_OUT` when the watchdog killed it.
+    /// Why it died: `_TRANSPORT`, `_TIMED_OUT` when the watchdog killed it,
+    /// or `_SSL` when TLS failed (`failure` then says how).
     cause: AtomicI32,
-    half: OwnedWriteHalf,
+    failure: Mutex<Option<String>>,
+    outlet: Outlet,
     outbound: Mutex<Outbound>,
     in_flight: Mutex<InFlightQueue>,
     /// Wakes the writer task: bytes are pending.
@@ -103,18 +106,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Wire {
     /// Starts the reader, writer and watchdog tasks. Must be called on the
     /// producer's runtime.
-    pub fn start(reader: OwnedReadHalf, writer: OwnedWriteHalf) -> Arc<Wire> {
+    pub fn start(inlet: Inlet, outlet: Outlet) -> Arc<Wire> {
         let wire = Arc::new(Wire {
             alive: AtomicBool::new(true),
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
-            half: writer,
+            failure: Mutex::new(None),
+            outlet,
             outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0 }),
             in_flight: Mutex::new(InFlightQueue { requests: VecDeque::new(), armed: None }),
             pending: Notify::new(),
             deadlines: Notify::new(),
             closed: Notify::new(),
         });
-        tokio::spawn(read_loop(reader, Arc::clone(&wire)));
+        tokio::spawn(read_loop(inlet, Arc::clone(&wire)));
         tokio::spawn(write_loop(Arc::clone(&wire)));
         tokio::spawn(watchdog(Arc::clone(&wire)));
         wire
@@ -133,6 +137,21 @@ impl Wire {
         self.closed.notify_one();
         self.deadlines.notify_one();
         self.pending.notify_one();
+    }
+
+    /// Marks the connection dead for a reason worth telling (a TLS alert,
+    /// a certificate): `failure` returns it.
+    fn die_because(&self, cause: ErrorCode, why: String) {
+        if self.is_alive() {
+            *lock(&self.failure) = Some(why);
+        }
+        self.die(cause);
+    }
+
+    /// Why the connection died, when it was more than a lost socket.
+    pub fn failure(&self) -> Option<(ErrorCode, String)> {
+        let why = lock(&self.failure).clone()?;
+        Some((ErrorCode(self.cause.load(Ordering::Acquire)), why))
     }
 
     /// Drops every request in flight without calling it (the producer is
@@ -180,9 +199,14 @@ impl Wire {
             loop {
                 let pieces = cursor.pending(parts);
                 if pieces.is_empty() {
+                    if self.outlet.holds_bytes() {
+                        // TLS records the socket did not take: the writer sends them.
+                        drop(out);
+                        self.pending.notify_one();
+                    }
                     return Ok(());
                 }
-                match self.half.try_write_vectored(&pieces) {
+                match self.outlet.try_write_vectored(&pieces) {
                     Ok(n) if n > 0 => {
                         cursor.advance(parts, n);
                         out.written += n as u64;
@@ -211,7 +235,7 @@ impl Wire {
         let mut out = lock(&self.outbound);
         while !out.pending.is_empty() {
             let (front, back) = out.pending.as_slices();
-            let written = match self.half.try_write_vectored(&[IoSlice::new(front), IoSlice::new(back)]) {
+            let written = match self.outlet.try_write_vectored(&[IoSlice::new(front), IoSlice::new(back)]) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
@@ -220,7 +244,12 @@ impl Wire {
             out.pending.drain(..written);
             out.written += written as u64;
         }
-        Ok(true)
+        self.outlet.flush_buffered()
+    }
+
+    /// Requests written (or being written) and not yet answered.
+    pub fn requests_in_flight(&self) -> usize {
+        lock(&self.in_flight).requests.len()
     }
 
     /// Takes every request in flight, for failing.
@@ -239,7 +268,7 @@ async fn write_loop(wire: Arc<Wire>) {
         match wire.write_pending() {
             Ok(true) => wire.pending.notified().await,
             Ok(false) => {
-                if wire.half.writable().await.is_err() {
+                if wire.outlet.writable().await.is_err() {
                     wire.die(ErrorCode::TRANSPORT);
                 }
             }
@@ -272,14 +301,26 @@ async fn watchdog(wire: Arc<Wire>) {
 
 /// Reads every response and calls its request's completion; when the
 /// connection dies, fails every request still in flight.
-async fn read_loop(reader: OwnedReadHalf, wire: Arc<Wire>) {
-    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
+async fn read_loop(inlet: Inlet, wire: Arc<Wire>) {
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, inlet);
     while wire.is_alive() {
         let frame = tokio::select! {
             frame = read_frame(&mut reader) => frame,
             _ = wire.closed.notified() => break,
         };
-        let Ok(frame) = frame else { break };
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => {
+                if let Some(tls) = TlsFailure::within(&error) {
+                    wire.die_because(ErrorCode::SSL, format!("SSL error: {tls}"));
+                }
+                break;
+            }
+        };
+        if wire.outlet.holds_bytes() {
+            // Reading made TLS records to send (a key update's answer).
+            wire.pending.notify_one();
+        }
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
         let next = lock(&wire.in_flight).requests.pop_front();
         match next {
@@ -410,7 +451,7 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (reader, writer) = client.into_split();
-        (Wire::start(reader, writer), server)
+        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer)), server)
     }
 
     type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;

@@ -188,7 +188,7 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     // The frame holds what is not spliced: the batches' headers.
     let size_hint = live.iter().map(|b| RECORD_BATCH_OVERHEAD + b.topic.len() + 16).sum();
     let expect_response = config.acks != 0;
-    Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint }))
+    Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint, secret: false }))
 }
 
 /// The Produce request body for `batches` (sorted by topic, packed

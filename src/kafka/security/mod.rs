@@ -1,0 +1,55 @@
+//! How a producer reaches its brokers (`security.protocol`): the TLS client
+//! configuration and the SASL credentials, both made when the producer is
+//! built, so that a bad CA file or key is refused by `build`, not found at
+//! the first connection.
+
+pub mod tls_settings;
+mod verifier;
+
+use std::sync::Arc;
+
+use super::names::names_of;
+use super::sasl::Credentials;
+
+/// librdkafka's `security.protocol`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl Protocol {
+    const ALL: [(Protocol, &'static str); 4] = [
+        (Protocol::Plaintext, "plaintext"),
+        (Protocol::Ssl, "ssl"),
+        (Protocol::SaslPlaintext, "sasl_plaintext"),
+        (Protocol::SaslSsl, "sasl_ssl"),
+    ];
+    pub const NAMES: [&'static str; 4] = names_of(&Self::ALL);
+
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Self::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(p, _)| *p)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(p, _)| *p == self).map_or("plaintext", |(_, n)| n)
+    }
+
+    pub fn uses_tls(self) -> bool {
+        matches!(self, Protocol::Ssl | Protocol::SaslSsl)
+    }
+
+    pub fn uses_sasl(self) -> bool {
+        matches!(self, Protocol::SaslPlaintext | Protocol::SaslSsl)
+    }
+}
+
+/// What every connection does before its first request: a TLS handshake
+/// when `tls` is set, then SASL authentication when `sasl` is set.
+#[derive(Clone, Debug, Default)]
+pub struct Security {
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub sasl: Option<Arc<Credentials>>,
+}
