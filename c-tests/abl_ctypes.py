@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """ABL-style FFI test: calls libablkafka the way an OpenEdge ABL program does.
 
-    abl_ctypes.py LIBRARY BROKERS TOPIC [COUNT]
+    abl_ctypes.py LIBRARY BROKERS TOPIC [COUNT [NAME=VALUE...]]
+
+Each NAME=VALUE is one more producer option, set with the same CHARACTER arguments
+(security.protocol=sasl_ssl, sasl.username=..., as produce.p shows).
 
 It is the executable stand-in for examples-abl/produce.p (no OpenEdge runtime here),
 and follows it step by step. The rules an ABL program lives by:
@@ -96,11 +99,12 @@ def threads_now():
 
 
 def main():
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) < 4 or any("=" not in a for a in sys.argv[5:]):
         print(__doc__, file=sys.stderr)
         return 2
     path, brokers, topic = sys.argv[1:4]
-    count = int(sys.argv[4]) if len(sys.argv) == 5 else 500
+    count = int(sys.argv[4]) if len(sys.argv) >= 5 else 500
+    extra = [tuple(a.split("=", 1)) for a in sys.argv[5:]]
     expect_path = os.environ.get("ABL_EXPECT")
 
     baseline = threads_now()
@@ -112,7 +116,7 @@ def main():
     builder = lib.producer_builder_new()
     check(builder != 0, "producer_builder_new returned 0")
     for name, value in (("bootstrap.servers", brokers), ("linger.ms", "10"), ("message.timeout.ms", "30000"),
-                        ("compression.codec", "lz4"), ("client.id", "abl-ctypes")):
+                        ("compression.codec", "lz4"), ("client.id", "abl-ctypes"), *extra):
         rc = lib.producer_builder_set_option(builder, name.encode(), value.encode())
         check(rc == 0, f"set_option {name}={value}: {rc} {get_string(lib.producer_builder_last_error(builder))}")
     rc = lib.producer_builder_set_option(builder, b"linger.ms", b"soon")
