@@ -16,6 +16,8 @@
  *     pause_pid=PID      paused mode: the broker to SIGSTOP while sending, SIGCONT after
  *     pause_hold_ms=MS   paused mode: how long to keep the broker stopped after the
  *                        last send, so the producer's background side has queued it all (1000)
+ *     conf.NAME=VALUE    one more producer option, the same for both libraries (repeatable;
+ *                        e.g. conf.security.protocol=sasl_ssl for the TLS rows)
  *
  * Every run: one warm-up message (connection and metadata), then the measured phase,
  * which ends when every message's receipt has been read and (ablkafka) freed.
@@ -317,6 +319,11 @@ static void await_slot(struct result *r, long i) {
     sleep_until_ns(slot);
 }
 
+/* conf.NAME=VALUE arguments: options both libraries get. */
+#define MAX_EXTRA_OPTIONS 16
+static const char *extra_options[MAX_EXTRA_OPTIONS][2];
+static int n_extra_options;
+
 /* ------------------------------------------------------------------ ablkafka */
 #if defined(BENCH_ABLKAFKA)
 
@@ -336,6 +343,7 @@ static Producer *make_producer(void) {
     set(b, "compression.codec", opt.codec);
     set(b, "queue.buffering.max.messages", QUEUE_MAX_MESSAGES);
     set(b, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
+    for (int i = 0; i < n_extra_options; i++) set(b, extra_options[i][0], extra_options[i][1]);
     Producer *p = producer_builder_build(b);
     if (p == NULL) die("build: %s", producer_builder_last_error(b));
     producer_builder_free(b);
@@ -467,6 +475,7 @@ static rd_kafka_t *make_producer(void) {
     set(c, "queue.buffering.max.messages", QUEUE_MAX_MESSAGES);
     set(c, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
     set(c, "socket.nagle.disable", "true"); /* ablkafka sets TCP_NODELAY */
+    for (int i = 0; i < n_extra_options; i++) set(c, extra_options[i][0], extra_options[i][1]);
     rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     if (rk == NULL) die("rd_kafka_new: %s", err);
@@ -563,6 +572,10 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "rate") == 0) opt.rate = parse_long(k, v);
         else if (strcmp(k, "pause_hold_ms") == 0) opt.pause_hold_ms = parse_long(k, v);
         else if (strcmp(k, "pause_pid") == 0) opt.pause_pid = (pid_t)parse_long(k, v);
+        else if (strncmp(k, "conf.", 5) == 0 && n_extra_options < MAX_EXTRA_OPTIONS) {
+            extra_options[n_extra_options][0] = k + 5;
+            extra_options[n_extra_options++][1] = v;
+        }
         else die("unknown argument %s", k);
     }
     if (opt.brokers == NULL || opt.topic == NULL) die("brokers= and topic= are required");

@@ -9,7 +9,9 @@ first runs on a broker pay for faulting in its memory), then both libraries alte
 for BENCH_ROUNDS rounds, in the order A B, B A, A B, ... so neither always goes first,
 each run in its own process (bench/bench.c)
 against one tansu broker this script starts, on a fresh topic that is deleted after the
-run (tansu keeps everything in memory). It prints every run, then the medians per
+run (tansu keeps everything in memory). The TLS rows (`secure`) run against tansu with
+SASL (SCRAM-SHA-512, sqlite storage) behind stunnel, started by
+scripts/secure-brokers.sh: both libraries connect with security.protocol=sasl_ssl. It prints every run, then the medians per
 library and the ratios ablkafka/librdkafka, and writes them to $BENCH_OUT
 (default build/bench): runs.jsonl, summary.md.
 
@@ -29,6 +31,7 @@ Environment:
 
 import json
 import os
+import shlex
 import platform
 import signal
 import statistics
@@ -41,6 +44,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
 BROKER_SH = os.path.join(ROOT, "scripts", "broker.sh")
+SECURE_SH = os.path.join(ROOT, "scripts", "secure-brokers.sh")
 LIBS = [("ablkafka", os.path.join(BIN, "bench-ablkafka")), ("librdkafka", os.path.join(BIN, "bench-rdkafka"))]
 
 SHORT = os.environ.get("BENCH_SHORT", "") not in ("", "0")
@@ -57,8 +61,9 @@ QUIET_CORES = 0.15
 BROKER_RSS_LIMIT_KB = 3 * 1024 * 1024
 
 
-def w(name, title, target, mode="throughput", count=2_000_000, short=20_000, **args):
-    return dict(name=name, title=title, target=target, mode=mode, count=short if SHORT else count, args=args)
+def w(name, title, target, mode="throughput", count=2_000_000, short=20_000, secure=False, **args):
+    return dict(name=name, title=title, target=target, mode=mode, count=short if SHORT else count, secure=secure,
+                args=args)
 
 
 # (ratio name, "ge"/"le", value): what issue 5 asks of ablkafka/librdkafka.
@@ -76,6 +81,12 @@ WORKLOADS = [
     w("paused-1M", "1M x 100 B queued while the broker is stopped (SIGSTOP), then delivered",
       [("maxrss_kb", "le", 1.0)], mode="paused", count=1_000_000, short=20_000, size=100,
       codec="none", linger=5),
+    w("tls-100B", "100 B, sasl_ssl (SCRAM-SHA-512, stunnel), linger.ms=5, 1M messages",
+      [("msgs_per_s", "ge", 1.0), ("cpu_us_per_msg", "le", 0.8)], count=1_000_000, short=10_000, secure=True,
+      size=100, codec="none", linger=5),
+    w("tls-1KiB", "1 KiB, sasl_ssl (SCRAM-SHA-512, stunnel), linger.ms=5, 300k messages",
+      [("msgs_per_s", "ge", 1.0), ("cpu_us_per_msg", "le", 0.8)], count=300_000, short=3_000, secure=True,
+      size=1024, codec="none", linger=5),
 ]
 
 METRICS = [  # key, column title, format, better when
@@ -137,6 +148,37 @@ class Broker:
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+class SecureBroker(Broker):
+    """T4 of scripts/secure-brokers.sh: tansu with SASL (sqlite storage) behind stunnel."""
+
+    def start(self):
+        subprocess.run([SECURE_SH, "start", self.dir], check=True, stdout=subprocess.DEVNULL)
+        env = {}
+        with open(os.path.join(self.dir, "secure.env")) as f:
+            for line in f:
+                if line.startswith("export "):
+                    name, value = shlex.split(line[len("export "):])[0].split("=", 1)
+                    env[name] = value
+        self.address = env["SASL_SSL_BOOTSTRAP"]
+        self.pid = int(open(os.path.join(self.dir, "run", "t4.pid")).read().strip())
+        self.options = {"security.protocol": "sasl_ssl", "sasl.mechanism": "SCRAM-SHA-512",
+                        "sasl.username": env["SCRAM512_USER"], "sasl.password": env["SCRAM512_PASSWORD"],
+                        "ssl.ca.location": env["CA_PEM"]}
+
+    def stop(self):
+        if self.pid is not None:
+            self.resume()
+            subprocess.run([SECURE_SH, "stop", self.dir], check=False, stdout=subprocess.DEVNULL)
+            self.pid = None
+
+    def create_topic(self, name):
+        subprocess.run([SECURE_SH, "topic", self.dir, "t4", name, str(PARTITIONS)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def delete_topic(self, name):
+        pass  # tansu's CLI speaks no SASL; the few TLS topics stay in its sqlite file
 
 
 def parse_result(stdout):
@@ -205,6 +247,7 @@ def run_once(broker, workload, lib, exe, rnd):
     broker.create_topic(topic)
     cmd = [exe, f"brokers={broker.address}", f"topic={topic}", f"mode={workload['mode']}",
            f"count={workload['count']}"] + [f"{k}={v}" for k, v in workload["args"].items()]
+    cmd += [f"conf.{k}={v}" for k, v in getattr(broker, "options", {}).items()]
     if workload["mode"] == "paused":
         cmd.append(f"pause_pid={broker.pid}")
     waited = wait_for_quiet(broker) if QUIET_WAIT_S > 0 else 0.0
@@ -365,25 +408,29 @@ def main():
         sys.exit("TANSU_BIN is not set: run through scripts/bench.sh")
     os.makedirs(OUT, exist_ok=True)
     broker = Broker(os.path.join(OUT, "broker"))
+    secure_broker = SecureBroker(os.path.join(OUT, "secure-broker"))
     started = time.time()
     results = []
     log(f"machine: {machine()}")
     log(f"mode: {'SHORT (smoke)' if SHORT else 'full'}, {ROUNDS} round(s), {PARTITIONS} partitions per topic")
     try:
         broker.start()
+        if any(wl["secure"] for wl in WORKLOADS):
+            secure_broker.start()
         for wl in WORKLOADS:
             log(f"\n== {wl['name']}: {wl['title']} (count={wl['count']}, {wl['args']})")
             for rnd in range(0 if WARMUP else 1, ROUNDS + 1):
                 # Round 0 is the warm-up: run and checked, but left out of the medians.
                 for lib, exe in (LIBS if rnd % 2 == 1 else LIBS[::-1]):
-                    r = run_once(broker, wl, lib, exe, rnd)
+                    r = run_once(secure_broker if wl["secure"] else broker, wl, lib, exe, rnd)
                     results.append(r)
                     log(fmt_run(r))
-                    if r["broker_rss_kb_after"] > BROKER_RSS_LIMIT_KB:
+                    if r["broker_rss_kb_after"] > BROKER_RSS_LIMIT_KB and not wl["secure"]:
                         log(f"  (broker RSS {r['broker_rss_kb_after'] // 1024} MiB: restarting it)")
                         broker.restart()
     finally:
         broker.stop()
+        secure_broker.stop()
 
     with open(os.path.join(OUT, "runs.jsonl"), "w") as f:
         for r in results:

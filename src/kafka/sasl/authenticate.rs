@@ -17,9 +17,9 @@ use crate::kafka::protocol::sasl_handshake::SaslHandshakeRequest;
 /// keeps the session, if it limits it (KIP-368): the connection must
 /// re-authenticate, or be replaced, before then.
 ///
-/// A refusal, by the broker or by us of the broker's messages, fails with
-/// `_AUTHENTICATION`; a transport failure keeps its own code. Either way
-/// the connection is unusable.
+/// A refusal, by the broker (an error, or the connection closed) or by us
+/// of the broker's messages, fails with `_AUTHENTICATION`; a timeout keeps
+/// its own code. Either way the connection is unusable.
 pub async fn authenticate(connection: &Connection, credentials: &Credentials, timeout: Duration) -> Result<Option<Duration>, BrokerError> {
     let refused =
         |what: std::fmt::Arguments| BrokerError { code: ErrorCode::AUTHENTICATION, detail: format!("{}: {what}", connection.address()) };
@@ -60,10 +60,20 @@ pub async fn authenticate(connection: &Connection, credentials: &Credentials, ti
     }
 }
 
-/// A failed request, keeping its code, said to have happened while
-/// authenticating: "host:9092: SASL authentication: SaslAuthenticate: ...".
+/// A failed request, said to have happened while authenticating: "host:9092:
+/// SASL authentication: SaslAuthenticate: ...". The broker closing the
+/// connection in answer is `_AUTHENTICATION`: that is how a broker refuses a
+/// mechanism it does not enable when it does not answer with an error (tansu
+/// 0.6.0 does so for PLAIN) and how SaslAuthenticate v0 refuses credentials.
+/// Any other failure (a timeout) keeps its code.
 fn in_sasl(connection: &Connection, error: BrokerError) -> BrokerError {
     let address = connection.address();
     let what = error.detail.strip_prefix(address).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(&error.detail);
-    BrokerError { code: error.code, detail: format!("{address}: SASL authentication: {what}") }
+    match error.code {
+        ErrorCode::TRANSPORT => BrokerError {
+            code: ErrorCode::AUTHENTICATION,
+            detail: format!("{address}: SASL authentication failed: the broker closed the connection ({what}): does it enable this mechanism?"),
+        },
+        code => BrokerError { code, detail: format!("{address}: SASL authentication: {what}") },
+    }
 }
