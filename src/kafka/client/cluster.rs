@@ -132,6 +132,22 @@ impl Cluster {
         }
     }
 
+    /// Closes every idle connection whose SASL session is due for renewal
+    /// (KIP-368), so that none stays open on an expired session; a busy one
+    /// is renewed when next used (`BrokerSlot::connect`).
+    pub fn close_expiring_idle_sessions(&self) {
+        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in brokers.values().chain(&self.bootstrap) {
+            if let Ok(mut connection) = slot.connection.try_lock() {
+                if connection.as_ref().is_some_and(|c| c.session_expiring() && c.requests_in_flight() == 0) {
+                    if let Some(c) = connection.take() {
+                        c.close();
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs `exchange` on the first broker that can be reached and answers,
     /// trying connected brokers first, then the others, then the bootstrap
     /// servers. When none can be reached the error is `_ALL_BROKERS_DOWN`,

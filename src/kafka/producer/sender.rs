@@ -1,7 +1,8 @@
 //! The producer's background loop, on its own runtime thread: it takes due
 //! batches out of the accumulator and starts a task to send each leader's
 //! (`dispatch::send_to_leader`), fails what expired while queued, and starts
-//! the background jobs (metadata, producer id) when they are wanted. It
+//! the background jobs (metadata, producer id) when they are wanted, and
+//! once a second closes idle connections whose SASL session ends soon. It
 //! sleeps until something is due or it is woken: by a send that started a
 //! batch, a request that is over, a flush, a job that ended, or close.
 
@@ -22,6 +23,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut metadata = Job::new();
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
+    let mut next_session_check = Instant::now() + IDLE_WAKE;
     // Learn the cluster at once, so an unreachable one is reported early.
     shared.metadata_wanted.store(true, Ordering::Release);
 
@@ -69,6 +71,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 }
                 Err(retry_at) => due_at(retry_at),
             }
+        }
+        if now >= next_session_check {
+            shared.cluster.close_expiring_idle_sessions();
+            next_session_check = now + IDLE_WAKE;
         }
         for (leader, batches) in due.requests {
             tokio::spawn(send_to_leader(Arc::clone(&shared), leader, batches));
