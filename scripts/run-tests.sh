@@ -18,7 +18,8 @@
 #      and starts again on the same port, read back by verify.py; a frozen broker
 #      (scripts/broker.sh freeze) that is then restarted empty, or that stops reading
 #      a large write (c-tests/frozen_broker.c); Produce answers garbled by a proxy
-#      (scripts/garbled-answers.sh)
+#      (scripts/garbled-answers.sh); TLS and SASL through stunnel and sqlite-backed tansu
+#      (scripts/secure-suite.sh)
 #   7. embedding: the header as C11 and C++11, versions agree, eight threads on one
 #      producer (read back), fork, dlopen/dlclose cycles, the ABL-style ctypes test (read
 #      back), make install + pkg-config + exported symbols (scripts/install-check.sh)
@@ -281,6 +282,13 @@ scripts/broker.sh stop "$dir" || true
 
 # Produce answers garbled or mismatched by a proxy in front of tansu: lost answers, retried.
 run_counted "garbled answers" scripts/garbled-answers.sh
+
+# ---------------------------------------------------------------- TLS and SASL
+# tansu behind stunnel, sqlite-backed tansu with SCRAM users (scripts/secure-brokers.sh):
+# every codec over ssl, mutual TLS, sasl_plaintext and sasl_ssl read back by librdkafka
+# over the same protocol; each refusal with its code; redaction; KIP-368 renewal; the
+# ABL-style test and the C example over sasl_ssl.
+TEST_TIMEOUT_S=600 run_counted "TLS and SASL" scripts/secure-suite.sh "$bin/roundtrip"
 
 # ---------------------------------------------------------------- embedding
 lib_so="$root/target/release/libablkafka.so"

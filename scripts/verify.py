@@ -3,7 +3,8 @@
 checks it against what a C test says it produced.
 
     verify.py --brokers HOST:PORT --topic T --expect FILE [--at-least-once] [--codec C] [--timeout S]
-    verify.py --brokers HOST:PORT --topic T --dump N
+              [--config NAME=VALUE]... [--raw-brokers HOST:PORT]
+    verify.py --brokers HOST:PORT --topic T --dump N [--config NAME=VALUE]...
 
 Expectation file (written by c-tests/roundtrip.c), UTF-8 text, one message a line:
 
@@ -24,6 +25,11 @@ expected message, never one the expectation does not name; each message with a k
 partition and offset must still be at exactly that partition and offset. The consumer
 checks every batch's CRC-32C (check.crcs). With --codec it also reads the stored
 RecordBatch headers with a raw Fetch and checks each is magic 2 with that codec.
+Each --config NAME=VALUE is one more librdkafka property for the consumer (e.g.
+security.protocol=sasl_ssl, ssl.ca.location=FILE, sasl.username=U): it reads over TLS or
+SASL. The raw Fetch speaks neither: it goes to --raw-brokers (a plain, unauthenticated
+port of the same broker) when given, else to --brokers; with a security.protocol other
+than plaintext and no --raw-brokers, the codec check is skipped (and says so).
 Exit status: 0 when everything matches, 1 on a mismatch, 2 on a usage or broker error.
 """
 
@@ -102,7 +108,7 @@ def printable(b, limit=60):
     return show(b, limit // 2)
 
 
-def make_consumer(brokers):
+def make_consumer(brokers, config=None):
     return Consumer({
         "bootstrap.servers": brokers,
         "group.id": f"ablkafka-verify-{uuid.uuid4()}",
@@ -112,6 +118,7 @@ def make_consumer(brokers):
         # Verify every batch's CRC-32C (librdkafka skips it by default; tansu only logs a bad one).
         "check.crcs": True,
         "client.id": "ablkafka-verify",
+        **(config or {}),
     })
 
 
@@ -130,7 +137,7 @@ def partitions_of(consumer, topic, deadline):
         time.sleep(0.5)
 
 
-def read_topic(brokers, topic, timeout_s):
+def read_topic(brokers, topic, timeout_s, config=None):
     """Reads every partition from the beginning to its end. Returns (records,
     partitions, ends) where records is a list of (partition, offset, key, value,
     timestamp_ms) and ends maps each partition to the offset where it ended.
@@ -140,7 +147,7 @@ def read_topic(brokers, topic, timeout_s):
     offset with 1 whatever the partition holds, so watermarks from ListOffsets are not
     used.) The topic must not be written to while it is read."""
     deadline = time.monotonic() + timeout_s
-    c = make_consumer(brokers)
+    c = make_consumer(brokers, config)
     try:
         parts = partitions_of(c, topic, deadline)
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
@@ -274,7 +281,7 @@ def batch_codecs(brokers, topic, partitions, timeout_s):
 
 def verify(args):
     expected = read_expectation(args.expect)
-    records, parts, ends = read_topic(args.brokers, args.topic, args.timeout)
+    records, parts, ends = read_topic(args.brokers, args.topic, args.timeout, args.config)
     total_end = sum(ends.values())
 
     want = collections.Counter((k, v) for _, _, k, v in expected)
@@ -300,8 +307,13 @@ def verify(args):
 
     problems = []
     codec_note = ""
-    if args.codec:
-        batches = batch_codecs(args.brokers, args.topic, parts, args.timeout)
+    codec_skipped = ""
+    if args.codec and not args.raw_brokers and secured(args.config):
+        codec_skipped = (f"verify: codec check skipped: security.protocol="
+                         f"{args.config['security.protocol']} and no --raw-brokers (the raw Fetch "
+                         f"speaks neither TLS nor SASL)")
+    elif args.codec:
+        batches = batch_codecs(args.raw_brokers or args.brokers, args.topic, parts, args.timeout)
         wrong = {k: n for k, n in batches.items() if k != (args.codec, 2)}
         codec_note = ", ".join(f"{n} {c} batch(es) magic {m}" for (c, m), n in sorted(batches.items()))
         if wrong or not batches and records:
@@ -338,17 +350,31 @@ def verify(args):
           f"({positioned} at their receipt's partition/offset; {per_part}{dup_note})")
     if codec_note:
         print(f"verify: OK every stored batch is {args.codec} (magic 2, CRC-32C checked): {codec_note}")
+    if codec_skipped:
+        print(codec_skipped)
     return 0
 
 
 def dump(args):
-    records, parts, _ = read_topic(args.brokers, args.topic, args.timeout)
+    records, parts, _ = read_topic(args.brokers, args.topic, args.timeout, args.config)
     records.sort(key=lambda r: (r[0], r[1]))
     print(f"topic {args.topic!r}: {len(parts)} partition(s), "
           f"{len(records)} message(s); first {min(args.dump, len(records))}:")
     for p, o, k, v, ts in records[: args.dump]:
         print(f"  partition {p} offset {o} timestamp {ts} key={printable(k)} value={printable(v)}")
     return 0
+
+
+def secured(config):
+    """True when the consumer's config asks for TLS or SASL."""
+    return config.get("security.protocol", "plaintext").lower() != "plaintext"
+
+
+def config_entry(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"want NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def main():
@@ -364,7 +390,13 @@ def main():
                     help="with --expect: also check that every stored RecordBatch is v2 with this codec")
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("VERIFY_TIMEOUT_S", 120)),
                     help="seconds to read the topic (default 120)")
+    ap.add_argument("--config", metavar="NAME=VALUE", type=config_entry, action="append", default=[],
+                    help="one more librdkafka property for the consumer (repeatable)")
+    ap.add_argument("--raw-brokers", metavar="HOST:PORT",
+                    help="with --codec: a plain, unauthenticated address of the broker for the raw "
+                         "Fetch (default --brokers; skipped when security is configured without it)")
     args = ap.parse_args()
+    args.config = dict(args.config)
     if args.at_least_once and not args.expect:
         ap.error("--at-least-once goes with --expect")
     try:

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Delivery over TLS and SASL, read back by librdkafka over the same protocol.
+#
+#   scripts/secure-suite.sh [ROUNDTRIP]     (after `make ctests` and scripts/deps.sh)
+#
+# ROUNDTRIP is the roundtrip binary (c-tests/roundtrip.c); default $ROUNDTRIP, else
+# build/bin/roundtrip. Starts its own brokers with scripts/secure-brokers.sh (tansu behind
+# stunnel; see there), then:
+#
+#   - the endpoints themselves, with librdkafka (scripts/secure-check.py): one message
+#     each way over every protocol below, and the failures that must fail (wrong CA, name
+#     mismatch, expired certificate: -181; wrong or no client certificate; wrong password:
+#     -169). SECURE_CHECK=0 leaves this out;
+#   - then, over the same endpoints, c-tests/secure_errors.c: every refusal with its code
+#     (-181, -169), its reason, no secret in any message, Responses failing with -192
+#     after message.timeout.ms; options refused at build; the redaction of secrets;
+#     c-tests/session_renewal.c (KIP-368: 70 s over tansu's 60 s SASL sessions);
+#     c-tests/abl_ctypes.py and examples-c/sasl_ssl.c over sasl_ssl;
+#   - for each row, on a fresh 3-partition topic per codec, roundtrip sends SECURE_COUNT
+#     (300) messages with the row's security options (NAME=VALUE producer options) and
+#     checks every receipt; scripts/verify.py reads the topic back with librdkafka over the
+#     same protocol (--config) and compares byte for byte; on T1 and T2 it also checks
+#     the stored batches' codec through tansu's plain port (--raw-brokers); tansu with
+#     authentication has no plain port, so there the codec check is skipped:
+#
+#       ssl                              ssl.ca.location                  every codec
+#       mutual TLS                       + client certificate and key     lz4
+#       mutual TLS, encrypted key        + the key as encrypted PKCS#8    zstd
+#                                          and ssl.key.password
+#       sasl_plaintext SCRAM-SHA-256                                      every codec
+#       sasl_plaintext SCRAM-SHA-512                                      gzip
+#       sasl_ssl SCRAM-SHA-256           + ssl.ca.location                zstd
+#       sasl_ssl SCRAM-SHA-512           + ssl.ca.location                every codec
+#
+#     T3 and T4 (SASL) keep their topics in sqlite files: there verify also checks the
+#     stored records, content and codec, in the file (scripts/secure-check.py stored), and
+#     a snappy topic is checked only there (tansu 0.6.0's sqlite storage cannot build
+#     snappy batches for a Fetch, so no consumer can read it);
+#
+# (No PLAIN row: tansu 0.6.0 has no PLAIN mechanism; see scripts/secure-brokers.sh.)
+# One pass or fail per roundtrip and per verify; prints one line per check and ends with
+# "N passed, N failed"; exit status 1 on any failure. Everything started is stopped on
+# exit, also on failure or interrupt. Logs: build/test/secure/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
+# shellcheck source=scripts/on-error.sh
+. scripts/on-error.sh
+
+COUNT="${SECURE_COUNT:-300}"
+CASE_TIMEOUT_S="${SECURE_CASE_TIMEOUT_S:-120}"
+VERIFY_TIMEOUT_S="${SECURE_VERIFY_TIMEOUT_S:-60}"
+CODECS=(none gzip snappy lz4 zstd)
+scratch="$root/build/test/secure"
+brokers_dir="$scratch/brokers"
+roundtrip="${1:-${ROUNDTRIP:-$root/build/bin/roundtrip}}"
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+finish() {
+    echo "$passed passed, $failed failed"
+    if ((failed > 0)); then exit 1; fi
+    exit 0
+}
+indent() { sed 's/^/    /'; }
+
+brokers_started=0
+cleanup() {
+    if ((brokers_started)); then
+        scripts/secure-brokers.sh stop "$brokers_dir" 2>>"$scratch/brokers.log" || true
+        brokers_started=0
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# run_row NAME SLUG BROKER BOOTSTRAP RAW_BROKERS DB CODEC... -- OPTION...
+# BROKER: secure-brokers.sh's name for the tansu (t1..t4); RAW_BROKERS: its plain port
+# for verify.py's codec check, or "" when it has none; DB: its sqlite file, or "" (memory).
+run_row() {
+    local name="$1" slug="$2" broker="$3" bootstrap="$4" raw="$5" db="$6" codec topic expect rt_log v_log rc line
+    shift 6
+    local -a codecs=() options=() config=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        codecs+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    options=("$@")
+    local opt
+    for opt in "${options[@]}"; do config+=(--config "$opt"); done
+    [ -n "$raw" ] && config+=(--raw-brokers "$raw")
+
+    for codec in "${codecs[@]}"; do
+        topic="secure-$slug-$codec"
+        expect="$scratch/expect-$topic.txt"
+        rt_log="$scratch/roundtrip-$topic.log"
+        v_log="$scratch/verify-$topic.log"
+        echo "# $name, $codec: topic $topic via $bootstrap"
+        if ! scripts/secure-brokers.sh topic "$brokers_dir" "$broker" "$topic" 3 2>>"$scratch/brokers.log"; then
+            bad "$name, $codec: create topic $topic on $broker (see $scratch/brokers.log)"
+            bad "$name, $codec: verify (no topic)"
+            continue
+        fi
+
+        set +e
+        timeout --kill-after=5 "$CASE_TIMEOUT_S" "$roundtrip" \
+            "$bootstrap" "$topic" "$codec" "$COUNT" "$expect" 0 "${options[@]}" >"$rt_log" 2>&1
+        rc=$?
+        set -e
+        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rt_log" | tail -n 1 || true)"
+        if ((rc == 0)) && [[ "$line" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
+            ok "$name, $codec: roundtrip of $COUNT messages, \"$line\""
+        else
+            local note=""
+            if ((rc == 124 || rc == 137)); then note=" (timed out after ${CASE_TIMEOUT_S}s)"; fi
+            bad "$name, $codec: roundtrip exit status $rc$note, closing line \"${line:-missing}\"; its last lines ($rt_log):"
+            tail -n 15 "$rt_log" | indent
+        fi
+
+        if [ ! -s "$expect" ]; then
+            bad "$name, $codec: verify: roundtrip wrote no expectation file $expect"
+            continue
+        fi
+        verify_case "$name, $codec" "$bootstrap" "$topic" "$expect" "$codec" "$raw" "$db" "$v_log" "${config[@]}"
+    done
+}
+
+# verify_case LABEL BOOTSTRAP TOPIC EXPECT CODEC RAW DB LOG CONFIG_ARG...: one pass or fail.
+# verify.py reads the topic with librdkafka over the row's protocol; on a sqlite-backed
+# tansu (no plain port for the raw codec check) the stored records are also checked in
+# its sqlite file, content and codec (secure-check.py stored). A snappy topic there can
+# only be read from the file: tansu 0.6.0's sqlite storage cannot build snappy batches
+# for a Fetch (it logs UnexpectedType("Snappy") and drops the consumer's connection).
+verify_case() {
+    local label="$1" bootstrap="$2" topic="$3" expect="$4" codec="$5" raw="$6" db="$7" log="$8"
+    shift 8
+    local librdkafka="" stored="" problem=""
+    if [ -n "$db" ] && [ "$codec" = snappy ]; then
+        librdkafka="not read by librdkafka: tansu's sqlite storage cannot serve snappy batches"
+    elif "$VENV_PYTHON" scripts/verify.py --brokers "$bootstrap" --topic "$topic" --expect "$expect" \
+        --codec "$codec" --timeout "$VERIFY_TIMEOUT_S" "$@" >"$log" 2>&1; then
+        librdkafka="$(grep -m 1 '^verify: OK topic' "$log" | sed 's/^verify: OK //')"
+        if grep -q '^verify: codec check skipped' "$log"; then
+            [ -n "$db" ] || librdkafka+=" (codec check skipped: no plain port)"
+        else
+            librdkafka+=" (every batch $codec)"
+        fi
+    else
+        problem="verify.py over the row's protocol failed"
+    fi
+    if [ -n "$db" ] && [ -z "$problem" ]; then
+        if "$VENV_PYTHON" scripts/secure-check.py stored "$db" "$topic" "$expect" "$codec" >>"$log" 2>&1; then
+            stored="; $(grep -m 1 '^stored: OK' "$log" | sed 's/^stored: OK topic [^ ]* in [^ ]*: /in the sqlite file: /')"
+        else
+            problem="the records in tansu's sqlite file do not match"
+        fi
+    fi
+    if [ -z "$problem" ]; then
+        ok "$label: verify: $librdkafka$stored"
+    else
+        bad "$label: verify: $problem; the output (librdkafka's own log lines left out; $log):"
+        grep -v '^%[0-9]|' "$log" | head -n 20 | indent || true
+    fi
+}
+
+# ---------------------------------------------------------------- set-up
+rm -rf "$scratch"
+mkdir -p "$scratch"
+missing=""
+[ -x "$TANSU_BIN" ] || missing+=" tansu ($TANSU_BIN: run scripts/deps.sh)"
+[ -x "$VENV_PYTHON" ] || missing+=" the venv ($VENV_PYTHON: run scripts/deps.sh)"
+[ -x "$roundtrip" ] || missing+=" $roundtrip (run make ctests)"
+command -v stunnel4 >/dev/null || missing+=" stunnel4 (Debian package stunnel4)"
+command -v openssl >/dev/null || missing+=" openssl"
+if [ -n "$missing" ]; then
+    bad "prerequisites missing:$missing"
+    finish
+fi
+
+brokers_started=1 # stop whatever part of it started, also if start fails
+if ! scripts/secure-brokers.sh start "$brokers_dir" 2>>"$scratch/brokers.log"; then
+    bad "secure-brokers.sh start failed; the end of $scratch/brokers.log:"
+    tail -n 30 "$scratch/brokers.log" | indent
+    finish
+fi
+# shellcheck source=/dev/null
+. "$brokers_dir/secure.env"
+echo "# ssl $SSL_BOOTSTRAP (tansu $T1_RAW), mutual TLS $MTLS_BOOTSTRAP (tansu $T2_RAW)," \
+    "sasl_plaintext $SASL_PLAINTEXT_BOOTSTRAP, sasl_ssl $SASL_SSL_BOOTSTRAP"
+ON_ERROR_HINT="read the logs under $scratch"
+
+# ---------------------------------------------------------------- the endpoints
+if [ "${SECURE_CHECK:-1}" != 0 ]; then
+    if timeout --kill-after=5 300 "$VENV_PYTHON" scripts/secure-check.py --env "$brokers_dir/secure.env" check \
+        >"$scratch/secure-check.log" 2>&1; then
+        ok "endpoints proven by librdkafka: $(tail -n 1 "$scratch/secure-check.log") ($scratch/secure-check.log)"
+    else
+        bad "endpoints: scripts/secure-check.py failed; its checks ($scratch/secure-check.log):"
+        grep -E '^(ok|FAIL) |passed,' "$scratch/secure-check.log" | indent || tail -n 20 "$scratch/secure-check.log" | indent
+    fi
+fi
+
+# ---------------------------------------------------------------- the rows
+tls=(security.protocol=ssl "ssl.ca.location=$CA_PEM")
+run_row "ssl" ssl t1 "$SSL_BOOTSTRAP" "$T1_RAW" "" "${CODECS[@]}" -- "${tls[@]}"
+run_row "mutual TLS" mtls t2 "$MTLS_BOOTSTRAP" "$T2_RAW" "" lz4 -- "${tls[@]}" \
+    "ssl.certificate.location=$CLIENT_CERT" "ssl.key.location=$CLIENT_KEY"
+run_row "mutual TLS, encrypted key" mtls-enc t2 "$MTLS_BOOTSTRAP" "$T2_RAW" "" zstd -- "${tls[@]}" \
+    "ssl.certificate.location=$CLIENT_CERT" "ssl.key.location=$CLIENT_KEY_ENCRYPTED" \
+    "ssl.key.password=$CLIENT_KEY_PASSWORD"
+run_row "sasl_plaintext SCRAM-SHA-256" sasl-plain-256 t3 "$SASL_PLAINTEXT_BOOTSTRAP" "" "$T3_DB" "${CODECS[@]}" -- \
+    security.protocol=sasl_plaintext sasl.mechanism=SCRAM-SHA-256 \
+    "sasl.username=$SCRAM256_USER" "sasl.password=$SCRAM256_PASSWORD"
+run_row "sasl_plaintext SCRAM-SHA-512" sasl-plain-512 t3 "$SASL_PLAINTEXT_BOOTSTRAP" "" "$T3_DB" gzip -- \
+    security.protocol=sasl_plaintext sasl.mechanism=SCRAM-SHA-512 \
+    "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD"
+run_row "sasl_ssl SCRAM-SHA-256" sasl-ssl-256 t4 "$SASL_SSL_BOOTSTRAP" "" "$T4_DB" "${CODECS[@]}" -- \
+    security.protocol=sasl_ssl "ssl.ca.location=$CA_PEM" sasl.mechanism=SCRAM-SHA-256 \
+    "sasl.username=$SCRAM256_USER" "sasl.password=$SCRAM256_PASSWORD"
+run_row "sasl_ssl SCRAM-SHA-512" sasl-ssl-512 t4 "$SASL_SSL_BOOTSTRAP" "" "$T4_DB" "${CODECS[@]}" -- \
+    security.protocol=sasl_ssl "ssl.ca.location=$CA_PEM" sasl.mechanism=SCRAM-SHA-512 \
+    "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD"
+
+# ---------------------------------------------------------------- refusals, redaction, renewal
+# Each program below ends with "N passed, N failed"; it counts here as one pass or fail.
+bin="$(dirname "$roundtrip")"
+run_program() { # run_program LABEL TIMEOUT_S CMD...
+    local label="$1" limit="$2" log rc line
+    shift 2
+    log="$scratch/$(printf '%s' "$label" | tr -c 'A-Za-z0-9' '-').log"
+    set +e
+    timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1
+    rc=$?
+    set -e
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)"
+    if ((rc == 0)) && [[ "$line" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
+        ok "$label: \"$line\"; $(grep -m 1 -E '^(secure_errors|session_renewal|delivered)' "$log" || true)"
+    else
+        bad "$label: exit status $rc, closing line \"${line:-missing}\"; its last lines ($log):"
+        tail -n 15 "$log" | indent
+    fi
+}
+errors="$bin/secure_errors"
+scram512=(sasl.mechanism=SCRAM-SHA-512 "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD")
+run_program "refused: unknown CA" 30 "$errors" connect "$SSL_BOOTSTRAP" -181 "UnknownIssuer" \
+    security.protocol=ssl "ssl.ca.location=$OTHER_CA_PEM"
+run_program "refused: name mismatch" 30 "$errors" connect "$BADNAME_BOOTSTRAP" -181 "not valid for name" "${tls[@]}"
+run_program "refused: expired certificate" 30 "$errors" connect "$EXPIRED_BOOTSTRAP" -181 "certificate expired" "${tls[@]}"
+run_program "refused: no client certificate" 30 "$errors" connect "$MTLS_BOOTSTRAP" -181 "CertificateRequired" "${tls[@]}"
+run_program "refused: client certificate of another CA" 30 "$errors" connect "$MTLS_BOOTSTRAP" -181 "UnknownCA" "${tls[@]}" \
+    "ssl.certificate.location=$OTHER_CLIENT_CERT" "ssl.key.location=$OTHER_CLIENT_KEY"
+run_program "refused: wrong password" 30 "$errors" connect "$SASL_SSL_BOOTSTRAP" -169 "invalid-proof" "${tls[@]}" \
+    security.protocol=sasl_ssl sasl.mechanism=SCRAM-SHA-512 "sasl.username=$SCRAM512_USER" "sasl.password=not-$SCRAM512_PASSWORD"
+run_program "refused: unknown user" 30 "$errors" connect "$SASL_PLAINTEXT_BOOTSTRAP" -169 "unknown-user" \
+    security.protocol=sasl_plaintext sasl.mechanism=SCRAM-SHA-256 sasl.username=nobody "sasl.password=$SCRAM256_PASSWORD"
+run_program "refused: mechanism not enabled (PLAIN)" 30 "$errors" connect "$SASL_PLAINTEXT_BOOTSTRAP" -169 \
+    "closed the connection" security.protocol=sasl_plaintext sasl.mechanism=PLAIN \
+    "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD"
+run_program "refused at build: missing CA file" 10 "$errors" build ssl.ca.location "No such file" \
+    security.protocol=ssl ssl.ca.location=/nonexistent/ca.pem
+run_program "refused at build: certificate without key" 10 "$errors" build ssl.certificate "needs its key" \
+    "${tls[@]}" "ssl.certificate.location=$CLIENT_CERT"
+run_program "refused at build: encrypted key, wrong password" 10 "$errors" build ssl.key.location "cannot be decrypted" \
+    "${tls[@]}" "ssl.certificate.location=$CLIENT_CERT" "ssl.key.location=$CLIENT_KEY_ENCRYPTED" \
+    "ssl.key.password=not-$CLIENT_KEY_PASSWORD"
+run_program "refused at build: a key that does not parse" 10 "$errors" build ssl.key.location "not a PEM private key" \
+    "${tls[@]}" "ssl.certificate.location=$CLIENT_CERT" "ssl.key.location=$CLIENT_CERT"
+run_program "secrets redacted" 10 "$errors" redaction
+
+# KIP-368: tansu grants 60 s SASL sessions; the producer must renew them by reconnecting.
+scripts/secure-brokers.sh topic "$brokers_dir" t3 secure-renewal 1 2>>"$scratch/brokers.log" || true
+run_program "SASL session renewal (70 s)" 150 "$bin/session_renewal" "$SASL_PLAINTEXT_BOOTSTRAP" secure-renewal 70 \
+    security.protocol=sasl_plaintext "${scram512[@]}"
+
+# The ABL-style FFI test, and the C example, over sasl_ssl.
+scripts/secure-brokers.sh topic "$brokers_dir" t4 secure-abl 3 2>>"$scratch/brokers.log" || true
+run_program "abl ctypes over sasl_ssl" 120 "$VENV_PYTHON" c-tests/abl_ctypes.py "$root/target/release/libablkafka.so" \
+    "$SASL_SSL_BOOTSTRAP" secure-abl 300 security.protocol=SASL_SSL sasl.mechanisms=SCRAM-SHA-512 \
+    "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD" "ssl.ca.location=$CA_PEM"
+example_log="$scratch/example-sasl_ssl.log"
+if timeout 60 "$bin/sasl_ssl" "$SASL_SSL_BOOTSTRAP" secure-abl "$CA_PEM" "$SCRAM512_USER" "$SCRAM512_PASSWORD" \
+    >"$example_log" 2>&1 && grep -q '^delivered to partition' "$example_log"; then
+    ok "example sasl_ssl: $(cat "$example_log")"
+else
+    bad "example sasl_ssl: $(tail -n 3 "$example_log")"
+fi
+
+cleanup
+finish
