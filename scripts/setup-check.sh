@@ -31,7 +31,7 @@ fresh=(env -u TANSU_ROOT -u TANSU_BIN -u TANSU_INSTALL_LOG -u VENV_DIR -u RDKAFK
 if out="$("${fresh[@]}" bash -c 'set -euo pipefail; . scripts/env.sh; echo "lib=[$RDKAFKA_LIB] tansu=$TANSU_BIN"' 2>&1)"; then
     ok "sourcing scripts/env.sh with an empty cache under set -euo pipefail exits 0"
     case "$out" in
-        "lib=[] tansu=$empty/cache/tansu/bin/tansu") ok "it finds no librdkafka and puts tansu in the empty cache" ;;
+        "lib=[] tansu=$empty/cache/tansu-sqlite/bin/tansu") ok "it finds no librdkafka and puts tansu in the empty cache" ;;
         *) bad "unexpected paths from env.sh with an empty cache: $out" ;;
     esac
 else

@@ -114,7 +114,11 @@ const fn int(min: i64, max: i64) -> Kind {
 
 const INT_MAX: i64 = i32::MAX as i64;
 
-const OPTIONAL_PATH: Kind = Kind::Text { required: false, max_bytes: usize::MAX };
+/// A file name or PEM text: any length, may be unset.
+const OPTIONAL_TEXT: Kind = Kind::Text { required: false, max_bytes: usize::MAX };
+/// Longest secret (a PEM key is a few KiB): a longer one is a mistake, refused
+/// without being repeated.
+const SECRET_MAX_BYTES: usize = 1 << 20;
 
 /// Every supported option. The order is the README's.
 const OPTIONS: &[OptionSpec] = &[
@@ -148,11 +152,11 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "enable.idempotence", aliases: &[], default: "false", kind: Kind::Bool },
     OptionSpec { name: "max.in.flight.requests.per.connection", aliases: &["max.in.flight"], default: "1000000", kind: int(1, 1_000_000) },
     OptionSpec { name: "security.protocol", aliases: &[], default: "plaintext", kind: Kind::Choice(&Protocol::NAMES) },
-    OptionSpec { name: "ssl.ca.location", aliases: &[], default: "", kind: OPTIONAL_PATH },
-    OptionSpec { name: "ssl.ca.pem", aliases: &[], default: "", kind: OPTIONAL_PATH },
-    OptionSpec { name: "ssl.certificate.location", aliases: &[], default: "", kind: OPTIONAL_PATH },
-    OptionSpec { name: "ssl.certificate.pem", aliases: &[], default: "", kind: OPTIONAL_PATH },
-    OptionSpec { name: "ssl.key.location", aliases: &[], default: "", kind: OPTIONAL_PATH },
+    OptionSpec { name: "ssl.ca.location", aliases: &[], default: "", kind: OPTIONAL_TEXT },
+    OptionSpec { name: "ssl.ca.pem", aliases: &[], default: "", kind: OPTIONAL_TEXT },
+    OptionSpec { name: "ssl.certificate.location", aliases: &[], default: "", kind: OPTIONAL_TEXT },
+    OptionSpec { name: "ssl.certificate.pem", aliases: &[], default: "", kind: OPTIONAL_TEXT },
+    OptionSpec { name: "ssl.key.location", aliases: &[], default: "", kind: OPTIONAL_TEXT },
     OptionSpec { name: "ssl.key.pem", aliases: &[], default: "", kind: Kind::Secret },
     OptionSpec { name: "ssl.key.password", aliases: &[], default: "", kind: Kind::Secret },
     OptionSpec { name: "enable.ssl.certificate.verification", aliases: &[], default: "true", kind: Kind::Bool },
@@ -178,7 +182,6 @@ const NOT_SUPPORTED: &[(&str, &str)] = &[
     ("ssl.crl.location", "certificate revocation lists are not checked"),
     ("ssl.ca.certificate.stores", "a Windows certificate store option"),
     ("ssl.certificate.verify_cb", "a callback cannot be set by name and value"),
-    ("ssl.key.", "not supported"),
     ("sasl.kerberos.", "GSSAPI (Kerberos) is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
     ("sasl.oauthbearer.", "OAUTHBEARER is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
     ("enable.sasl.oauthbearer.unsecure.jwt", "OAUTHBEARER is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
@@ -428,7 +431,7 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
             },
         },
         // Whatever it is, it is not repeated: it may be a password or a key.
-        Kind::Secret if value.len() > WIRE_STRING_MAX * 16 => {
+        Kind::Secret if value.len() > SECRET_MAX_BYTES => {
             Err(ConfigError::Invalid(format!("Invalid value for configuration property \"{name}\": {} bytes is too long", value.len())))
         }
         Kind::Secret => Ok(value),

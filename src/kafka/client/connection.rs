@@ -148,13 +148,14 @@ impl Connection {
         };
         let body = match answer {
             Ok(body) => body,
-            // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
-            Err(_) if wire.failure().is_some() => {
-                let (code, why) = wire.failure().unwrap_or((ErrorCode::TRANSPORT, String::new()));
-                return Err(BrokerError::new(code, address, why));
+            Err(failure) => {
+                return Err(match wire.failure() {
+                    // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
+                    Some((code, why)) => BrokerError::new(code, address, why),
+                    None if failure.code == ErrorCode::TIMED_OUT => transport(&"no ApiVersions response within request.timeout.ms"),
+                    None => transport(&format_args!("ApiVersions failed: {}", failure.code.message())),
+                });
             }
-            Err(f) if f.code == ErrorCode::TIMED_OUT => return Err(transport(&"no ApiVersions response within request.timeout.ms")),
-            Err(f) => return Err(transport(&format_args!("ApiVersions failed: {}", f.code.message()))),
         };
         let versions = api_versions::decode_response(&body).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e))?;
         match ErrorCode::from_kafka(versions.error_code) {
@@ -370,4 +371,20 @@ fn renewal_delay(lifetime: Duration) -> Duration {
     let spread = (u64::from(nanos) ^ u64::from(std::process::id())) % 100;
     let fraction = 0.85 + 0.10 * (spread as f64 / 100.0);
     lifetime.mul_f64(fraction).max(Duration::from_secs(1).min(lifetime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sasl_session_is_renewed_at_85_to_95_percent_of_its_lifetime() {
+        let minute = Duration::from_secs(60);
+        for _ in 0..100 {
+            let delay = renewal_delay(minute);
+            assert!(delay >= minute.mul_f64(0.85) && delay <= minute.mul_f64(0.95), "{delay:?}");
+        }
+        assert_eq!(renewal_delay(Duration::from_millis(500)), Duration::from_millis(500), "never later than the session's end");
+        assert!(renewal_delay(Duration::from_millis(1100)) >= Duration::from_secs(1), "nor sooner than a second from now");
+    }
 }

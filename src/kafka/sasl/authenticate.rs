@@ -72,7 +72,9 @@ fn in_sasl(connection: &Connection, error: BrokerError) -> BrokerError {
     match error.code {
         ErrorCode::TRANSPORT => BrokerError {
             code: ErrorCode::AUTHENTICATION,
-            detail: format!("{address}: SASL authentication failed: the broker closed the connection ({what}): does it enable this mechanism?"),
+            detail: format!(
+                "{address}: SASL authentication failed: the broker closed the connection ({what}): does it enable this mechanism?"
+            ),
         },
         code => BrokerError { code, detail: format!("{address}: SASL authentication: {what}") },
     }
