@@ -33,12 +33,15 @@ import sys
 import time
 
 LONG, INT64, CHARACTER, MEMPTR = ctypes.c_int32, ctypes.c_int64, ctypes.c_char_p, ctypes.c_void_p
+SECRETS = {"sasl.password", "ssl.key.password", "ssl.key.pem"}
 
 # name: (return type, argument types), as the ABL PROCEDURE ... EXTERNAL declarations say.
 ABL_SIGNATURES = {
     "producer_builder_new": (INT64, []),
     "producer_builder_set_option": (LONG, [INT64, CHARACTER, CHARACTER]),
     "producer_builder_last_error": (INT64, [INT64]),
+    "producer_builder_get_option": (INT64, [INT64, CHARACTER, MEMPTR, INT64]),
+    "producer_get_option": (INT64, [INT64, CHARACTER, MEMPTR, INT64]),
     "producer_builder_build": (INT64, [INT64]),
     "producer_builder_free": (None, [INT64]),
     "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
@@ -119,6 +122,15 @@ def main():
                         ("compression.codec", "lz4"), ("client.id", "abl-ctypes"), *extra):
         rc = lib.producer_builder_set_option(builder, name.encode(), value.encode())
         check(rc == 0, f"set_option {name}={value}: {rc} {get_string(lib.producer_builder_last_error(builder))}")
+    # Read back through a MEMPTR the ABL program owns (SET-SIZE 256, then GET-STRING):
+    # canonical spelling, and a secret as "[redacted]".
+    readback = ctypes.create_string_buffer(256)
+    for name, value in extra:
+        n = lib.producer_builder_get_option(builder, name.encode(), ctypes.addressof(readback), 256)
+        got = readback.value.decode()
+        want = "[redacted]" if name in SECRETS else value
+        check(n == len(got) and got.lower() == want.lower(), f"get_option {name}: {n} {got!r}, expected {want!r}")
+    check(lib.producer_builder_get_option(builder, b"no.such.option", None, 0) == -2, "an unknown name reads as -2")
     rc = lib.producer_builder_set_option(builder, b"linger.ms", b"soon")
     check(rc == -1, f"bad value gives -1, got {rc}")
     msg = get_string(lib.producer_builder_last_error(builder))
@@ -129,6 +141,8 @@ def main():
     if not check(producer != 0, f"build: {get_string(lib.producer_builder_last_error(builder))}"):
         return report()
     check(threads_now() > baseline, "a producer runs its own thread")
+    n = lib.producer_get_option(producer, b"compression.codec", ctypes.addressof(readback), 256)
+    check(n == 3 and readback.value == b"lz4", f"producer_get_option compression.codec: {n} {readback.value!r}")
 
     # ---------------------------------------------------------------- send loop
     sent = []  # (handle, key, value)

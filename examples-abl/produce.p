@@ -42,6 +42,8 @@ DEFINE VARIABLE mValue    AS MEMPTR    NO-UNDO.
 DEFINE VARIABLE dDeadline AS DATETIME  NO-UNDO.
 DEFINE VARIABLE cUser     AS CHARACTER NO-UNDO.
 DEFINE VARIABLE cCaFile   AS CHARACTER NO-UNDO.
+DEFINE VARIABLE mOption   AS MEMPTR    NO-UNDO.
+DEFINE VARIABLE iLength   AS INT64     NO-UNDO.
 
 FUNCTION LibraryString RETURNS CHARACTER (INPUT iAddress AS INT64) FORWARD.
 
@@ -81,6 +83,15 @@ IF hProducer = 0 THEN DO:
     RETURN.
 END.
 RUN producer_builder_free (hBuilder).
+
+/* Options read back into a MEMPTR of ours: canonical spelling ("SASL_SSL" reads
+   "sasl_ssl"), librdkafka's defaults for what was not set, secrets as "[redacted]". */
+SET-SIZE(mOption) = 256.
+RUN producer_get_option (hProducer, "security.protocol", GET-POINTER-VALUE(mOption), 256, OUTPUT iLength).
+IF iLength >= 0 THEN MESSAGE "security.protocol =" GET-STRING(mOption, 1).
+RUN producer_get_option (hProducer, "sasl.password", GET-POINTER-VALUE(mOption), 256, OUTPUT iLength).
+IF iLength > 0 THEN MESSAGE "sasl.password =" GET-STRING(mOption, 1).   /* [redacted] */
+SET-SIZE(mOption) = 0.
 
 /* ------------------------------------------------------------ send loop */
 /* Key as a MEMPTR (raw bytes with a length), value likewise; the library copies both
@@ -157,6 +168,14 @@ END PROCEDURE.
 PROCEDURE producer_builder_last_error EXTERNAL {&LIB} CDECL PERSISTENT:
     DEFINE INPUT  PARAMETER hBuilder AS INT64.
     DEFINE RETURN PARAMETER iAddress AS INT64.   /* const char *, read via MEMPTR */
+END PROCEDURE.
+
+PROCEDURE producer_get_option EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER cName     AS CHARACTER.
+    DEFINE INPUT  PARAMETER iBuffer   AS INT64.     /* the MEMPTR's address */
+    DEFINE INPUT  PARAMETER iBufLen   AS INT64.
+    DEFINE RETURN PARAMETER iLength   AS INT64.     /* -2: no such option */
 END PROCEDURE.
 
 PROCEDURE producer_builder_build EXTERNAL {&LIB} CDECL PERSISTENT:

@@ -119,6 +119,18 @@ int32_t producer_builder_set_option(ProducerBuilder *builder, const char *name, 
 const char *producer_builder_last_error(const ProducerBuilder *builder);
 
 /*
+ Reads back the option `name` (or an alias): the value set, or
+ librdkafka's default, in its canonical spelling (`SASL_SSL` reads as
+ `sasl_ssl`); a secret that was set reads as `[redacted]`. Writes it into
+ `buf` with the snprintf contract of `producer_error_message` (the caller
+ owns `buf`; NULL with `buf_len` 0 asks for the length) and returns its
+ length in bytes; -2 for a name that is not an option; -186 for a NULL
+ builder or name or a name that is not UTF-8 (nothing written). Changes
+ nothing, `producer_builder_last_error` included. The builder's thread.
+ */
+int64_t producer_builder_get_option(const ProducerBuilder *builder, const char *name, char *buf, size_t buf_len);
+
+/*
  Builds a producer from the builder's options and starts its background
  thread. Returns NULL on failure (missing bootstrap.servers, conflicting
  options, no thread could be started), with the reason in
@@ -227,6 +239,18 @@ int32_t producer_error_code(const Producer *producer);
  Any thread.
  */
 size_t producer_error_message(const Producer *producer, char *buf, size_t buf_len);
+
+/*
+ Reads back the option `name` (or an alias) as this producer was built
+ with it: the value set, or librdkafka's default, in its canonical
+ spelling; a secret that was set (`sasl.password`, `ssl.key.password`,
+ `ssl.key.pem`) reads as `[redacted]`. Writes it into `buf` with the
+ snprintf contract of `producer_error_message` and returns its length in
+ bytes; -2 for a name that is not an option; -186 for a NULL producer or
+ name, a name that is not UTF-8, or a producer inherited across fork
+ (nothing written). Any thread.
+ */
+int64_t producer_get_option(const Producer *producer, const char *name, char *buf, size_t buf_len);
 
 /*
  Frees the producer. If it was not closed, it is closed first without

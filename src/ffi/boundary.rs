@@ -63,6 +63,25 @@ pub(crate) unsafe fn c_bytes<'a>(ptr: *const c_void, len: usize, what: &'static 
     }
 }
 
+/// Writes `text` into the caller's buffer as snprintf does: at most
+/// `buf_len - 1` bytes and a NUL, nothing when `buf` is NULL or `buf_len`
+/// is 0. Returns the full text's length in bytes.
+///
+/// # Safety
+/// `buf` is NULL or points to `buf_len` writable bytes.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn write_c_text(text: &str, buf: *mut c_char, buf_len: usize) -> usize {
+    if !buf.is_null() && buf_len > 0 {
+        let copied = text.len().min(buf_len - 1);
+        // SAFETY: the caller gave `buf_len` writable bytes at `buf`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), buf, copied);
+            *buf.add(copied) = 0;
+        }
+    }
+    text.len()
+}
+
 /// C's `timeout_ms`: negative means wait forever.
 pub(crate) fn timeout_from_ms(timeout_ms: i32) -> Option<std::time::Duration> {
     u64::try_from(timeout_ms).ok().map(std::time::Duration::from_millis)

@@ -2,11 +2,12 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::{c_str, guard};
+use super::boundary::{c_str, guard, write_c_text};
 use super::fork;
 use super::handle::{borrow_tagged, borrow_tagged_mut, tagged_into_handle, take_tagged, Castable, OwnedTaggedBox};
 use super::producer::{Producer, ProducerState};
 use crate::kafka::config::ConfigBuilder;
+
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::Producer as CoreProducer;
 
@@ -90,6 +91,30 @@ pub extern "C" fn producer_builder_last_error(builder: *const ProducerBuilder) -
     })
 }
 
+/// Reads back the option `name` (or an alias): the value set, or
+/// librdkafka's default, in its canonical spelling (`SASL_SSL` reads as
+/// `sasl_ssl`); a secret that was set reads as `[redacted]`. Writes it into
+/// `buf` with the snprintf contract of `producer_error_message` (the caller
+/// owns `buf`; NULL with `buf_len` 0 asks for the length) and returns its
+/// length in bytes; -2 for a name that is not an option; -186 for a NULL
+/// builder or name or a name that is not UTF-8 (nothing written). Changes
+/// nothing, `producer_builder_last_error` included. The builder's thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_builder_get_option(
+    builder: *const ProducerBuilder,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> i64 {
+    guard(ErrorCode::INVALID_ARG.code().into(), || {
+        // SAFETY: NULL or a live builder, as documented.
+        let Some(state) = (unsafe { borrow_tagged(builder) }) else { return ErrorCode::INVALID_ARG.code().into() };
+        // SAFETY: as documented: NULL or a C string, NULL or `buf_len` writable bytes.
+        unsafe { read_option(&state.options, name, buf, buf_len) }
+    })
+}
+
 /// Builds a producer from the builder's options and starts its background
 /// thread. Returns NULL on failure (missing bootstrap.servers, conflicting
 /// options, no thread could be started), with the reason in
@@ -116,7 +141,7 @@ pub extern "C" fn producer_builder_build(builder: *mut ProducerBuilder) -> *mut 
         match CoreProducer::start(config) {
             Ok(core) => {
                 state.last_error = None;
-                tagged_into_handle::<Producer>(ProducerState { core, generation })
+                tagged_into_handle::<Producer>(ProducerState { core, options: state.options.clone(), generation })
             }
             Err(message) => {
                 state.fail(ErrorCode::FAIL.code(), &message);
@@ -136,4 +161,27 @@ pub extern "C" fn producer_builder_free(builder: *mut ProducerBuilder) {
         // SAFETY: NULL or a live builder, not used afterwards, as documented.
         drop(unsafe { take_tagged(builder) })
     })
+}
+
+/// librdkafka's RD_KAFKA_CONF_UNKNOWN, for a name that is not an option.
+const UNKNOWN_OPTION: i64 = -2;
+
+/// The option read-back both `producer_builder_get_option` and
+/// `producer_get_option` give.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `buf` is NULL or points to
+/// `buf_len` writable bytes.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_option(options: &ConfigBuilder, name: *const c_char, buf: *mut c_char, buf_len: usize) -> i64 {
+    // SAFETY: as the caller promises.
+    let Ok(name) = (unsafe { c_str(name, "name") }) else { return ErrorCode::INVALID_ARG.code().into() };
+    match options.get(name) {
+        Some(value) => {
+            // SAFETY: as the caller promises.
+            let length = unsafe { write_c_text(value, buf, buf_len) };
+            i64::try_from(length).unwrap_or(i64::MAX)
+        }
+        None => UNKNOWN_OPTION,
+    }
 }

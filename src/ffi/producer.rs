@@ -1,13 +1,14 @@
 //! `Producer`: send, flush, close, free.
 
 use std::ffi::{c_char, c_void};
-use std::ptr;
 use std::sync::Mutex;
 
-use super::boundary::{c_bytes, c_str, guard, timeout_from_ms};
+use super::boundary::{c_bytes, c_str, guard, timeout_from_ms, write_c_text};
+use super::builder::read_option;
 use super::fork;
 use super::handle::{arc_into_handle, borrow_tagged, take_tagged, Castable, OwnedTaggedBox};
 use super::response::Response;
+use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::Producer as CoreProducer;
 use crate::kafka::receipt::Receipt;
@@ -37,6 +38,8 @@ pub struct Producer {
 /// The Rust value behind a `Producer` handle.
 pub(crate) struct ProducerState {
     pub(crate) core: CoreProducer,
+    /// The options it was built with, for `producer_get_option`.
+    pub(crate) options: ConfigBuilder,
     /// The fork generation it was built in (see `fork`).
     pub(crate) generation: u64,
 }
@@ -158,15 +161,29 @@ pub extern "C" fn producer_error_message(producer: *const Producer, buf: *mut c_
     guard(0, || {
         let Some(producer) = live_producer(producer) else { return 0 };
         let text = producer.status().message;
-        if !buf.is_null() && buf_len > 0 {
-            let copied = text.len().min(buf_len - 1);
-            // SAFETY: the caller gave `buf_len` writable bytes at `buf`.
-            unsafe {
-                ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), buf, copied);
-                *buf.add(copied) = 0;
-            }
-        }
-        text.len()
+        // SAFETY: the caller gave `buf_len` writable bytes at `buf`, or NULL.
+        unsafe { write_c_text(&text, buf, buf_len) }
+    })
+}
+
+/// Reads back the option `name` (or an alias) as this producer was built
+/// with it: the value set, or librdkafka's default, in its canonical
+/// spelling; a secret that was set (`sasl.password`, `ssl.key.password`,
+/// `ssl.key.pem`) reads as `[redacted]`. Writes it into `buf` with the
+/// snprintf contract of `producer_error_message` and returns its length in
+/// bytes; -2 for a name that is not an option; -186 for a NULL producer or
+/// name, a name that is not UTF-8, or a producer inherited across fork
+/// (nothing written). Any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_get_option(producer: *const Producer, name: *const c_char, buf: *mut c_char, buf_len: usize) -> i64 {
+    guard(ErrorCode::INVALID_ARG.code().into(), || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(state) = (unsafe { borrow_tagged(producer) }).filter(|s| fork::is_ours(s.generation)) else {
+            return ErrorCode::INVALID_ARG.code().into();
+        };
+        // SAFETY: as documented: NULL or a C string, NULL or `buf_len` writable bytes.
+        unsafe { read_option(&state.options, name, buf, buf_len) }
     })
 }
 

@@ -147,3 +147,58 @@ fn codes_have_librdkafkas_names_and_the_version_is_cargos() {
     assert_eq!(text(ablkafka_err2name(12345)).as_deref(), Some("ERR_UNKNOWN_CODE"));
     assert_eq!(text(ablkafka_version()).as_deref(), Some(env!("CARGO_PKG_VERSION")));
 }
+
+/// `producer_builder_get_option` or `producer_get_option` into a buffer of
+/// `buf_len` bytes: (return value, what the buffer holds).
+fn read_back(get: impl Fn(*const c_char, *mut c_char, usize) -> i64, name: &CStr, buf_len: usize) -> (i64, String) {
+    let mut buf = vec![b'#' as c_char; buf_len.max(1)];
+    let n = get(name.as_ptr(), if buf_len == 0 { ptr::null_mut() } else { buf.as_mut_ptr() }, buf_len);
+    let held = match buf_len {
+        0 => String::new(),
+        _ => text(buf.as_ptr()).unwrap_or_default(),
+    };
+    (n, held)
+}
+
+#[test]
+fn options_read_back_canonical_with_defaults_and_secrets_redacted() {
+    let b = builder_with(&[
+        (c"bootstrap.servers", c"127.0.0.1:1"),
+        (c"security.protocol", c"SASL_PLAINTEXT"),
+        (c"sasl.mechanisms", c"scram-sha-256"),
+        (c"sasl.username", c"alice"),
+        (c"sasl.password", c"hunter2"),
+        (c"message.timeout.ms", c"1000"),
+    ]);
+    let from_builder = |name: *const c_char, buf: *mut c_char, len: usize| producer_builder_get_option(b, name, buf, len);
+    assert_eq!(read_back(from_builder, c"security.protocol", 64), (14, "sasl_plaintext".into()));
+    assert_eq!(read_back(from_builder, c"sasl.mechanism", 64), (13, "SCRAM-SHA-256".into()), "by its alias's canonical name");
+    assert_eq!(read_back(from_builder, c"sasl.password", 64), (10, "[redacted]".into()));
+    assert_eq!(read_back(from_builder, c"ssl.key.password", 64), (0, String::new()), "an unset secret is empty");
+    assert_eq!(read_back(from_builder, c"linger.ms", 64), (1, "5".into()), "librdkafka's default");
+    assert_eq!(read_back(from_builder, c"queue.buffering.max.ms", 64), (1, "5".into()), "an alias reads its option");
+    assert_eq!(read_back(from_builder, c"no.such.option", 64).0, -2);
+    // The snprintf contract: truncated with a NUL, the full length returned; NULL asks the length.
+    assert_eq!(read_back(from_builder, c"security.protocol", 5), (14, "sasl".into()));
+    assert_eq!(read_back(from_builder, c"security.protocol", 0), (14, String::new()));
+    assert_eq!(producer_builder_get_option(b, ptr::null(), ptr::null_mut(), 0), i64::from(INVALID_ARG));
+    assert_eq!(producer_builder_get_option(ptr::null(), c"linger.ms".as_ptr(), ptr::null_mut(), 0), i64::from(INVALID_ARG));
+    assert_eq!(text(producer_builder_last_error(b)), None, "reading changed nothing");
+
+    let p = producer_builder_build(b);
+    assert!(!p.is_null(), "{:?}", text(producer_builder_last_error(b)));
+    assert_eq!(producer_builder_set_option(b, c"linger.ms".as_ptr(), c"50".as_ptr()), 0);
+    let from_producer = |name: *const c_char, buf: *mut c_char, len: usize| producer_get_option(p, name, buf, len);
+    assert_eq!(read_back(from_producer, c"linger.ms", 64), (1, "5".into()), "the producer keeps what it was built with");
+    assert_eq!(read_back(from_producer, c"sasl.password", 64), (10, "[redacted]".into()));
+    assert_eq!(read_back(from_producer, c"sasl.username", 64), (5, "alice".into()));
+    assert_eq!(read_back(from_producer, c"no.such.option", 64).0, -2);
+    assert_eq!(producer_get_option(ptr::null(), c"linger.ms".as_ptr(), ptr::null_mut(), 0), i64::from(INVALID_ARG));
+    assert_eq!(
+        producer_get_option(b.cast(), c"linger.ms".as_ptr(), ptr::null_mut(), 0),
+        i64::from(INVALID_ARG),
+        "a builder is not a producer"
+    );
+    producer_builder_free(b);
+    producer_free(p);
+}
