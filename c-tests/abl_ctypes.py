@@ -45,6 +45,15 @@ ABL_SIGNATURES = {
     "producer_builder_build": (INT64, [INT64]),
     "producer_builder_free": (None, [INT64]),
     "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
+    "producer_send_record": (INT64, [INT64, INT64]),
+    "record_builder_new": (INT64, []),
+    "record_builder_set_topic": (LONG, [INT64, CHARACTER]),
+    "record_builder_set_key": (LONG, [INT64, MEMPTR, INT64]),
+    "record_builder_set_value": (LONG, [INT64, MEMPTR, INT64]),
+    "record_builder_set_partition": (LONG, [INT64, LONG]),
+    "record_builder_set_timestamp": (LONG, [INT64, INT64]),
+    "record_builder_add_header": (LONG, [INT64, CHARACTER, MEMPTR, INT64]),
+    "record_builder_free": (None, [INT64]),
     "producer_flush": (LONG, [INT64, LONG]),
     "producer_close": (LONG, [INT64, LONG]),
     "producer_free": (None, [INT64]),
@@ -183,6 +192,37 @@ def main():
             code = lib.response_error_code(handle)
             print(f"  not delivered: code {code} {get_string(lib.response_error_message(handle))}", file=sys.stderr)
     check(delivered == count, f"{delivered} of {count} delivered")
+
+    # ---------------------------------------------------------------- a RecordBuilder: headers, partition 0, timestamp
+    rb = lib.record_builder_new()
+    check(rb != 0, "record_builder_new returned 0")
+    check(lib.record_builder_set_topic(rb, topic.encode()) == 0, "set_topic")
+    check(lib.record_builder_set_partition(rb, 0) == 0, "set_partition 0")
+    check(lib.record_builder_set_partition(rb, -7) == -186, "a negative partition is refused")
+    check(lib.record_builder_set_timestamp(rb, 1_600_000_000_000) == 0, "set_timestamp")
+    header_value = b"\x00abl\xff"
+    hbuf, haddr = memptr(header_value)
+    check(lib.record_builder_add_header(rb, b"origin", haddr, len(header_value)) == 0, "add_header")
+    check(lib.record_builder_add_header(rb, b"none", None, 0) == 0, "add_header with a null value")
+    with_headers = []
+    for i in range(5):
+        key, value = f"abl-record-{i}".encode(), f"record {i} with headers".encode()
+        kbuf, kaddr = memptr(key)
+        vbuf, vaddr = memptr(value)
+        lib.record_builder_set_key(rb, kaddr, len(key))
+        lib.record_builder_set_value(rb, vaddr, len(value))
+        with_headers.append((lib.producer_send_record(producer, rb), key, value))
+    lib.record_builder_free(rb)
+    check(lib.producer_flush(producer, 30000) == 0, "flush after the record builder's sends")
+    for handle, key, value in with_headers:
+        ok = (lib.response_success(handle) == 1 and lib.response_partition(handle) == 0
+              and lib.response_timestamp(handle) == 1_600_000_000_000)
+        check(ok, f"record with headers: success {lib.response_success(handle)} partition "
+                  f"{lib.response_partition(handle)} timestamp {lib.response_timestamp(handle)}")
+        if ok:
+            lines.append(f"0 {lib.response_offset(handle)} x{key.hex()} x{value.hex()} "
+                         f"x{b'origin'.hex()}=x{header_value.hex()},x{b'none'.hex()}=- 1600000000000")
+        lib.response_free(handle)
 
     # ---------------------------------------------------------------- refusals, read through MEMPTRs
     big = b"x" * 1_000_001

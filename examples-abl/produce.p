@@ -43,6 +43,8 @@ DEFINE VARIABLE dDeadline AS DATETIME  NO-UNDO.
 DEFINE VARIABLE cUser     AS CHARACTER NO-UNDO.
 DEFINE VARIABLE cCaFile   AS CHARACTER NO-UNDO.
 DEFINE VARIABLE mOption   AS MEMPTR    NO-UNDO.
+DEFINE VARIABLE hRecord   AS INT64     NO-UNDO.
+DEFINE VARIABLE hWithHeaders AS INT64  NO-UNDO.
 DEFINE VARIABLE iLength   AS INT64     NO-UNDO.
 
 FUNCTION LibraryString RETURNS CHARACTER (INPUT iAddress AS INT64) FORWARD.
@@ -111,6 +113,22 @@ DO i = 1 TO {&COUNT}:
     SET-SIZE(mValue) = 0.
 END.
 
+/* ------------------------------------------------------------ a record with headers */
+/* OpenEdge's RecordBuilder: headers (AddHeader), a partition of its own (SetPartitionId:
+   used instead of the key's), a timestamp (ms since the epoch; 0 = now). Everything is
+   copied by producer_send_record, so the builder can be changed and sent again. */
+RUN record_builder_new (OUTPUT hRecord).
+RUN record_builder_set_topic (hRecord, cTopic, OUTPUT iRc).
+RUN record_builder_set_partition (hRecord, 0, OUTPUT iRc).
+SET-SIZE(mValue) = 16.
+PUT-STRING(mValue, 1) = "order-service".
+RUN record_builder_add_header (hRecord, "origin", mValue, LENGTH("order-service", "RAW"), OUTPUT iRc).
+PUT-STRING(mValue, 1) = "with headers".
+RUN record_builder_set_value (hRecord, mValue, LENGTH("with headers", "RAW"), OUTPUT iRc).
+RUN producer_send_record (hProducer, hRecord, OUTPUT hWithHeaders).
+SET-SIZE(mValue) = 0.
+RUN record_builder_free (hRecord).
+
 /* ------------------------------------------------------------ polling the receipts */
 /* No callbacks: ask each Response whether it completed, pause, ask again. */
 dDeadline = ADD-INTERVAL(NOW, 60, "seconds").
@@ -137,6 +155,10 @@ DO i = 1 TO {&COUNT}:
     END.
     RUN response_free (hResponse[i]).
 END.
+RUN response_wait (hWithHeaders, 10000, OUTPUT iFlag).
+RUN response_partition (hWithHeaders, OUTPUT iPart).
+MESSAGE "the record with headers went to partition" iPart.   /* 0, as asked */
+RUN response_free (hWithHeaders).
 
 /* ------------------------------------------------------------ close, free */
 RUN producer_close (hProducer, 10000, OUTPUT iRc).   /* flushes, joins the thread */
@@ -197,6 +219,47 @@ PROCEDURE producer_send EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
     DEFINE RETURN PARAMETER hResponse AS INT64.
 END PROCEDURE.
 
+PROCEDURE producer_send_record EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER hRecord   AS INT64.
+    DEFINE RETURN PARAMETER hResponse AS INT64.
+END PROCEDURE.
+
+PROCEDURE record_builder_new EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE RETURN PARAMETER hRecord AS INT64.
+END PROCEDURE.
+
+PROCEDURE record_builder_set_topic EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hRecord AS INT64.
+    DEFINE INPUT  PARAMETER cTopic  AS CHARACTER.
+    DEFINE RETURN PARAMETER iRc     AS LONG.
+END PROCEDURE.
+
+PROCEDURE record_builder_set_value EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hRecord   AS INT64.
+    DEFINE INPUT  PARAMETER mValue    AS MEMPTR.
+    DEFINE INPUT  PARAMETER iValueLen AS INT64.
+    DEFINE RETURN PARAMETER iRc       AS LONG.
+END PROCEDURE.
+
+PROCEDURE record_builder_set_partition EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hRecord    AS INT64.
+    DEFINE INPUT  PARAMETER iPartition AS LONG.     /* -1: the partitioner chooses */
+    DEFINE RETURN PARAMETER iRc        AS LONG.
+END PROCEDURE.
+
+PROCEDURE record_builder_add_header EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hRecord   AS INT64.
+    DEFINE INPUT  PARAMETER cName     AS CHARACTER.
+    DEFINE INPUT  PARAMETER mValue    AS MEMPTR.
+    DEFINE INPUT  PARAMETER iValueLen AS INT64.
+    DEFINE RETURN PARAMETER iRc       AS LONG.
+END PROCEDURE.
+
+PROCEDURE record_builder_free EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hRecord AS INT64.
+END PROCEDURE.
+
 PROCEDURE producer_flush EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
     DEFINE INPUT  PARAMETER hProducer  AS INT64.
     DEFINE INPUT  PARAMETER iTimeoutMs AS LONG.
@@ -211,6 +274,12 @@ END PROCEDURE.
 
 PROCEDURE producer_free EXTERNAL {&LIB} CDECL PERSISTENT:
     DEFINE INPUT PARAMETER hProducer AS INT64.
+END PROCEDURE.
+
+PROCEDURE response_wait EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse  AS INT64.
+    DEFINE INPUT  PARAMETER iTimeoutMs AS LONG.
+    DEFINE RETURN PARAMETER iDone      AS LONG.
 END PROCEDURE.
 
 PROCEDURE response_completed EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:

@@ -37,6 +37,11 @@
 #define ABLKAFKA_VERSION "0.1.0"
 
 /*
+ What "no partition chosen" is, as in librdkafka (RD_KAFKA_PARTITION_UA).
+ */
+#define ABLKAFKA_PARTITION_UNASSIGNED -1
+
+/*
  A Kafka producer with its own background thread.
 
  Owner: the caller, from `producer_builder_build` until `producer_free`.
@@ -69,6 +74,18 @@ typedef struct Producer Producer;
  most cases (they then act as for NULL).
  */
 typedef struct ProducerBuilder ProducerBuilder;
+
+/*
+ A record being put together: topic, key, value, headers, and optionally
+ a partition and a timestamp.
+
+ Owner: the caller, from `record_builder_new` until `record_builder_free`.
+ `producer_send_record` copies everything, so the builder may be changed
+ or reused as soon as it returns. Not thread-safe: one thread at a time.
+ Passing another kind of handle, or a freed builder, is a caller error
+ that these functions detect in most cases (they then act as for NULL).
+ */
+typedef struct RecordBuilder RecordBuilder;
 
 /*
  One record's delivery receipt (OpenEdge's ISendResponse).
@@ -196,6 +213,21 @@ const char *ablkafka_version(void);
 Response *producer_send(Producer *producer, const char *topic, const void *key, size_t key_len, const void *value, size_t value_len);
 
 /*
+ Queues the record `record` describes (see `RecordBuilder`) and returns
+ its delivery receipt at once, as `producer_send` does; everything is
+ copied, so the builder may be changed or reused as soon as this returns.
+ Failures known now come back as a completed Response, as for
+ `producer_send`: -186 also for a NULL record builder or one without a
+ topic; 10 when key, value and headers together exceed
+ message.max.bytes; -190 for a partition the topic does not have, when
+ its partitions are already known (else once they are).
+
+ NULL only if memory runs out. The caller owns the Response. Any thread
+ for the producer; the record builder's own thread.
+ */
+Response *producer_send_record(Producer *producer, RecordBuilder *record);
+
+/*
  Sends whatever is lingering now and waits until every message sent so
  far has completed (delivered or failed), for at most `timeout_ms`
  (-1, or any negative value: no limit; 0: do not wait). Returns 0 when
@@ -261,6 +293,71 @@ int64_t producer_get_option(const Producer *producer, const char *name, char *bu
  forgets the child's copy of the parent's producer.
  */
 void producer_free(Producer *producer);
+
+/*
+ Creates an empty record builder: no topic, null key and value, no
+ headers, no partition, timestamp "now". NULL only if memory runs out.
+ The caller owns it and frees it with `record_builder_free`. Any thread.
+ */
+RecordBuilder *record_builder_new(void);
+
+/*
+ Sets the topic (copied). Returns 0, or -186 (nothing changed) for a NULL
+ builder or topic, or a topic that is not UTF-8; the topic's name is
+ checked when the record is sent.
+ */
+int32_t record_builder_set_topic(RecordBuilder *builder, const char *topic);
+
+/*
+ Sets the key (copied): NULL with `key_len` 0 is a null key. Returns 0,
+ or -186 (nothing changed) for a NULL builder, a NULL key with a non-zero
+ length, or a length above SIZE_MAX/2.
+ */
+int32_t record_builder_set_key(RecordBuilder *builder, const void *key, size_t key_len);
+
+/*
+ Sets the value (copied): NULL with `value_len` 0 is a null value. As
+ `record_builder_set_key` otherwise.
+ */
+int32_t record_builder_set_value(RecordBuilder *builder, const void *value, size_t value_len);
+
+/*
+ Chooses the partition: it is used instead of the key's. -1
+ (`ABLKAFKA_PARTITION_UNASSIGNED`) lets the partitioner choose again. A
+ partition the topic does not have fails the record's Response with -190
+ once the topic's partitions are known. Returns 0, or -186 (nothing
+ changed) for a NULL builder or a negative partition other than -1.
+ */
+int32_t record_builder_set_partition(RecordBuilder *builder, int32_t partition);
+
+/*
+ Sets the record's timestamp (CreateTime), in milliseconds since the
+ epoch; 0 means the time of the send, as in librdkafka. Returns 0, or
+ -186 (nothing changed) for a NULL builder or a negative timestamp.
+ */
+int32_t record_builder_set_timestamp(RecordBuilder *builder, int64_t timestamp_ms);
+
+/*
+ Adds a header after the others (copied): names may repeat and may be
+ empty; NULL `value` with `value_len` 0 is a null value. Returns 0, or
+ -186 (nothing changed) for a NULL builder or name, a name that is not
+ UTF-8, a NULL value with a non-zero length, or a length above
+ SIZE_MAX/2. Headers count against message.max.bytes with the key and
+ value.
+ */
+int32_t record_builder_add_header(RecordBuilder *builder, const char *name, const void *value, size_t value_len);
+
+/*
+ Empties the builder, as `record_builder_new` makes it (topic included).
+ Returns 0, or -186 for a NULL builder.
+ */
+int32_t record_builder_clear(RecordBuilder *builder);
+
+/*
+ Frees the builder. NULL is fine. Records sent with it are unaffected.
+ Must not be called twice, nor while another thread uses it.
+ */
+void record_builder_free(RecordBuilder *builder);
 
 /*
  1 once the broker answered (or the send failed), else 0. 0 for NULL.

@@ -198,6 +198,19 @@ for codec in "${CODECS[@]}"; do
         record "verify $codec" 0 1
     fi
 done
+# Records with headers, timestamps and chosen partitions (RecordBuilder), every codec,
+# read back by librdkafka with their headers and timestamps.
+for codec in "${CODECS[@]}"; do
+    expect="$scratch/expect-records-$codec.txt"
+    scripts/broker.sh topic "$scratch/broker" "records-$codec" 3
+    run_counted "records $codec" "$bin/records" headers "$brokers" "records-$codec" "$codec" "$expect"
+    run_one "verify records $codec" "$VENV_PYTHON" scripts/verify.py \
+        --brokers "$brokers" --topic "records-$codec" --expect "$expect" --codec "$codec" || true
+done
+scripts/broker.sh topic "$scratch/broker" records-partitions 7
+run_counted "records partitions" "$bin/records" partitions "$brokers" records-partitions "$scratch/expect-records-partitions.txt"
+run_one "verify records partitions" "$VENV_PYTHON" scripts/verify.py \
+    --brokers "$brokers" --topic records-partitions --expect "$scratch/expect-records-partitions.txt" || true
 run_counted "receipts" "$bin/receipts" "$brokers" receipts
 run_counted "dead_broker" "$bin/dead_broker"
 run_counted "errors" "$bin/errors" "$brokers" errors

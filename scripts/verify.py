@@ -70,8 +70,29 @@ def parse_int(field, where):
         fail(f"{where}: bad number {field!r}")
 
 
+def parse_headers(field, where):
+    """HEADERS: '-' (none) or NAME=VALUE pairs joined by ',', each hex with an 'x'
+    prefix ('-' for a null value); returns a list of (name str, value bytes|None)."""
+    if field == "-":
+        return []
+    out = []
+    for pair in field.split(","):
+        name, _, value = pair.partition("=")
+        raw = parse_bytes(name, where)
+        if raw is None:
+            fail(f"{where}: a header name cannot be null")
+        out.append((raw.decode("utf-8"), parse_bytes(value, where)))
+    return out
+
+
+# (partition, offset) -> (headers, timestamp ms | None), for lines that give them.
+EXTRAS = {}
+
+
 def read_expectation(path):
-    """Returns a list of (partition|None, offset|None, key|None, value|None)."""
+    """Returns a list of (partition|None, offset|None, key|None, value|None). Lines may
+    add HEADERS and TIMESTAMP fields (see parse_headers); those are kept in EXTRAS and
+    checked at the record's partition and offset."""
     out = []
     with open(path, "r", encoding="ascii") as f:
         for n, line in enumerate(f, 1):
@@ -80,10 +101,13 @@ def read_expectation(path):
                 continue
             fields = line.split()
             where = f"{path}:{n}"
-            if len(fields) != 4:
-                fail(f"{where}: expected 4 fields, got {len(fields)}")
+            if len(fields) not in (4, 5, 6):
+                fail(f"{where}: expected 4 to 6 fields, got {len(fields)}")
             out.append((parse_int(fields[0], where), parse_int(fields[1], where),
                         parse_bytes(fields[2], where), parse_bytes(fields[3], where)))
+            if len(fields) > 4 and out[-1][0] is not None and out[-1][1] is not None:
+                timestamp = parse_int(fields[5], where) if len(fields) == 6 else None
+                EXTRAS[(out[-1][0], out[-1][1])] = (parse_headers(fields[4], where), timestamp)
     return out
 
 
@@ -170,12 +194,15 @@ def read_topic(brokers, topic, timeout_s, config=None):
                     print(f"verify: transient consumer error: {err}", file=sys.stderr)
                     continue
                 records.append((m.partition(), m.offset(), m.key(), m.value(), m.timestamp()[1]))
+                HEADERS_READ[(m.partition(), m.offset())] = list(m.headers() or [])
         return records, parts, ends
     finally:
         c.close()
 
 
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+# (partition, offset) -> the headers librdkafka read there.
+HEADERS_READ = {}
 
 
 class RawBroker:
@@ -305,7 +332,19 @@ def verify(args):
         if found != (k, v):
             misplaced.append((p, o, k, v, found))
 
+    # Headers and timestamps, where the expectation gives them: in order, byte for byte.
+    timestamps = {(p, o): ts for p, o, _, _, ts in records}
+    wrong_extras = []
+    for (p, o), (headers, ts) in EXTRAS.items():
+        got_headers = [(n, bytes(v) if v is not None else None) for n, v in HEADERS_READ.get((p, o), [])]
+        if got_headers != headers or (ts is not None and timestamps.get((p, o)) != ts):
+            wrong_extras.append((p, o, headers, ts, got_headers, timestamps.get((p, o))))
+
     problems = []
+    if wrong_extras:
+        problems.append(f"{len(wrong_extras)} message(s) with other headers or timestamp than sent")
+        for p, o, h, ts, gh, gts in wrong_extras[:5]:
+            print(f"  at p{p}@{o}: want headers {h} timestamp {ts}, read {gh} timestamp {gts}", file=sys.stderr)
     codec_note = ""
     codec_skipped = ""
     if args.codec and not args.raw_brokers and secured(args.config):
@@ -346,8 +385,9 @@ def verify(args):
         return 1
 
     match = "include every expected one" if args.at_least_once else "match"
+    extras_note = f"; {len(EXTRAS)} with their headers and timestamp" if EXTRAS else ""
     print(f"verify: OK topic {args.topic!r}: {len(records)} messages {match} byte for byte "
-          f"({positioned} at their receipt's partition/offset; {per_part}{dup_note})")
+          f"({positioned} at their receipt's partition/offset; {per_part}{dup_note}{extras_note})")
     if codec_note:
         print(f"verify: OK every stored batch is {args.codec} (magic 2, CRC-32C checked): {codec_note}")
     if codec_skipped:

@@ -8,6 +8,7 @@ pub mod error;
 mod fork;
 mod handle;
 pub mod producer;
+pub mod record;
 pub mod response;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use super::boundary::{c_bytes, c_str, guard, timeout_from_ms, write_c_text};
 use super::builder::read_option;
 use super::fork;
-use super::handle::{arc_into_handle, borrow_tagged, take_tagged, Castable, OwnedTaggedBox};
+use super::handle::{arc_into_handle, borrow_tagged, borrow_tagged_mut, take_tagged, Castable, OwnedTaggedBox};
+use super::record::RecordBuilder;
 use super::response::Response;
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
@@ -98,6 +99,31 @@ pub extern "C" fn producer_send(
         let args = unsafe { (c_str(topic, "topic"), c_bytes(key, key_len, "key"), c_bytes(value, value_len, "value")) };
         let (Ok(topic), Ok(key), Ok(value)) = args else { return failed_response(ErrorCode::INVALID_ARG) };
         arc_into_handle::<Response>(producer.send(topic, key, value))
+    })
+}
+
+/// Queues the record `record` describes (see `RecordBuilder`) and returns
+/// its delivery receipt at once, as `producer_send` does; everything is
+/// copied, so the builder may be changed or reused as soon as this returns.
+/// Failures known now come back as a completed Response, as for
+/// `producer_send`: -186 also for a NULL record builder or one without a
+/// topic; 10 when key, value and headers together exceed
+/// message.max.bytes; -190 for a partition the topic does not have, when
+/// its partitions are already known (else once they are).
+///
+/// NULL only if memory runs out. The caller owns the Response. Any thread
+/// for the producer; the record builder's own thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_send_record(producer: *mut Producer, record: *mut RecordBuilder) -> *mut Response {
+    guard(std::ptr::null_mut(), || {
+        let Some(producer) = live_producer(producer) else { return failed_response(ErrorCode::INVALID_ARG) };
+        // SAFETY: NULL or a live record builder used by this thread, as documented.
+        let Some(state) = (unsafe { borrow_tagged_mut(record) }) else { return failed_response(ErrorCode::INVALID_ARG) };
+        match state.outgoing() {
+            (Some(topic), outgoing) => arc_into_handle::<Response>(producer.send_record(topic, outgoing)),
+            (None, _) => failed_response(ErrorCode::INVALID_ARG),
+        }
     })
 }
 

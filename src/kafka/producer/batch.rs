@@ -147,11 +147,11 @@ impl Batch {
         }
     }
 
-    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, receipt: Arc<Receipt>) {
-        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+    /// Appends a record (`headers`: its header block, `NO_HEADERS` for none).
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Arc<Receipt>) {
         receipt.set_partition(self.partition);
-        self.records.append(timestamp, key, value);
-        self.receipts.push(receipt, payload);
+        self.records.append(timestamp, key, value, headers);
+        self.receipts.push(receipt, payload_len(key, value, headers));
     }
 
     /// An attempt under the current stamp reached the wire (or may have).
@@ -174,6 +174,13 @@ impl Batch {
     pub fn time_left(&self, now: Instant, timeout: Option<std::time::Duration>) -> Option<std::time::Duration> {
         timeout.map(|t| (self.oldest_send + t).saturating_duration_since(now))
     }
+}
+
+/// A record's size as counted against message.max.bytes and the queue's
+/// byte limit: key, value and the headers' names and values (as librdkafka
+/// counts them), not the framing.
+pub fn payload_len(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8]) -> usize {
+    key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len) + headers.len().saturating_sub(1)
 }
 
 #[cfg(test)]

@@ -72,7 +72,10 @@ pub(super) async fn refresh_metadata(shared: Arc<Shared>, done: JobDone) {
                     if code.is_ok() {
                         let mut leaders: Vec<(i32, i32)> = topic.partitions.iter().map(|p| (p.partition, p.leader_id)).collect();
                         leaders.sort_unstable();
-                        queues.set_layout(&TopicLayout { topic: &topic.name, leaders: &leaders }, now);
+                        let unknown_partition = queues.set_layout(&TopicLayout { topic: &topic.name, leaders: &leaders }, now);
+                        if !unknown_partition.is_empty() {
+                            failures.push((unknown_partition, ErrorCode::UNKNOWN_PARTITION));
+                        }
                     } else if let Some(failed) = queues.topic_error(&topic.name, code, now) {
                         failures.push(failed);
                     }

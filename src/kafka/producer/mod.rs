@@ -23,14 +23,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use accumulator::Accumulator;
-use batch::QueueGauge;
+pub use accumulator::Outgoing;
+use accumulator::{Accumulator, Refusal};
+use batch::{payload_len, QueueGauge};
 use packer::Packer;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
 use super::config::Config;
 use super::error::ErrorCode;
+use super::protocol::record_headers::NO_HEADERS;
 use super::receipt::{self, Receipt};
 use super::topic_name::InvalidTopic;
 
@@ -166,20 +168,30 @@ impl Producer {
     /// Queues one record and returns its receipt; never blocks on the
     /// network. Failures known now come back as completed receipts.
     pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Receipt> {
+        self.send_record(topic, Outgoing { key, value, headers: NO_HEADERS, partition: None, timestamp: 0 })
+    }
+
+    /// `send` for a record with headers, a partition of its own (it wins
+    /// over the partitioner; one the topic does not have fails the receipt
+    /// with `_UNKNOWN_PARTITION` once metadata is known) or a timestamp of
+    /// its own (CreateTime; 0 means now, as in librdkafka).
+    pub fn send_record(&self, topic: &str, mut record: Outgoing) -> Arc<Receipt> {
         let config = &self.shared.config;
         if topic.is_empty() {
             return Receipt::invalid_topic(InvalidTopic::Empty);
         }
-        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+        let payload = payload_len(record.key, record.value, record.headers);
         if payload > config.message_max_bytes {
             return Receipt::failed(ErrorCode::MSG_SIZE_TOO_LARGE);
         }
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
             return Receipt::failed(ErrorCode::QUEUE_FULL);
         }
-        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let timestamp = since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis());
-        let receipt = Receipt::pending(timestamp);
+        if record.timestamp == 0 {
+            let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            record.timestamp = since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis());
+        }
+        let receipt = Receipt::pending(record.timestamp);
         let (wake, plan) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
@@ -187,12 +199,15 @@ impl Producer {
                 self.shared.gauge.release(1, payload);
                 return Receipt::failed(code);
             }
-            let wake = match queues.append(topic, key, value, timestamp, Instant::now, Arc::clone(&receipt)) {
+            let wake = match queues.append(topic, record, Instant::now, Arc::clone(&receipt)) {
                 Ok(wake) => wake,
-                Err(reason) => {
+                Err(refusal) => {
                     drop(queues);
                     self.shared.gauge.release(1, payload);
-                    return Receipt::invalid_topic(reason);
+                    return match refusal {
+                        Refusal::Topic(reason) => Receipt::invalid_topic(reason),
+                        Refusal::UnknownPartition => Receipt::failed(ErrorCode::UNKNOWN_PARTITION),
+                    };
                 }
             };
             // With linger.ms=0 and no request in flight there is nothing to

@@ -107,7 +107,13 @@ mod tests {
         let now = Instant::now();
         let mut b = Batch::open("t".into(), partition, Arc::default(), now, now, Vec::new());
         for i in 0..records {
-            b.append(1, None, Some(format!("record {i} of partition {partition}").as_bytes()), Receipt::pending(1));
+            b.append(
+                1,
+                None,
+                Some(format!("record {i} of partition {partition}").as_bytes()),
+                crate::kafka::protocol::record_headers::NO_HEADERS,
+                Receipt::pending(1),
+            );
         }
         b
     }

@@ -16,6 +16,7 @@ pub mod metadata;
 pub mod primitives;
 pub mod produce;
 pub mod record_batch;
+pub mod record_headers;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
 

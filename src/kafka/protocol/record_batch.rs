@@ -84,24 +84,27 @@ impl RecordsBuilder {
     }
 
     /// Bytes that appending this record would add to `encoded_len`.
-    pub fn record_len(&self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> usize {
-        let body = self.body_len(timestamp, key, value);
+    /// `headers` is the record's header block (`RecordHeaders::encoded`, or
+    /// `NO_HEADERS`).
+    pub fn record_len(&self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8]) -> usize {
+        let body = self.body_len(timestamp, key, value, headers);
         varint_len(body as i32) + body
     }
 
-    fn body_len(&self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> usize {
+    fn body_len(&self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8]) -> usize {
         let base = if self.count == 0 { timestamp } else { self.base_timestamp };
-        1 + varlong_len(timestamp.wrapping_sub(base)) + varint_len(self.count) + field_len(key) + field_len(value) + varint_len(0)
+        1 + varlong_len(timestamp.wrapping_sub(base)) + varint_len(self.count) + field_len(key) + field_len(value) + headers.len()
     }
 
-    /// Appends one record with no headers; returns its offset delta.
-    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> i32 {
+    /// Appends one record; returns its offset delta. `headers` is its
+    /// header block, count included (`NO_HEADERS` for none).
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8]) -> i32 {
         if self.count == 0 {
             self.base_timestamp = timestamp;
             self.max_timestamp = timestamp;
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        let body = self.body_len(timestamp, key, value);
+        let body = self.body_len(timestamp, key, value, headers);
         let offset_delta = self.count;
         let mut e = Encoder::new(&mut self.records);
         e.varint(body as i32);
@@ -110,7 +113,7 @@ impl RecordsBuilder {
         e.varint(offset_delta);
         write_field(&mut e, key);
         write_field(&mut e, value);
-        e.varint(0); // headers
+        e.raw(headers);
         self.count += 1;
         offset_delta
     }
@@ -217,6 +220,7 @@ fn write_field(e: &mut Encoder, field: Option<&[u8]>) {
 mod tests {
     use super::*;
     use crate::kafka::protocol::primitives::Decoder;
+    use crate::kafka::protocol::record_headers::{RecordHeaders, NO_HEADERS};
 
     #[test]
     fn crc32c_matches_published_vectors() {
@@ -231,9 +235,9 @@ mod tests {
     #[test]
     fn sealed_batch_header_is_well_formed() {
         let mut b = RecordsBuilder::with_capacity(64);
-        assert_eq!(b.append(1_000, Some(b"k"), Some(b"value")), 0);
-        assert_eq!(b.append(1_005, None, Some(b"")), 1);
-        assert_eq!(b.append(999, Some(b""), None), 2);
+        assert_eq!(b.append(1_000, Some(b"k"), Some(b"value"), NO_HEADERS), 0);
+        assert_eq!(b.append(1_005, None, Some(b""), NO_HEADERS), 1);
+        assert_eq!(b.append(999, Some(b""), None, NO_HEADERS), 2);
         let batch = b.seal(Codec::None, -1, ProducerIdentity::NONE);
         assert_eq!(batch.len(), b.encoded_len());
 
@@ -261,10 +265,10 @@ mod tests {
     #[test]
     fn max_record_overhead_bounds_every_record() {
         let mut b = RecordsBuilder::with_capacity(0);
-        b.append(0, None, None);
+        b.append(0, None, None, NO_HEADERS);
         for (ts, key, value) in [(i64::MIN, Some(&[1u8; 300][..]), Some(&[2u8; 70_000][..])), (i64::MAX, None, None)] {
             let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
-            assert!(b.record_len(ts, key, value) <= payload + MAX_RECORD_OVERHEAD);
+            assert!(b.record_len(ts, key, value, NO_HEADERS) <= payload + MAX_RECORD_OVERHEAD);
         }
     }
 
@@ -274,8 +278,8 @@ mod tests {
         let big = vec![7u8; 300];
         for (ts, key, value) in [(5i64, Some(&b"a"[..]), Some(&big[..])), (1 << 40, None, None), (-3, Some(&big[..]), Some(&b""[..]))] {
             let before = b.encoded_len();
-            let predicted = b.record_len(ts, key, value);
-            b.append(ts, key, value);
+            let predicted = b.record_len(ts, key, value, NO_HEADERS);
+            b.append(ts, key, value, NO_HEADERS);
             assert_eq!(b.encoded_len() - before, predicted);
         }
     }
@@ -283,7 +287,7 @@ mod tests {
     fn five_hundred_records() -> RecordsBuilder {
         let mut b = RecordsBuilder::with_capacity(0);
         for i in 0..500 {
-            b.append(1_700_000_000_000 + i, Some(format!("key-{i}").as_bytes()), Some(&[i as u8; 100]));
+            b.append(1_700_000_000_000 + i, Some(format!("key-{i}").as_bytes()), Some(&[i as u8; 100]), NO_HEADERS);
         }
         b
     }
@@ -335,7 +339,7 @@ mod tests {
         for packed in [true, false] {
             let mut b = RecordsBuilder::in_buffer(Vec::new());
             for i in 0..50 {
-                b.append(1_000 + i, Some(b"key"), Some(&vec![i as u8; 40 + i as usize]));
+                b.append(1_000 + i, Some(b"key"), Some(&vec![i as u8; 40 + i as usize]), NO_HEADERS);
             }
             if packed {
                 b.pack(Codec::None, -1, || unreachable!("no buffer without a codec"));
@@ -354,7 +358,7 @@ mod tests {
     #[test]
     fn identity_is_written_for_idempotent_batches() {
         let mut b = RecordsBuilder::with_capacity(0);
-        b.append(1, None, Some(b"v"));
+        b.append(1, None, Some(b"v"), NO_HEADERS);
         let id = ProducerIdentity { producer_id: 42, producer_epoch: 3, base_sequence: 17 };
         let batch = b.seal(Codec::None, -1, id);
         let mut d = Decoder::new(&batch[43..]);
@@ -362,6 +366,23 @@ mod tests {
     }
 
     type Decoded = (i64, i32, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    #[test]
+    fn headers_go_into_the_record_and_its_length() {
+        let mut headers = RecordHeaders::default();
+        headers.add("trace", Some(&[0, 255, 7]));
+        headers.add("trace", None);
+        let block = headers.encoded();
+        let mut b = RecordsBuilder::with_capacity(256);
+        let predicted = b.record_len(5, Some(b"k"), Some(b"v"), &block);
+        b.append(5, Some(b"k"), Some(b"v"), &block);
+        assert_eq!(b.encoded_len() - RecordsBuilder::with_capacity(0).encoded_len(), predicted);
+        let mut d = Decoder::new(b.payload());
+        let len = d.varint().unwrap() as usize;
+        let record = &b.payload()[b.payload().len() - len..];
+        assert!(record.ends_with(&block), "the record ends with its header block");
+        assert_eq!(block, [4, 10, b't', b'r', b'a', b'c', b'e', 6, 0, 255, 7, 10, b't', b'r', b'a', b'c', b'e', 1]);
+    }
 
     fn decode_records(mut bytes: &[u8], count: usize) -> Vec<Decoded> {
         let mut out = Vec::new();

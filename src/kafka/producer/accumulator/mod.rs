@@ -18,7 +18,7 @@ mod topic_queue;
 use partition_queue::PartitionQueue;
 use topic_queue::{AppendShared, NewRecord, TopicIndex, TopicQueue, WaitingRecord};
 
-use super::batch::{Batch, QueueGauge, Receipts};
+use super::batch::{payload_len, Batch, QueueGauge, Receipts};
 use super::idempotence::ProducerIdentityState;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
@@ -26,7 +26,29 @@ use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
 use crate::kafka::receipt::Receipt;
 
+use crate::kafka::protocol::record_headers::NO_HEADERS;
 use crate::kafka::topic_name::{self, InvalidTopic};
+
+/// One record as the application sends it.
+#[derive(Clone, Copy, Debug)]
+pub struct Outgoing<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    /// Its header block (`RecordHeaders::encoded`), or `NO_HEADERS`.
+    pub headers: &'a [u8],
+    /// The partition the application chose, if any: it wins over the key.
+    pub partition: Option<i32>,
+    /// CreateTime, in milliseconds since the epoch.
+    pub timestamp: i64,
+}
+
+/// Why `append` refused a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Topic(InvalidTopic),
+    /// The record asked for a partition the topic does not have.
+    UnknownPartition,
+}
 
 /// What `take_due` took out, and what the sender should do next.
 #[derive(Debug, Default)]
@@ -127,21 +149,14 @@ impl Accumulator {
     /// A topic new to the producer is checked against Kafka's naming rules
     /// first (known topics were checked when they were added); an illegal
     /// one is refused and never added.
-    pub fn append(
-        &mut self,
-        topic: &str,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        timestamp: i64,
-        now: impl Fn() -> Instant,
-        receipt: Arc<Receipt>,
-    ) -> Result<bool, InvalidTopic> {
+    pub fn append(&mut self, topic: &str, record: Outgoing, now: impl Fn() -> Instant, receipt: Arc<Receipt>) -> Result<bool, Refusal> {
+        let Outgoing { key, value, headers, partition, timestamp } = record;
         let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
         if !is_last {
             self.last_topic = match self.topic_index.get(topic) {
                 Some(&i) => i,
                 None => {
-                    topic_name::validate(topic)?;
+                    topic_name::validate(topic).map_err(Refusal::Topic)?;
                     let name: Arc<str> = Arc::from(topic);
                     self.topics.push(TopicQueue {
                         name: Arc::clone(&name),
@@ -160,25 +175,30 @@ impl Accumulator {
         let queue = &mut self.topics[self.last_topic];
         queue.used = true;
         if queue.partitions.is_empty() {
-            let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
             let mut waiting = Receipts::new(Arc::clone(&self.gauge));
-            waiting.push(receipt, payload);
+            waiting.push(receipt, payload_len(key, value, headers));
             queue.waiting.push_back(WaitingRecord {
                 timestamp,
                 key: key.map(<[u8]>::to_vec),
                 value: value.map(<[u8]>::to_vec),
+                headers: if headers == NO_HEADERS { Vec::new() } else { headers.to_vec() },
+                partition,
                 sent_at: now(),
                 receipts: waiting,
             });
             return Ok(queue.waiting.len() == 1);
         }
         let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
-        Ok(queue.append(&mut shared, NewRecord { key, value, timestamp, sent_at: None, receipt }, &now))
+        let record = NewRecord { key, value, headers, partition, timestamp, sent_at: None, receipt };
+        queue.append(&mut shared, record, &now).map_err(|_| Refusal::UnknownPartition)
     }
 
     /// Applies metadata for one topic and places its waiting records.
-    pub fn set_layout(&mut self, layout: &TopicLayout, now: Instant) {
-        let Some(&i) = self.topic_index.get(layout.topic) else { return };
+    /// Returns those that asked for a partition the topic does not have, to
+    /// fail with `_UNKNOWN_PARTITION` outside the lock.
+    #[must_use]
+    pub fn set_layout(&mut self, layout: &TopicLayout, now: Instant) -> Vec<Receipts> {
+        let Some(&i) = self.topic_index.get(layout.topic) else { return Vec::new() };
         let queue = &mut self.topics[i];
         queue.unknown_since = None;
         if queue.partitions.len() < layout.leaders.len() {
@@ -189,16 +209,24 @@ impl Accumulator {
                 p.leader = leader;
             }
         }
+        let mut unknown_partition = Vec::new();
         if queue.partitions.is_empty() {
-            return;
+            return unknown_partition;
         }
         while let Some(w) = queue.waiting.pop_front() {
-            let WaitingRecord { timestamp, key, value, sent_at, receipts } = w;
+            let WaitingRecord { timestamp, key, value, headers, partition, sent_at, receipts } = w;
             let receipt = receipts.into_receipt();
             let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
-            let record = NewRecord { key: key.as_deref(), value: value.as_deref(), timestamp, sent_at: Some(sent_at), receipt };
-            queue.append(&mut shared, record, &|| now);
+            let headers = if headers.is_empty() { NO_HEADERS } else { &headers };
+            let record =
+                NewRecord { key: key.as_deref(), value: value.as_deref(), headers, partition, timestamp, sent_at: Some(sent_at), receipt };
+            if let Err(receipt) = queue.append(&mut shared, record, &|| now) {
+                let mut failed = Receipts::new(Arc::clone(&self.gauge));
+                failed.push(receipt, payload_len(key.as_deref(), value.as_deref(), headers));
+                unknown_partition.push(failed);
+            }
         }
+        unknown_partition
     }
 
     /// Metadata says `topic` does not exist (or cannot be used). Returns the

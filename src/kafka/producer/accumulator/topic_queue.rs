@@ -11,7 +11,7 @@ use super::partition_queue::PartitionQueue;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::producer::batch::{Batch, QueueGauge, Receipts};
+use crate::kafka::producer::batch::{payload_len, Batch, QueueGauge, Receipts};
 use crate::kafka::receipt::Receipt;
 
 /// What every topic's append uses: the options, the queue gauge the new
@@ -27,6 +27,11 @@ pub(super) struct AppendShared<'a> {
 pub(super) struct NewRecord<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
+    /// Its header block (`NO_HEADERS` for none).
+    pub headers: &'a [u8],
+    /// The partition the application chose, if it did: it wins over the
+    /// partitioner.
+    pub partition: Option<i32>,
     pub timestamp: i64,
     /// When it was sent, for a record that waited for metadata (else now).
     pub sent_at: Option<Instant>,
@@ -62,6 +67,9 @@ pub(super) struct WaitingRecord {
     pub(super) timestamp: i64,
     pub(super) key: Option<Vec<u8>>,
     pub(super) value: Option<Vec<u8>>,
+    /// Its header block, empty for none.
+    pub(super) headers: Vec<u8>,
+    pub(super) partition: Option<i32>,
     pub(super) sent_at: Instant,
     /// Its one receipt, holding its room in the queue gauge.
     pub(super) receipts: Receipts,
@@ -92,14 +100,22 @@ impl TopicQueue {
 impl TopicQueue {
     /// Adds `record` to its partition's open batch (opening one if need
     /// be); true when the sender must look now (a batch was sealed or
-    /// opened). `now` is read only when a batch is opened.
-    pub(super) fn append(&mut self, shared: &mut AppendShared, record: NewRecord, now: &dyn Fn() -> Instant) -> bool {
+    /// opened). `now` is read only when a batch is opened. A partition the
+    /// topic does not have fails the record's receipt with
+    /// `_UNKNOWN_PARTITION` (returned, for the caller to fail outside the
+    /// accumulator's lock).
+    pub(super) fn append(&mut self, shared: &mut AppendShared, record: NewRecord, now: &dyn Fn() -> Instant) -> Result<bool, Arc<Receipt>> {
         let AppendShared { config, gauge, buffers, random } = shared;
-        let NewRecord { key, value, timestamp, sent_at, receipt } = record;
+        let NewRecord { key, value, headers, partition, timestamp, sent_at, receipt } = record;
         let count = self.partitions.len() as u32;
-        let payload = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+        let payload = payload_len(key, value, headers);
         let mut wake = false;
-        let (index, sticky) = match config.partitioner.partition(key, count) {
+        let chosen = match partition {
+            Some(p) if (0..count as i64).contains(&i64::from(p)) => Some(p as u32),
+            Some(_) => return Err(receipt),
+            None => config.partitioner.partition(key, count),
+        };
+        let (index, sticky) = match chosen {
             Some(p) => (p as usize, false),
             None => {
                 // A new sticky partition for every new batch, as Java's
@@ -129,7 +145,7 @@ impl TopicQueue {
                 buffers.take(capacity),
             )
         });
-        batch.append(timestamp, key, value, receipt);
+        batch.append(timestamp, key, value, headers, receipt);
         if batch.records.count() >= config.batch_num_messages || batch.records.encoded_len() >= config.batch_size {
             partition.seal_open();
             if sticky {
@@ -137,6 +153,6 @@ impl TopicQueue {
             }
             wake = true;
         }
-        wake
+        Ok(wake)
     }
 }
