@@ -16,6 +16,12 @@
  *     pause_pid=PID      paused mode: the broker to SIGSTOP while sending, SIGCONT after
  *     pause_hold_ms=MS   paused mode: how long to keep the broker stopped after the
  *                        last send, so the producer's background side has queued it all (1000)
+ *     send=receipt|headers|noreceipt   throughput mode: how each message is sent (receipt):
+ *                        headers: two small headers per message (ablkafka: a RecordBuilder and
+ *                        producer_send_record; librdkafka: rd_kafka_producev with two
+ *                        RD_KAFKA_V_HEADER); noreceipt: no receipt kept (ablkafka:
+ *                        producer_send_no_receipt; librdkafka: delivery.report.only.error=true),
+ *                        no latency samples
  *     conf.NAME=VALUE    one more producer option, the same for both libraries (repeatable;
  *                        e.g. conf.security.protocol=sasl_ssl for the TLS rows)
  *
@@ -99,11 +105,11 @@
 /* ------------------------------------------------------------------ common */
 
 static struct {
-    const char *brokers, *topic, *mode, *codec;
+    const char *brokers, *topic, *mode, *codec, *send;
     long count, size, rate, pause_hold_ms;
     const char *linger;
     pid_t pause_pid;
-} opt = {NULL, NULL, "throughput", "none", 100000, 100, 1000, 1000, "5", 0};
+} opt = {NULL, NULL, "throughput", "none", "receipt", 100000, 100, 1000, 1000, "5", 0};
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...) {
@@ -376,10 +382,33 @@ static void read_and_free(struct result *res) {
     if (offsets < 0) fprintf(stderr, "negative offsets?\n");
 }
 
+static RecordBuilder *with_headers; /* send=headers: topic and two headers set once */
+
 static void send_one(Producer *p, long i) {
-    Response *r = producer_send(p, opt.topic, NULL, 0, value_of(i), (size_t)opt.size);
+    Response *r;
+    if (with_headers != NULL) {
+        record_builder_set_value(with_headers, value_of(i), (size_t)opt.size);
+        r = producer_send_record(p, with_headers);
+    } else {
+        r = producer_send(p, opt.topic, NULL, 0, value_of(i), (size_t)opt.size);
+    }
     if (r == NULL) die("producer_send returned NULL at %ld", i);
     responses[i] = r;
+}
+
+/* send=noreceipt: every message without a receipt; failures are counted by the producer. */
+static void run_without_receipts(Producer *p, struct result *res) {
+    begin(res);
+    for (long i = 0; i < opt.count; i++) {
+        int rc;
+        while ((rc = producer_send_no_receipt(p, opt.topic, NULL, 0, value_of(i), (size_t)opt.size)) == -184) sleep_ms(1);
+        if (rc != 0) die("producer_send_no_receipt: %d at %ld", rc, i);
+    }
+    if (producer_flush(p, -1) != 0) die("flush failed");
+    end(res);
+    res->failed = (long)producer_no_receipt_failures(p);
+    res->delivered = opt.count - res->failed;
+    if (res->failed > 0) res->first_error = producer_no_receipt_last_error(p);
 }
 
 static void run(struct result *res) {
@@ -387,8 +416,16 @@ static void run(struct result *res) {
     warm_up(p);
     responses = calloc((size_t)opt.count, sizeof *responses);
     if (responses == NULL) die("out of memory");
+    if (strcmp(opt.send, "headers") == 0) {
+        with_headers = record_builder_new();
+        record_builder_set_topic(with_headers, opt.topic);
+        record_builder_add_header(with_headers, "trace-id", "0123456789abcdef", 16);
+        record_builder_add_header(with_headers, "source", "bench", 5);
+    }
 
-    if (strcmp(opt.mode, "throughput") == 0) {
+    if (strcmp(opt.mode, "throughput") == 0 && strcmp(opt.send, "noreceipt") == 0) {
+        run_without_receipts(p, res);
+    } else if (strcmp(opt.mode, "throughput") == 0) {
         begin(res);
         long head = 0; /* the oldest sampled message not yet seen completed */
         for (long i = 0; i < opt.count; i++) {
@@ -433,6 +470,7 @@ static void run(struct result *res) {
         end(res);
     }
     report(res);
+    record_builder_free(with_headers);
     producer_close(p, 10000);
     producer_free(p);
     free(responses);
@@ -475,6 +513,7 @@ static rd_kafka_t *make_producer(void) {
     set(c, "queue.buffering.max.messages", QUEUE_MAX_MESSAGES);
     set(c, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
     set(c, "socket.nagle.disable", "true"); /* ablkafka sets TCP_NODELAY */
+    if (strcmp(opt.send, "noreceipt") == 0) set(c, "delivery.report.only.error", "true");
     for (int i = 0; i < n_extra_options; i++) set(c, extra_options[i][0], extra_options[i][1]);
     rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
@@ -485,6 +524,17 @@ static rd_kafka_t *make_producer(void) {
 static rd_kafka_topic_t *rkt;
 
 static void produce(rd_kafka_t *rk, const void *value, size_t len, long id) {
+    if (strcmp(opt.send, "headers") == 0 && id > 0) {
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(opt.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_HEADER("trace-id", "0123456789abcdef", 16),
+                                      RD_KAFKA_V_HEADER("source", "bench", 5), RD_KAFKA_V_OPAQUE((void *)(intptr_t)id),
+                                      RD_KAFKA_V_END)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("rd_kafka_producev: %s", rd_kafka_err2str(e));
+            rd_kafka_poll(rk, 10);
+        }
+        return;
+    }
     while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len, NULL, 0,
                             (void *)(intptr_t)id) != 0) {
         rd_kafka_resp_err_t e = rd_kafka_last_error();
@@ -498,7 +548,8 @@ static void run(struct result *res) {
     rkt = rd_kafka_topic_new(rk, opt.topic, NULL);
     if (rkt == NULL) die("rd_kafka_topic_new: %s", rd_kafka_err2str(rd_kafka_last_error()));
     produce(rk, "warm-up", 7, 0);
-    if (rd_kafka_flush(rk, 60000) != 0 || atomic_load(&rd_delivered) != 1)
+    int reports_success = strcmp(opt.send, "noreceipt") != 0;
+    if (rd_kafka_flush(rk, 60000) != 0 || atomic_load(&rd_delivered) != reports_success || atomic_load(&rd_failed) != 0)
         die("warm-up message not delivered: %s", rd_kafka_err2str(rd_first_error));
     atomic_store(&rd_delivered, 0);
     rd_record_latency = sent_ns != NULL;
@@ -537,7 +588,7 @@ static void run(struct result *res) {
         if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
         end(res);
     }
-    res->delivered = atomic_load(&rd_delivered);
+    res->delivered = reports_success ? atomic_load(&rd_delivered) : opt.count - atomic_load(&rd_failed);
     res->failed = atomic_load(&rd_failed);
     res->first_error = rd_first_error;
     report(res);
@@ -566,6 +617,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "topic") == 0) opt.topic = v;
         else if (strcmp(k, "mode") == 0) opt.mode = v;
         else if (strcmp(k, "codec") == 0) opt.codec = v;
+        else if (strcmp(k, "send") == 0) opt.send = v;
         else if (strcmp(k, "linger") == 0) opt.linger = v;
         else if (strcmp(k, "count") == 0) opt.count = parse_long(k, v);
         else if (strcmp(k, "size") == 0) opt.size = parse_long(k, v);

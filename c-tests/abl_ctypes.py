@@ -46,6 +46,9 @@ ABL_SIGNATURES = {
     "producer_builder_free": (None, [INT64]),
     "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
     "producer_send_record": (INT64, [INT64, INT64]),
+    "producer_send_no_receipt": (LONG, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
+    "producer_no_receipt_failures": (INT64, [INT64]),
+    "producer_no_receipt_last_error": (LONG, [INT64]),
     "record_builder_new": (INT64, []),
     "record_builder_set_topic": (LONG, [INT64, CHARACTER]),
     "record_builder_set_key": (LONG, [INT64, MEMPTR, INT64]),
@@ -192,6 +195,21 @@ def main():
             code = lib.response_error_code(handle)
             print(f"  not delivered: code {code} {get_string(lib.response_error_message(handle))}", file=sys.stderr)
     check(delivered == count, f"{delivered} of {count} delivered")
+
+    # ---------------------------------------------------------------- sends that keep no receipt
+    # The loop an OpenEdge program writes when it never looks at its responses: nothing
+    # to free, failures counted and polled.
+    refused_now = 0
+    for i in range(200):
+        key, value = f"abl-nr-{i % 5}".encode(), f"no receipt {i}".encode()
+        kbuf, kaddr = memptr(key)
+        vbuf, vaddr = memptr(value)
+        refused_now += lib.producer_send_no_receipt(producer, topic.encode(), kaddr, len(key), vaddr, len(value)) != 0
+        lines.append(f"- - x{key.hex()} x{value.hex()}")
+    check(refused_now == 0, f"{refused_now} receipt-less sends refused")
+    check(lib.producer_flush(producer, 30000) == 0, "flush after receipt-less sends")
+    check(lib.producer_no_receipt_failures(producer) == 0 and lib.producer_no_receipt_last_error(producer) == 0,
+          f"receipt-less failures: {lib.producer_no_receipt_failures(producer)}")
 
     # ---------------------------------------------------------------- a RecordBuilder: headers, partition 0, timestamp
     rb = lib.record_builder_new()

@@ -44,6 +44,7 @@ DEFINE VARIABLE cUser     AS CHARACTER NO-UNDO.
 DEFINE VARIABLE cCaFile   AS CHARACTER NO-UNDO.
 DEFINE VARIABLE mOption   AS MEMPTR    NO-UNDO.
 DEFINE VARIABLE hRecord   AS INT64     NO-UNDO.
+DEFINE VARIABLE iFailed   AS INT64     NO-UNDO.
 DEFINE VARIABLE hWithHeaders AS INT64  NO-UNDO.
 DEFINE VARIABLE iLength   AS INT64     NO-UNDO.
 
@@ -129,6 +130,18 @@ RUN producer_send_record (hProducer, hRecord, OUTPUT hWithHeaders).
 SET-SIZE(mValue) = 0.
 RUN record_builder_free (hRecord).
 
+/* ------------------------------------------------------------ sends without a receipt */
+/* For a loop that never looks at its responses: nothing to free. A refusal comes back
+   at once as the return code; later failures are counted, and polled. */
+DO i = 1 TO {&COUNT}:
+    cValue = "fire and forget " + STRING(i).
+    SET-SIZE(mValue) = LENGTH(cValue, "RAW") + 1.
+    PUT-STRING(mValue, 1) = cValue.
+    RUN producer_send_no_receipt (hProducer, cTopic, mKey, 0, mValue, LENGTH(cValue, "RAW"), OUTPUT iRc).
+    IF iRc <> 0 THEN MESSAGE "refused:" iRc.
+    SET-SIZE(mValue) = 0.
+END.
+
 /* ------------------------------------------------------------ polling the receipts */
 /* No callbacks: ask each Response whether it completed, pause, ask again. */
 dDeadline = ADD-INTERVAL(NOW, 60, "seconds").
@@ -159,6 +172,13 @@ RUN response_wait (hWithHeaders, 10000, OUTPUT iFlag).
 RUN response_partition (hWithHeaders, OUTPUT iPart).
 MESSAGE "the record with headers went to partition" iPart.   /* 0, as asked */
 RUN response_free (hWithHeaders).
+RUN producer_flush (hProducer, 10000, OUTPUT iRc).
+RUN producer_no_receipt_failures (hProducer, OUTPUT iFailed).
+IF iFailed > 0 THEN DO:
+    RUN producer_no_receipt_last_error (hProducer, OUTPUT iCode).
+    RUN ablkafka_err2str (iCode, OUTPUT iAddr).
+    MESSAGE iFailed "records sent without a receipt failed; the latest:" LibraryString(iAddr).
+END.
 
 /* ------------------------------------------------------------ close, free */
 RUN producer_close (hProducer, 10000, OUTPUT iRc).   /* flushes, joins the thread */
@@ -225,6 +245,26 @@ PROCEDURE producer_send_record EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
     DEFINE RETURN PARAMETER hResponse AS INT64.
 END PROCEDURE.
 
+PROCEDURE producer_send_no_receipt EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER cTopic    AS CHARACTER.
+    DEFINE INPUT  PARAMETER mKey      AS MEMPTR.
+    DEFINE INPUT  PARAMETER iKeyLen   AS INT64.
+    DEFINE INPUT  PARAMETER mValue    AS MEMPTR.
+    DEFINE INPUT  PARAMETER iValueLen AS INT64.
+    DEFINE RETURN PARAMETER iRc       AS LONG.       /* 0: queued */
+END PROCEDURE.
+
+PROCEDURE producer_no_receipt_failures EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE RETURN PARAMETER iFailed   AS INT64.
+END PROCEDURE.
+
+PROCEDURE producer_no_receipt_last_error EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE RETURN PARAMETER iCode     AS LONG.
+END PROCEDURE.
+
 PROCEDURE record_builder_new EXTERNAL {&LIB} CDECL PERSISTENT:
     DEFINE RETURN PARAMETER hRecord AS INT64.
 END PROCEDURE.
@@ -258,6 +298,11 @@ END PROCEDURE.
 
 PROCEDURE record_builder_free EXTERNAL {&LIB} CDECL PERSISTENT:
     DEFINE INPUT  PARAMETER hRecord AS INT64.
+END PROCEDURE.
+
+PROCEDURE ablkafka_err2str EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER iCode    AS LONG.
+    DEFINE RETURN PARAMETER iAddress AS INT64.   /* const char *, static */
 END PROCEDURE.
 
 PROCEDURE producer_flush EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:

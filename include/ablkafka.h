@@ -228,6 +228,40 @@ Response *producer_send(Producer *producer, const char *topic, const void *key, 
 Response *producer_send_record(Producer *producer, RecordBuilder *record);
 
 /*
+ `producer_send` without a Response, for a program that does not look at
+ receipts (OpenEdge lets such responses be garbage-collected): nothing is
+ kept per record once it is delivered. Returns 0 when the record is
+ queued, or the code a Response would have carried at once: -186, 10,
+ -184, -190, -197. A later failure is counted: read the count with
+ `producer_no_receipt_failures` and the latest code with
+ `producer_no_receipt_last_error`. `producer_flush` and `producer_close`
+ wait for these records as for the others. Any thread.
+ */
+int32_t producer_send_no_receipt(Producer *producer, const char *topic, const void *key, size_t key_len, const void *value, size_t value_len);
+
+/*
+ `producer_send_record` without a Response: as `producer_send_no_receipt`
+ for the record a `RecordBuilder` describes. Any thread for the producer;
+ the record builder's own thread.
+ */
+int32_t producer_send_record_no_receipt(Producer *producer, RecordBuilder *record);
+
+/*
+ How many records sent without a Response have failed since the producer
+ was built (each after its retries, or with -192 after
+ message.timeout.ms, or -197 when closed before delivery). -186 for a
+ NULL producer (or one inherited across fork). Any thread.
+ */
+int64_t producer_no_receipt_failures(const Producer *producer);
+
+/*
+ The code of the latest failure of a record sent without a Response (0
+ before any); its text is `ablkafka_err2str(code)`. -186 for a NULL
+ producer (or one inherited across fork). Any thread.
+ */
+int32_t producer_no_receipt_last_error(const Producer *producer);
+
+/*
  Sends whatever is lingering now and waits until every message sent so
  far has completed (delivered or failed), for at most `timeout_ms`
  (-1, or any negative value: no limit; 0: do not wait). Returns 0 when

@@ -211,6 +211,15 @@ scripts/broker.sh topic "$scratch/broker" records-partitions 7
 run_counted "records partitions" "$bin/records" partitions "$brokers" records-partitions "$scratch/expect-records-partitions.txt"
 run_one "verify records partitions" "$VENV_PYTHON" scripts/verify.py \
     --brokers "$brokers" --topic records-partitions --expect "$scratch/expect-records-partitions.txt" || true
+# Sends without a receipt: mixed with receipts (send order kept per partition), 2M
+# without growing, and every one counted as failed when no broker answers.
+scripts/broker.sh topic "$scratch/broker" no-receipt-mix 3
+scripts/broker.sh topic "$scratch/broker" no-receipt-memory 4
+run_counted "no receipt mix" "$bin/no_receipt" mix "$brokers" no-receipt-mix "$scratch/expect-no-receipt.txt"
+run_one "verify no receipt mix" "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic no-receipt-mix \
+    --expect "$scratch/expect-no-receipt.txt" --in-order --codec lz4 || true
+run_counted "no receipt memory" "$bin/no_receipt" memory "$brokers" no-receipt-memory
+run_counted "no receipt, no broker" "$bin/no_receipt" dead
 run_counted "receipts" "$bin/receipts" "$brokers" receipts
 run_counted "dead_broker" "$bin/dead_broker"
 run_counted "errors" "$bin/errors" "$brokers" errors

@@ -341,6 +341,14 @@ def verify(args):
             wrong_extras.append((p, o, headers, ts, got_headers, timestamps.get((p, o))))
 
     problems = []
+    if args.in_order:
+        # Each partition, read by offset, holds its records in the expectation file's order.
+        index = {(k, v): i for i, (_, _, k, v) in enumerate(expected)}
+        for part in parts:
+            seen = [index.get((k, v), -1) for p, o, k, v, _ in sorted(records) if p == part]
+            backwards = sum(1 for a, b in zip(seen, seen[1:]) if b < a)
+            if backwards:
+                problems.append(f"partition {part}: {backwards} record(s) out of send order")
     if wrong_extras:
         problems.append(f"{len(wrong_extras)} message(s) with other headers or timestamp than sent")
         for p, o, h, ts, gh, gts in wrong_extras[:5]:
@@ -424,6 +432,9 @@ def main():
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--expect", metavar="FILE", help="expectation file to check against")
     mode.add_argument("--dump", metavar="N", type=int, help="print the first N records")
+    ap.add_argument("--in-order", action="store_true",
+                    help="each partition must hold its records in the expectation file's order "
+                         "(records need not have a position)")
     ap.add_argument("--at-least-once", action="store_true",
                     help="with --expect: allow extra copies of expected messages (not others)")
     ap.add_argument("--codec", choices=sorted(CODECS.values()),

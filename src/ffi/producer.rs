@@ -11,7 +11,8 @@ use super::record::RecordBuilder;
 use super::response::Response;
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
-use crate::kafka::producer::Producer as CoreProducer;
+use crate::kafka::producer::{Outgoing, Producer as CoreProducer};
+use crate::kafka::protocol::record_headers::NO_HEADERS;
 use crate::kafka::receipt::Receipt;
 
 /// A Kafka producer with its own background thread.
@@ -124,6 +125,74 @@ pub extern "C" fn producer_send_record(producer: *mut Producer, record: *mut Rec
             (Some(topic), outgoing) => arc_into_handle::<Response>(producer.send_record(topic, outgoing)),
             (None, _) => failed_response(ErrorCode::INVALID_ARG),
         }
+    })
+}
+
+/// `producer_send` without a Response, for a program that does not look at
+/// receipts (OpenEdge lets such responses be garbage-collected): nothing is
+/// kept per record once it is delivered. Returns 0 when the record is
+/// queued, or the code a Response would have carried at once: -186, 10,
+/// -184, -190, -197. A later failure is counted: read the count with
+/// `producer_no_receipt_failures` and the latest code with
+/// `producer_no_receipt_last_error`. `producer_flush` and `producer_close`
+/// wait for these records as for the others. Any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_send_no_receipt(
+    producer: *mut Producer,
+    topic: *const c_char,
+    key: *const c_void,
+    key_len: usize,
+    value: *const c_void,
+    value_len: usize,
+) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        let Some(producer) = live_producer(producer) else { return ErrorCode::INVALID_ARG.code() };
+        // SAFETY: NULL or NUL-terminated / len-byte buffers, as documented.
+        let args = unsafe { (c_str(topic, "topic"), c_bytes(key, key_len, "key"), c_bytes(value, value_len, "value")) };
+        let (Ok(topic), Ok(key), Ok(value)) = args else { return ErrorCode::INVALID_ARG.code() };
+        let record = Outgoing { key, value, headers: NO_HEADERS, partition: None, timestamp: 0 };
+        producer.send_without_receipt(topic, record).code()
+    })
+}
+
+/// `producer_send_record` without a Response: as `producer_send_no_receipt`
+/// for the record a `RecordBuilder` describes. Any thread for the producer;
+/// the record builder's own thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_send_record_no_receipt(producer: *mut Producer, record: *mut RecordBuilder) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        let Some(producer) = live_producer(producer) else { return ErrorCode::INVALID_ARG.code() };
+        // SAFETY: NULL or a live record builder used by this thread, as documented.
+        let Some(state) = (unsafe { borrow_tagged_mut(record) }) else { return ErrorCode::INVALID_ARG.code() };
+        match state.outgoing() {
+            (Some(topic), outgoing) => producer.send_without_receipt(topic, outgoing).code(),
+            (None, _) => ErrorCode::INVALID_ARG.code(),
+        }
+    })
+}
+
+/// How many records sent without a Response have failed since the producer
+/// was built (each after its retries, or with -192 after
+/// message.timeout.ms, or -197 when closed before delivery). -186 for a
+/// NULL producer (or one inherited across fork). Any thread.
+#[no_mangle]
+pub extern "C" fn producer_no_receipt_failures(producer: *const Producer) -> i64 {
+    guard(ErrorCode::INVALID_ARG.code().into(), || match live_producer(producer) {
+        Some(producer) => i64::try_from(producer.failed_without_receipt().0).unwrap_or(i64::MAX),
+        None => ErrorCode::INVALID_ARG.code().into(),
+    })
+}
+
+/// The code of the latest failure of a record sent without a Response (0
+/// before any); its text is `ablkafka_err2str(code)`. -186 for a NULL
+/// producer (or one inherited across fork). Any thread.
+#[no_mangle]
+pub extern "C" fn producer_no_receipt_last_error(producer: *const Producer) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || match live_producer(producer) {
+        Some(producer) => producer.failed_without_receipt().1.code(),
+        None => ErrorCode::INVALID_ARG.code(),
     })
 }
 

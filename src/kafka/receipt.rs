@@ -144,7 +144,7 @@ impl Receipt {
 /// (just completed), and those in a producer's flush. Called once per
 /// completed batch, not per record; with no thread waiting anywhere it is a
 /// fence and a load.
-pub fn notify_completed(deliveries: &[Arc<Receipt>]) {
+pub fn notify_completed<'a>(deliveries: impl IntoIterator<Item = &'a Arc<Receipt>>) {
     // Orders the completions (and the gauge's release) before the loads of
     // the waiter counts; a waiter orders its count before its check the
     // same way, so either it sees the completion or it is seen here.

@@ -1,7 +1,7 @@
 //! A partition's batch of records and the receipts waiting on it, and the
 //! queue gauge that bounds how much the application may have outstanding.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +15,9 @@ use crate::kafka::receipt::{self, Receipt};
 pub struct QueueGauge {
     messages: AtomicUsize,
     bytes: AtomicUsize,
+    /// Records sent without a receipt that failed, and the latest one's code.
+    failed_without_receipt: AtomicU64,
+    last_failure_without_receipt: AtomicI32,
 }
 
 impl QueueGauge {
@@ -37,14 +40,30 @@ impl QueueGauge {
     pub fn outstanding_messages(&self) -> usize {
         self.messages.load(Ordering::Acquire)
     }
+
+    fn count_failed_without_receipt(&self, records: usize, code: ErrorCode) {
+        if records > 0 {
+            self.last_failure_without_receipt.store(code.code(), Ordering::Release);
+            self.failed_without_receipt.fetch_add(records as u64, Ordering::AcqRel);
+        }
+    }
+
+    /// How many records sent without a receipt have failed, and the latest
+    /// failure's code (NO_ERROR before any).
+    pub fn failed_without_receipt(&self) -> (u64, ErrorCode) {
+        let count = self.failed_without_receipt.load(Ordering::Acquire);
+        (count, ErrorCode(self.last_failure_without_receipt.load(Ordering::Acquire)))
+    }
 }
 
 /// Receipts that complete together, and the gauge room they hold. Dropping
 /// it unsettled fails every receipt with `_DESTROY`, so no receipt can be
 /// left pending forever, whatever path drops it (close, a runtime shutdown).
+/// A record sent without a receipt holds its place as None: its failure is
+/// counted in the gauge instead.
 #[derive(Debug)]
 pub struct Receipts {
-    receipts: Vec<Arc<Receipt>>,
+    receipts: Vec<Option<Arc<Receipt>>>,
     payload_bytes: usize,
     gauge: Arc<QueueGauge>,
 }
@@ -54,14 +73,14 @@ impl Receipts {
         Receipts { receipts: Vec::new(), payload_bytes: 0, gauge }
     }
 
-    pub fn push(&mut self, receipt: Arc<Receipt>, payload: usize) {
+    pub fn push(&mut self, receipt: Option<Arc<Receipt>>, payload: usize) {
         self.receipts.push(receipt);
         self.payload_bytes += payload;
     }
 
     /// Takes out the one receipt of a waiting record, unsettled, so that it
     /// can move into a batch (which then holds its gauge room).
-    pub fn into_receipt(mut self) -> Arc<Receipt> {
+    pub fn into_receipt(mut self) -> Option<Arc<Receipt>> {
         debug_assert_eq!(self.receipts.len(), 1);
         self.payload_bytes = 0;
         self.receipts.pop().expect("a waiting record has one receipt")
@@ -70,22 +89,35 @@ impl Receipts {
     /// Delivered: record `i` has offset `base_offset + i` (-1 with acks=0).
     pub fn deliver(mut self, base_offset: i64, log_append_time: Option<i64>) {
         for (i, d) in self.receipts.iter().enumerate() {
-            let offset = if base_offset < 0 { -1 } else { base_offset + i as i64 };
-            d.deliver(offset, log_append_time);
+            if let Some(d) = d {
+                let offset = if base_offset < 0 { -1 } else { base_offset + i as i64 };
+                d.deliver(offset, log_append_time);
+            }
         }
         self.settle();
     }
 
     pub fn fail(mut self, code: ErrorCode) {
+        self.fail_all(code);
+    }
+
+    fn fail_all(&mut self, code: ErrorCode) {
+        let mut without_receipt = 0;
         for d in &self.receipts {
-            d.fail(code);
+            match d {
+                Some(d) => {
+                    d.fail(code);
+                }
+                None => without_receipt += 1,
+            }
         }
+        self.gauge.count_failed_without_receipt(without_receipt, code);
         self.settle();
     }
 
     fn settle(&mut self) {
         self.gauge.release(self.receipts.len(), self.payload_bytes);
-        receipt::notify_completed(&self.receipts);
+        receipt::notify_completed(self.receipts.iter().flatten());
         self.receipts.clear();
         self.payload_bytes = 0;
     }
@@ -94,10 +126,7 @@ impl Receipts {
 impl Drop for Receipts {
     fn drop(&mut self) {
         if !self.receipts.is_empty() {
-            for d in &self.receipts {
-                d.fail(ErrorCode::DESTROY);
-            }
-            self.settle();
+            self.fail_all(ErrorCode::DESTROY);
         }
     }
 }
@@ -148,8 +177,10 @@ impl Batch {
     }
 
     /// Appends a record (`headers`: its header block, `NO_HEADERS` for none).
-    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Arc<Receipt>) {
-        receipt.set_partition(self.partition);
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Option<Arc<Receipt>>) {
+        if let Some(receipt) = &receipt {
+            receipt.set_partition(self.partition);
+        }
         self.records.append(timestamp, key, value, headers);
         self.receipts.push(receipt, payload_len(key, value, headers));
     }
@@ -205,7 +236,7 @@ mod tests {
         assert!(gauge.try_reserve(5, 10, 100));
         let d = Receipt::pending(1);
         let mut r = Receipts::new(Arc::clone(&gauge));
-        r.push(Arc::clone(&d), 5);
+        r.push(Some(Arc::clone(&d)), 5);
         drop(r);
         assert_eq!(d.error(), ErrorCode::DESTROY);
         assert_eq!(gauge.outstanding_messages(), 0);
@@ -218,10 +249,36 @@ mod tests {
         let mut r = Receipts::new(Arc::clone(&gauge));
         for d in &ds {
             assert!(gauge.try_reserve(1, 10, 100));
-            r.push(Arc::clone(d), 1);
+            r.push(Some(Arc::clone(d)), 1);
         }
         r.deliver(40, None);
         assert_eq!(ds.iter().map(|d| d.offset()).collect::<Vec<_>>(), [40, 41, 42]);
+        assert_eq!(gauge.outstanding_messages(), 0);
+    }
+
+    #[test]
+    fn records_without_a_receipt_keep_their_place_and_their_failures_are_counted() {
+        let gauge = Arc::new(QueueGauge::default());
+        let batch = |with: &[bool]| {
+            let mut r = Receipts::new(Arc::clone(&gauge));
+            let ds: Vec<_> = with.iter().map(|&w| w.then(|| Receipt::pending(1))).collect();
+            for d in &ds {
+                assert!(gauge.try_reserve(1, 100, 1000));
+                r.push(d.clone(), 1);
+            }
+            (r, ds)
+        };
+        let (r, ds) = batch(&[false, true, false, true]);
+        r.deliver(10, None);
+        let offsets: Vec<i64> = ds.iter().flatten().map(|d| d.offset()).collect();
+        assert_eq!(offsets, [11, 13], "the receipt-less records hold their offsets");
+        assert_eq!(gauge.failed_without_receipt(), (0, ErrorCode::NO_ERROR));
+        let (r, ds) = batch(&[false, true, false]);
+        r.fail(ErrorCode::MSG_TIMED_OUT);
+        assert_eq!(ds[1].as_ref().map(|d| d.error()), Some(ErrorCode::MSG_TIMED_OUT));
+        assert_eq!(gauge.failed_without_receipt(), (2, ErrorCode::MSG_TIMED_OUT));
+        drop(batch(&[false]).0);
+        assert_eq!(gauge.failed_without_receipt(), (3, ErrorCode::DESTROY), "dropped unsettled: failed with _DESTROY");
         assert_eq!(gauge.outstanding_messages(), 0);
     }
 }

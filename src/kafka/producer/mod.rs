@@ -175,39 +175,65 @@ impl Producer {
     /// over the partitioner; one the topic does not have fails the receipt
     /// with `_UNKNOWN_PARTITION` once metadata is known) or a timestamp of
     /// its own (CreateTime; 0 means now, as in librdkafka).
-    pub fn send_record(&self, topic: &str, mut record: Outgoing) -> Arc<Receipt> {
+    pub fn send_record(&self, topic: &str, record: Outgoing) -> Arc<Receipt> {
+        let timestamp = stamp(record.timestamp);
+        let receipt = Receipt::pending(timestamp);
+        match self.enqueue(topic, Outgoing { timestamp, ..record }, Some(Arc::clone(&receipt))) {
+            Ok(()) => receipt,
+            Err(Refused::Topic(reason)) => Receipt::invalid_topic(reason),
+            Err(Refused::Code(code)) => Receipt::failed(code),
+        }
+    }
+
+    /// `send_record` without a receipt: accepted (NO_ERROR) or refused now
+    /// with the code a receipt would carry. A later failure is counted
+    /// (`failed_without_receipt`); flush and close wait for these records
+    /// as for the others.
+    pub fn send_without_receipt(&self, topic: &str, record: Outgoing) -> ErrorCode {
+        let timestamp = stamp(record.timestamp);
+        match self.enqueue(topic, Outgoing { timestamp, ..record }, None) {
+            Ok(()) => ErrorCode::NO_ERROR,
+            Err(Refused::Topic(_)) => ErrorCode::INVALID_ARG,
+            Err(Refused::Code(code)) => code,
+        }
+    }
+
+    /// How many records sent without a receipt have failed since the
+    /// producer started, and the latest one's code (NO_ERROR before any).
+    pub fn failed_without_receipt(&self) -> (u64, ErrorCode) {
+        self.shared.gauge.failed_without_receipt()
+    }
+
+    /// Queues one record stamped with its timestamp, with its receipt if it
+    /// has one.
+    fn enqueue(&self, topic: &str, record: Outgoing, receipt: Option<Arc<Receipt>>) -> Result<(), Refused> {
         let config = &self.shared.config;
         if topic.is_empty() {
-            return Receipt::invalid_topic(InvalidTopic::Empty);
+            return Err(Refused::Topic(InvalidTopic::Empty));
         }
         let payload = payload_len(record.key, record.value, record.headers);
         if payload > config.message_max_bytes {
-            return Receipt::failed(ErrorCode::MSG_SIZE_TOO_LARGE);
+            return Err(Refused::Code(ErrorCode::MSG_SIZE_TOO_LARGE));
         }
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
-            return Receipt::failed(ErrorCode::QUEUE_FULL);
+            return Err(Refused::Code(ErrorCode::QUEUE_FULL));
         }
-        if record.timestamp == 0 {
-            let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-            record.timestamp = since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis());
-        }
-        let receipt = Receipt::pending(record.timestamp);
         let (wake, plan) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
                 drop(queues);
                 self.shared.gauge.release(1, payload);
-                return Receipt::failed(code);
+                return Err(Refused::Code(code));
             }
-            let wake = match queues.append(topic, record, Instant::now, Arc::clone(&receipt)) {
+            let wake = match queues.append(topic, record, Instant::now, receipt) {
                 Ok(wake) => wake,
                 Err(refusal) => {
                     drop(queues);
                     self.shared.gauge.release(1, payload);
-                    return match refusal {
-                        Refusal::Topic(reason) => Receipt::invalid_topic(reason),
-                        Refusal::UnknownPartition => Receipt::failed(ErrorCode::UNKNOWN_PARTITION),
-                    };
+                    return Err(match refusal {
+                        Refusal::Topic(reason) => Refused::Topic(reason),
+                        Refusal::UnknownPartition => Refused::Code(ErrorCode::UNKNOWN_PARTITION),
+                    });
                 }
             };
             // With linger.ms=0 and no request in flight there is nothing to
@@ -222,7 +248,7 @@ impl Producer {
         if wake {
             self.shared.wake.notify_one();
         }
-        receipt
+        Ok(())
     }
 
     /// The latest producer-level error: `_ALL_BROKERS_DOWN` or `_TRANSPORT`
@@ -313,4 +339,19 @@ impl Drop for Producer {
     fn drop(&mut self) {
         self.close(Some(Duration::ZERO));
     }
+}
+
+/// Why a record was refused at send.
+enum Refused {
+    Topic(InvalidTopic),
+    Code(ErrorCode),
+}
+
+/// A record's timestamp: its own, or now for 0 (librdkafka's rule).
+fn stamp(timestamp: i64) -> i64 {
+    if timestamp != 0 {
+        return timestamp;
+    }
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis())
 }

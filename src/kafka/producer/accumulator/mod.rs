@@ -149,7 +149,15 @@ impl Accumulator {
     /// A topic new to the producer is checked against Kafka's naming rules
     /// first (known topics were checked when they were added); an illegal
     /// one is refused and never added.
-    pub fn append(&mut self, topic: &str, record: Outgoing, now: impl Fn() -> Instant, receipt: Arc<Receipt>) -> Result<bool, Refusal> {
+    /// Queues one record (`receipt` None: sent without one); true when the
+    /// sender must look now.
+    pub fn append(
+        &mut self,
+        topic: &str,
+        record: Outgoing,
+        now: impl Fn() -> Instant,
+        receipt: Option<Arc<Receipt>>,
+    ) -> Result<bool, Refusal> {
         let Outgoing { key, value, headers, partition, timestamp } = record;
         let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
         if !is_last {

@@ -35,7 +35,8 @@ pub(super) struct NewRecord<'a> {
     pub timestamp: i64,
     /// When it was sent, for a record that waited for metadata (else now).
     pub sent_at: Option<Instant>,
-    pub receipt: Arc<Receipt>,
+    /// None for a record sent without a receipt.
+    pub receipt: Option<Arc<Receipt>>,
 }
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
@@ -104,7 +105,12 @@ impl TopicQueue {
     /// topic does not have fails the record's receipt with
     /// `_UNKNOWN_PARTITION` (returned, for the caller to fail outside the
     /// accumulator's lock).
-    pub(super) fn append(&mut self, shared: &mut AppendShared, record: NewRecord, now: &dyn Fn() -> Instant) -> Result<bool, Arc<Receipt>> {
+    pub(super) fn append(
+        &mut self,
+        shared: &mut AppendShared,
+        record: NewRecord,
+        now: &dyn Fn() -> Instant,
+    ) -> Result<bool, Option<Arc<Receipt>>> {
         let AppendShared { config, gauge, buffers, random } = shared;
         let NewRecord { key, value, headers, partition, timestamp, sent_at, receipt } = record;
         let count = self.partitions.len() as u32;
