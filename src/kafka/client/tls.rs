@@ -135,6 +135,10 @@ impl AsyncRead for TlsReader {
                 if this.start < this.end {
                     let mut unread = &this.ciphertext[this.start..this.end];
                     let taken = session.read_tls(&mut unread)?;
+                    if taken == 0 {
+                        // rustls takes something unless it is full, which it says as an error.
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, "TLS: rustls took no bytes")));
+                    }
                     this.start += taken;
                     if let Err(error) = session.process_new_packets() {
                         // Tell the broker why, if the socket takes it now.
