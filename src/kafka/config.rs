@@ -85,7 +85,11 @@ enum Kind {
         min: f64,
         max: f64,
     },
+    /// librdkafka's spellings: true, t, 1, false, f, 0, in any case; kept as
+    /// true or false.
     Bool,
+    /// `acks`: all, or -1..1000.
+    Acks,
     /// One of these, in any case (as librdkafka compares them); kept as spelled here.
     Choice(&'static [&'static str]),
     /// A password or key: never shown, never read back, wiped when dropped.
@@ -129,12 +133,12 @@ const OPTIONS: &[OptionSpec] = &[
         kind: Kind::Text { required: true, max_bytes: usize::MAX },
     },
     OptionSpec { name: "client.id", aliases: &[], default: "rdkafka", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
-    OptionSpec { name: "acks", aliases: &["request.required.acks"], default: "-1", kind: Kind::Choice(&["-1", "all", "0", "1"]) },
+    OptionSpec { name: "acks", aliases: &["request.required.acks"], default: "-1", kind: Kind::Acks },
     OptionSpec { name: "linger.ms", aliases: &["queue.buffering.max.ms"], default: "5", kind: Kind::Millis { min: 0.0, max: 900_000.0 } },
     OptionSpec { name: "batch.num.messages", aliases: &[], default: "10000", kind: int(1, 1_000_000) },
     OptionSpec { name: "batch.size", aliases: &[], default: "1000000", kind: int(1, INT_MAX) },
     OptionSpec { name: "compression.codec", aliases: &["compression.type"], default: "none", kind: Kind::Choice(&Codec::NAMES) },
-    OptionSpec { name: "compression.level", aliases: &[], default: "-1", kind: int(-1, 22) },
+    OptionSpec { name: "compression.level", aliases: &[], default: "-1", kind: int(-1, 12) },
     OptionSpec { name: "message.timeout.ms", aliases: &["delivery.timeout.ms"], default: "300000", kind: int(0, INT_MAX) },
     OptionSpec { name: "request.timeout.ms", aliases: &[], default: "30000", kind: int(1, 900_000) },
     OptionSpec { name: "retries", aliases: &["message.send.max.retries"], default: "2147483647", kind: int(0, INT_MAX) },
@@ -144,7 +148,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "reconnect.backoff.max.ms", aliases: &[], default: "10000", kind: int(0, 3_600_000) },
     OptionSpec { name: "socket.connection.setup.timeout.ms", aliases: &[], default: "30000", kind: int(1000, INT_MAX) },
     OptionSpec { name: "message.max.bytes", aliases: &[], default: "1000000", kind: int(1000, 1_000_000_000) },
-    OptionSpec { name: "queue.buffering.max.messages", aliases: &[], default: "100000", kind: int(1, INT_MAX) },
+    OptionSpec { name: "queue.buffering.max.messages", aliases: &[], default: "100000", kind: int(0, INT_MAX) },
     OptionSpec { name: "queue.buffering.max.kbytes", aliases: &[], default: "1048576", kind: int(1, INT_MAX) },
     OptionSpec { name: "partitioner", aliases: &[], default: "consistent_random", kind: Kind::Choice(&Partitioner::NAMES) },
     OptionSpec { name: "topic.metadata.refresh.interval.ms", aliases: &[], default: "300000", kind: int(-1, 3_600_000) },
@@ -280,20 +284,8 @@ impl ConfigBuilder {
             return Err(ConfigError::Invalid("bootstrap.servers must be set to at least one host[:port]".into()));
         }
         let codec = Codec::from_name(self.value("compression.codec")).expect("checked when set");
-        let level = self.int("compression.level") as i32;
-        if !codec.level_range().contains(&level) {
-            let range = codec.level_range();
-            return Err(ConfigError::Invalid(format!(
-                "Invalid value {level} for configuration property \"compression.level\": {} accepts {}..{}",
-                codec.name(),
-                range.start(),
-                range.end()
-            )));
-        }
-        let acks = match self.value("acks") {
-            "all" | "-1" => -1,
-            other => other.parse().expect("checked when set"),
-        };
+        let level = codec.effective_level(self.int("compression.level") as i32);
+        let acks = self.int("acks") as i16;
         let idempotence = self.value("enable.idempotence") == "true";
         let mut max_in_flight = self.int("max.in.flight.requests.per.connection") as usize;
         if idempotence {
@@ -340,7 +332,11 @@ impl ConfigBuilder {
             reconnect_backoff_max: ms("reconnect.backoff.max.ms").max(ms("reconnect.backoff.ms")),
             connect_timeout: ms("socket.connection.setup.timeout.ms"),
             message_max_bytes: self.int("message.max.bytes") as usize,
-            queue_max_messages: self.int("queue.buffering.max.messages") as usize,
+            // 0: no limit, as in librdkafka.
+            queue_max_messages: match self.int("queue.buffering.max.messages") {
+                0 => usize::MAX,
+                n => n as usize,
+            },
             queue_max_bytes: (self.int("queue.buffering.max.kbytes") as usize).saturating_mul(1024),
             partitioner: Partitioner::from_name(self.value("partitioner")).expect("checked when set"),
             metadata_refresh_interval,
@@ -419,9 +415,15 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
             Ok(_) => Err(invalid(format!("value must be {min}..{max}"))),
             Err(_) => Err(invalid("expected a number of milliseconds".into())),
         },
-        Kind::Bool => match value {
-            "true" | "false" => Ok(value),
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" => Ok("true"),
+            "false" | "f" | "0" => Ok("false"),
             _ => Err(invalid("expected true or false".into())),
+        },
+        Kind::Acks if value.eq_ignore_ascii_case("all") => Ok("-1"),
+        Kind::Acks => match value.parse::<i64>() {
+            Ok(n) if (-1..=1000).contains(&n) => Ok(value),
+            _ => Err(invalid("expected all, or -1..1000".into())),
         },
         Kind::Choice(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
             Some(choice) => Ok(choice),
@@ -527,7 +529,7 @@ mod tests {
         for (name, value) in [
             ("linger.ms", "abc"),
             ("linger.ms", "-1"),
-            ("acks", "7"),
+            ("acks", "1001"),
             ("compression.codec", "brotli"),
             ("partitioner", "nope"),
             ("batch.num.messages", "0"),
@@ -544,10 +546,11 @@ mod tests {
 
     #[test]
     fn build_checks_combinations() {
-        let err = builder(&[("compression.codec", "gzip"), ("compression.level", "12")]).build().unwrap_err();
-        assert!(err.message().contains("compression.level"), "{}", err.message());
-        assert!(builder(&[("compression.codec", "zstd"), ("compression.level", "22")]).build().is_ok());
-        assert!(builder(&[("compression.codec", "snappy"), ("compression.level", "3")]).build().is_err());
+        // Levels as librdkafka takes them: -1..12 for every codec, gzip's clamped to 9, snappy's ignored.
+        assert_eq!(builder(&[("compression.codec", "gzip"), ("compression.level", "12")]).build().unwrap().compression_level, 9);
+        assert_eq!(builder(&[("compression.codec", "zstd"), ("compression.level", "12")]).build().unwrap().compression_level, 12);
+        assert_eq!(builder(&[("compression.codec", "snappy"), ("compression.level", "3")]).build().unwrap().compression_level, -1);
+        assert_eq!(builder(&[]).set("compression.level", "13").unwrap_err().code(), -1);
         assert!(ConfigBuilder::new().build().unwrap_err().message().contains("bootstrap.servers"));
     }
 
@@ -645,6 +648,27 @@ mod tests {
     /// A syntactically valid PEM certificate and key (contents are not parsed until use).
     const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
     const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn values_are_read_as_librdkafka_reads_them() {
+        let mut b = builder(&[]);
+        for (value, kept) in [("TRUE", "true"), ("t", "true"), ("1", "true"), ("False", "false"), ("F", "false"), ("0", "false")] {
+            b.set("enable.idempotence", value).unwrap();
+            assert_eq!(b.get("enable.idempotence"), Some(kept), "{value}");
+        }
+        for value in ["yes", "2", ""] {
+            assert_eq!(b.set("enable.idempotence", value).unwrap_err().code(), -1, "{value}");
+        }
+        for (value, acks) in [("ALL", -1), ("all", -1), ("-1", -1), ("0", 0), ("2", 2), ("1000", 1000)] {
+            b.set("acks", value).unwrap();
+            assert_eq!(b.build().unwrap().acks, acks, "{value}");
+        }
+        assert_eq!(b.set("acks", "-2").unwrap_err().code(), -1);
+        b.set("compression.codec", "LZ4").unwrap();
+        assert_eq!(b.get("compression.codec"), Some("lz4"));
+        b.set("queue.buffering.max.messages", "0").unwrap();
+        assert_eq!(b.build().unwrap().queue_max_messages, usize::MAX, "0: no limit");
+    }
 
     #[test]
     fn every_listed_name_resolves() {
