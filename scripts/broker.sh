@@ -35,46 +35,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 START_TIMEOUT_S="${BROKER_START_TIMEOUT_S:-30}"
 
 die() { printf 'broker: %s\n' "$*" >&2; exit 1; }
+say() { printf 'broker: %s\n' "$*" >&2; }
 usage() { die "usage: $0 start DIR [--port PORT] | restart DIR | stop DIR | kill DIR | freeze DIR | thaw DIR | topic DIR NAME [PARTITIONS] | address DIR | free-port"; }
 
-# A port that was free a moment ago: bind port 0 on loopback, read it, close.
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
-accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=scripts/processes.sh
+. "$here/processes.sh"
 
 accepts_nothing() { ! accepts "$1"; }
-
-# Running, and not a zombie waiting for its parent to reap it.
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    local state
-    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-    [ "$state" != "Z" ]
-}
-
-stop_pid() {
-    local pid="$1" i
-    alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true  # a frozen broker could not act on TERM
-    for ((i = 0; i < 50; i++)); do          # up to 5 s for a clean exit
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    printf 'broker: pid %s ignored SIGTERM; sending SIGKILL\n' "$pid" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    die "pid $pid is still alive after SIGKILL"
-}
 
 address() {
     [ -s "$1/bootstrap" ] || die "no broker address in $1/bootstrap (was it started?)"

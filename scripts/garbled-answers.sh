@@ -49,16 +49,8 @@ scratch="$root/build/test/garbled"
 broker_dir="$scratch/broker"
 bin="$root/build/bin"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-finish() {
-    echo "$passed passed, $failed failed"
-    if ((failed > 0)); then exit 1; fi
-    exit 0
-}
-indent() { sed 's/^/    /'; }
+# shellcheck source=scripts/counted.sh
+. scripts/counted.sh
 
 proxy_pid=""
 broker_started=0

@@ -74,35 +74,10 @@ die() { printf 'secure-brokers: %s\n' "$*" >&2; exit 1; }
 say() { printf 'secure-brokers: %s\n' "$*" >&2; }
 usage() { die "usage: $0 start DIR | stop DIR | topic DIR t1|ssl|t2|mtls|t3|sasl_plaintext|t4|sasl_ssl NAME [PARTITIONS]"; }
 
-free_port() { "$here/broker.sh" free-port; }
-
-accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# Running, and not a zombie waiting for its parent to reap it.
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    local state
-    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-    [ "$state" != "Z" ]
-}
-
-stop_pid() { # stop_pid PID: TERM, up to 10 s (tansu lingers while a client is connected), KILL
-    local pid="$1" i
-    alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    say "pid $pid ignored SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    die "pid $pid is still alive after SIGKILL"
-}
+# shellcheck source=scripts/processes.sh
+. "$here/processes.sh"
+# tansu lingers after SIGTERM while a client is connected: up to 10 s.
+STOP_GRACE_TENTHS=100
 
 # wait_port PID PORT: returns 0 once PORT accepts, 1 if PID exits first or on timeout.
 wait_port() {

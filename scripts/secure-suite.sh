@@ -58,16 +58,8 @@ scratch="$root/build/test/secure"
 brokers_dir="$scratch/brokers"
 roundtrip="${1:-${ROUNDTRIP:-$root/build/bin/roundtrip}}"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-finish() {
-    echo "$passed passed, $failed failed"
-    if ((failed > 0)); then exit 1; fi
-    exit 0
-}
-indent() { sed 's/^/    /'; }
+# shellcheck source=scripts/counted.sh
+. scripts/counted.sh
 
 brokers_started=0
 cleanup() {
