@@ -92,6 +92,9 @@ enum Kind {
     Acks,
     /// One of these, in any case (as librdkafka compares them); kept as spelled here.
     Choice(&'static [&'static str]),
+    /// A `Choice`, and values librdkafka has that are refused here, each
+    /// with the reason.
+    ChoiceRefusing(&'static [&'static str], &'static [(&'static str, &'static str)]),
     /// A password or key: never shown, never read back, wiped when dropped.
     Secret,
     Text {
@@ -167,7 +170,12 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "ssl.endpoint.identification.algorithm", aliases: &[], default: "https", kind: Kind::Choice(&["none", "https"]) },
     // librdkafka's default is GSSAPI, which is refused (not supported) when
     // a SASL protocol is built without another mechanism.
-    OptionSpec { name: "sasl.mechanism", aliases: &["sasl.mechanisms"], default: "GSSAPI", kind: Kind::Choice(&Mechanism::NAMES) },
+    OptionSpec {
+        name: "sasl.mechanism",
+        aliases: &["sasl.mechanisms"],
+        default: "GSSAPI",
+        kind: Kind::ChoiceRefusing(&Mechanism::NAMES, MECHANISMS_NOT_SUPPORTED),
+    },
     OptionSpec { name: "sasl.username", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
     OptionSpec { name: "sasl.password", aliases: &[], default: "", kind: Kind::Secret },
 ];
@@ -186,16 +194,16 @@ const NOT_SUPPORTED: &[(&str, &str)] = &[
     ("ssl.crl.location", "certificate revocation lists are not checked"),
     ("ssl.ca.certificate.stores", "a Windows certificate store option"),
     ("ssl.certificate.verify_cb", "a callback cannot be set by name and value"),
-    ("sasl.kerberos.", "GSSAPI (Kerberos) is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-    ("sasl.oauthbearer.", "OAUTHBEARER is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-    ("enable.sasl.oauthbearer.unsecure.jwt", "OAUTHBEARER is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    ("sasl.kerberos.", NO_GSSAPI),
+    ("sasl.oauthbearer.", NO_OAUTHBEARER),
+    ("enable.sasl.oauthbearer.unsecure.jwt", NO_OAUTHBEARER),
 ];
 
+const NO_GSSAPI: &str = "GSSAPI (Kerberos) is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512";
+const NO_OAUTHBEARER: &str = "OAUTHBEARER is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512";
+
 /// Mechanisms librdkafka has that are refused here, and why.
-const MECHANISMS_NOT_SUPPORTED: &[(&str, &str)] = &[
-    ("GSSAPI", "GSSAPI (Kerberos) is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-    ("OAUTHBEARER", "OAUTHBEARER is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-];
+const MECHANISMS_NOT_SUPPORTED: &[(&str, &str)] = &[("GSSAPI", NO_GSSAPI), ("OAUTHBEARER", NO_OAUTHBEARER)];
 
 /// The reason a known librdkafka option is refused, if it is.
 fn not_supported(name: &str) -> Option<&'static str> {
@@ -425,12 +433,18 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
             Ok(n) if (-1..=1000).contains(&n) => Ok(value),
             _ => Err(invalid("expected all, or -1..1000".into())),
         },
-        Kind::Choice(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
+        Kind::Choice(choices) | Kind::ChoiceRefusing(choices, _) => match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
             Some(choice) => Ok(choice),
-            None => match MECHANISMS_NOT_SUPPORTED.iter().find(|(m, _)| spec.name == "sasl.mechanism" && m.eq_ignore_ascii_case(value)) {
-                Some((_, why)) => Err(invalid(format!("not supported: {why}"))),
-                None => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
-            },
+            None => {
+                let refusals = match spec.kind {
+                    Kind::ChoiceRefusing(_, refusals) => refusals,
+                    _ => &[],
+                };
+                match refusals.iter().find(|(refused, _)| refused.eq_ignore_ascii_case(value)) {
+                    Some((_, why)) => Err(invalid(format!("not supported: {why}"))),
+                    None => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
+                }
+            }
         },
         // Whatever it is, it is not repeated: it may be a password or a key.
         Kind::Secret if value.len() > SECRET_MAX_BYTES => {
