@@ -137,6 +137,10 @@ mkdir -p "$scratch/logs"
 banner "dependencies"
 ON_ERROR_HINT="installing the test tools failed: read the deps: lines above"
 scripts/deps.sh
+# Again: on a fresh machine the venv (and the librdkafka in it, RDKAFKA_LIB) exists only
+# now, and the sub-makes below take RDKAFKA_LIB from this environment.
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
 ON_ERROR_HINT="read the log of the suite that was running, under $scratch/logs"
 
 # ---------------------------------------------------------------- the scripts themselves
