@@ -68,6 +68,7 @@ ABL_SIGNATURES = {
     "response_offset": (INT64, [INT64]),
     "response_partition": (LONG, [INT64]),
     "response_timestamp": (INT64, [INT64]),
+    "response_topic": (INT64, [INT64]),
     "response_free": (None, [INT64]),
     "ablkafka_err2str": (INT64, [LONG]),
     "ablkafka_err2name": (INT64, [LONG]),
@@ -234,9 +235,11 @@ def main():
     check(lib.producer_flush(producer, 30000) == 0, "flush after the record builder's sends")
     for handle, key, value in with_headers:
         ok = (lib.response_success(handle) == 1 and lib.response_partition(handle) == 0
-              and lib.response_timestamp(handle) == 1_600_000_000_000)
+              and lib.response_timestamp(handle) == 1_600_000_000_000
+              and get_string(lib.response_topic(handle)) == topic)
         check(ok, f"record with headers: success {lib.response_success(handle)} partition "
-                  f"{lib.response_partition(handle)} timestamp {lib.response_timestamp(handle)}")
+                  f"{lib.response_partition(handle)} timestamp {lib.response_timestamp(handle)} "
+                  f"topic {get_string(lib.response_topic(handle))!r}")
         if ok:
             lines.append(f"0 {lib.response_offset(handle)} x{key.hex()} x{value.hex()} "
                          f"x{b'origin'.hex()}=x{header_value.hex()},x{b'none'.hex()}=- 1600000000000")

@@ -202,6 +202,13 @@ static void test_null_handles(void) {
 
     /* A NULL producer is a failure known at send time: a completed receipt with -186. */
     refused(producer_send(NULL, "t", "k", 1, "v", 1), ERR_INVALID_ARG, "send on a NULL producer");
+    /* A refused send still names its topic, as given; "" when there was no string to read. */
+    Response *named = producer_send(NULL, "orders", "k", 1, "v", 1);
+    Response *unnamed = producer_send(NULL, "top\xffic", "k", 1, "v", 1);
+    CHECK(str_eq(response_topic(named), "orders") && str_eq(response_topic(unnamed), "") && response_partition(named) == -1,
+          "topics of refused sends: \"%s\", \"%s\"", or_null(response_topic(named)), or_null(response_topic(unnamed)));
+    response_free(named);
+    response_free(unnamed);
 
     int64_t t0 = now_ms();
     CHECK(response_completed(NULL) == 0, "completed(NULL)");

@@ -9,7 +9,7 @@ static void (*const functions[])(void) = {
     (void (*)(void))producer_close, (void (*)(void))producer_free, (void (*)(void))response_completed,
     (void (*)(void))response_wait, (void (*)(void))response_success, (void (*)(void))response_error_code,
     (void (*)(void))response_error_message, (void (*)(void))response_offset, (void (*)(void))response_partition,
-    (void (*)(void))response_timestamp, (void (*)(void))response_free, (void (*)(void))ablkafka_err2str,
+    (void (*)(void))response_timestamp, (void (*)(void))response_topic, (void (*)(void))response_free, (void (*)(void))ablkafka_err2str,
     (void (*)(void))ablkafka_err2name, (void (*)(void))ablkafka_version,
 };
 

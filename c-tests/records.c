@@ -130,13 +130,17 @@ static int headers_case(const char *brokers, const char *topic, const char *code
     Response *too_big = producer_send_record(p, rb);
     CHECK(response_completed(too_big) == 1 && response_error_code(too_big) == 10, "600 KB value + 600 KB header: %d, not 10",
           response_error_code(too_big));
+    CHECK(str_eq(response_topic(too_big), topic) && response_partition(too_big) == -1, "refused at send: topic %s, partition %d",
+          or_null(response_topic(too_big)), response_partition(too_big));
     response_free(too_big);
     CHECK(record_builder_clear(rb) == 0, "clear");
     Response *no_topic = producer_send_record(p, rb);
     CHECK(response_completed(no_topic) == 1 && response_error_code(no_topic) == -186, "a record without a topic: %d", response_error_code(no_topic));
+    CHECK(str_eq(response_topic(no_topic), ""), "a record without a topic has topic \"%s\"", or_null(response_topic(no_topic)));
     response_free(no_topic);
     Response *no_builder = producer_send_record(p, NULL);
-    CHECK(response_error_code(no_builder) == -186, "NULL record builder");
+    CHECK(response_error_code(no_builder) == -186 && str_eq(response_topic(no_builder), ""), "NULL record builder");
+    CHECK(response_topic(NULL) == NULL, "response_topic(NULL)");
     response_free(no_builder);
     record_builder_free(rb);
     producer_free(p);
@@ -155,6 +159,8 @@ static int partitions_case(const char *brokers, const char *topic, const char *e
     Response *early = producer_send_record(p, rb); /* before the topic's partitions are known */
     CHECK(response_wait(early, 15000) == 1 && response_error_code(early) == -190, "partition 9 before metadata: %d %s", response_error_code(early),
           or_null(response_error_message(early)));
+    CHECK(response_partition(early) == -1 && str_eq(response_topic(early), topic), "failed: partition %d (not -1), topic %s",
+          response_partition(early), or_null(response_topic(early)));
     response_free(early);
 
     enum { PER = 10, PARTS = 7 };
@@ -189,8 +195,9 @@ static int partitions_case(const char *brokers, const char *topic, const char *e
     int right = 0;
     for (int i = 0; i < PARTS * PER; i++) {
         Response *r = responses[i];
-        if (CHECK(response_success(r) == 1 && response_partition(r) == i % PARTS, "record %d: success %d, partition %d, wanted %d", i,
-                  response_success(r), response_partition(r), i % PARTS)) {
+        if (CHECK(response_success(r) == 1 && response_partition(r) == i % PARTS && str_eq(response_topic(r), topic),
+                  "record %d: success %d, partition %d, wanted %d, topic %s", i, response_success(r), response_partition(r), i % PARTS,
+                  or_null(response_topic(r)))) {
             right++;
             if (f != NULL) {
                 fprintf(f, "%d %" PRId64 " ", response_partition(r), response_offset(r));

@@ -170,7 +170,8 @@ DO i = 1 TO {&COUNT}:
 END.
 RUN response_wait (hWithHeaders, 10000, OUTPUT iFlag).
 RUN response_partition (hWithHeaders, OUTPUT iPart).
-MESSAGE "the record with headers went to partition" iPart.   /* 0, as asked */
+RUN response_topic (hWithHeaders, OUTPUT iAddr).             /* OpenEdge's TopicName */
+MESSAGE "the record with headers went to" LibraryString(iAddr) "partition" iPart.   /* 0, as asked */
 RUN response_free (hWithHeaders).
 RUN producer_flush (hProducer, 10000, OUTPUT iRc).
 RUN producer_no_receipt_failures (hProducer, OUTPUT iFailed).
@@ -350,6 +351,11 @@ END PROCEDURE.
 PROCEDURE response_partition EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
     DEFINE INPUT  PARAMETER hResponse  AS INT64.
     DEFINE RETURN PARAMETER iPartition AS LONG.
+END PROCEDURE.
+
+PROCEDURE response_topic EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hResponse AS INT64.
+    DEFINE RETURN PARAMETER iAddress  AS INT64.   /* const char *, valid until response_free */
 END PROCEDURE.
 
 PROCEDURE response_offset EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:

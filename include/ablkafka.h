@@ -96,7 +96,7 @@ typedef struct RecordBuilder RecordBuilder;
  outlives its producer and stays readable. Thread-safe: read it and wait
  on it from any threads; the producer's background thread completes it.
  Once `response_completed` returns 1 the other fields never change.
- Strings it returns are static: never free them.
+ Never free the strings it returns.
 
  Unlike builders and producers, a Response handle carries no type tag
  (a send costs one allocation): passing another kind of handle, or a
@@ -428,13 +428,23 @@ int32_t response_error_code(const Response *response);
 const char *response_error_message(const Response *response);
 
 /*
+ The record's topic as it was given to the send (OpenEdge's
+ `TopicName`), also when the send was refused; "" when no topic string
+ could be read (a NULL topic, or a record builder without one). Valid
+ until `response_free`; do not free it. NULL for NULL. Never blocks;
+ any thread.
+ */
+const char *response_topic(const Response *response);
+
+/*
  The record's offset in its partition: -1 until delivered, and -1 when
  delivered with acks=0. -1 for NULL. Never blocks; any thread.
  */
 int64_t response_offset(const Response *response);
 
 /*
- The record's partition: -1 until the producer has chosen it. -1 for NULL.
+ The record's partition: -1 until the producer has chosen it, and -1
+ after a failure (as OpenEdge's `PartitionId`). -1 for NULL.
  Never blocks; any thread.
  */
 int32_t response_partition(const Response *response);

@@ -8,11 +8,12 @@
 //! up or reuse a freed one; for the long-lived objects (builder, producer)
 //! the tag turns most such mistakes into an "invalid argument" result
 //! instead of memory corruption. It is cleared when the handle is freed.
-//! Responses, one per message, stay a bare `Arc` so that a send costs no
-//! extra allocation.
+//! Responses, one per message, stay a bare `Arc` (triomphe's, as the core
+//! shares receipts) so that a send costs no extra allocation.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+
+use triomphe::Arc;
 
 /// Ownership marker: the handle is a `Box::into_raw` pointer to a
 /// [`Tagged`] value whose tag is checked on every use.

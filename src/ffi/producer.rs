@@ -14,6 +14,7 @@ use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::{Outgoing, Producer as CoreProducer};
 use crate::kafka::protocol::record_headers::NO_HEADERS;
 use crate::kafka::receipt::Receipt;
+use crate::kafka::topic_name::TopicLabel;
 
 /// A Kafka producer with its own background thread.
 ///
@@ -64,8 +65,9 @@ fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
 /// is the parent's), never dropped, only kept.
 static INHERITED: Mutex<Vec<ProducerState>> = Mutex::new(Vec::new());
 
-fn failed_response(code: ErrorCode) -> *mut Response {
-    arc_into_handle::<Response>(Receipt::failed(code))
+/// A Response refused at once; its topic is `topic` if that is a string.
+fn failed_response(topic: Option<&str>, code: ErrorCode) -> *mut Response {
+    arc_into_handle::<Response>(Receipt::failed(TopicLabel::new(topic.unwrap_or_default()), code))
 }
 
 /// Queues one record for `topic` and returns its delivery receipt at once;
@@ -95,10 +97,10 @@ pub extern "C" fn producer_send(
     value_len: usize,
 ) -> *mut Response {
     guard(std::ptr::null_mut(), || {
-        let Some(producer) = live_producer(producer) else { return failed_response(ErrorCode::INVALID_ARG) };
         // SAFETY: NULL or NUL-terminated / len-byte buffers, as documented.
         let args = unsafe { (c_str(topic, "topic"), c_bytes(key, key_len, "key"), c_bytes(value, value_len, "value")) };
-        let (Ok(topic), Ok(key), Ok(value)) = args else { return failed_response(ErrorCode::INVALID_ARG) };
+        let Some(producer) = live_producer(producer) else { return failed_response(args.0.ok(), ErrorCode::INVALID_ARG) };
+        let (Ok(topic), Ok(key), Ok(value)) = args else { return failed_response(args.0.ok(), ErrorCode::INVALID_ARG) };
         arc_into_handle::<Response>(producer.send(topic, key, value))
     })
 }
@@ -118,12 +120,12 @@ pub extern "C" fn producer_send(
 #[allow(unsafe_code)]
 pub extern "C" fn producer_send_record(producer: *mut Producer, record: *mut RecordBuilder) -> *mut Response {
     guard(std::ptr::null_mut(), || {
-        let Some(producer) = live_producer(producer) else { return failed_response(ErrorCode::INVALID_ARG) };
         // SAFETY: NULL or a live record builder used by this thread, as documented.
-        let Some(state) = (unsafe { borrow_tagged_mut(record) }) else { return failed_response(ErrorCode::INVALID_ARG) };
-        match state.outgoing() {
-            (Some(topic), outgoing) => arc_into_handle::<Response>(producer.send_record(topic, outgoing)),
-            (None, _) => failed_response(ErrorCode::INVALID_ARG),
+        let Some(state) = (unsafe { borrow_tagged_mut(record) }) else { return failed_response(None, ErrorCode::INVALID_ARG) };
+        let (topic, outgoing) = state.outgoing();
+        match (live_producer(producer), topic) {
+            (Some(producer), Some(topic)) => arc_into_handle::<Response>(producer.send_record(topic, outgoing)),
+            _ => failed_response(topic, ErrorCode::INVALID_ARG),
         }
     })
 }

@@ -16,7 +16,7 @@ use crate::kafka::receipt::Receipt;
 /// outlives its producer and stays readable. Thread-safe: read it and wait
 /// on it from any threads; the producer's background thread completes it.
 /// Once `response_completed` returns 1 the other fields never change.
-/// Strings it returns are static: never free them.
+/// Never free the strings it returns.
 ///
 /// Unlike builders and producers, a Response handle carries no type tag
 /// (a send costs one allocation): passing another kind of handle, or a
@@ -83,6 +83,16 @@ pub extern "C" fn response_error_message(response: *const Response) -> *const c_
     })
 }
 
+/// The record's topic as it was given to the send (OpenEdge's
+/// `TopicName`), also when the send was refused; "" when no topic string
+/// could be read (a NULL topic, or a record builder without one). Valid
+/// until `response_free`; do not free it. NULL for NULL. Never blocks;
+/// any thread.
+#[no_mangle]
+pub extern "C" fn response_topic(response: *const Response) -> *const c_char {
+    read(response, std::ptr::null(), |d| d.topic().with_nul().as_ptr().cast())
+}
+
 /// The record's offset in its partition: -1 until delivered, and -1 when
 /// delivered with acks=0. -1 for NULL. Never blocks; any thread.
 #[no_mangle]
@@ -90,7 +100,8 @@ pub extern "C" fn response_offset(response: *const Response) -> i64 {
     read(response, -1, |d| d.offset())
 }
 
-/// The record's partition: -1 until the producer has chosen it. -1 for NULL.
+/// The record's partition: -1 until the producer has chosen it, and -1
+/// after a failure (as OpenEdge's `PartitionId`). -1 for NULL.
 /// Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_partition(response: *const Response) -> i32 {

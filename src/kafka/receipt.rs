@@ -2,12 +2,13 @@
 //! between the producer (which completes it) and the application (which
 //! polls or waits on it).
 //!
-//! A receipt is a handful of atomics: the background thread writes the
-//! result fields, then publishes them with one release store of the result
-//! code, which reads `PENDING` until then; a reader that sees a code with an
-//! acquire load sees the fields. (No separate state field: 24 bytes, so
-//! with its reference counts a receipt takes a 48-byte allocation, not 64.
-//! One is kept per message, and fresh heap pages cost.)
+//! A receipt is a handful of atomics and its topic: the background thread
+//! writes the result fields, then publishes them with one release store of
+//! the result code, which reads `PENDING` until then; a reader that sees a
+//! code with an acquire load sees the fields. (No separate state field, and
+//! `triomphe`'s Arc, which has no weak count: 32 bytes and one reference
+//! count take a 48-byte allocation, not 64. One is kept per message, and
+//! fresh heap pages cost.)
 //! Exactly one owner completes a receipt (the batch that holds it, see
 //! `Receipts`), so completing needs no read-modify-write; a second attempt
 //! is ignored all the same, so a receipt never changes once completed.
@@ -17,7 +18,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::error::ErrorCode;
-use super::topic_name::InvalidTopic;
+use super::topic_name::{InvalidTopic, TopicLabel};
+
+/// A receipt as the producer and the application share it.
+pub type SharedReceipt = triomphe::Arc<Receipt>;
 
 /// The result code of a receipt not completed yet (no error code is this).
 const PENDING: i32 = i32::MIN;
@@ -29,30 +33,34 @@ pub struct Receipt {
     partition: AtomicI32,
     offset: AtomicI64,
     timestamp: AtomicI64,
+    /// Shared by the topic's receipts (one reference count per receipt).
+    topic: Arc<TopicLabel>,
 }
 
 impl Receipt {
-    /// A receipt for a record created at `timestamp` (ms since the epoch).
-    pub fn pending(timestamp: i64) -> Arc<Receipt> {
-        Arc::new(Receipt {
+    /// A receipt for a record of `topic` created at `timestamp` (ms since
+    /// the epoch).
+    pub fn pending(topic: Arc<TopicLabel>, timestamp: i64) -> SharedReceipt {
+        SharedReceipt::new(Receipt {
             result: AtomicI32::new(PENDING),
             partition: AtomicI32::new(-1),
             offset: AtomicI64::new(-1),
             timestamp: AtomicI64::new(timestamp),
+            topic,
         })
     }
 
     /// A receipt that failed before the record was accepted.
-    pub fn failed(code: ErrorCode) -> Arc<Receipt> {
-        let receipt = Receipt::pending(-1);
+    pub fn failed(topic: Arc<TopicLabel>, code: ErrorCode) -> SharedReceipt {
+        let receipt = Receipt::pending(topic, -1);
         receipt.fail(code);
         receipt
     }
 
     /// A receipt refused at send (`_INVALID_ARG`) for an illegal topic name.
     /// The offset field, unused by a failed receipt, keeps the reason.
-    pub fn invalid_topic(reason: InvalidTopic) -> Arc<Receipt> {
-        let receipt = Receipt::pending(-1);
+    pub fn invalid_topic(topic: Arc<TopicLabel>, reason: InvalidTopic) -> SharedReceipt {
+        let receipt = Receipt::pending(topic, -1);
         receipt.complete(ErrorCode::INVALID_ARG, |d| d.offset.store(reason.index() as i64, Ordering::Relaxed));
         receipt
     }
@@ -64,6 +72,11 @@ impl Receipt {
         }
         let index = usize::try_from(self.offset.load(Ordering::Relaxed)).ok()?;
         InvalidTopic::ALL.get(index).copied()
+    }
+
+    /// The record's topic, as the application named it.
+    pub fn topic(&self) -> &TopicLabel {
+        &self.topic
     }
 
     pub fn is_completed(&self) -> bool {
@@ -87,9 +100,13 @@ impl Receipt {
         }
     }
 
-    /// -1 until the partition is chosen.
+    /// -1 until the partition is chosen, and after a failure (OpenEdge's
+    /// `PartitionId` is unknown then).
     pub fn partition(&self) -> i32 {
-        self.partition.load(Ordering::Acquire)
+        match self.result.load(Ordering::Acquire) {
+            PENDING | 0 => self.partition.load(Ordering::Acquire),
+            _ => -1,
+        }
     }
 
     /// -1 unless delivered (or delivered with acks=0, which gives no offset).
@@ -144,7 +161,7 @@ impl Receipt {
 /// (just completed), and those in a producer's flush. Called once per
 /// completed batch, not per record; with no thread waiting anywhere it is a
 /// fence and a load.
-pub fn notify_completed<'a>(deliveries: impl IntoIterator<Item = &'a Arc<Receipt>>) {
+pub fn notify_completed<'a>(deliveries: impl IntoIterator<Item = &'a SharedReceipt>) {
     // Orders the completions (and the gauge's release) before the loads of
     // the waiter counts; a waiter orders its count before its check the
     // same way, so either it sees the completion or it is seen here.
@@ -239,21 +256,30 @@ impl Shard {
     }
 }
 
+/// A pending receipt of topic "t", for tests.
+#[cfg(test)]
+impl Receipt {
+    pub(crate) fn test_pending(timestamp: i64) -> SharedReceipt {
+        Receipt::pending(TopicLabel::new("t"), timestamp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_receipt_fits_a_48_byte_allocation() {
-        // Two reference counts and the receipt: glibc's smallest chunk that
+        // One reference count and the receipt: glibc's smallest chunk that
         // holds 40 bytes is 48.
-        assert_eq!(std::mem::size_of::<Receipt>(), 24);
+        assert_eq!(std::mem::size_of::<Receipt>(), 32);
+        assert_eq!(std::mem::size_of::<SharedReceipt>(), 8);
         assert!(ErrorCode::all().iter().all(|c| c.code() != PENDING));
     }
 
     #[test]
     fn pending_receipts_report_unknowns() {
-        let d = Receipt::pending(123);
+        let d = Receipt::test_pending(123);
         assert!(!d.is_completed() && !d.succeeded());
         assert_eq!((d.error(), d.partition(), d.offset(), d.timestamp()), (ErrorCode::NO_ERROR, -1, -1, -1));
         d.set_partition(2);
@@ -263,27 +289,31 @@ mod tests {
 
     #[test]
     fn first_completion_wins() {
-        let d = Receipt::pending(123);
+        let d = Receipt::test_pending(123);
         assert!(d.deliver(77, None));
         assert!(!d.fail(ErrorCode::DESTROY));
         assert!(d.succeeded());
         assert_eq!((d.error(), d.offset(), d.timestamp()), (ErrorCode::NO_ERROR, 77, 123));
 
-        let f = Receipt::failed(ErrorCode::MSG_TIMED_OUT);
+        let f = Receipt::test_pending(123);
+        f.set_partition(4);
+        assert!(f.fail(ErrorCode::MSG_TIMED_OUT));
         assert!(!f.deliver(1, None));
         assert_eq!((f.succeeded(), f.error(), f.offset(), f.timestamp()), (false, ErrorCode::MSG_TIMED_OUT, -1, -1));
+        assert_eq!(f.partition(), -1, "a failed record's partition is unknown");
+        assert_eq!(Receipt::failed(TopicLabel::new("orders"), ErrorCode::QUEUE_FULL).topic().as_str(), "orders");
     }
 
     #[test]
     fn log_append_time_replaces_create_time() {
-        let d = Receipt::pending(5);
+        let d = Receipt::test_pending(5);
         d.deliver(0, Some(9));
         assert_eq!(d.timestamp(), 9);
     }
 
     #[test]
     fn receipts_spread_over_every_shard() {
-        let receipts: Vec<_> = (0..2_000).map(|_| Receipt::pending(1)).collect();
+        let receipts: Vec<_> = (0..2_000).map(|_| Receipt::test_pending(1)).collect();
         let mut used = [0usize; RECEIPT_SHARDS];
         for d in &receipts {
             used[shard_of(d)] += 1;
@@ -296,11 +326,11 @@ mod tests {
     fn many_threads_each_waiting_on_its_own_receipt_all_wake() {
         // Completed one at a time, in reverse order, each with its own notify:
         // every waiter must see its own completion, whatever shard it shares.
-        let receipts: Vec<_> = (0..48).map(|_| Receipt::pending(1)).collect();
+        let receipts: Vec<_> = (0..48).map(|_| Receipt::test_pending(1)).collect();
         let waiters: Vec<_> = receipts
             .iter()
             .map(|d| {
-                let d = Arc::clone(d);
+                let d = SharedReceipt::clone(d);
                 std::thread::spawn(move || d.wait(Some(Duration::from_secs(20))))
             })
             .collect();
@@ -319,8 +349,8 @@ mod tests {
 
     #[test]
     fn waiters_wake_on_completion_from_another_thread() {
-        let d = Receipt::pending(1);
-        let remote = Arc::clone(&d);
+        let d = Receipt::test_pending(1);
+        let remote = SharedReceipt::clone(&d);
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(30));
             remote.deliver(5, None);

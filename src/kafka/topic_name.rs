@@ -5,6 +5,8 @@
 //! even be encoded: it is refused at send, before it joins the producer's
 //! topics and every Metadata request.
 
+use std::sync::Arc;
+
 /// Longest legal topic name (Kafka's `Topic.MAX_NAME_LENGTH`).
 pub const MAX_LENGTH: usize = 249;
 
@@ -54,6 +56,31 @@ pub fn validate(name: &str) -> Result<(), InvalidTopic> {
     }
 }
 
+/// A topic's name as receipts keep it (OpenEdge's `TopicName` of a
+/// response): one per topic, shared by its receipts. Kept with a NUL after
+/// it so that the C API can lend it out as a C string, without a copy per
+/// receipt.
+#[derive(Debug)]
+pub struct TopicLabel {
+    with_nul: Box<str>,
+}
+
+impl TopicLabel {
+    pub fn new(name: &str) -> Arc<TopicLabel> {
+        Arc::new(TopicLabel { with_nul: format!("{name}\0").into_boxed_str() })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.with_nul[..self.with_nul.len() - 1]
+    }
+
+    /// The name and a NUL after it (a name with a NUL inside ends there
+    /// for C).
+    pub fn with_nul(&self) -> &[u8] {
+        self.with_nul.as_bytes()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +98,13 @@ mod tests {
         for bad in ["a b", "a/b", "tøpic", "a:b", "a\nb"] {
             assert_eq!(validate(bad), Err(InvalidTopic::IllegalCharacter), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_label_is_the_name_with_a_nul_after_it() {
+        let label = TopicLabel::new("orders");
+        assert_eq!((label.as_str(), label.with_nul()), ("orders", &b"orders\0"[..]));
+        assert_eq!(TopicLabel::new("").with_nul(), b"\0");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
-use crate::kafka::receipt::{self, Receipt};
+use crate::kafka::receipt::{self, SharedReceipt};
 
 /// Messages and payload bytes sent but not yet completed, bounded by
 /// queue.buffering.max.messages and queue.buffering.max.kbytes.
@@ -63,7 +63,7 @@ impl QueueGauge {
 /// counted in the gauge instead.
 #[derive(Debug)]
 pub struct Receipts {
-    receipts: Vec<Option<Arc<Receipt>>>,
+    receipts: Vec<Option<SharedReceipt>>,
     payload_bytes: usize,
     gauge: Arc<QueueGauge>,
 }
@@ -73,14 +73,14 @@ impl Receipts {
         Receipts { receipts: Vec::new(), payload_bytes: 0, gauge }
     }
 
-    pub fn push(&mut self, receipt: Option<Arc<Receipt>>, payload: usize) {
+    pub fn push(&mut self, receipt: Option<SharedReceipt>, payload: usize) {
         self.receipts.push(receipt);
         self.payload_bytes += payload;
     }
 
     /// Takes out the one receipt of a waiting record, unsettled, so that it
     /// can move into a batch (which then holds its gauge room).
-    pub fn into_receipt(mut self) -> Option<Arc<Receipt>> {
+    pub fn into_receipt(mut self) -> Option<SharedReceipt> {
         debug_assert_eq!(self.receipts.len(), 1);
         self.payload_bytes = 0;
         self.receipts.pop().expect("a waiting record has one receipt")
@@ -177,7 +177,7 @@ impl Batch {
     }
 
     /// Appends a record (`headers`: its header block, `NO_HEADERS` for none).
-    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Option<Arc<Receipt>>) {
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Option<SharedReceipt>) {
         if let Some(receipt) = &receipt {
             receipt.set_partition(self.partition);
         }
@@ -234,9 +234,9 @@ mod tests {
     fn dropped_receipts_fail_with_destroy_and_release_the_gauge() {
         let gauge = Arc::new(QueueGauge::default());
         assert!(gauge.try_reserve(5, 10, 100));
-        let d = Receipt::pending(1);
+        let d = crate::kafka::receipt::Receipt::test_pending(1);
         let mut r = Receipts::new(Arc::clone(&gauge));
-        r.push(Some(Arc::clone(&d)), 5);
+        r.push(Some(SharedReceipt::clone(&d)), 5);
         drop(r);
         assert_eq!(d.error(), ErrorCode::DESTROY);
         assert_eq!(gauge.outstanding_messages(), 0);
@@ -245,11 +245,11 @@ mod tests {
     #[test]
     fn delivered_offsets_count_from_the_base() {
         let gauge = Arc::new(QueueGauge::default());
-        let ds: Vec<_> = (0..3).map(|_| Receipt::pending(1)).collect();
+        let ds: Vec<_> = (0..3).map(|_| crate::kafka::receipt::Receipt::test_pending(1)).collect();
         let mut r = Receipts::new(Arc::clone(&gauge));
         for d in &ds {
             assert!(gauge.try_reserve(1, 10, 100));
-            r.push(Some(Arc::clone(d)), 1);
+            r.push(Some(SharedReceipt::clone(d)), 1);
         }
         r.deliver(40, None);
         assert_eq!(ds.iter().map(|d| d.offset()).collect::<Vec<_>>(), [40, 41, 42]);
@@ -261,7 +261,7 @@ mod tests {
         let gauge = Arc::new(QueueGauge::default());
         let batch = |with: &[bool]| {
             let mut r = Receipts::new(Arc::clone(&gauge));
-            let ds: Vec<_> = with.iter().map(|&w| w.then(|| Receipt::pending(1))).collect();
+            let ds: Vec<_> = with.iter().map(|&w| w.then(|| crate::kafka::receipt::Receipt::test_pending(1))).collect();
             for d in &ds {
                 assert!(gauge.try_reserve(1, 100, 1000));
                 r.push(d.clone(), 1);

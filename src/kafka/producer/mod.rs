@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use accumulator::Outgoing;
-use accumulator::{Accumulator, Refusal};
+use accumulator::{Accumulator, Appended, Refusal};
 use batch::{payload_len, QueueGauge};
 use packer::Packer;
 
@@ -33,8 +33,8 @@ use super::client::cluster::Cluster;
 use super::config::Config;
 use super::error::ErrorCode;
 use super::protocol::record_headers::NO_HEADERS;
-use super::receipt::{self, Receipt};
-use super::topic_name::InvalidTopic;
+use super::receipt::{self, Receipt, SharedReceipt};
+use super::topic_name::{InvalidTopic, TopicLabel};
 
 /// How long close waits for the runtime's helper threads (DNS look-ups,
 /// compression).
@@ -167,7 +167,7 @@ impl Producer {
 
     /// Queues one record and returns its receipt; never blocks on the
     /// network. Failures known now come back as completed receipts.
-    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Arc<Receipt> {
+    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> SharedReceipt {
         self.send_record(topic, Outgoing { key, value, headers: NO_HEADERS, partition: None, timestamp: 0 })
     }
 
@@ -175,13 +175,12 @@ impl Producer {
     /// over the partitioner; one the topic does not have fails the receipt
     /// with `_UNKNOWN_PARTITION` once metadata is known) or a timestamp of
     /// its own (CreateTime; 0 means now, as in librdkafka).
-    pub fn send_record(&self, topic: &str, record: Outgoing) -> Arc<Receipt> {
+    pub fn send_record(&self, topic: &str, record: Outgoing) -> SharedReceipt {
         let timestamp = stamp(record.timestamp);
-        let receipt = Receipt::pending(timestamp);
-        match self.enqueue(topic, Outgoing { timestamp, ..record }, Some(Arc::clone(&receipt))) {
-            Ok(()) => receipt,
-            Err(Refused::Topic(reason)) => Receipt::invalid_topic(reason),
-            Err(Refused::Code(code)) => Receipt::failed(code),
+        match self.enqueue(topic, Outgoing { timestamp, ..record }, true) {
+            Ok(receipt) => receipt.expect("asked for"),
+            Err(Refused::Topic(reason)) => Receipt::invalid_topic(TopicLabel::new(topic), reason),
+            Err(Refused::Code(code)) => Receipt::failed(TopicLabel::new(topic), code),
         }
     }
 
@@ -191,8 +190,8 @@ impl Producer {
     /// as for the others.
     pub fn send_without_receipt(&self, topic: &str, record: Outgoing) -> ErrorCode {
         let timestamp = stamp(record.timestamp);
-        match self.enqueue(topic, Outgoing { timestamp, ..record }, None) {
-            Ok(()) => ErrorCode::NO_ERROR,
+        match self.enqueue(topic, Outgoing { timestamp, ..record }, false) {
+            Ok(_) => ErrorCode::NO_ERROR,
             Err(Refused::Topic(_)) => ErrorCode::INVALID_ARG,
             Err(Refused::Code(code)) => code,
         }
@@ -204,9 +203,9 @@ impl Producer {
         self.shared.gauge.failed_without_receipt()
     }
 
-    /// Queues one record stamped with its timestamp, with its receipt if it
-    /// has one.
-    fn enqueue(&self, topic: &str, record: Outgoing, receipt: Option<Arc<Receipt>>) -> Result<(), Refused> {
+    /// Queues one record stamped with its timestamp; returns its receipt if
+    /// `with_receipt`.
+    fn enqueue(&self, topic: &str, record: Outgoing, with_receipt: bool) -> Result<Option<SharedReceipt>, Refused> {
         let config = &self.shared.config;
         if topic.is_empty() {
             return Err(Refused::Topic(InvalidTopic::Empty));
@@ -218,15 +217,15 @@ impl Producer {
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
             return Err(Refused::Code(ErrorCode::QUEUE_FULL));
         }
-        let (wake, plan) = {
+        let (wake, plan, receipt) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
                 drop(queues);
                 self.shared.gauge.release(1, payload);
                 return Err(Refused::Code(code));
             }
-            let wake = match queues.append(topic, record, Instant::now, receipt) {
-                Ok(wake) => wake,
+            let Appended { wake, receipt } = match queues.append(topic, record, Instant::now, with_receipt) {
+                Ok(appended) => appended,
                 Err(refusal) => {
                     drop(queues);
                     self.shared.gauge.release(1, payload);
@@ -239,7 +238,7 @@ impl Producer {
             // With linger.ms=0 and no request in flight there is nothing to
             // batch this record with: this thread sends it at once.
             let send_now = wake && config.linger.is_zero() && queues.requests_in_flight() == 0;
-            (wake, send_now.then(|| queues.take_due(Instant::now(), false)))
+            (wake, send_now.then(|| queues.take_due(Instant::now(), false)), receipt)
         };
         let wake = match plan {
             Some(due) => dispatch::send_from_caller(&self.shared, due),
@@ -248,7 +247,7 @@ impl Producer {
         if wake {
             self.shared.wake.notify_one();
         }
-        Ok(())
+        Ok(receipt)
     }
 
     /// The latest producer-level error: `_ALL_BROKERS_DOWN` or `_TRANSPORT`

@@ -112,7 +112,7 @@ mod tests {
                 None,
                 Some(format!("record {i} of partition {partition}").as_bytes()),
                 crate::kafka::protocol::record_headers::NO_HEADERS,
-                Some(Receipt::pending(1)),
+                Some(Receipt::test_pending(1)),
             );
         }
         b

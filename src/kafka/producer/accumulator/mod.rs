@@ -24,10 +24,10 @@ use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::receipt::Receipt;
+use crate::kafka::receipt::{Receipt, SharedReceipt};
 
 use crate::kafka::protocol::record_headers::NO_HEADERS;
-use crate::kafka::topic_name::{self, InvalidTopic};
+use crate::kafka::topic_name::{self, InvalidTopic, TopicLabel};
 
 /// One record as the application sends it.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +40,16 @@ pub struct Outgoing<'a> {
     pub partition: Option<i32>,
     /// CreateTime, in milliseconds since the epoch.
     pub timestamp: i64,
+}
+
+/// A record `append` queued.
+#[derive(Debug)]
+pub struct Appended {
+    /// The sender must look at the queues now: a batch filled up, a new
+    /// batch started its linger clock, or metadata is needed.
+    pub wake: bool,
+    /// Its receipt, if it asked for one.
+    pub receipt: Option<SharedReceipt>,
 }
 
 /// Why `append` refused a record.
@@ -141,23 +151,14 @@ impl Accumulator {
         out
     }
 
-    /// Adds one record. The caller has reserved its room in the gauge.
-    /// Returns true when the sender must look at the queues now: a batch
-    /// filled up, a new batch started its linger clock, or metadata is needed.
-    /// `now` is read only when the record starts a batch or must wait for
+    /// Adds one record, with a receipt if `with_receipt` (made here, where
+    /// the topic's shared label is at hand). The caller has reserved its
+    /// room in the gauge. `now` is read only when the record starts a batch or must wait for
     /// metadata: most records join an open batch and need no clock at all.
     /// A topic new to the producer is checked against Kafka's naming rules
     /// first (known topics were checked when they were added); an illegal
     /// one is refused and never added.
-    /// Queues one record (`receipt` None: sent without one); true when the
-    /// sender must look now.
-    pub fn append(
-        &mut self,
-        topic: &str,
-        record: Outgoing,
-        now: impl Fn() -> Instant,
-        receipt: Option<Arc<Receipt>>,
-    ) -> Result<bool, Refusal> {
+    pub fn append(&mut self, topic: &str, record: Outgoing, now: impl Fn() -> Instant, with_receipt: bool) -> Result<Appended, Refusal> {
         let Outgoing { key, value, headers, partition, timestamp } = record;
         let is_last = self.topics.get(self.last_topic).is_some_and(|q| &*q.name == topic);
         if !is_last {
@@ -168,6 +169,7 @@ impl Accumulator {
                     let name: Arc<str> = Arc::from(topic);
                     self.topics.push(TopicQueue {
                         name: Arc::clone(&name),
+                        label: TopicLabel::new(topic),
                         partitions: Vec::new(),
                         waiting: VecDeque::new(),
                         sticky: None,
@@ -182,6 +184,8 @@ impl Accumulator {
         }
         let queue = &mut self.topics[self.last_topic];
         queue.used = true;
+        let receipt = with_receipt.then(|| Receipt::pending(Arc::clone(&queue.label), timestamp));
+        let callers = receipt.clone();
         if queue.partitions.is_empty() {
             let mut waiting = Receipts::new(Arc::clone(&self.gauge));
             waiting.push(receipt, payload_len(key, value, headers));
@@ -194,11 +198,11 @@ impl Accumulator {
                 sent_at: now(),
                 receipts: waiting,
             });
-            return Ok(queue.waiting.len() == 1);
+            return Ok(Appended { wake: queue.waiting.len() == 1, receipt: callers });
         }
         let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
         let record = NewRecord { key, value, headers, partition, timestamp, sent_at: None, receipt };
-        queue.append(&mut shared, record, &now).map_err(|_| Refusal::UnknownPartition)
+        queue.append(&mut shared, record, &now).map(|wake| Appended { wake, receipt: callers }).map_err(|_| Refusal::UnknownPartition)
     }
 
     /// Applies metadata for one topic and places its waiting records.

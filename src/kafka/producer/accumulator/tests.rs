@@ -29,9 +29,8 @@ fn only_batch(plan: DueBatches, leader: i32) -> Batch {
     batches.remove(0)
 }
 
-fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Arc<Receipt> {
-    let d = Receipt::pending(1);
-    acc.append("t", record(key, Some(b"value"), 1), || now, Some(Arc::clone(&d))).unwrap();
+fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> SharedReceipt {
+    let d = acc.append("t", record(key, Some(b"value"), 1), || now, true).unwrap().receipt.unwrap();
     d
 }
 
@@ -55,7 +54,7 @@ fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
     // Each record takes 14 bytes here, so batch.size=200 holds 9.
     let mut acc = accumulator(&[("batch.size", "200")]);
     let now = Instant::now();
-    acc.append("t", record(None, Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(None, Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1), (3, 1)] }, now).is_empty());
     let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
     let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
@@ -70,7 +69,7 @@ fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
 fn keyed_records_keep_their_partition_and_plan_respects_linger() {
     let mut acc = accumulator(&[("linger.ms", "50"), ("partitioner", "murmur2_random")]);
     let now = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now).is_empty());
     let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
     assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
@@ -88,7 +87,7 @@ fn keyed_records_keep_their_partition_and_plan_respects_linger() {
 fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
     let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
     let now = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty());
     for _ in 0..5 {
         send(&mut acc, Some(b"k"), now);
@@ -122,7 +121,7 @@ fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
     // keep sequences from before, or they would overlap.
     let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
     let now = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty());
     for _ in 0..8 {
         send(&mut acc, Some(b"k"), now);
@@ -147,7 +146,7 @@ fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
 fn only_the_current_ids_batches_can_make_it_forget_the_id() {
     let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "1")]);
     let now = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty());
     acc.set_producer(Some((1, 0)));
     let old = only_batch(acc.take_due(now, true), 1);
@@ -167,9 +166,8 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
     let mut acc = accumulator(&[]);
     let t0 = Instant::now();
     let age = Duration::from_secs(900);
-    let old = Receipt::pending(1);
-    acc.append("one-off", record(None, Some(b"v"), 1), || t0, Some(Arc::clone(&old))).unwrap();
-    acc.append("busy", record(None, Some(b"v"), 1), || t0, Some(Receipt::pending(1))).unwrap();
+    acc.append("one-off", record(None, Some(b"v"), 1), || t0, true).unwrap();
+    acc.append("busy", record(None, Some(b"v"), 1), || t0, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "one-off", leaders: &[(0, 1)] }, t0).is_empty());
     assert!(acc.set_layout(&TopicLayout { topic: "busy", leaders: &[(0, 1)] }, t0).is_empty());
     acc.forget_idle_topics(t0, age); // both just used
@@ -182,8 +180,9 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
     let names: Vec<String> = acc.topic_names().iter().map(|n| n.to_string()).collect();
     assert_eq!(names, ["busy"], "the delivered one-off topic is forgotten; the one in flight is kept");
     // Sent to again: learnt again, with its records waiting for metadata.
-    let again = Receipt::pending(1);
-    assert!(acc.append("one-off", record(None, Some(b"v"), 1), || t0, Some(Arc::clone(&again))).unwrap());
+    let again = acc.append("one-off", record(None, Some(b"v"), 1), || t0, true).unwrap();
+    assert!(again.wake);
+    let again = again.receipt.unwrap();
     assert_eq!(acc.topic_names().len(), 2);
     acc.forget_idle_topics(t0 + age * 3, age);
     assert_eq!(acc.topic_names().len(), 2, "a topic with a waiting record is kept however long");
@@ -194,7 +193,7 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
 fn max_in_flight_bounds_requests_per_broker() {
     let mut acc = accumulator(&[("max.in.flight", "1")]);
     let now = Instant::now();
-    acc.append("t", record(None, Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(None, Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5)] }, now).is_empty());
     send(&mut acc, Some(b"a"), now);
     send(&mut acc, Some(b"b"), now);
@@ -223,7 +222,7 @@ fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
     // counted against max.in.flight=2; small batches share a request.
     let mut acc = accumulator(&[("max.in.flight", "2"), ("message.max.bytes", "1000")]);
     let now = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 5), (1, 5), (2, 5)] }, now).is_empty());
     let key_of = |partition: i32| {
         (0u32..)
@@ -232,7 +231,7 @@ fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
             .unwrap()
     };
     for p in 0..3 {
-        acc.append("t", record(Some(key_of(p).as_bytes()), Some(&[7; 500]), 1), || now, Some(Receipt::pending(1))).unwrap();
+        acc.append("t", record(Some(key_of(p).as_bytes()), Some(&[7; 500]), 1), || now, true).unwrap();
     }
     let plan = acc.take_due(now, true);
     assert_eq!(plan.requests.len(), 2, "two requests, then max.in.flight is reached");
@@ -248,7 +247,7 @@ fn records_sent_while_a_partition_is_blocked_keep_their_own_deadline() {
     use std::time::Duration;
     let mut acc = accumulator(&[("linger.ms", "10"), ("message.timeout.ms", "1000")]);
     let t0 = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || t0, Some(Receipt::pending(1))).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || t0, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0).is_empty());
     let in_flight = acc.take_due(t0 + Duration::from_millis(10), false);
     assert_eq!(in_flight.requests[0].1.len(), 1, "the first batch is in flight and stays so");
@@ -273,20 +272,17 @@ fn a_chosen_partition_wins_over_the_key_and_one_the_topic_lacks_is_refused() {
     let chosen =
         |partition| Outgoing { key: Some(b"same key"), value: Some(b"v"), headers: NO_HEADERS, partition: Some(partition), timestamp: 1 };
     // Before metadata: they wait; placed when the layout comes, or returned for -190.
-    let early = [Receipt::pending(1), Receipt::pending(1)];
-    acc.append("t", chosen(2), || now, Some(Arc::clone(&early[0]))).unwrap();
-    acc.append("t", chosen(3), || now, Some(Arc::clone(&early[1]))).unwrap();
+    let early = [2, 3].map(|p| acc.append("t", chosen(p), || now, true).unwrap().receipt.unwrap());
     let refused = acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1), (2, 1)] }, now);
     assert_eq!(refused.len(), 1, "partition 3 of a 3-partition topic");
     assert_eq!(early[0].partition(), 2);
     // After: every partition as asked, whatever the key says; 3 and beyond refused at once.
     for p in [0, 1, 2, 2, 0] {
-        let r = Receipt::pending(1);
-        acc.append("t", chosen(p), || now, Some(Arc::clone(&r))).unwrap();
+        let r = acc.append("t", chosen(p), || now, true).unwrap().receipt.unwrap();
         assert_eq!(r.partition(), p);
     }
     for p in [3, 7, i32::MAX] {
-        assert_eq!(acc.append("t", chosen(p), || now, Some(Receipt::pending(1))), Err(Refusal::UnknownPartition));
+        assert_eq!(acc.append("t", chosen(p), || now, true).err(), Some(Refusal::UnknownPartition));
     }
 }
 
@@ -297,14 +293,7 @@ fn headers_are_carried_into_the_batch_and_counted_as_payload() {
     let mut headers = crate::kafka::protocol::record_headers::RecordHeaders::default();
     headers.add("h", Some(b"123"));
     let block = headers.encoded();
-    let r = Receipt::pending(1);
-    acc.append(
-        "t",
-        Outgoing { key: None, value: Some(b"v"), headers: &block, partition: None, timestamp: 1 },
-        || now,
-        Some(Arc::clone(&r)),
-    )
-    .unwrap();
+    acc.append("t", Outgoing { key: None, value: Some(b"v"), headers: &block, partition: None, timestamp: 1 }, || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty(), "placed from the waiting queue");
     let batch = only_batch(acc.take_due(now, true), 1);
     assert!(batch.records.payload().windows(block.len()).any(|w| w == block.as_slice()), "the header block is in the batch");

@@ -12,7 +12,8 @@ use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::partitioner::StickyRandom;
 use crate::kafka::producer::batch::{payload_len, Batch, QueueGauge, Receipts};
-use crate::kafka::receipt::Receipt;
+use crate::kafka::receipt::SharedReceipt;
+use crate::kafka::topic_name::TopicLabel;
 
 /// What every topic's append uses: the options, the queue gauge the new
 /// batches hold room in, their buffers, and the sticky partitions' dice.
@@ -36,7 +37,7 @@ pub(super) struct NewRecord<'a> {
     /// When it was sent, for a record that waited for metadata (else now).
     pub sent_at: Option<Instant>,
     /// None for a record sent without a receipt.
-    pub receipt: Option<Arc<Receipt>>,
+    pub receipt: Option<SharedReceipt>,
 }
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
@@ -79,6 +80,8 @@ pub(super) struct WaitingRecord {
 #[derive(Debug)]
 pub(super) struct TopicQueue {
     pub(super) name: Arc<str>,
+    /// The name as its receipts carry it.
+    pub(super) label: Arc<TopicLabel>,
     /// Empty until metadata gives the partition count.
     pub(super) partitions: Vec<PartitionQueue>,
     pub(super) waiting: VecDeque<WaitingRecord>,
@@ -110,7 +113,7 @@ impl TopicQueue {
         shared: &mut AppendShared,
         record: NewRecord,
         now: &dyn Fn() -> Instant,
-    ) -> Result<bool, Option<Arc<Receipt>>> {
+    ) -> Result<bool, Option<SharedReceipt>> {
         let AppendShared { config, gauge, buffers, random } = shared;
         let NewRecord { key, value, headers, partition, timestamp, sent_at, receipt } = record;
         let count = self.partitions.len() as u32;
