@@ -73,13 +73,37 @@ struct Outbound {
     written: u64,
 }
 
+/// Correlation ids of requests sent without awaiting an answer (acks=0)
+/// that are remembered, the most recent ones.
+const UNAWAITED_KEPT: usize = 1024;
+
 /// The requests in flight, and the deadline the watchdog is armed for.
 struct InFlightQueue {
     requests: VecDeque<InFlight>,
+    /// Recent requests that expect no answer (acks=0). A broker that answers
+    /// them anyway (tansu does) answers in order; such an answer is dropped,
+    /// as librdkafka drops answers to unknown correlation ids, instead of
+    /// taking the stream for out of step and retrying what is in flight.
+    /// Each with where its frame starts in the stream, as `InFlight`.
+    unawaited: VecDeque<(i32, u64)>,
     /// When the watchdog will next look. It stays armed after the requests
     /// it was armed for are answered, so that a stream of requests, each
     /// due after it, never wakes the watchdog (nor the runtime) early.
     armed: Option<Instant>,
+}
+
+impl InFlightQueue {
+    /// True when `correlation_id` is a remembered request that expected no
+    /// answer; it and those sent before it are forgotten.
+    fn forget_unawaited(&mut self, correlation_id: i32) -> bool {
+        match self.unawaited.iter().position(|&(id, _)| id == correlation_id) {
+            Some(at) => {
+                self.unawaited.drain(..=at);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 pub struct Wire {
@@ -113,7 +137,7 @@ impl Wire {
             failure: Mutex::new(None),
             outlet,
             outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0 }),
-            in_flight: Mutex::new(InFlightQueue { requests: VecDeque::new(), armed: None }),
+            in_flight: Mutex::new(InFlightQueue { requests: VecDeque::new(), unawaited: VecDeque::new(), armed: None }),
             pending: Notify::new(),
             deadlines: Notify::new(),
             closed: Notify::new(),
@@ -192,6 +216,12 @@ impl Wire {
                 in_flight.armed = Some(deadline);
                 self.deadlines.notify_one();
             }
+        } else {
+            let mut in_flight = lock(&self.in_flight);
+            if in_flight.unawaited.len() == UNAWAITED_KEPT {
+                in_flight.unawaited.pop_front();
+            }
+            in_flight.unawaited.push_back((correlation_id, starts_at));
         }
         let mut cursor = WriteCursor::default();
         if out.pending.is_empty() {
@@ -322,7 +352,21 @@ async fn read_loop(inlet: Inlet, wire: Arc<Wire>) {
             wire.pending.notify_one();
         }
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
-        let next = lock(&wire.in_flight).requests.pop_front();
+        let next = {
+            let mut in_flight = lock(&wire.in_flight);
+            match in_flight.requests.front().filter(|r| r.correlation_id == correlation_id).map(|r| r.starts_at) {
+                // Answers come in order: requests before this one that
+                // expected none will get none now.
+                Some(starts_at) => {
+                    while in_flight.unawaited.front().is_some_and(|&(_, at)| at < starts_at) {
+                        in_flight.unawaited.pop_front();
+                    }
+                }
+                None if in_flight.forget_unawaited(correlation_id) => continue,
+                None => {}
+            }
+            in_flight.requests.pop_front()
+        };
         match next {
             Some(request) if request.correlation_id == correlation_id => {
                 let mut body = frame;
@@ -521,5 +565,32 @@ mod tests {
         }
         let lost = RequestFailure { code: ErrorCode::TRANSPORT, written: true };
         assert_eq!(*answers.lock().unwrap(), [Err(lost), Err(lost)]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_answer_to_a_request_that_expected_none_is_dropped() {
+        // tansu answers acks=0 Produce requests; the answer must not fail
+        // the requests in flight around it.
+        let (wire, mut server) = pair().await;
+        let answers: Answers = Arc::default();
+        let far = Instant::now() + std::time::Duration::from_secs(30);
+        wire.send(&[b"one"], 1, far, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"two"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"three"], 3, far, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"four"], 4, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        let answered = [frame(5, b"\0\0\0\x01a"), frame(5, b"\0\0\0\x02b"), frame(5, b"\0\0\0\x04d")].concat();
+        server.write_all(&answered).await.unwrap();
+        while answers.lock().unwrap().len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(*answers.lock().unwrap(), [Ok(b"b".to_vec()), Ok(b"d".to_vec())], "3 was not answered: fine too");
+        assert!(wire.is_alive());
+        // An answer to a request that is neither awaited nor remembered is out of step.
+        wire.send(&[b"five"], 5, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        server.write_all(&frame(5, b"\0\0\0\x03c")).await.unwrap();
+        while answers.lock().unwrap().len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(answers.lock().unwrap()[2], Err(RequestFailure { code: ErrorCode::TRANSPORT, written: true }));
     }
 }
