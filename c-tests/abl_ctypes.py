@@ -42,6 +42,8 @@ ABL_SIGNATURES = {
     "producer_builder_last_error": (INT64, [INT64]),
     "producer_builder_get_option": (INT64, [INT64, CHARACTER, MEMPTR, INT64]),
     "producer_get_option": (INT64, [INT64, CHARACTER, MEMPTR, INT64]),
+    "producer_builder_set_topic_option": (LONG, [INT64, CHARACTER, CHARACTER, CHARACTER]),
+    "producer_get_topic_option": (INT64, [INT64, CHARACTER, CHARACTER, MEMPTR, INT64]),
     "producer_builder_build": (INT64, [INT64]),
     "producer_builder_free": (None, [INT64]),
     "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
@@ -149,6 +151,12 @@ def main():
     msg = get_string(lib.producer_builder_last_error(builder))
     check(msg is not None and "linger.ms" in msg, f"last_error read through a MEMPTR names the option: {msg!r}")
     lib.producer_builder_set_option(builder, b"linger.ms", b"10")
+    # A topic configuration, values in upper case as OpenEdge programs write them.
+    for name, value in (("compression.codec", "LZ4"), ("delivery.timeout.ms", "40000")):
+        rc = lib.producer_builder_set_topic_option(builder, topic.encode(), name.encode(), value.encode())
+        check(rc == 0, f"set_topic_option {name}={value}: {rc} {get_string(lib.producer_builder_last_error(builder))}")
+    rc = lib.producer_builder_set_topic_option(builder, topic.encode(), b"linger.ms", b"1")
+    check(rc == -2, f"linger.ms is not a topic option: {rc}")
 
     producer = lib.producer_builder_build(builder)
     if not check(producer != 0, f"build: {get_string(lib.producer_builder_last_error(builder))}"):
@@ -156,6 +164,10 @@ def main():
     check(threads_now() > baseline, "a producer runs its own thread")
     n = lib.producer_get_option(producer, b"compression.codec", ctypes.addressof(readback), 256)
     check(n == 3 and readback.value == b"lz4", f"producer_get_option compression.codec: {n} {readback.value!r}")
+    n = lib.producer_get_topic_option(producer, topic.encode(), b"message.timeout.ms", ctypes.addressof(readback), 256)
+    check(n == 5 and readback.value == b"40000", f"the topic's own message.timeout.ms: {n} {readback.value!r}")
+    n = lib.producer_get_topic_option(producer, b"other", b"message.timeout.ms", ctypes.addressof(readback), 256)
+    check(n == 5 and readback.value == b"30000", f"another topic's is the producer's: {n} {readback.value!r}")
 
     # ---------------------------------------------------------------- send loop
     sent = []  # (handle, key, value)

@@ -32,11 +32,19 @@ static inline void sleep_ms(int ms) {
     }
 }
 
-/* Writes string `s` as an expectation file's byte field: 'x', then lowercase hex. */
-static inline void write_hex_str(FILE *f, const char *s) {
+/* Writes `n` bytes as an expectation file's byte field (scripts/verify.py): 'x', then
+   lowercase hex; '-' for NULL. */
+static inline void write_hex_field(FILE *f, const void *p, size_t n) {
+    if (p == NULL) {
+        fputc('-', f);
+        return;
+    }
     fputc('x', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%02x", ((const unsigned char *)p)[i]);
 }
+
+/* write_hex_field for the string `s`. */
+static inline void write_hex_str(FILE *f, const char *s) { write_hex_field(f, s, strlen(s)); }
 
 /* Writes one line of an expectation file for scripts/verify.py: the receipt's partition
    and offset when it was delivered to a known place ("- -" otherwise), then key and value. */

@@ -33,11 +33,6 @@ static long rss_kb(void) {
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static void write_hex(FILE *f, const char *s) {
-    fputc('x', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(f, "%02x", *p);
-}
-
 static int mix_case(const char *brokers, const char *topic, const char *expect_path) {
     Producer *p = producer_with(brokers, (const char *const[]){"linger.ms", "5", "compression.codec", "lz4", NULL});
     if (p == NULL) return CHECK_SUMMARY("no_receipt");
@@ -75,9 +70,9 @@ static int mix_case(const char *brokers, const char *topic, const char *expect_p
             fprintf(f, "%d %" PRId64 " ", response_partition(responses[i]), response_offset(responses[i]));
             response_free(responses[i]);
         }
-        write_hex(f, keys[i]);
+        write_hex_str(f, keys[i]);
         fputc(' ', f);
-        write_hex(f, values[i]);
+        write_hex_str(f, values[i]);
         fputc('\n', f);
     }
     if (f != NULL) fclose(f);

@@ -20,12 +20,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-static void write_hex_bytes(FILE *f, const void *p, size_t n) {
-    const unsigned char *b = p;
-    fputc('x', f);
-    for (size_t i = 0; i < n; i++) fprintf(f, "%02x", b[i]);
-}
-
 /* One header, kept for the expectation line. */
 typedef struct {
     char name[16];
@@ -99,17 +93,17 @@ static int headers_case(const char *brokers, const char *topic, const char *code
         CHECK(timestamps[i] == 0 ? llabs(ts - now) < 60000 : ts == timestamps[i], "record %d: timestamp %" PRId64 ", sent %" PRId64, i, ts,
               timestamps[i]);
         fprintf(f, "%d %" PRId64 " ", response_partition(r), response_offset(r));
-        write_hex_bytes(f, keys[i], strlen(keys[i]));
+        write_hex_field(f, keys[i], strlen(keys[i]));
         fputc(' ', f);
-        write_hex_bytes(f, values[i], strlen(values[i]));
+        write_hex_field(f, values[i], strlen(values[i]));
         fputc(' ', f);
         if (counts[i] == 0) fputc('-', f);
         for (int j = 0; j < counts[i]; j++) {
             if (j > 0) fputc(',', f);
-            write_hex_bytes(f, headers[i][j].name, strlen(headers[i][j].name));
+            write_hex_field(f, headers[i][j].name, strlen(headers[i][j].name));
             fputc('=', f);
             if (headers[i][j].value_len < 0) fputc('-', f);
-            else write_hex_bytes(f, headers[i][j].value, (size_t)headers[i][j].value_len);
+            else write_hex_field(f, headers[i][j].value, (size_t)headers[i][j].value_len);
         }
         fprintf(f, " %" PRId64 "\n", ts);
     }
@@ -186,9 +180,9 @@ static int partitions_case(const char *brokers, const char *topic, const char *e
     FILE *f = fopen(expect_path, "w");
     if (f != NULL && response_success(any) == 1) {
         fprintf(f, "%d %" PRId64 " ", response_partition(any), response_offset(any));
-        write_hex_bytes(f, "one key", 7);
+        write_hex_field(f, "one key", 7);
         fputc(' ', f);
-        write_hex_bytes(f, values[PARTS * PER - 1], strlen(values[PARTS * PER - 1]));
+        write_hex_field(f, values[PARTS * PER - 1], strlen(values[PARTS * PER - 1]));
         fputc('\n', f);
     }
     response_free(any);
@@ -201,9 +195,9 @@ static int partitions_case(const char *brokers, const char *topic, const char *e
             right++;
             if (f != NULL) {
                 fprintf(f, "%d %" PRId64 " ", response_partition(r), response_offset(r));
-                write_hex_bytes(f, "one key", 7);
+                write_hex_field(f, "one key", 7);
                 fputc(' ', f);
-                write_hex_bytes(f, values[i], strlen(values[i]));
+                write_hex_field(f, values[i], strlen(values[i]));
                 fputc('\n', f);
             }
         }

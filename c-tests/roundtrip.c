@@ -97,19 +97,6 @@ static void make_message(size_t i, size_t count, uint8_t *kbuf, uint8_t *vbuf, m
     m->value_len = n;
 }
 
-static void write_hex(FILE *f, const uint8_t *p, size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    if (p == NULL) {
-        fputc('-', f);
-        return;
-    }
-    fputc('x', f);
-    for (size_t j = 0; j < n; j++) {
-        fputc(digits[p[j] >> 4], f);
-        fputc(digits[p[j] & 15], f);
-    }
-}
-
 /* Counts a kind of bad receipt and remembers the first. */
 typedef struct {
     const char *what;
@@ -317,9 +304,9 @@ int main(int argc, char **argv) {
             } else {
                 fputs("- - ", f);
             }
-            write_hex(f, m.key, m.key_len);
+            write_hex_field(f, m.key, m.key_len);
             fputc(' ', f);
-            write_hex(f, m.value, m.value_len);
+            write_hex_field(f, m.value, m.value_len);
             fputc('\n', f);
         }
         CHECK(fclose(f) == 0, "cannot close %s", expect_path);

@@ -59,8 +59,15 @@ IF NUM-ENTRIES(SESSION:PARAMETER) >= 4 THEN
 /* ------------------------------------------------------------ options, build */
 RUN producer_builder_new (OUTPUT hBuilder).
 RUN producer_builder_set_option (hBuilder, "bootstrap.servers", cBrokers, OUTPUT iRc).
-IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "compression.codec", "lz4", OUTPUT iRc).
+/* Values as OpenEdge programs write them: librdkafka reads enum values and booleans in
+   any case ("LZ4", "TRUE"), and keeps them in its own spelling. */
+IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "compression.codec", "LZ4", OUTPUT iRc).
 IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "linger.ms", "10", OUTPUT iRc).
+IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "acks", "ALL", OUTPUT iRc).
+/* A topic configuration (OpenEdge's AddTopicConfiguration + SetTopicOption): this topic
+   only; other topics keep the producer's options. */
+IF iRc = 0 THEN RUN producer_builder_set_topic_option (hBuilder, cTopic, "compression.codec", "ZSTD", OUTPUT iRc).
+IF iRc = 0 THEN RUN producer_builder_set_topic_option (hBuilder, cTopic, "request.required.acks", "1", OUTPUT iRc).
 /* SASL over TLS: the names OpenEdge and librdkafka use (sasl.mechanisms is an alias of
    sasl.mechanism). The password never comes back: not in an error message, and it reads
    back as "[redacted]"; the library wipes it from memory when the producer is freed.
@@ -94,6 +101,9 @@ RUN producer_get_option (hProducer, "security.protocol", GET-POINTER-VALUE(mOpti
 IF iLength >= 0 THEN MESSAGE "security.protocol =" GET-STRING(mOption, 1).
 RUN producer_get_option (hProducer, "sasl.password", GET-POINTER-VALUE(mOption), 256, OUTPUT iLength).
 IF iLength > 0 THEN MESSAGE "sasl.password =" GET-STRING(mOption, 1).   /* [redacted] */
+/* OpenEdge's GetTopicOption: the value this topic's records use. */
+RUN producer_get_topic_option (hProducer, cTopic, "compression.codec", GET-POINTER-VALUE(mOption), 256, OUTPUT iLength).
+IF iLength >= 0 THEN MESSAGE cTopic "compression.codec =" GET-STRING(mOption, 1).   /* zstd */
 SET-SIZE(mOption) = 0.
 
 /* ------------------------------------------------------------ send loop */
@@ -211,6 +221,23 @@ END PROCEDURE.
 PROCEDURE producer_builder_last_error EXTERNAL {&LIB} CDECL PERSISTENT:
     DEFINE INPUT  PARAMETER hBuilder AS INT64.
     DEFINE RETURN PARAMETER iAddress AS INT64.   /* const char *, read via MEMPTR */
+END PROCEDURE.
+
+PROCEDURE producer_builder_set_topic_option EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hBuilder AS INT64.
+    DEFINE INPUT  PARAMETER cTopic   AS CHARACTER.
+    DEFINE INPUT  PARAMETER cName    AS CHARACTER.
+    DEFINE INPUT  PARAMETER cValue   AS CHARACTER.
+    DEFINE RETURN PARAMETER iRc      AS LONG.      /* -2: not a topic-level option */
+END PROCEDURE.
+
+PROCEDURE producer_get_topic_option EXTERNAL {&LIB} CDECL PERSISTENT:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER cTopic    AS CHARACTER.
+    DEFINE INPUT  PARAMETER cName     AS CHARACTER.
+    DEFINE INPUT  PARAMETER iBuffer   AS INT64.     /* the MEMPTR's address */
+    DEFINE INPUT  PARAMETER iBufLen   AS INT64.
+    DEFINE RETURN PARAMETER iLength   AS INT64.     /* -2: not a topic-level option */
 END PROCEDURE.
 
 PROCEDURE producer_get_option EXTERNAL {&LIB} CDECL PERSISTENT:

@@ -128,6 +128,23 @@ ProducerBuilder *producer_builder_new(void);
 int32_t producer_builder_set_option(ProducerBuilder *builder, const char *name, const char *value);
 
 /*
+ Sets a topic-level option for one topic only (OpenEdge's
+ `AddTopicConfiguration` with `SetTopicOption`): `acks` /
+ `request.required.acks`, `request.timeout.ms`, `message.timeout.ms` /
+ `delivery.timeout.ms`, `partitioner`, `compression.codec` /
+ `compression.type`, `compression.level`. Records of `topic` use these;
+ a topic without its own uses the producer's options (also settable
+ with a `topic.` prefix, as librdkafka's default topic configuration).
+
+ Returns 0, or: -2 for a name that is not a topic-level option (as
+ `rd_kafka_topic_conf_set`), -1 for an invalid value or a topic name
+ Kafka does not allow, -186 when an argument is NULL or not UTF-8; the
+ reason is in `producer_builder_last_error`. Nothing is kept on failure.
+ The strings are copied. The builder's thread only.
+ */
+int32_t producer_builder_set_topic_option(ProducerBuilder *builder, const char *topic, const char *name, const char *value);
+
+/*
  The text of the builder's last failure, or NULL if the last call
  succeeded. Valid until the next call on this builder or its free; do not
  free it (the builder owns it). NULL for a NULL builder.
@@ -146,6 +163,16 @@ const char *producer_builder_last_error(const ProducerBuilder *builder);
  nothing, `producer_builder_last_error` included. The builder's thread.
  */
 int64_t producer_builder_get_option(const ProducerBuilder *builder, const char *name, char *buf, size_t buf_len);
+
+/*
+ Reads back a topic-level option as records of `topic` would use it: the
+ topic's own value, else the producer's, else librdkafka's default, in
+ its canonical spelling. The buffer contract and results are
+ `producer_builder_get_option`'s; -2 also for a name that is not a
+ topic-level option, -186 also for a NULL or non-UTF-8 topic. Changes
+ nothing. The builder's thread.
+ */
+int64_t producer_builder_get_topic_option(const ProducerBuilder *builder, const char *topic, const char *name, char *buf, size_t buf_len);
 
 /*
  Builds a producer from the builder's options and starts its background
@@ -317,6 +344,15 @@ size_t producer_error_message(const Producer *producer, char *buf, size_t buf_le
  (nothing written). Any thread.
  */
 int64_t producer_get_option(const Producer *producer, const char *name, char *buf, size_t buf_len);
+
+/*
+ Reads back a topic-level option as this producer uses it for `topic`
+ (OpenEdge's `GetTopicOption`): the topic's own value, else the
+ producer's, else the default. As `producer_get_option` otherwise; -2
+ also for a name that is not a topic-level option, -186 also for a NULL
+ or non-UTF-8 topic. Any thread.
+ */
+int64_t producer_get_topic_option(const Producer *producer, const char *topic, const char *name, char *buf, size_t buf_len);
 
 /*
  Frees the producer. If it was not closed, it is closed first without

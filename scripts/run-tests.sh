@@ -215,6 +215,16 @@ scripts/broker.sh topic "$scratch/broker" records-partitions 7
 run_counted "records partitions" "$bin/records" partitions "$brokers" records-partitions "$scratch/expect-records-partitions.txt"
 run_one "verify records partitions" "$VENV_PYTHON" scripts/verify.py \
     --brokers "$brokers" --topic records-partitions --expect "$scratch/expect-records-partitions.txt" || true
+# Per-topic configuration: each topic's codec (stored batches) and partitioner (where each
+# key went), read back by librdkafka.
+scripts/broker.sh topic "$scratch/broker" topic-config-a 5
+scripts/broker.sh topic "$scratch/broker" topic-config-b 5
+run_counted "topic config" "$bin/topic_config" "$brokers" topic-config-a topic-config-b \
+    "$scratch/expect-topic-config-a.txt" "$scratch/expect-topic-config-b.txt"
+run_one "verify topic config a" "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic topic-config-a \
+    --expect "$scratch/expect-topic-config-a.txt" --codec lz4 --partitioner consistent || true
+run_one "verify topic config b" "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic topic-config-b \
+    --expect "$scratch/expect-topic-config-b.txt" --codec zstd --partitioner murmur2 || true
 # Sends without a receipt: mixed with receipts (send order kept per partition), 2M
 # without growing, and every one counted as failed when no broker answers.
 scripts/broker.sh topic "$scratch/broker" no-receipt-mix 3

@@ -41,6 +41,7 @@ import struct
 import sys
 import time
 import uuid
+import zlib
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition, OFFSET_BEGINNING
 
@@ -306,6 +307,34 @@ def batch_codecs(brokers, topic, partitions, timeout_s):
     return counts
 
 
+def murmur2(data):
+    """Kafka's (and librdkafka's) murmur2 of a key, as a signed 32-bit value's bits."""
+    m, r, length = 0x5BD1E995, 24, len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = data[length - length % 4:]
+    for i in reversed(range(len(tail))):
+        h ^= tail[i] << (8 * i)
+    if tail:
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+# librdkafka's keyed partitioners, independent of ablkafka's code (rdkafka_msg.c).
+PARTITIONERS = {
+    "consistent": lambda key, n: zlib.crc32(key) % n,
+    "murmur2": lambda key, n: (murmur2(key) & 0x7FFFFFFF) % n,
+}
+
+
 def verify(args):
     expected = read_expectation(args.expect)
     records, parts, ends = read_topic(args.brokers, args.topic, args.timeout, args.config)
@@ -341,6 +370,15 @@ def verify(args):
             wrong_extras.append((p, o, headers, ts, got_headers, timestamps.get((p, o))))
 
     problems = []
+    if args.partitioner:
+        # Every keyed record read back sits where the named partitioner puts its key.
+        choose = PARTITIONERS[args.partitioner]
+        astray = [(p, k) for p, _, k, _, _ in records if k is not None and choose(bytes(k), len(parts)) != p]
+        if astray:
+            problems.append(f"{len(astray)} record(s) not in the partition {args.partitioner} gives their key, "
+                            f"e.g. key {printable(astray[0][1])} in {astray[0][0]} of {len(parts)}")
+        else:
+            print(f"verify: OK every keyed record is where {args.partitioner} puts it ({len(parts)} partitions)")
     if args.in_order:
         # Each partition, read by offset, holds its records in the expectation file's order.
         index = {(k, v): i for i, (_, _, k, v) in enumerate(expected)}
@@ -439,6 +477,9 @@ def main():
                     help="with --expect: allow extra copies of expected messages (not others)")
     ap.add_argument("--codec", choices=sorted(CODECS.values()),
                     help="with --expect: also check that every stored RecordBatch is v2 with this codec")
+    ap.add_argument("--partitioner", choices=sorted(PARTITIONERS),
+                    help="with --expect: every keyed record must be in the partition this "
+                         "librdkafka partitioner gives its key")
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("VERIFY_TIMEOUT_S", 120)),
                     help="seconds to read the topic (default 120)")
     ap.add_argument("--config", metavar="NAME=VALUE", type=config_entry, action="append", default=[],

@@ -77,6 +77,45 @@ pub extern "C" fn producer_builder_set_option(builder: *mut ProducerBuilder, nam
     })
 }
 
+/// Sets a topic-level option for one topic only (OpenEdge's
+/// `AddTopicConfiguration` with `SetTopicOption`): `acks` /
+/// `request.required.acks`, `request.timeout.ms`, `message.timeout.ms` /
+/// `delivery.timeout.ms`, `partitioner`, `compression.codec` /
+/// `compression.type`, `compression.level`. Records of `topic` use these;
+/// a topic without its own uses the producer's options (also settable
+/// with a `topic.` prefix, as librdkafka's default topic configuration).
+///
+/// Returns 0, or: -2 for a name that is not a topic-level option (as
+/// `rd_kafka_topic_conf_set`), -1 for an invalid value or a topic name
+/// Kafka does not allow, -186 when an argument is NULL or not UTF-8; the
+/// reason is in `producer_builder_last_error`. Nothing is kept on failure.
+/// The strings are copied. The builder's thread only.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_builder_set_topic_option(
+    builder: *mut ProducerBuilder,
+    topic: *const c_char,
+    name: *const c_char,
+    value: *const c_char,
+) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        // SAFETY: NULL or a live builder used by one thread, as documented.
+        let Some(state) = (unsafe { borrow_tagged_mut(builder) }) else { return ErrorCode::INVALID_ARG.code() };
+        // SAFETY: NULL or NUL-terminated strings, as documented.
+        let (topic, name, value) = match unsafe { (c_str(topic, "topic"), c_str(name, "option name"), c_str(value, "option value")) } {
+            (Ok(t), Ok(n), Ok(v)) => (t, n, v),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return state.fail(ErrorCode::INVALID_ARG.code(), &e.describe()),
+        };
+        match state.options.set_topic(topic, name, value) {
+            Ok(()) => {
+                state.last_error = None;
+                0
+            }
+            Err(e) => state.fail(e.code(), e.message()),
+        }
+    })
+}
+
 /// The text of the builder's last failure, or NULL if the last call
 /// succeeded. Valid until the next call on this builder or its free; do not
 /// free it (the builder owns it). NULL for a NULL builder.
@@ -112,6 +151,29 @@ pub extern "C" fn producer_builder_get_option(
         let Some(state) = (unsafe { borrow_tagged(builder) }) else { return ErrorCode::INVALID_ARG.code().into() };
         // SAFETY: as documented: NULL or a C string, NULL or `buf_len` writable bytes.
         unsafe { read_option(&state.options, name, buf, buf_len) }
+    })
+}
+
+/// Reads back a topic-level option as records of `topic` would use it: the
+/// topic's own value, else the producer's, else librdkafka's default, in
+/// its canonical spelling. The buffer contract and results are
+/// `producer_builder_get_option`'s; -2 also for a name that is not a
+/// topic-level option, -186 also for a NULL or non-UTF-8 topic. Changes
+/// nothing. The builder's thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_builder_get_topic_option(
+    builder: *const ProducerBuilder,
+    topic: *const c_char,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> i64 {
+    guard(ErrorCode::INVALID_ARG.code().into(), || {
+        // SAFETY: NULL or a live builder, as documented.
+        let Some(state) = (unsafe { borrow_tagged(builder) }) else { return ErrorCode::INVALID_ARG.code().into() };
+        // SAFETY: as documented: NULL or C strings, NULL or `buf_len` writable bytes.
+        unsafe { read_topic_option(&state.options, topic, name, buf, buf_len) }
     })
 }
 
@@ -176,7 +238,37 @@ const UNKNOWN_OPTION: i64 = -2;
 pub(crate) unsafe fn read_option(options: &ConfigBuilder, name: *const c_char, buf: *mut c_char, buf_len: usize) -> i64 {
     // SAFETY: as the caller promises.
     let Ok(name) = (unsafe { c_str(name, "name") }) else { return ErrorCode::INVALID_ARG.code().into() };
-    match options.get(name) {
+    // SAFETY: as the caller promises.
+    unsafe { write_value(options.get(name), buf, buf_len) }
+}
+
+/// `read_option` for a topic-level option of `topic`.
+///
+/// # Safety
+/// As for `read_option`; `topic` is NULL or a NUL-terminated string.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_topic_option(
+    options: &ConfigBuilder,
+    topic: *const c_char,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> i64 {
+    // SAFETY: as the caller promises.
+    let (Ok(topic), Ok(name)) = (unsafe { (c_str(topic, "topic"), c_str(name, "name")) }) else {
+        return ErrorCode::INVALID_ARG.code().into();
+    };
+    // SAFETY: as the caller promises.
+    unsafe { write_value(options.get_topic(topic, name), buf, buf_len) }
+}
+
+/// Writes an option's value with the snprintf contract; -2 for None.
+///
+/// # Safety
+/// `buf` is NULL or points to `buf_len` writable bytes.
+#[allow(unsafe_code)]
+unsafe fn write_value(value: Option<&str>, buf: *mut c_char, buf_len: usize) -> i64 {
+    match value {
         Some(value) => {
             // SAFETY: as the caller promises.
             let length = unsafe { write_c_text(value, buf, buf_len) };

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use super::boundary::{c_bytes, c_str, guard, timeout_from_ms, write_c_text};
-use super::builder::read_option;
+use super::builder::{read_option, read_topic_option};
 use super::fork;
 use super::handle::{arc_into_handle, borrow_tagged, borrow_tagged_mut, take_tagged, Castable, OwnedTaggedBox};
 use super::record::RecordBuilder;
@@ -281,6 +281,30 @@ pub extern "C" fn producer_get_option(producer: *const Producer, name: *const c_
         };
         // SAFETY: as documented: NULL or a C string, NULL or `buf_len` writable bytes.
         unsafe { read_option(&state.options, name, buf, buf_len) }
+    })
+}
+
+/// Reads back a topic-level option as this producer uses it for `topic`
+/// (OpenEdge's `GetTopicOption`): the topic's own value, else the
+/// producer's, else the default. As `producer_get_option` otherwise; -2
+/// also for a name that is not a topic-level option, -186 also for a NULL
+/// or non-UTF-8 topic. Any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_get_topic_option(
+    producer: *const Producer,
+    topic: *const c_char,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> i64 {
+    guard(ErrorCode::INVALID_ARG.code().into(), || {
+        // SAFETY: NULL or a live producer, as documented.
+        let Some(state) = (unsafe { borrow_tagged(producer) }).filter(|s| fork::is_ours(s.generation)) else {
+            return ErrorCode::INVALID_ARG.code().into();
+        };
+        // SAFETY: as documented: NULL or C strings, NULL or `buf_len` writable bytes.
+        unsafe { read_topic_option(&state.options, topic, name, buf, buf_len) }
     })
 }
 

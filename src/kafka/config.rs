@@ -3,7 +3,7 @@
 //! Each value is checked when it is set, so a bad value is refused at once
 //! with a message naming the option; `build` then checks the combinations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ use super::protocol::compression::Codec;
 use super::sasl::{Credentials, Mechanism};
 use super::security::tls_settings::{self, TlsOptions};
 use super::security::{Protocol, Security};
+use super::topic_config::{TopicConfig, TOPIC_OPTIONS};
+use super::topic_name;
 
 /// Why an option was refused. The codes are librdkafka's `rd_kafka_conf_res_t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,14 +46,15 @@ impl ConfigError {
 pub struct Config {
     pub bootstrap_servers: Vec<String>,
     pub client_id: String,
-    pub acks: i16,
     pub linger: Duration,
     pub batch_num_messages: usize,
     pub batch_size: usize,
-    pub codec: Codec,
-    pub compression_level: i32,
-    /// `None`: no limit (message.timeout.ms=0).
-    pub message_timeout: Option<Duration>,
+    /// The topic-level options of topics without their own.
+    pub topic_defaults: Arc<TopicConfig>,
+    /// Topics with options of their own.
+    pub topics: HashMap<String, Arc<TopicConfig>>,
+    /// request.timeout.ms, for requests other than Produce (whose timeout
+    /// is their topic's).
     pub request_timeout: Duration,
     pub retries: u32,
     pub retry_backoff: Duration,
@@ -62,7 +65,6 @@ pub struct Config {
     pub message_max_bytes: usize,
     pub queue_max_messages: usize,
     pub queue_max_bytes: usize,
-    pub partitioner: Partitioner,
     pub metadata_refresh_interval: Option<Duration>,
     pub metadata_propagation_max: Duration,
     /// enable.idempotence: producer id, sequence numbers, acks=all.
@@ -211,7 +213,21 @@ fn not_supported(name: &str) -> Option<&'static str> {
 }
 
 fn spec(name: &str) -> Option<&'static OptionSpec> {
-    OPTIONS.iter().find(|s| s.name == name || s.aliases.contains(&name))
+    OPTIONS.iter().find(|s| s.name == name || s.aliases.contains(&name)).or_else(|| {
+        // librdkafka's `topic.` prefix on a global configuration sets the
+        // default topic configuration's property.
+        name.strip_prefix("topic.").and_then(topic_spec)
+    })
+}
+
+/// A topic-level option, by name or alias.
+fn topic_spec(name: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|s| (s.name == name || s.aliases.contains(&name)) && TOPIC_OPTIONS.contains(&s.name))
+}
+
+/// librdkafka's answer for a name a topic configuration does not have.
+fn unknown(name: &str) -> ConfigError {
+    ConfigError::Unknown(format!("No such configuration property: \"{name}\""))
 }
 
 /// Names of every supported option, canonical names first then aliases.
@@ -225,6 +241,8 @@ pub struct ConfigBuilder {
     /// Values as set; every one is wiped from memory when dropped, secrets
     /// among them.
     values: BTreeMap<&'static str, Zeroizing<String>>,
+    /// Topic-level values set for one topic, by topic.
+    topics: BTreeMap<String, BTreeMap<&'static str, Zeroizing<String>>>,
 }
 
 /// How a secret option reads back.
@@ -246,13 +264,34 @@ impl ConfigBuilder {
         let Some(spec) = spec(name) else {
             return Err(match not_supported(name) {
                 Some(why) => ConfigError::Invalid(format!("Configuration property \"{name}\" is not supported: {why}")),
-                None => ConfigError::Unknown(format!("No such configuration property: \"{name}\"")),
+                None => unknown(name),
             });
         };
         let value = value.trim();
         let value = check(spec, name, value)?;
         self.values.insert(spec.name, Zeroizing::new(value.to_owned()));
         Ok(())
+    }
+
+    /// Sets a topic-level option (`TOPIC_OPTIONS`, by name or alias) for
+    /// `topic` only, as librdkafka's topic configuration does: -2 for any
+    /// other name, as `rd_kafka_topic_conf_set` answers. Nothing changes on
+    /// error.
+    pub fn set_topic(&mut self, topic: &str, name: &str, value: &str) -> Result<(), ConfigError> {
+        let spec = topic_spec(name).ok_or_else(|| unknown(name))?;
+        if let Err(why) = topic_name::validate(topic) {
+            return Err(ConfigError::Invalid(format!("Cannot configure topic \"{topic}\": {}", why.reason())));
+        }
+        let value = check(spec, name, value.trim())?;
+        self.topics.entry(topic.to_owned()).or_default().insert(spec.name, Zeroizing::new(value.to_owned()));
+        Ok(())
+    }
+
+    /// A topic-level option's value for `topic`: its own, else the
+    /// producer's (or the default). None for a name that is not topic-level.
+    pub fn get_topic(&self, topic: &str, name: &str) -> Option<&str> {
+        let spec = topic_spec(name)?;
+        Some(self.topic_value(Some(topic), spec.name))
     }
 
     /// The current value (or default) of an option, by name or alias, as an
@@ -270,6 +309,14 @@ impl ConfigBuilder {
     fn value(&self, name: &'static str) -> &str {
         let spec = spec(name).expect("every name read by build is in OPTIONS");
         self.values.get(spec.name).map_or(spec.default, |v| v.as_str())
+    }
+
+    /// A topic-level value: `topic`'s own if it has one, else the producer's.
+    fn topic_value(&self, topic: Option<&str>, name: &'static str) -> &str {
+        match topic.and_then(|t| self.topics.get(t)).and_then(|values| values.get(name)) {
+            Some(own) => own.as_str(),
+            None => self.value(name),
+        }
     }
 
     /// The value as set, None when unset or empty.
@@ -291,17 +338,18 @@ impl ConfigBuilder {
         if servers.is_empty() {
             return Err(ConfigError::Invalid("bootstrap.servers must be set to at least one host[:port]".into()));
         }
-        let codec = Codec::from_name(self.value("compression.codec")).expect("checked when set");
-        let level = codec.effective_level(self.int("compression.level") as i32);
-        let acks = self.int("acks") as i16;
         let idempotence = self.value("enable.idempotence") == "true";
+        let topic_defaults = Arc::new(self.topic_config(None, idempotence)?);
+        let topics = self
+            .topics
+            .keys()
+            .map(|topic| Ok((topic.clone(), Arc::new(self.topic_config(Some(topic), idempotence)?))))
+            .collect::<Result<HashMap<_, _>, ConfigError>>()?;
         let mut max_in_flight = self.int("max.in.flight.requests.per.connection") as usize;
         if idempotence {
-            // librdkafka's rules: acks=all, at most 5 in flight, retries > 0;
-            // an unset max.in.flight is lowered to 5 rather than refused.
-            if acks != -1 {
-                return Err(ConfigError::Invalid("`acks` must be set to `all` when `enable.idempotence` is true".into()));
-            }
+            // librdkafka's rules: acks=all (checked per topic), at most 5 in
+            // flight, retries > 0; an unset max.in.flight is lowered to 5
+            // rather than refused.
             if !self.values.contains_key("max.in.flight.requests.per.connection") {
                 max_in_flight = 5;
             } else if max_in_flight > 5 {
@@ -314,10 +362,6 @@ impl ConfigBuilder {
             }
         }
         let ms = |name| Duration::from_millis(self.int(name) as u64);
-        let message_timeout = match self.int("message.timeout.ms") {
-            0 => None,
-            n => Some(Duration::from_millis(n as u64)),
-        };
         let metadata_refresh_interval = match self.int("topic.metadata.refresh.interval.ms") {
             n if n <= 0 => None,
             n => Some(Duration::from_millis(n as u64)),
@@ -325,13 +369,11 @@ impl ConfigBuilder {
         Ok(Config {
             bootstrap_servers: servers,
             client_id: self.value("client.id").to_owned(),
-            acks,
             linger: self.millis("linger.ms"),
             batch_num_messages: self.int("batch.num.messages") as usize,
             batch_size: self.int("batch.size") as usize,
-            codec,
-            compression_level: level,
-            message_timeout,
+            topic_defaults,
+            topics,
             request_timeout: ms("request.timeout.ms"),
             retries: self.int("retries") as u32,
             retry_backoff: ms("retry.backoff.ms"),
@@ -346,12 +388,35 @@ impl ConfigBuilder {
                 n => n as usize,
             },
             queue_max_bytes: (self.int("queue.buffering.max.kbytes") as usize).saturating_mul(1024),
-            partitioner: Partitioner::from_name(self.value("partitioner")).expect("checked when set"),
             metadata_refresh_interval,
             metadata_propagation_max: ms("topic.metadata.propagation.max.ms"),
             idempotence,
             max_in_flight,
             security: self.security()?,
+        })
+    }
+
+    /// The topic-level options of `topic` (None: the producer's, for topics
+    /// without their own).
+    fn topic_config(&self, topic: Option<&str>, idempotence: bool) -> Result<TopicConfig, ConfigError> {
+        let value = |name| self.topic_value(topic, name);
+        let int = |name| value(name).parse::<i64>().expect("checked when set");
+        let acks = int("acks") as i16;
+        if idempotence && acks != -1 {
+            let whose = topic.map_or(String::new(), |t| format!(" (topic \"{t}\")"));
+            return Err(ConfigError::Invalid(format!("`acks`{whose} must be set to `all` when `enable.idempotence` is true")));
+        }
+        let codec = Codec::from_name(value("compression.codec")).expect("checked when set");
+        Ok(TopicConfig {
+            acks,
+            request_timeout: Duration::from_millis(int("request.timeout.ms") as u64),
+            message_timeout: match int("message.timeout.ms") {
+                0 => None,
+                n => Some(Duration::from_millis(n as u64)),
+            },
+            partitioner: Partitioner::from_name(value("partitioner")).expect("checked when set"),
+            codec,
+            compression_level: codec.effective_level(int("compression.level") as i32),
         })
     }
 
@@ -401,6 +466,13 @@ impl ConfigBuilder {
             }
         };
         Ok(Security { tls, sasl })
+    }
+}
+
+impl Config {
+    /// The topic-level options records of `topic` use.
+    pub fn topic(&self, topic: &str) -> Arc<TopicConfig> {
+        Arc::clone(self.topics.get(topic).unwrap_or(&self.topic_defaults))
     }
 }
 
@@ -498,16 +570,16 @@ mod tests {
     #[test]
     fn defaults_are_librdkafkas() {
         let c = builder(&[]).build().unwrap();
-        assert_eq!(c.acks, -1);
+        assert_eq!(c.topic_defaults.acks, -1);
         assert_eq!(c.linger, Duration::from_millis(5));
         assert_eq!((c.batch_num_messages, c.batch_size), (10_000, 1_000_000));
-        assert_eq!(c.codec, Codec::None);
-        assert_eq!(c.message_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(c.topic_defaults.codec, Codec::None);
+        assert_eq!(c.topic_defaults.message_timeout, Some(Duration::from_secs(300)));
         assert_eq!(c.request_timeout, Duration::from_secs(30));
         assert_eq!(c.retries, i32::MAX as u32);
         assert_eq!(c.message_max_bytes, 1_000_000);
         assert_eq!((c.queue_max_messages, c.queue_max_bytes), (100_000, 1_048_576 * 1024));
-        assert_eq!(c.partitioner, Partitioner::ConsistentRandom);
+        assert_eq!(c.topic_defaults.partitioner, Partitioner::ConsistentRandom);
         assert_eq!(c.client_id, "rdkafka");
     }
 
@@ -522,12 +594,12 @@ mod tests {
         ])
         .build()
         .unwrap();
-        assert_eq!(c.acks, 1);
+        assert_eq!(c.topic_defaults.acks, 1);
         assert_eq!(c.linger, Duration::from_micros(500));
-        assert_eq!(c.codec, Codec::Zstd);
-        assert_eq!(c.message_timeout, None);
+        assert_eq!(c.topic_defaults.codec, Codec::Zstd);
+        assert_eq!(c.topic_defaults.message_timeout, None);
         assert_eq!(c.retries, 3);
-        assert_eq!(builder(&[("acks", "all")]).build().unwrap().acks, -1);
+        assert_eq!(builder(&[("acks", "all")]).build().unwrap().topic_defaults.acks, -1);
         let mut b = ConfigBuilder::new();
         b.set("metadata.broker.list", "h1,h2:9093, [::1]:9 ,").unwrap();
         assert_eq!(b.build().unwrap().bootstrap_servers, ["h1:9092", "h2:9093", "[::1]:9"]);
@@ -561,9 +633,18 @@ mod tests {
     #[test]
     fn build_checks_combinations() {
         // Levels as librdkafka takes them: -1..12 for every codec, gzip's clamped to 9, snappy's ignored.
-        assert_eq!(builder(&[("compression.codec", "gzip"), ("compression.level", "12")]).build().unwrap().compression_level, 9);
-        assert_eq!(builder(&[("compression.codec", "zstd"), ("compression.level", "12")]).build().unwrap().compression_level, 12);
-        assert_eq!(builder(&[("compression.codec", "snappy"), ("compression.level", "3")]).build().unwrap().compression_level, -1);
+        assert_eq!(
+            builder(&[("compression.codec", "gzip"), ("compression.level", "12")]).build().unwrap().topic_defaults.compression_level,
+            9
+        );
+        assert_eq!(
+            builder(&[("compression.codec", "zstd"), ("compression.level", "12")]).build().unwrap().topic_defaults.compression_level,
+            12
+        );
+        assert_eq!(
+            builder(&[("compression.codec", "snappy"), ("compression.level", "3")]).build().unwrap().topic_defaults.compression_level,
+            -1
+        );
         assert_eq!(builder(&[]).set("compression.level", "13").unwrap_err().code(), -1);
         assert!(ConfigBuilder::new().build().unwrap_err().message().contains("bootstrap.servers"));
     }
@@ -572,7 +653,7 @@ mod tests {
     fn idempotence_forces_librdkafkas_rules() {
         let c = builder(&[("enable.idempotence", "true")]).build().unwrap();
         assert!(c.idempotence);
-        assert_eq!((c.acks, c.max_in_flight), (-1, 5));
+        assert_eq!((c.topic_defaults.acks, c.max_in_flight), (-1, 5));
         assert_eq!(builder(&[]).build().unwrap().max_in_flight, 1_000_000);
         for (name, value) in [("acks", "1"), ("acks", "0"), ("max.in.flight", "6"), ("retries", "0")] {
             let err = builder(&[("enable.idempotence", "true"), (name, value)]).build().unwrap_err();
@@ -675,13 +756,61 @@ mod tests {
         }
         for (value, acks) in [("ALL", -1), ("all", -1), ("-1", -1), ("0", 0), ("2", 2), ("1000", 1000)] {
             b.set("acks", value).unwrap();
-            assert_eq!(b.build().unwrap().acks, acks, "{value}");
+            assert_eq!(b.build().unwrap().topic_defaults.acks, acks, "{value}");
         }
         assert_eq!(b.set("acks", "-2").unwrap_err().code(), -1);
         b.set("compression.codec", "LZ4").unwrap();
         assert_eq!(b.get("compression.codec"), Some("lz4"));
         b.set("queue.buffering.max.messages", "0").unwrap();
         assert_eq!(b.build().unwrap().queue_max_messages, usize::MAX, "0: no limit");
+    }
+
+    #[test]
+    fn topics_have_their_own_topic_level_options() {
+        let mut b = builder(&[("acks", "1"), ("compression.codec", "gzip")]);
+        b.set_topic("orders", "request.required.acks", "all").unwrap();
+        b.set_topic("orders", "compression.type", "ZSTD").unwrap();
+        b.set_topic("orders", "compression.level", "12").unwrap();
+        b.set_topic("logs", "delivery.timeout.ms", "0").unwrap();
+        assert_eq!(b.get_topic("orders", "acks"), Some("-1"));
+        assert_eq!(b.get_topic("orders", "compression.codec"), Some("zstd"));
+        assert_eq!(b.get_topic("logs", "compression.codec"), Some("gzip"), "the producer's, where the topic has none");
+        assert_eq!(b.get_topic("other", "acks"), Some("1"));
+        assert_eq!(b.get_topic("orders", "linger.ms"), None, "not topic-level");
+        let config = b.build().unwrap();
+        let orders = config.topic("orders");
+        assert_eq!((orders.acks, orders.codec, orders.compression_level), (-1, Codec::Zstd, 12));
+        assert_eq!(config.topic("logs").message_timeout, None);
+        assert_eq!(config.topic("logs").acks, 1);
+        assert_eq!(*config.topic("unconfigured"), *config.topic_defaults);
+        assert_eq!((config.topic_defaults.acks, config.topic_defaults.codec), (1, Codec::Gzip));
+    }
+
+    #[test]
+    fn topic_options_are_refused_as_librdkafka_refuses_them() {
+        let mut b = builder(&[]);
+        let err = b.set_topic("t", "linger.ms", "5").unwrap_err();
+        assert_eq!(err.code(), -2, "a global property is unknown to a topic configuration: {}", err.message());
+        assert_eq!(b.set_topic("t", "acks", "2000").unwrap_err().code(), -1);
+        let err = b.set_topic("bad topic", "acks", "1").unwrap_err();
+        assert!(err.code() == -1 && err.message().contains("bad topic"), "{}", err.message());
+        assert_eq!(b.get_topic("t", "acks"), Some("-1"), "nothing was kept");
+        let mut idempotent = builder(&[("enable.idempotence", "true")]);
+        idempotent.set_topic("t", "acks", "1").expect("checked at build, as the producer's acks is");
+        let err = idempotent.build().unwrap_err();
+        assert!(err.message().contains("topic \"t\"") && err.message().contains("enable.idempotence"), "{}", err.message());
+    }
+
+    #[test]
+    fn the_topic_prefix_sets_the_default_topic_configuration() {
+        let mut b = builder(&[]);
+        b.set("topic.acks", "0").unwrap();
+        b.set("topic.compression.codec", "lz4").unwrap();
+        assert_eq!((b.get("acks"), b.get("topic.acks")), (Some("0"), Some("0")));
+        assert_eq!(b.build().unwrap().topic_defaults.codec, Codec::Lz4);
+        assert_eq!(b.set("topic.linger.ms", "1").unwrap_err().code(), -2, "linger.ms is not topic-level");
+        b.set("topic.metadata.refresh.interval.ms", "1000").unwrap();
+        assert_eq!(b.get("topic.metadata.refresh.interval.ms"), Some("1000"), "a global name that starts with topic.");
     }
 
     #[test]

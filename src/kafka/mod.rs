@@ -13,4 +13,5 @@ pub mod protocol;
 pub mod receipt;
 pub mod sasl;
 pub mod security;
+pub mod topic_config;
 pub mod topic_name;

@@ -24,7 +24,8 @@ const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT,
 /// the batches are retried and the connection is closed (its stream can no
 /// longer be trusted).
 pub(super) fn complete_produce(shared: &Shared, version: i16, batches: Vec<Batch>, answer: Result<Vec<u8>, RequestFailure>) -> AfterAnswer {
-    let expect_response = shared.config.acks != 0;
+    // One request, one acks (`TopicConfig::request_class`).
+    let expect_response = batches.first().is_some_and(|b| b.settings.expects_response());
     let results: Result<HashMap<(Arc<str>, i32), PartitionResult>, RequestFailure> = match answer {
         Err(failure) => Err(failure),
         Ok(_) if !expect_response => Ok(HashMap::new()),
@@ -80,11 +81,10 @@ fn partition_outcome(result: &PartitionResult) -> Outcome {
 
 /// Applies `decide` to one batch.
 pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
-    let config = &shared.config;
     let state = BatchState {
         written_before: batch.written_before_under_current_stamp(),
         retries: batch.retries,
-        expired: batch.expired(Instant::now(), config.message_timeout),
+        expired: batch.expired(Instant::now()),
     };
     if let Outcome::Failed(RequestFailure { written: true, .. }) | Outcome::Duplicate = outcome {
         batch.mark_written();
@@ -96,7 +96,7 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
     }
     let mut queues = shared.queues();
     let producer_failed = queues.refusal() == Some(ErrorCode::FATAL);
-    match decide(outcome, state, Policy::of(config), producer_failed) {
+    match decide(outcome, state, Policy::of(&shared.config), producer_failed) {
         Decision::Deliver { base_offset, log_append_time } => {
             queues.partition_done(&batch.topic, batch.partition);
             drop(queues);

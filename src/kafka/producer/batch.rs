@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
 use crate::kafka::receipt::{self, SharedReceipt};
+use crate::kafka::topic_config::TopicConfig;
 
 /// Messages and payload bytes sent but not yet completed, bounded by
 /// queue.buffering.max.messages and queue.buffering.max.kbytes.
@@ -135,6 +136,8 @@ impl Drop for Receipts {
 #[derive(Debug)]
 pub struct Batch {
     pub topic: Arc<str>,
+    /// Its topic's options: codec, acks, timeouts.
+    pub settings: Arc<TopicConfig>,
     pub partition: i32,
     pub records: RecordsBuilder,
     pub receipts: Receipts,
@@ -161,9 +164,18 @@ pub struct Batch {
 
 impl Batch {
     /// A new batch whose records go into `buffer` (taken from a pool).
-    pub fn open(topic: Arc<str>, partition: i32, gauge: Arc<QueueGauge>, now: Instant, oldest_send: Instant, buffer: Vec<u8>) -> Self {
+    pub fn open(
+        topic: Arc<str>,
+        settings: Arc<TopicConfig>,
+        partition: i32,
+        gauge: Arc<QueueGauge>,
+        now: Instant,
+        oldest_send: Instant,
+        buffer: Vec<u8>,
+    ) -> Self {
         Batch {
             topic,
+            settings,
             partition,
             records: RecordsBuilder::in_buffer(buffer),
             receipts: Receipts::new(gauge),
@@ -196,14 +208,14 @@ impl Batch {
         self.written_under == Some((self.identity, self.stamp_generation))
     }
 
-    /// Whether message.timeout.ms has run out for its oldest record.
-    pub fn expired(&self, now: Instant, timeout: Option<std::time::Duration>) -> bool {
-        timeout.is_some_and(|t| now >= self.oldest_send + t)
+    /// Whether its topic's message.timeout.ms has run out for its oldest record.
+    pub fn expired(&self, now: Instant) -> bool {
+        self.settings.message_timeout.is_some_and(|t| now >= self.oldest_send + t)
     }
 
     /// Time left before message.timeout.ms runs out (None: no limit).
-    pub fn time_left(&self, now: Instant, timeout: Option<std::time::Duration>) -> Option<std::time::Duration> {
-        timeout.map(|t| (self.oldest_send + t).saturating_duration_since(now))
+    pub fn time_left(&self, now: Instant) -> Option<std::time::Duration> {
+        self.settings.message_timeout.map(|t| (self.oldest_send + t).saturating_duration_since(now))
     }
 }
 

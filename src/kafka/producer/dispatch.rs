@@ -22,7 +22,6 @@ use super::batch::Batch;
 use super::decision::Outcome;
 use super::Shared;
 use crate::kafka::client::connection::{BrokerError, Connection, RequestFailure, RequestSpec};
-use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::primitives::Encoder;
 use crate::kafka::protocol::produce;
@@ -69,7 +68,7 @@ pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Ve
     // Connecting (TCP, then ApiVersions) may take up to its own timeouts;
     // the batches' message.timeout.ms bounds it too, so that a broker that
     // accepts connections but never answers cannot keep them past it.
-    let time_left = batches.iter().filter_map(|b| b.time_left(Instant::now(), config.message_timeout)).min();
+    let time_left = batches.iter().filter_map(|b| b.time_left(Instant::now())).min();
     let connecting = shared.cluster.broker(leader);
     let connected = match time_left {
         Some(limit) => tokio::time::timeout(limit, connecting).await.unwrap_or_else(|_| {
@@ -89,8 +88,8 @@ pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Ve
             return;
         }
     };
-    let Some(version) = produce_version(config, &connection) else {
-        let code = match config.codec.min_produce_version() > *produce::VERSIONS.start() {
+    let Some(version) = produce_version(&batches, &connection) else {
+        let code = match min_produce_version(&batches) > *produce::VERSIONS.start() {
             true => ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
@@ -120,7 +119,7 @@ pub(super) fn send_from_caller(shared: &Arc<Shared>, due: DueBatches) -> bool {
         let slot = RequestSlot::new(shared, leader);
         let bytes: usize = batches.iter().map(|b| b.records.encoded_len()).sum();
         let connection = shared.cluster.connected_broker(leader);
-        let version = connection.as_ref().and_then(|c| produce_version(&shared.config, c));
+        let version = connection.as_ref().and_then(|c| produce_version(&batches, c));
         match (connection, version) {
             (Some(connection), Some(version)) if bytes <= FROM_CALLER_MAX_BYTES => {
                 for batch in &mut batches {
@@ -143,12 +142,11 @@ pub(super) fn send_from_caller(shared: &Arc<Shared>, due: DueBatches) -> bool {
 /// (`answer::complete_produce`). Expired batches fail here instead.
 fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: RequestSlot, version: i16, batches: Vec<Batch>) {
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
-    let config = Arc::clone(&shared.config);
     let answered = Arc::clone(shared);
     let submitted = connection.submit(
         spec,
         batches,
-        move |batches, e, splices| encode_produce(&config, batches, e, splices),
+        |batches, e, splices| encode_produce(batches, e, splices),
         move |batches, answer| {
             slot.release();
             let after = complete_produce(&answered, version, batches, answer);
@@ -163,18 +161,22 @@ fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: Reque
 }
 
 /// The Produce version to speak to this broker: the newest both sides
-/// know, and new enough for the codec; None when there is none.
-fn produce_version(config: &Config, connection: &Connection) -> Option<i16> {
-    connection.version_for(produce::API_KEY, config.codec.min_produce_version()..=*produce::VERSIONS.end())
+/// know, and new enough for the batches' codecs; None when there is none.
+fn produce_version(batches: &[Batch], connection: &Connection) -> Option<i16> {
+    connection.version_for(produce::API_KEY, min_produce_version(batches)..=*produce::VERSIONS.end())
+}
+
+/// The oldest Produce version that carries every batch's codec.
+fn min_produce_version(batches: &[Batch]) -> i16 {
+    batches.iter().map(|b| b.settings.codec.min_produce_version()).max().unwrap_or(*produce::VERSIONS.start())
 }
 
 /// A Produce request's batches (the expired ones failed and left out),
 /// sorted by topic, and how to send them; None when none is left.
 fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Option<(Vec<Batch>, RequestSpec)> {
-    let config = &shared.config;
     let now = Instant::now();
     // Expired before it could go: fail rather than send what nobody awaits.
-    let (expired, mut live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now, config.message_timeout));
+    let (expired, mut live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now));
     for batch in expired {
         finish(shared, batch, Outcome::Failed(RequestFailure { code: ErrorCode::MSG_TIMED_OUT, written: false }));
     }
@@ -183,21 +185,25 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     }
     live.sort_by(|a, b| a.topic.cmp(&b.topic));
     // A request may not outlive its records' message.timeout.ms (librdkafka too).
-    let time_left = live.iter().filter_map(|b| b.time_left(now, config.message_timeout)).min();
-    let timeout = time_left.map_or(config.request_timeout, |t| t.min(config.request_timeout)).max(MIN_REQUEST_TIMEOUT);
+    // One request class (acks, request.timeout.ms) per request: the first
+    // batch's is every batch's.
+    let settings = Arc::clone(&live[0].settings);
+    let time_left = live.iter().filter_map(|b| b.time_left(now)).min();
+    let timeout = time_left.map_or(settings.request_timeout, |t| t.min(settings.request_timeout)).max(MIN_REQUEST_TIMEOUT);
     // The frame holds what is not spliced: the batches' headers.
     let size_hint = live.iter().map(|b| RECORD_BATCH_OVERHEAD + b.topic.len() + 16).sum();
-    let expect_response = config.acks != 0;
+    let expect_response = settings.expects_response();
     Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint, secret: false }))
 }
 
 /// The Produce request body for `batches` (sorted by topic, packed
 /// already): each batch's header goes into the frame, and its payload goes
 /// on the wire from the batch's own buffer.
-fn encode_produce<'a>(config: &Config, batches: &'a [Batch], e: &mut Encoder, splices: &mut Vec<Splice<'a>>) {
-    let broker_timeout_ms = config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+fn encode_produce<'a>(batches: &'a [Batch], e: &mut Encoder, splices: &mut Vec<Splice<'a>>) {
+    let settings = &batches[0].settings; // one request class per request
+    let broker_timeout_ms = settings.request_timeout.as_millis().min(i32::MAX as u128) as i32;
     let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
-    produce::encode_request_start(e, config.acks, broker_timeout_ms, topics.len());
+    produce::encode_request_start(e, settings.acks, broker_timeout_ms, topics.len());
     for topic in topics {
         produce::encode_topic(e, &topic[0].topic, topic.len());
         for b in topic {

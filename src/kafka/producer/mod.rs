@@ -139,7 +139,7 @@ impl Producer {
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
             cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers))),
-            packer: Packer::new(config.codec, config.compression_level, Arc::clone(&buffers)),
+            packer: Packer::new(Arc::clone(&buffers)),
             config,
             gauge,
             buffers,

@@ -38,22 +38,21 @@ enum Packing {
 }
 
 pub(super) struct Packer {
-    codec: Codec,
-    level: i32,
     buffers: Arc<BufferPool>,
     /// One permit per CPU: batches being packed on blocking threads.
     threads: Arc<Semaphore>,
 }
 
 impl Packer {
-    pub fn new(codec: Codec, level: i32, buffers: Arc<BufferPool>) -> Self {
+    pub fn new(buffers: Arc<BufferPool>) -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Packer { codec, level, buffers, threads: Arc::new(Semaphore::new(cpus)) }
+        Packer { buffers, threads: Arc::new(Semaphore::new(cpus)) }
     }
 
-    /// Packs `batch` on this thread, if not packed yet.
+    /// Packs `batch` on this thread with its topic's codec, if not packed yet.
     pub fn pack_here(&self, batch: &mut Batch) {
-        batch.records.pack(self.codec, self.level, || self.buffers.take(0));
+        let (codec, level) = (batch.settings.codec, batch.settings.compression_level);
+        batch.records.pack(codec, level, || self.buffers.take(0));
     }
 
     /// Packs every batch not packed yet, the big ones on blocking threads,
@@ -61,19 +60,19 @@ impl Packer {
     /// runtime shuts down first; its receipts then fail with `_DESTROY`, as
     /// every batch's do at shutdown.
     pub async fn pack(&self, batches: Vec<Batch>) -> Vec<Batch> {
-        let hand_off_min = match self.codec {
-            Codec::None => SUM_HAND_OFF_MIN_BYTES,
-            _ => COMPRESS_HAND_OFF_MIN_BYTES,
-        };
         let mut packing = Vec::with_capacity(batches.len());
         for mut batch in batches {
+            let hand_off_min = match batch.settings.codec {
+                Codec::None => SUM_HAND_OFF_MIN_BYTES,
+                _ => COMPRESS_HAND_OFF_MIN_BYTES,
+            };
             if batch.records.is_packed() || batch.records.encoded_len() < hand_off_min {
                 self.pack_here(&mut batch);
                 packing.push(Packing::Done(batch));
                 continue;
             }
             let permit = Arc::clone(&self.threads).acquire_owned().await.expect("the semaphore is never closed");
-            let (codec, level, buffers) = (self.codec, self.level, Arc::clone(&self.buffers));
+            let (codec, level, buffers) = (batch.settings.codec, batch.settings.compression_level, Arc::clone(&self.buffers));
             packing.push(Packing::OnThread(tokio::task::spawn_blocking(move || {
                 // A codec that panicked leaves the batch unpacked; it is
                 // summed when its header is written, rather than lost with
@@ -99,13 +98,23 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    use crate::kafka::config::ConfigBuilder;
     use crate::kafka::protocol::compression::decompress;
     use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
     use crate::kafka::receipt::Receipt;
+    use crate::kafka::topic_config::TopicConfig;
 
-    fn batch(partition: i32, records: usize) -> Batch {
+    /// A topic's options with this codec.
+    fn settings(codec: &str) -> Arc<TopicConfig> {
+        let mut options = ConfigBuilder::new();
+        options.set("bootstrap.servers", "localhost").unwrap();
+        options.set("compression.codec", codec).unwrap();
+        options.build().unwrap().topic_defaults
+    }
+
+    fn batch(codec: &str, partition: i32, records: usize) -> Batch {
         let now = Instant::now();
-        let mut b = Batch::open("t".into(), partition, Arc::default(), now, now, Vec::new());
+        let mut b = Batch::open("t".into(), settings(codec), partition, Arc::default(), now, now, Vec::new());
         for i in 0..records {
             b.append(
                 1,
@@ -121,13 +130,13 @@ mod tests {
     #[test]
     fn big_and_small_batches_come_back_compressed_in_order() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let packer = Packer::new(Codec::Lz4, -1, Arc::default());
+        let packer = Packer::new(Arc::default());
         // Partitions 0, 2 and 3 are over the hand-off size, 1 and 4 under it.
         let sizes = [5_000, 10, 3_000, 4_000, 1];
-        let batches: Vec<Batch> = sizes.iter().enumerate().map(|(p, &n)| batch(p as i32, n)).collect();
+        let batches: Vec<Batch> = sizes.iter().enumerate().map(|(p, &n)| batch("lz4", p as i32, n)).collect();
         assert!(batches[0].records.encoded_len() >= COMPRESS_HAND_OFF_MIN_BYTES);
         assert!(batches[1].records.encoded_len() < COMPRESS_HAND_OFF_MIN_BYTES);
-        let plain: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(p, &n)| batch(p as i32, n).records.payload().to_vec()).collect();
+        let plain: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(p, &n)| batch("lz4", p as i32, n).records.payload().to_vec()).collect();
 
         let done = runtime.block_on(packer.pack(batches));
         assert_eq!(done.iter().map(|b| b.partition).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
@@ -146,9 +155,9 @@ mod tests {
     #[test]
     fn without_a_codec_batches_are_only_summed() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let packer = Packer::new(Codec::None, -1, Arc::default());
+        let packer = Packer::new(Arc::default());
         // Over the hand-off size for summing, and under it.
-        let batches = vec![batch(0, 9_000), batch(1, 3)];
+        let batches = vec![batch("none", 0, 9_000), batch("none", 1, 3)];
         assert!(batches[0].records.encoded_len() >= SUM_HAND_OFF_MIN_BYTES);
         let done = runtime.block_on(packer.pack(batches));
         assert_eq!(done.iter().map(|b| b.partition).collect::<Vec<_>>(), [0, 1]);

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 mod partition_queue;
 #[cfg(test)]
@@ -64,8 +64,9 @@ pub enum Refusal {
 #[derive(Debug, Default)]
 pub struct DueBatches {
     /// Produce requests to send: each its leader's broker id and its
-    /// batches (one per partition), within message.max.bytes unless a
-    /// single batch is bigger, each counted in one of the leader's
+    /// batches (one per partition, all of one request class: the same acks
+    /// and request.timeout.ms), within message.max.bytes unless a single
+    /// batch is bigger, each counted in one of the leader's
     /// max.in.flight slots and its partitions marked in flight. A broker may
     /// get several at once: they are pipelined, so it stores one while the
     /// next is on its way.
@@ -170,6 +171,7 @@ impl Accumulator {
                     self.topics.push(TopicQueue {
                         name: Arc::clone(&name),
                         label: TopicLabel::new(topic),
+                        settings: self.config.topic(topic),
                         partitions: Vec::new(),
                         waiting: VecDeque::new(),
                         sticky: None,
@@ -291,15 +293,17 @@ impl Accumulator {
     /// `flushing` sends lingering batches at once.
     pub fn take_due(&mut self, now: Instant, flushing: bool) -> DueBatches {
         let config = Arc::clone(&self.config);
-        let timeout = config.message_timeout;
         let mut plan = DueBatches::default();
         // Idempotence: no batch leaves without the producer id to stamp it with.
         let can_send = !config.idempotence || self.identity.current().is_some();
-        // This plan's last request to each leader: its index in `requests`
-        // and its bytes so far.
-        let mut filling: HashMap<i32, (usize, usize)> = HashMap::new();
+        // This plan's last request to each leader for each request class
+        // (acks and timeout: one per request): its index in `requests` and
+        // its bytes so far.
+        let mut filling: HashMap<(i32, (i16, Duration)), (usize, usize)> = HashMap::new();
         let Accumulator { topics, broker_requests, identity, .. } = self;
         for queue in topics.iter_mut() {
+            let timeout = queue.settings.message_timeout;
+            let class = queue.settings.request_class();
             if queue.partitions.is_empty() {
                 plan.needs_metadata |= !queue.waiting.is_empty();
                 while queue.waiting.front().is_some_and(|w| timeout.is_some_and(|t| now >= w.sent_at + t)) {
@@ -312,13 +316,13 @@ impl Accumulator {
             }
             for p in &mut queue.partitions {
                 // Expire what has waited too long, wherever it waits.
-                if p.open.as_ref().is_some_and(|b| b.expired(now, timeout)) {
+                if p.open.as_ref().is_some_and(|b| b.expired(now)) {
                     plan.expired.push(p.open.take().expect("checked").receipts);
                 }
                 let before = p.ready.len();
                 let mut kept = VecDeque::with_capacity(before);
                 for b in p.ready.drain(..) {
-                    match b.expired(now, timeout) {
+                    match b.expired(now) {
                         true => plan.expired.push(b.receipts),
                         false => kept.push_back(b),
                     }
@@ -349,7 +353,7 @@ impl Accumulator {
                 // message.max.bytes (counted uncompressed, an upper bound);
                 // otherwise a new request, within max.in.flight.
                 let bytes = p.ready.front().map_or(0, |b| b.records.encoded_len());
-                let room = filling.get(&p.leader).filter(|&&(_, filled)| filled + bytes <= config.message_max_bytes);
+                let room = filling.get(&(p.leader, class)).filter(|&&(_, filled)| filled + bytes <= config.message_max_bytes);
                 if room.is_none() && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
                     continue;
                 }
@@ -364,11 +368,11 @@ impl Accumulator {
                 match room.copied() {
                     Some((request, filled)) => {
                         plan.requests[request].1.push(b);
-                        filling.insert(p.leader, (request, filled + bytes));
+                        filling.insert((p.leader, class), (request, filled + bytes));
                     }
                     None => {
                         *broker_requests.entry(p.leader).or_default() += 1;
-                        filling.insert(p.leader, (plan.requests.len(), bytes));
+                        filling.insert((p.leader, class), (plan.requests.len(), bytes));
                         plan.requests.push((p.leader, vec![b]));
                     }
                 }

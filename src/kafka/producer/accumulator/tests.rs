@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::kafka::config::ConfigBuilder;
+use crate::kafka::partitioner::Partitioner;
 use crate::kafka::protocol::record_batch::ProducerIdentity;
 use crate::kafka::protocol::record_headers::NO_HEADERS;
 
@@ -297,4 +298,62 @@ fn headers_are_carried_into_the_batch_and_counted_as_payload() {
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty(), "placed from the waiting queue");
     let batch = only_batch(acc.take_due(now, true), 1);
     assert!(batch.records.payload().windows(block.len()).any(|w| w == block.as_slice()), "the header block is in the batch");
+}
+
+#[test]
+fn topics_with_their_own_acks_or_timeout_never_share_a_produce_request() {
+    let mut b = ConfigBuilder::new();
+    b.set("bootstrap.servers", "127.0.0.1:1").unwrap();
+    b.set_topic("acks-one", "acks", "1").unwrap();
+    b.set_topic("same-as-default", "compression.codec", "zstd").unwrap();
+    b.set_topic("slow", "request.timeout.ms", "60000").unwrap();
+    let config = Arc::new(b.build().unwrap());
+    let mut acc = Accumulator::new(Arc::clone(&config), Arc::new(QueueGauge::default()), Arc::default(), 1);
+    let now = Instant::now();
+    let topics = ["default", "acks-one", "same-as-default", "slow"];
+    for topic in topics {
+        acc.append(topic, record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
+        assert!(acc.set_layout(&TopicLayout { topic, leaders: &[(0, 7)] }, now).is_empty());
+    }
+    let plan = acc.take_due(now, true);
+    let mut requests: Vec<Vec<&str>> = plan
+        .requests
+        .iter()
+        .map(|(leader, batches)| {
+            assert_eq!(*leader, 7);
+            let class = batches[0].settings.request_class();
+            assert!(batches.iter().all(|b| b.settings.request_class() == class), "one request class per request");
+            batches.iter().map(|b| &*b.topic).collect()
+        })
+        .collect();
+    requests.sort();
+    assert_eq!(requests, [vec!["acks-one"], vec!["default", "same-as-default"], vec!["slow"]]);
+    let codecs: Vec<_> = plan.requests.iter().flat_map(|(_, batches)| batches.iter().map(|b| (&*b.topic, b.settings.codec))).collect();
+    assert!(codecs.contains(&("same-as-default", crate::kafka::protocol::compression::Codec::Zstd)));
+    assert!(codecs.contains(&("default", crate::kafka::protocol::compression::Codec::None)));
+}
+
+#[test]
+fn a_topics_partitioner_is_its_own() {
+    let mut b = ConfigBuilder::new();
+    b.set("bootstrap.servers", "127.0.0.1:1").unwrap();
+    b.set("partitioner", "murmur2").unwrap();
+    b.set_topic("crc", "partitioner", "consistent").unwrap();
+    let mut acc = Accumulator::new(Arc::new(b.build().unwrap()), Arc::new(QueueGauge::default()), Arc::default(), 1);
+    let now = Instant::now();
+    let leaders: Vec<(i32, i32)> = (0..16).map(|p| (p, 1)).collect();
+    let mut chosen = Vec::new();
+    for topic in ["murmur", "crc"] {
+        acc.append(topic, record(Some(b"first"), Some(b"v"), 1), || now, true).unwrap();
+        assert!(acc.set_layout(&TopicLayout { topic, leaders: &leaders }, now).is_empty());
+        let keys = (0..32).map(|i| format!("key-{i}"));
+        chosen.push(
+            keys.map(|k| acc.append(topic, record(Some(k.as_bytes()), Some(b"v"), 1), || now, true).unwrap().receipt.unwrap().partition())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let expect = |p: Partitioner| (0..32).map(|i| p.partition(Some(format!("key-{i}").as_bytes()), 16).unwrap() as i32).collect::<Vec<_>>();
+    assert_eq!(chosen[0], expect(Partitioner::Murmur2));
+    assert_eq!(chosen[1], expect(Partitioner::Consistent));
+    assert_ne!(chosen[0], chosen[1], "the two partitioners disagree on some of 32 keys");
 }

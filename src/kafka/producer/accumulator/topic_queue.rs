@@ -13,6 +13,7 @@ use crate::kafka::config::Config;
 use crate::kafka::partitioner::StickyRandom;
 use crate::kafka::producer::batch::{payload_len, Batch, QueueGauge, Receipts};
 use crate::kafka::receipt::SharedReceipt;
+use crate::kafka::topic_config::TopicConfig;
 use crate::kafka::topic_name::TopicLabel;
 
 /// What every topic's append uses: the options, the queue gauge the new
@@ -82,6 +83,8 @@ pub(super) struct TopicQueue {
     pub(super) name: Arc<str>,
     /// The name as its receipts carry it.
     pub(super) label: Arc<TopicLabel>,
+    /// Its options (its own, or the producer's).
+    pub(super) settings: Arc<TopicConfig>,
     /// Empty until metadata gives the partition count.
     pub(super) partitions: Vec<PartitionQueue>,
     pub(super) waiting: VecDeque<WaitingRecord>,
@@ -122,7 +125,7 @@ impl TopicQueue {
         let chosen = match partition {
             Some(p) if (0..count as i64).contains(&i64::from(p)) => Some(p as u32),
             Some(_) => return Err(receipt),
-            None => config.partitioner.partition(key, count),
+            None => self.settings.partitioner.partition(key, count),
         };
         let (index, sticky) = match chosen {
             Some(p) => (p as usize, false),
@@ -147,6 +150,7 @@ impl TopicQueue {
             let opened_at = now();
             Batch::open(
                 Arc::clone(&self.name),
+                Arc::clone(&self.settings),
                 index as i32,
                 Arc::clone(gauge),
                 opened_at,
