@@ -65,6 +65,9 @@ pub struct Config {
     pub message_max_bytes: usize,
     pub queue_max_messages: usize,
     pub queue_max_bytes: usize,
+    /// How long records the partitioner leaves to chance stick to one
+    /// partition; zero: none stick.
+    pub sticky_linger: Duration,
     pub metadata_refresh_interval: Option<Duration>,
     pub metadata_propagation_max: Duration,
     /// enable.idempotence: producer id, sequence numbers, acks=all.
@@ -156,6 +159,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "queue.buffering.max.messages", aliases: &[], default: "100000", kind: int(0, INT_MAX) },
     OptionSpec { name: "queue.buffering.max.kbytes", aliases: &[], default: "1048576", kind: int(1, INT_MAX) },
     OptionSpec { name: "partitioner", aliases: &[], default: "consistent_random", kind: Kind::Choice(&Partitioner::NAMES) },
+    OptionSpec { name: "sticky.partitioning.linger.ms", aliases: &[], default: "10", kind: int(0, 900_000) },
     OptionSpec { name: "topic.metadata.refresh.interval.ms", aliases: &[], default: "300000", kind: int(-1, 3_600_000) },
     OptionSpec { name: "topic.metadata.propagation.max.ms", aliases: &[], default: "30000", kind: int(0, 3_600_000) },
     OptionSpec { name: "enable.idempotence", aliases: &[], default: "false", kind: Kind::Bool },
@@ -388,6 +392,7 @@ impl ConfigBuilder {
                 n => n as usize,
             },
             queue_max_bytes: (self.int("queue.buffering.max.kbytes") as usize).saturating_mul(1024),
+            sticky_linger: ms("sticky.partitioning.linger.ms"),
             metadata_refresh_interval,
             metadata_propagation_max: ms("topic.metadata.propagation.max.ms"),
             idempotence,

@@ -175,6 +175,7 @@ impl Accumulator {
                         partitions: Vec::new(),
                         waiting: VecDeque::new(),
                         sticky: None,
+                        sticky_until: None,
                         unknown_since: None,
                         used: true,
                         last_used: None,

@@ -357,3 +357,39 @@ fn a_topics_partitioner_is_its_own() {
     assert_eq!(chosen[1], expect(Partitioner::Consistent));
     assert_ne!(chosen[0], chosen[1], "the two partitioners disagree on some of 32 keys");
 }
+
+#[test]
+fn sticky_partitioning_linger_ms_keeps_a_partition_across_batches_for_that_long() {
+    use std::collections::HashSet;
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    let leaders: Vec<(i32, i32)> = (0..8).map(|p| (p, 1)).collect();
+    let mut acc = accumulator(&[("linger.ms", "1"), ("sticky.partitioning.linger.ms", "1000")]);
+    let t0 = Instant::now();
+    acc.append("t", record(None, Some(b"v"), 1), || t0, true).unwrap();
+    assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &leaders }, t0).is_empty());
+    let mut partitions = Vec::new();
+    for round in 0..24u64 {
+        // Three batches 300 ms apart: one partition; the next round, 1.1 s on, may move.
+        for step in 0..3u64 {
+            let at = t0 + ms(1_100 * round + 300 * step);
+            partitions.push((round, send(&mut acc, None, at).partition()));
+            for (_, batches) in acc.take_due(at + ms(2), false).requests {
+                for b in batches {
+                    acc.partition_done(&b.topic, b.partition);
+                }
+            }
+        }
+    }
+    for round in partitions.chunks(3) {
+        assert!(round.iter().all(|&(_, p)| p == round[0].1), "one partition within sticky.partitioning.linger.ms: {round:?}");
+    }
+    let used: HashSet<i32> = partitions.iter().map(|&(_, p)| p).collect();
+    assert!(used.len() > 1, "it moves on after sticky.partitioning.linger.ms: {used:?}");
+
+    let mut acc = accumulator(&[("sticky.partitioning.linger.ms", "0")]);
+    acc.append("t", record(None, Some(b"v"), 1), || t0, true).unwrap();
+    assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &leaders }, t0).is_empty());
+    let used: HashSet<i32> = (0..64).map(|_| send(&mut acc, None, t0).partition()).collect();
+    assert!(used.len() > 4, "0: no stickiness, each record on its own: {used:?}");
+}

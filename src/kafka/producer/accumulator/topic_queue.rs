@@ -89,6 +89,8 @@ pub(super) struct TopicQueue {
     pub(super) partitions: Vec<PartitionQueue>,
     pub(super) waiting: VecDeque<WaitingRecord>,
     pub(super) sticky: Option<u32>,
+    /// Until when `sticky` is kept once its batch has gone.
+    pub(super) sticky_until: Option<Instant>,
     /// Since when metadata has said the topic does not exist.
     pub(super) unknown_since: Option<Instant>,
     /// A record was appended since the last `forget_idle_topics`.
@@ -129,15 +131,30 @@ impl TopicQueue {
         };
         let (index, sticky) = match chosen {
             Some(p) => (p as usize, false),
+            // sticky.partitioning.linger.ms=0: every record on its own.
+            None if config.sticky_linger.is_zero() => (random.below(count) as usize, false),
             None => {
-                // A new sticky partition for every new batch, as Java's
-                // sticky partitioner does: move on when the current batch
-                // has gone or this record would overflow it.
+                // librdkafka's sticky partitioning: one partition for
+                // sticky.partitioning.linger.ms, across batches; and, as
+                // Java's, a new one when this record would overflow its batch.
                 if let Some(p) = self.sticky {
-                    wake |= self.partitions[p as usize].seal_if_full(config, payload);
+                    if self.partitions[p as usize].seal_if_full(config, payload) {
+                        wake = true;
+                        self.sticky = None;
+                    }
                 }
-                let current = self.sticky.filter(|&p| self.partitions[p as usize].open.is_some());
-                let p = current.unwrap_or_else(|| random.below(count));
+                let open = self.sticky.filter(|&p| self.partitions[p as usize].open.is_some());
+                // The clock is read only when the partition's batch has gone.
+                let p = open.unwrap_or_else(|| {
+                    let now = now();
+                    match self.sticky.filter(|_| self.sticky_until.is_some_and(|until| now < until)) {
+                        Some(p) => p,
+                        None => {
+                            self.sticky_until = Some(now + config.sticky_linger);
+                            random.below(count)
+                        }
+                    }
+                });
                 self.sticky = Some(p);
                 (p as usize, true)
             }
