@@ -805,6 +805,138 @@ mod tests {
         assert_eq!(b.build().unwrap().queue_max_messages, usize::MAX, "0: no limit");
     }
 
+    const CONSUMER_WARNING: &str = "is a consumer property and will be ignored by this producer instance";
+
+    #[test]
+    fn consumer_properties_are_kept_readable_and_warned_about() {
+        let b = builder(&[("group.id", "my-group"), ("max.partition.fetch.bytes", "2048"), ("auto.offset.reset", "EARLIEST")]);
+        assert_eq!(b.get("group.id"), Some("my-group"));
+        assert_eq!(b.get("fetch.message.max.bytes"), Some("2048"), "set through its alias");
+        assert_eq!(b.get("auto.offset.reset"), Some("earliest"), "kept in librdkafka's spelling");
+        assert_eq!(b.get("isolation.level"), Some("read_committed"), "unset: librdkafka's default");
+        let config = b.build().unwrap();
+        assert_eq!(
+            config.warnings(),
+            [
+                format!("Configuration property group.id {CONSUMER_WARNING}"),
+                format!("Configuration property fetch.message.max.bytes {CONSUMER_WARNING}"),
+                format!("Configuration property auto.offset.reset {CONSUMER_WARNING}"),
+            ]
+        );
+        assert!(builder(&[]).build().unwrap().warnings().is_empty());
+    }
+
+    #[test]
+    fn a_bad_value_for_a_consumer_property_is_refused_as_librdkafka_refuses_it() {
+        let mut b = builder(&[("session.timeout.ms", "10000")]);
+        for (name, value) in
+            [("session.timeout.ms", "0"), ("enable.auto.commit", "yes"), ("auto.offset.reset", "oldest"), ("fetch.max.bytes", "2147483136")]
+        {
+            let err = b.set(name, value).unwrap_err();
+            assert_eq!(err.code(), -1, "{name}={value}");
+            assert!(err.message().contains(name) && err.message().contains(value), "{}", err.message());
+        }
+        assert_eq!(b.get("session.timeout.ms"), Some("10000"), "nothing changed on error");
+    }
+
+    #[test]
+    fn deprecated_and_experimental_properties_warn_in_librdkafkas_words() {
+        let config = builder(&[("socket.blocking.max.ms", "5"), ("queuing.strategy", "FIFO"), ("enable.gapless.guarantee", "false")])
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.warnings(),
+            [
+                "Configuration property enable.gapless.guarantee is experimental: When set to `true`, any error that could result in a gap \
+                 in the produced message series when a batch of messages fails, will raise a fatal error (ERR__GAPLESS_GUARANTEE) and stop \
+                 the producer. Messages failing due to `message.timeout.ms` are not covered by this guarantee. Requires \
+                 `enable.idempotence=true`.",
+                "Configuration property queuing.strategy is deprecatedexperimental: Producer queuing strategy. FIFO preserves produce \
+                 ordering, while LIFO prioritizes new messages.",
+                "Configuration property socket.blocking.max.ms is deprecated: No longer used.",
+            ]
+        );
+        let warnings = builder(&[("offset.store.path", "/var/offsets")]).build().unwrap().warnings().to_vec();
+        assert_eq!(warnings.len(), 2, "deprecated, and a consumer property: {warnings:?}");
+        assert!(warnings[0].starts_with("Configuration property offset.store.path is deprecated: Path to local file"), "{warnings:?}");
+        assert_eq!(warnings[1], format!("Configuration property offset.store.path {CONSUMER_WARNING}"));
+    }
+
+    #[test]
+    fn warnings_never_quote_a_value() {
+        let secret = "hunter2-secret";
+        let b = builder(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "alice"),
+            ("sasl.password", secret),
+            ("group.id", secret),
+            ("broker.version.fallback", secret),
+        ]);
+        let config = b.build().unwrap();
+        assert_eq!(config.warnings().len(), 2, "{:?}", config.warnings());
+        for warning in config.warnings() {
+            assert!(!warning.contains(secret) && !warning.contains("alice"), "{warning}");
+        }
+    }
+
+    #[test]
+    fn callbacks_and_pointers_are_refused_as_not_supported() {
+        let mut b = builder(&[]);
+        for name in ["dr_msg_cb", "error_cb", "log_cb", "opaque", "interceptors", "rebalance_cb", "ssl_key"] {
+            let err = b.set(name, "0x7f00deadbeef").unwrap_err();
+            assert_eq!(err.code(), -1, "{name}");
+            assert!(
+                err.message().starts_with(&format!("Configuration property \"{name}\" is not supported: a callback or pointer")),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains("0x7f00deadbeef"), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn what_a_later_issue_adds_is_refused_as_not_supported_yet() {
+        let mut b = builder(&[]);
+        for (name, value) in
+            [("transactional.id", "tx-1"), ("debug", "broker,msg"), ("statistics.interval.ms", "1000"), ("log.queue", "true")]
+        {
+            let err = b.set(name, value).unwrap_err();
+            assert_eq!(err.code(), -1, "{name}");
+            assert!(err.message().contains(name) && err.message().contains("not supported yet: "), "{}", err.message());
+        }
+        // The value that asks for what ablkafka does is accepted.
+        b.set("statistics.interval.ms", "0").unwrap();
+        b.set("log.queue", "FALSE").unwrap();
+        assert_eq!(b.get("log.queue"), Some("false"));
+    }
+
+    #[test]
+    fn options_honoured_with_one_value_refuse_the_others_with_why() {
+        let mut b = builder(&[("api.version.request", "TRUE"), ("socket.max.fails", "01"), ("log_level", "3"), ("log.thread.name", "f")]);
+        assert_eq!((b.get("api.version.request"), b.get("socket.max.fails")), (Some("true"), Some("1")));
+        let err = b.set("api.version.request", "f").unwrap_err();
+        assert!(
+            err.message().ends_with(
+                "not supported: every broker is asked for its API versions: brokers before 0.10 are not supported (only \"true\" is)"
+            ),
+            "{}",
+            err.message()
+        );
+        let err = b.set("api.version.request", "maybe").unwrap_err();
+        assert!(err.message().contains("expected true or false") && !err.message().contains("not supported"), "{}", err.message());
+        assert_eq!(b.get("enable.metrics.push"), Some("false"), "an option honoured with one value reads as that value");
+        // builtin.features checks what an application needs against what is built.
+        b.set("builtin.features", " +GZIP, lz4,,sasl_scram").unwrap();
+        assert_eq!(b.get("builtin.features"), Some("gzip,snappy,ssl,sasl,lz4,sasl_plain,sasl_scram,zstd"));
+        assert!(b.set("builtin.features", "gzip,sasl_gssapi").unwrap_err().message().contains("not supported: sasl_gssapi: GSSAPI"));
+        assert!(!b.set("builtin.features", "brotli").unwrap_err().message().contains("not supported"));
+        let config = b.build().unwrap();
+        assert_eq!((config.log_level, config.log_thread_name), (3, false));
+        assert_eq!(config.api_version_timeout, Duration::from_secs(10));
+        assert_eq!(config.receive_message_max_bytes, 100_000_000);
+    }
+
     #[test]
     fn every_listed_name_resolves() {
         for name in option_names() {
