@@ -343,7 +343,8 @@ fi
 run_counted "fork" "$bin/fork" "$brokers" fork 200
 run_counted "dlopen_cycle" "$bin/dlopen_cycle" "$brokers" dlopen "$lib_so"
 run_one "example dlopen" "$bin/dlopen" "$brokers" dlopen "$lib_so" || true
-# Option values against librdkafka's own property list (issue 13's agreement table).
+# Every property of librdkafka's own list: its README status, its values and its
+# configuration warnings against librdkafka's (issue 13).
 run_counted "option values vs librdkafka" "$VENV_PYTHON" scripts/conf_agreement.py "$lib_so" "$RDKAFKA_LIB"
 ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
 if [ -s "$scratch/expect-abl.txt" ]; then

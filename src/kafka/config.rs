@@ -17,6 +17,12 @@ use super::security::{Protocol, Security};
 use super::topic_config::{TopicConfig, TOPIC_OPTIONS};
 use super::topic_name;
 
+mod ignored;
+mod refused;
+mod warnings;
+
+use refused::{Refusal, NO_GSSAPI, NO_OAUTHBEARER};
+
 /// Why an option was refused. The codes are librdkafka's `rd_kafka_conf_res_t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
@@ -76,6 +82,25 @@ pub struct Config {
     pub max_in_flight: usize,
     /// TLS and SASL, per security.protocol.
     pub security: Security,
+    /// receive.message.max.bytes: a larger response closes its connection.
+    pub receive_message_max_bytes: usize,
+    /// api.version.request.timeout.ms: the ApiVersions request's time limit.
+    pub api_version_timeout: Duration,
+    /// log_level: syslog levels up to this one are logged.
+    pub log_level: u8,
+    /// log.thread.name: log lines name the thread ("[thrd:app]: ").
+    pub log_thread_name: bool,
+    /// librdkafka's configuration warnings for this configuration.
+    warnings: Vec<String>,
+}
+
+impl Config {
+    /// The configuration warnings librdkafka would log (CONFWARN, level 4)
+    /// when creating this producer: consumer, deprecated and experimental
+    /// properties that were set. They name properties, never values.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
 }
 
 /// How an option's value is checked and read.
@@ -100,6 +125,21 @@ enum Kind {
     /// A `Choice`, and values librdkafka has that are refused here, each
     /// with the reason.
     ChoiceRefusing(&'static [&'static str], &'static [(&'static str, &'static str)]),
+    /// A value of `kind` that is honoured as `value` only: the others ask
+    /// for what ablkafka does not do, and are refused with why.
+    Only {
+        kind: &'static Kind,
+        value: &'static str,
+        refusal: Refusal,
+    },
+    /// librdkafka's CSV flags (builtin.features): names in any case, each
+    /// with an optional +/- prefix; refused names with why. Setting only
+    /// checks them: the value stays the default, as in librdkafka, whose
+    /// default holds every flag.
+    Flags {
+        names: &'static [&'static str],
+        refused: &'static [(&'static str, &'static str)],
+    },
     /// A password or key: never shown, never read back, wiped when dropped.
     Secret,
     Text {
@@ -113,6 +153,7 @@ enum Kind {
 /// Longest Kafka STRING (INT16 length).
 const WIRE_STRING_MAX: usize = i16::MAX as usize;
 
+#[derive(Clone, Copy)]
 struct OptionSpec {
     name: &'static str,
     aliases: &'static [&'static str],
@@ -184,40 +225,92 @@ const OPTIONS: &[OptionSpec] = &[
     },
     OptionSpec { name: "sasl.username", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
     OptionSpec { name: "sasl.password", aliases: &[], default: "", kind: Kind::Secret },
+    // Accepted for librdkafka compatibility
+    OptionSpec {
+        name: "builtin.features",
+        aliases: &[],
+        default: "gzip,snappy,ssl,sasl,lz4,sasl_plain,sasl_scram,zstd",
+        kind: Kind::Flags { names: &["gzip", "snappy", "ssl", "sasl", "lz4", "sasl_plain", "sasl_scram", "zstd"], refused: FEATURES_NOT_BUILT },
+    },
+    // Records are copied into their batch at send whatever this says: the
+    // copy-or-reference choice it tunes inside librdkafka has no visible effect.
+    OptionSpec { name: "message.copy.max.bytes", aliases: &[], default: "65535", kind: int(0, 1_000_000_000) },
+    OptionSpec { name: "receive.message.max.bytes", aliases: &[], default: "100000000", kind: int(1000, INT_MAX) },
+    only("metadata.recovery.strategy", "rebootstrap", &Kind::Choice(&["none", "rebootstrap"]), Refusal::Never(ALWAYS_REBOOTSTRAP)),
+    only("topic.blacklist", "", &OPTIONAL_TEXT, Refusal::Yet("topics are not hidden from metadata (regular expressions are a later issue)")),
+    only("socket.max.fails", "1", &int(0, 1_000_000), Refusal::Never(ONE_TIMEOUT_CLOSES)),
+    only("broker.address.ttl", "0", &int(0, 86_400_000), Refusal::Yet(NO_ADDRESS_CACHE)),
+    only("statistics.interval.ms", "0", &int(0, 86_400_000), Refusal::Yet("statistics are a later issue")),
+    only("enabled_events", "0", &int(0, INT_MAX), Refusal::Never("librdkafka's event API does not exist here: each result is read from its own handle")),
+    OptionSpec { name: "log_level", aliases: &[], default: "6", kind: int(0, 7) },
+    only("log.queue", "false", &Kind::Bool, Refusal::Yet("there is no log queue yet: configuration warnings go to stderr")),
+    OptionSpec { name: "log.thread.name", aliases: &[], default: "true", kind: Kind::Bool },
+    // ablkafka never calls srand() or rand(): its own generator is seeded
+    // per producer, so either value leaves the application's srand() alone.
+    OptionSpec { name: "enable.random.seed", aliases: &[], default: "true", kind: Kind::Bool },
+    only("log.connection.close", "false", &Kind::Bool, Refusal::Yet("broker disconnects are not logged yet")),
+    only("internal.termination.signal", "0", &int(0, 128), Refusal::Never("producer_close stops ablkafka's thread without a signal")),
+    only("api.version.request", "true", &Kind::Bool, Refusal::Never(NO_OLD_BROKERS)),
+    OptionSpec { name: "api.version.request.timeout.ms", aliases: &[], default: "10000", kind: int(1, 300_000) },
+    only("api.version.fallback.ms", "0", &int(0, 604_800_000), Refusal::Never(NO_OLD_BROKERS)),
+    // Used by librdkafka only while api.version.fallback.ms runs after a
+    // failed ApiVersions, which the two above rule out: kept, and warned
+    // about as deprecated.
+    OptionSpec { name: "broker.version.fallback", aliases: &[], default: "0.10.0", kind: OPTIONAL_TEXT },
+    only("enable.sparse.connections", "true", &Kind::Bool, Refusal::Never("connections are opened only to the brokers a request needs")),
+    only("plugin.library.paths", "", &OPTIONAL_TEXT, Refusal::Never("librdkafka plugins are libraries for librdkafka, not for ablkafka")),
+    only(
+        "client.dns.lookup",
+        "use_all_dns_ips",
+        &Kind::Choice(&["use_all_dns_ips", "resolve_canonical_bootstrap_servers_only"]),
+        Refusal::Never("it serves GSSAPI (Kerberos) only, which is not supported; every address of a name is tried"),
+    ),
+    only("enable.metrics.push", "false", &Kind::Bool, Refusal::Yet("client metrics (KIP-714) are not pushed to the cluster")),
+    only("enable.gapless.guarantee", "false", &Kind::Bool, Refusal::Yet("a failed batch never stops the producer with a fatal error")),
+    only(
+        "queue.buffering.backpressure.threshold",
+        "1000000",
+        &int(1, 1_000_000),
+        Refusal::Yet("a Produce request is made as soon as batches are due (within max.in.flight), however many before it are still unwritten: only the value that never holds one back describes that"),
+    ),
+    // A Response is the receipt the caller holds, so it completes on success
+    // too; sends without a receipt already report only their failures.
+    OptionSpec { name: "delivery.report.only.error", aliases: &[], default: "false", kind: Kind::Bool },
+    only("queuing.strategy", "fifo", &Kind::Choice(&["fifo", "lifo"]), Refusal::Never("records are always sent in the order they were produced")),
 ];
 
-/// librdkafka options this library knows but does not implement, and why:
-/// refused with that reason rather than "unknown". A name ending in '.' is
-/// a prefix.
-const NOT_SUPPORTED: &[(&str, &str)] = &[
-    ("ssl.keystore.", "PKCS#12 keystores are not read: give the certificate and key as PEM (ssl.certificate.location, ssl.key.location)"),
-    ("ssl.engine.", "OpenSSL engines do not exist in rustls, the TLS library used here"),
-    ("ssl_engine_callback_data", "OpenSSL engines do not exist in rustls, the TLS library used here"),
-    ("ssl.providers", "OpenSSL providers do not exist in rustls, the TLS library used here"),
-    ("ssl.cipher.suites", "rustls's safe default cipher suites are always used"),
-    ("ssl.curves.list", "rustls's safe default key exchange groups are always used"),
-    ("ssl.sigalgs.list", "rustls's safe default signature algorithms are always used"),
-    ("ssl.crl.location", "certificate revocation lists are not checked"),
-    ("ssl.ca.certificate.stores", "a Windows certificate store option"),
-    ("ssl.certificate.verify_cb", "a callback cannot be set by name and value"),
-    ("sasl.kerberos.", NO_GSSAPI),
-    ("sasl.oauthbearer.", NO_OAUTHBEARER),
-    ("enable.sasl.oauthbearer.unsecure.jwt", NO_OAUTHBEARER),
-];
+/// An option honoured with one value only (its default here).
+const fn only(name: &'static str, value: &'static str, kind: &'static Kind, refusal: Refusal) -> OptionSpec {
+    OptionSpec { name, aliases: &[], default: value, kind: Kind::Only { kind, value, refusal } }
+}
 
-const NO_GSSAPI: &str = "GSSAPI (Kerberos) is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512";
-const NO_OAUTHBEARER: &str = "OAUTHBEARER is not supported: set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512";
+const ALWAYS_REBOOTSTRAP: &str = "the bootstrap servers are always tried again when no known broker answers";
+const ONE_TIMEOUT_CLOSES: &str =
+    "a request that times out always closes its connection, as with librdkafka's default 1, so no later answer can be taken for another request's";
+const NO_ADDRESS_CACHE: &str = "addresses are not cached: each connection attempt resolves the broker's name again, as with 0";
+const NO_OLD_BROKERS: &str = "every broker is asked for its API versions: brokers before 0.10 are not supported";
+
+/// builtin.features names librdkafka has that this library does not.
+const FEATURES_NOT_BUILT: &[(&str, &str)] = &[
+    ("regex", "regular expressions (topic.blacklist) are a later issue"),
+    ("sasl_gssapi", NO_GSSAPI),
+    ("plugins", "librdkafka plugins cannot be loaded"),
+    ("sasl_oauthbearer", NO_OAUTHBEARER),
+    ("http", "there is no HTTP client: it serves OAUTHBEARER/OIDC only"),
+    ("oidc", NO_OAUTHBEARER),
+];
 
 /// Mechanisms librdkafka has that are refused here, and why.
 const MECHANISMS_NOT_SUPPORTED: &[(&str, &str)] = &[("GSSAPI", NO_GSSAPI), ("OAUTHBEARER", NO_OAUTHBEARER)];
 
-/// The reason a known librdkafka option is refused, if it is.
-fn not_supported(name: &str) -> Option<&'static str> {
-    NOT_SUPPORTED.iter().find(|(n, _)| if n.ends_with('.') { name.starts_with(n) } else { name == *n }).map(|(_, why)| *why)
+/// Every option a producer accepts: the honoured ones, then those it
+/// ignores as librdkafka's producer does.
+fn accepted() -> impl Iterator<Item = &'static OptionSpec> {
+    OPTIONS.iter().chain(ignored::NO_LONGER_USED).chain(ignored::CONSUMER_ONLY)
 }
 
 fn spec(name: &str) -> Option<&'static OptionSpec> {
-    OPTIONS.iter().find(|s| s.name == name || s.aliases.contains(&name)).or_else(|| {
+    accepted().find(|s| s.name == name || s.aliases.contains(&name)).or_else(|| {
         // librdkafka's `topic.` prefix on a global configuration sets the
         // default topic configuration's property.
         name.strip_prefix("topic.").and_then(topic_spec)
@@ -266,8 +359,8 @@ impl ConfigBuilder {
     /// Sets an option by librdkafka name or alias. Nothing changes on error.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let Some(spec) = spec(name) else {
-            return Err(match not_supported(name) {
-                Some(why) => ConfigError::Invalid(format!("Configuration property \"{name}\" is not supported: {why}")),
+            return Err(match refused::refusal(name) {
+                Some(refusal) => ConfigError::Invalid(format!("Configuration property \"{name}\" is {refusal}")),
                 None => unknown(name),
             });
         };
@@ -398,6 +491,11 @@ impl ConfigBuilder {
             idempotence,
             max_in_flight,
             security: self.security()?,
+            receive_message_max_bytes: self.int("receive.message.max.bytes") as usize,
+            api_version_timeout: ms("api.version.request.timeout.ms"),
+            log_level: self.int("log_level") as u8,
+            log_thread_name: self.value("log.thread.name") == "true",
+            warnings: warnings::warnings(accepted().map(|s| s.name).filter(|name| self.values.contains_key(name))),
         })
     }
 
@@ -523,6 +621,29 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
                 }
             }
         },
+        Kind::Only { kind, value: only, refusal } => {
+            let kept = check(&OptionSpec { kind: *kind, ..*spec }, name, value)?;
+            // A number is compared as one ("01" asks for 1).
+            let same = kept == only || matches!((kept.parse::<i64>(), only.parse::<i64>()), (Ok(a), Ok(b)) if a == b);
+            match same {
+                true => Ok(only),
+                false => Err(invalid(format!("{refusal} (only \"{only}\" is)"))),
+            }
+        }
+        Kind::Flags { names, refused } => {
+            if value.is_empty() {
+                return Err(invalid("must not be empty".into()));
+            }
+            for flag in value.split(',').map(|f| f.trim().trim_start_matches(['+', '-'])).filter(|f| !f.is_empty()) {
+                if let Some((_, why)) = refused.iter().find(|(r, _)| r.eq_ignore_ascii_case(flag)) {
+                    return Err(invalid(format!("not supported: {flag}: {why}")));
+                }
+                if !names.iter().any(|n| n.eq_ignore_ascii_case(flag)) {
+                    return Err(invalid(format!("{flag}: expected any of: {}", names.join(", "))));
+                }
+            }
+            Ok(spec.default)
+        }
         // Whatever it is, it is not repeated: it may be a password or a key.
         Kind::Secret if value.len() > SECRET_MAX_BYTES => {
             Err(ConfigError::Invalid(format!("Invalid value for configuration property \"{name}\": {} bytes is too long", value.len())))
@@ -768,6 +889,138 @@ mod tests {
         assert_eq!(b.get("compression.codec"), Some("lz4"));
         b.set("queue.buffering.max.messages", "0").unwrap();
         assert_eq!(b.build().unwrap().queue_max_messages, usize::MAX, "0: no limit");
+    }
+
+    const CONSUMER_WARNING: &str = "is a consumer property and will be ignored by this producer instance";
+
+    #[test]
+    fn consumer_properties_are_kept_readable_and_warned_about() {
+        let b = builder(&[("group.id", "my-group"), ("max.partition.fetch.bytes", "2048"), ("auto.offset.reset", "EARLIEST")]);
+        assert_eq!(b.get("group.id"), Some("my-group"));
+        assert_eq!(b.get("fetch.message.max.bytes"), Some("2048"), "set through its alias");
+        assert_eq!(b.get("auto.offset.reset"), Some("earliest"), "kept in librdkafka's spelling");
+        assert_eq!(b.get("isolation.level"), Some("read_committed"), "unset: librdkafka's default");
+        let config = b.build().unwrap();
+        assert_eq!(
+            config.warnings(),
+            [
+                format!("Configuration property group.id {CONSUMER_WARNING}"),
+                format!("Configuration property fetch.message.max.bytes {CONSUMER_WARNING}"),
+                format!("Configuration property auto.offset.reset {CONSUMER_WARNING}"),
+            ]
+        );
+        assert!(builder(&[]).build().unwrap().warnings().is_empty());
+    }
+
+    #[test]
+    fn a_bad_value_for_a_consumer_property_is_refused_as_librdkafka_refuses_it() {
+        let mut b = builder(&[("session.timeout.ms", "10000")]);
+        for (name, value) in
+            [("session.timeout.ms", "0"), ("enable.auto.commit", "yes"), ("auto.offset.reset", "oldest"), ("fetch.max.bytes", "2147483136")]
+        {
+            let err = b.set(name, value).unwrap_err();
+            assert_eq!(err.code(), -1, "{name}={value}");
+            assert!(err.message().contains(name) && err.message().contains(value), "{}", err.message());
+        }
+        assert_eq!(b.get("session.timeout.ms"), Some("10000"), "nothing changed on error");
+    }
+
+    #[test]
+    fn deprecated_and_experimental_properties_warn_in_librdkafkas_words() {
+        let config = builder(&[("socket.blocking.max.ms", "5"), ("queuing.strategy", "FIFO"), ("enable.gapless.guarantee", "false")])
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.warnings(),
+            [
+                "Configuration property enable.gapless.guarantee is experimental: When set to `true`, any error that could result in a gap \
+                 in the produced message series when a batch of messages fails, will raise a fatal error (ERR__GAPLESS_GUARANTEE) and stop \
+                 the producer. Messages failing due to `message.timeout.ms` are not covered by this guarantee. Requires \
+                 `enable.idempotence=true`.",
+                "Configuration property queuing.strategy is deprecatedexperimental: Producer queuing strategy. FIFO preserves produce \
+                 ordering, while LIFO prioritizes new messages.",
+                "Configuration property socket.blocking.max.ms is deprecated: No longer used.",
+            ]
+        );
+        let warnings = builder(&[("offset.store.path", "/var/offsets")]).build().unwrap().warnings().to_vec();
+        assert_eq!(warnings.len(), 2, "deprecated, and a consumer property: {warnings:?}");
+        assert!(warnings[0].starts_with("Configuration property offset.store.path is deprecated: Path to local file"), "{warnings:?}");
+        assert_eq!(warnings[1], format!("Configuration property offset.store.path {CONSUMER_WARNING}"));
+    }
+
+    #[test]
+    fn warnings_never_quote_a_value() {
+        let secret = "hunter2-secret";
+        let b = builder(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "alice"),
+            ("sasl.password", secret),
+            ("group.id", secret),
+            ("broker.version.fallback", secret),
+        ]);
+        let config = b.build().unwrap();
+        assert_eq!(config.warnings().len(), 2, "{:?}", config.warnings());
+        for warning in config.warnings() {
+            assert!(!warning.contains(secret) && !warning.contains("alice"), "{warning}");
+        }
+    }
+
+    #[test]
+    fn callbacks_and_pointers_are_refused_as_not_supported() {
+        let mut b = builder(&[]);
+        for name in ["dr_msg_cb", "error_cb", "log_cb", "opaque", "interceptors", "rebalance_cb", "ssl_key"] {
+            let err = b.set(name, "0x7f00deadbeef").unwrap_err();
+            assert_eq!(err.code(), -1, "{name}");
+            assert!(
+                err.message().starts_with(&format!("Configuration property \"{name}\" is not supported: a callback or pointer")),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains("0x7f00deadbeef"), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn what_a_later_issue_adds_is_refused_as_not_supported_yet() {
+        let mut b = builder(&[]);
+        for (name, value) in
+            [("transactional.id", "tx-1"), ("debug", "broker,msg"), ("statistics.interval.ms", "1000"), ("log.queue", "true")]
+        {
+            let err = b.set(name, value).unwrap_err();
+            assert_eq!(err.code(), -1, "{name}");
+            assert!(err.message().contains(name) && err.message().contains("not supported yet: "), "{}", err.message());
+        }
+        // The value that asks for what ablkafka does is accepted.
+        b.set("statistics.interval.ms", "0").unwrap();
+        b.set("log.queue", "FALSE").unwrap();
+        assert_eq!(b.get("log.queue"), Some("false"));
+    }
+
+    #[test]
+    fn options_honoured_with_one_value_refuse_the_others_with_why() {
+        let mut b = builder(&[("api.version.request", "TRUE"), ("socket.max.fails", "01"), ("log_level", "3"), ("log.thread.name", "f")]);
+        assert_eq!((b.get("api.version.request"), b.get("socket.max.fails")), (Some("true"), Some("1")));
+        let err = b.set("api.version.request", "f").unwrap_err();
+        assert!(
+            err.message().ends_with(
+                "not supported: every broker is asked for its API versions: brokers before 0.10 are not supported (only \"true\" is)"
+            ),
+            "{}",
+            err.message()
+        );
+        let err = b.set("api.version.request", "maybe").unwrap_err();
+        assert!(err.message().contains("expected true or false") && !err.message().contains("not supported"), "{}", err.message());
+        assert_eq!(b.get("enable.metrics.push"), Some("false"), "an option honoured with one value reads as that value");
+        // builtin.features checks what an application needs against what is built.
+        b.set("builtin.features", " +GZIP, lz4,,sasl_scram").unwrap();
+        assert_eq!(b.get("builtin.features"), Some("gzip,snappy,ssl,sasl,lz4,sasl_plain,sasl_scram,zstd"));
+        assert!(b.set("builtin.features", "gzip,sasl_gssapi").unwrap_err().message().contains("not supported: sasl_gssapi: GSSAPI"));
+        assert!(!b.set("builtin.features", "brotli").unwrap_err().message().contains("not supported"));
+        let config = b.build().unwrap();
+        assert_eq!((config.log_level, config.log_thread_name), (3, false));
+        assert_eq!(config.api_version_timeout, Duration::from_secs(10));
+        assert_eq!(config.receive_message_max_bytes, 100_000_000);
     }
 
     #[test]

@@ -102,8 +102,8 @@ impl Connection {
     /// Must be called on the producer's runtime.
     pub async fn open(address: &str, config: &Config, buffers: Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
         let (inlet, outlet) = transport::connect(address, config.security.tls.as_ref(), config.connect_timeout).await?;
-        let wire = Wire::start(inlet, outlet);
-        let versions = match Self::ask_versions(&wire, address, &config.client_id, config.request_timeout).await {
+        let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes);
+        let versions = match Self::ask_versions(&wire, address, &config.client_id, config.api_version_timeout).await {
             Ok(versions) => versions,
             Err(error) => {
                 // Its tasks end, and the socket closes, when the wire dies.

@@ -31,8 +31,6 @@ use super::transport::{Inlet, Outlet};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::split_response;
 
-/// Larger responses than this are refused rather than read.
-const MAX_RESPONSE_BYTES: usize = 256 << 20;
 /// A response buffer starts this large and grows only as bytes arrive.
 const INITIAL_FRAME_BYTES: usize = 64 << 10;
 /// The reader takes in up to this much per system call, so that a small
@@ -129,8 +127,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Wire {
     /// Starts the reader, writer and watchdog tasks. Must be called on the
-    /// producer's runtime.
-    pub fn start(inlet: Inlet, outlet: Outlet) -> Arc<Wire> {
+    /// producer's runtime. A response larger than `max_response_bytes`
+    /// (receive.message.max.bytes) is refused rather than read: the
+    /// connection dies.
+    pub fn start(inlet: Inlet, outlet: Outlet, max_response_bytes: usize) -> Arc<Wire> {
         let wire = Arc::new(Wire {
             alive: AtomicBool::new(true),
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
@@ -142,7 +142,7 @@ impl Wire {
             deadlines: Notify::new(),
             closed: Notify::new(),
         });
-        tokio::spawn(read_loop(inlet, Arc::clone(&wire)));
+        tokio::spawn(read_loop(inlet, Arc::clone(&wire), max_response_bytes));
         tokio::spawn(write_loop(Arc::clone(&wire)));
         tokio::spawn(watchdog(Arc::clone(&wire)));
         wire
@@ -331,11 +331,11 @@ async fn watchdog(wire: Arc<Wire>) {
 
 /// Reads every response and calls its request's completion; when the
 /// connection dies, fails every request still in flight.
-async fn read_loop(inlet: Inlet, wire: Arc<Wire>) {
+async fn read_loop(inlet: Inlet, wire: Arc<Wire>, max_bytes: usize) {
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, inlet);
     while wire.is_alive() {
         let frame = tokio::select! {
-            frame = read_frame(&mut reader) => frame,
+            frame = read_frame(&mut reader, max_bytes) => frame,
             _ = wire.closed.notified() => break,
         };
         let frame = match frame {
@@ -438,12 +438,13 @@ impl WriteCursor {
     }
 }
 
-/// Reads one size-prefixed frame and returns it without the size. The
-/// buffer grows as bytes arrive, so a size prefix alone (a broken or hostile
-/// peer) cannot make us allocate what it never sends.
-async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
+/// Reads one size-prefixed frame of at most `max_bytes` and returns it
+/// without the size. The buffer grows as bytes arrive, so a size prefix
+/// alone (a broken or hostile peer) cannot make us allocate what it never
+/// sends.
+async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin), max_bytes: usize) -> std::io::Result<Vec<u8>> {
     let size = stream.read_i32().await?;
-    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
+    if size < 0 || size as usize > max_bytes {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response size"));
     }
     let size = size as usize;
@@ -461,6 +462,9 @@ mod tests {
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
 
+    /// The largest response these tests read.
+    const MAX: usize = 256 << 20;
+
     fn frame(size: i32, body: &[u8]) -> Vec<u8> {
         let mut bytes = size.to_be_bytes().to_vec();
         bytes.extend_from_slice(body);
@@ -469,12 +473,12 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn frames_are_read_whole_and_lying_sizes_refused() {
-        assert_eq!(read_frame(&mut &frame(3, b"abcd")[..]).await.unwrap(), b"abc");
-        assert_eq!(read_frame(&mut &frame(0, b"")[..]).await.unwrap(), b"");
-        assert!(read_frame(&mut &frame(-1, b"")[..]).await.is_err());
-        assert!(read_frame(&mut &frame(MAX_RESPONSE_BYTES as i32 + 1, b"")[..]).await.is_err());
+        assert_eq!(read_frame(&mut &frame(3, b"abcd")[..], MAX).await.unwrap(), b"abc");
+        assert_eq!(read_frame(&mut &frame(0, b"")[..], MAX).await.unwrap(), b"");
+        assert!(read_frame(&mut &frame(-1, b"")[..], MAX).await.is_err());
+        assert!(read_frame(&mut &frame(MAX as i32 + 1, b"")[..], MAX).await.is_err());
         // A large size followed by little: an error, not a large allocation.
-        let err = read_frame(&mut &frame(200 << 20, b"only this")[..]).await.unwrap_err();
+        let err = read_frame(&mut &frame(200 << 20, b"only this")[..], MAX).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 
@@ -482,12 +486,12 @@ mod tests {
     async fn buffered_frames_come_out_one_at_a_time() {
         let wire = [frame(3, b"abc"), frame(2, b"de"), frame(1, b"f")].concat();
         let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, &wire[..]);
-        assert_eq!(read_frame(&mut reader).await.unwrap(), b"abc");
+        assert_eq!(read_frame(&mut reader, MAX).await.unwrap(), b"abc");
         assert_eq!(reader.buffer().len(), 11, "the rest was read in the same call");
-        assert_eq!(read_frame(&mut reader).await.unwrap(), b"de");
-        assert_eq!(read_frame(&mut reader).await.unwrap(), b"f");
+        assert_eq!(read_frame(&mut reader, MAX).await.unwrap(), b"de");
+        assert_eq!(read_frame(&mut reader, MAX).await.unwrap(), b"f");
         assert!(reader.buffer().is_empty());
-        assert!(read_frame(&mut reader).await.is_err());
+        assert!(read_frame(&mut reader, MAX).await.is_err());
     }
 
     async fn pair() -> (Arc<Wire>, TcpStream) {
@@ -495,7 +499,7 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (reader, writer) = client.into_split();
-        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer)), server)
+        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX), server)
     }
 
     type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;
