@@ -334,6 +334,20 @@ int32_t producer_error_code(const Producer *producer);
 size_t producer_error_message(const Producer *producer, char *buf, size_t buf_len);
 
 /*
+ Takes the oldest log line the producer kept for the application, when
+ it was built with `log.queue=true` (else lines go to stderr, as
+ librdkafka's default logger writes them, and this returns 0). Writes
+ `FACILITY: message` into `buf` with the snprintf contract of
+ `producer_error_message` (truncated to `buf_len - 1` bytes; the line is
+ taken either way; lines are rarely over 300 bytes) and returns its
+ syslog level, 1 to 7 (3 error, 4 warning, 6 info, 7 debug); 0 when no
+ line is waiting; -186 for a NULL producer or one inherited across fork.
+ The queue keeps the newest 10,000 lines; when older ones were dropped,
+ the next line read says how many. No callback: poll it. Any thread.
+ */
+int32_t producer_log_next(const Producer *producer, char *buf, size_t buf_len);
+
+/*
  Reads back the option `name` (or an alias) as this producer was built
  with it: the value set, or librdkafka's default, in its canonical
  spelling; a secret that was set (`sasl.password`, `ssl.key.password`,

@@ -5,7 +5,6 @@ use std::ffi::{c_char, CString};
 use super::boundary::{c_str, guard, write_c_text};
 use super::fork;
 use super::handle::{borrow_tagged, borrow_tagged_mut, tagged_into_handle, take_tagged, Castable, OwnedTaggedBox};
-use super::log;
 use super::producer::{Producer, ProducerState};
 use crate::kafka::config::ConfigBuilder;
 
@@ -200,7 +199,6 @@ pub extern "C" fn producer_builder_build(builder: *mut ProducerBuilder) -> *mut 
                 return std::ptr::null_mut();
             }
         };
-        log::print_config_warnings(&config);
         let generation = fork::generation();
         match CoreProducer::start(config) {
             Ok(core) => {

@@ -7,7 +7,6 @@ pub mod builder;
 pub mod error;
 mod fork;
 mod handle;
-mod log;
 pub mod producer;
 pub mod record;
 pub mod response;

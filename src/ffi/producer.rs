@@ -263,6 +263,28 @@ pub extern "C" fn producer_error_message(producer: *const Producer, buf: *mut c_
     })
 }
 
+/// Takes the oldest log line the producer kept for the application, when
+/// it was built with `log.queue=true` (else lines go to stderr, as
+/// librdkafka's default logger writes them, and this returns 0). Writes
+/// `FACILITY: message` into `buf` with the snprintf contract of
+/// `producer_error_message` (truncated to `buf_len - 1` bytes; the line is
+/// taken either way; lines are rarely over 300 bytes) and returns its
+/// syslog level, 1 to 7 (3 error, 4 warning, 6 info, 7 debug); 0 when no
+/// line is waiting; -186 for a NULL producer or one inherited across fork.
+/// The queue keeps the newest 10,000 lines; when older ones were dropped,
+/// the next line read says how many. No callback: poll it. Any thread.
+#[no_mangle]
+#[allow(unsafe_code)]
+pub extern "C" fn producer_log_next(producer: *const Producer, buf: *mut c_char, buf_len: usize) -> i32 {
+    guard(ErrorCode::INVALID_ARG.code(), || {
+        let Some(producer) = live_producer(producer) else { return ErrorCode::INVALID_ARG.code() };
+        let Some(line) = producer.next_log_line() else { return 0 };
+        // SAFETY: the caller gave `buf_len` writable bytes at `buf`, or NULL.
+        unsafe { write_c_text(&format!("{}: {}", line.facility, line.message), buf, buf_len) };
+        i32::from(line.level)
+    })
+}
+
 /// Reads back the option `name` (or an alias) as this producer was built
 /// with it: the value set, or librdkafka's default, in its canonical
 /// spelling; a secret that was set (`sasl.password`, `ssl.key.password`,

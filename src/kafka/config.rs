@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::log::{Contexts, LogSettings, LOG_DEBUG};
 use super::partitioner::Partitioner;
 use super::protocol::compression::Codec;
 use super::sasl::{Credentials, Mechanism};
@@ -86,10 +87,11 @@ pub struct Config {
     pub receive_message_max_bytes: usize,
     /// api.version.request.timeout.ms: the ApiVersions request's time limit.
     pub api_version_timeout: Duration,
-    /// log_level: syslog levels up to this one are logged.
-    pub log_level: u8,
-    /// log.thread.name: log lines name the thread ("[thrd:app]: ").
-    pub log_thread_name: bool,
+    /// log_level, debug, log.queue, log.thread.name, log.connection.close.
+    pub log: LogSettings,
+    /// At debug=conf: every option and its value ("name = value", secrets
+    /// redacted), as librdkafka logs its configuration at start.
+    pub dump: Vec<String>,
     /// librdkafka's configuration warnings for this configuration.
     warnings: Vec<String>,
 }
@@ -106,6 +108,8 @@ impl Config {
 /// How an option's value is checked and read.
 #[derive(Clone, Copy)]
 enum Kind {
+    /// librdkafka's `debug` contexts, comma-separated, in any case.
+    DebugContexts,
     Int {
         min: i64,
         max: i64,
@@ -243,12 +247,13 @@ const OPTIONS: &[OptionSpec] = &[
     only("statistics.interval.ms", "0", &int(0, 86_400_000), Refusal::Yet("statistics are a later issue")),
     only("enabled_events", "0", &int(0, INT_MAX), Refusal::Never("librdkafka's event API does not exist here: each result is read from its own handle")),
     OptionSpec { name: "log_level", aliases: &[], default: "6", kind: int(0, 7) },
-    only("log.queue", "false", &Kind::Bool, Refusal::Yet("there is no log queue yet: configuration warnings go to stderr")),
+    OptionSpec { name: "debug", aliases: &[], default: "", kind: Kind::DebugContexts },
+    OptionSpec { name: "log.queue", aliases: &[], default: "false", kind: Kind::Bool },
     OptionSpec { name: "log.thread.name", aliases: &[], default: "true", kind: Kind::Bool },
     // ablkafka never calls srand() or rand(): its own generator is seeded
     // per producer, so either value leaves the application's srand() alone.
     OptionSpec { name: "enable.random.seed", aliases: &[], default: "true", kind: Kind::Bool },
-    only("log.connection.close", "false", &Kind::Bool, Refusal::Yet("broker disconnects are not logged yet")),
+    OptionSpec { name: "log.connection.close", aliases: &[], default: "true", kind: Kind::Bool },
     only("internal.termination.signal", "0", &int(0, 128), Refusal::Never("producer_close stops ablkafka's thread without a signal")),
     only("api.version.request", "true", &Kind::Bool, Refusal::Never(NO_OLD_BROKERS)),
     OptionSpec { name: "api.version.request.timeout.ms", aliases: &[], default: "10000", kind: int(1, 300_000) },
@@ -493,10 +498,33 @@ impl ConfigBuilder {
             security: self.security()?,
             receive_message_max_bytes: self.int("receive.message.max.bytes") as usize,
             api_version_timeout: ms("api.version.request.timeout.ms"),
-            log_level: self.int("log_level") as u8,
-            log_thread_name: self.value("log.thread.name") == "true",
+            log: self.log_settings(),
+            dump: self.dump(),
             warnings: warnings::warnings(accepted().map(|s| s.name).filter(|name| self.values.contains_key(name))),
         })
+    }
+
+    fn log_settings(&self) -> LogSettings {
+        let debug = Contexts::parse(self.value("debug")).expect("checked when set");
+        // As librdkafka: naming a debug context raises log_level to debug.
+        let level = if debug.is_empty() { self.int("log_level") as u8 } else { LOG_DEBUG };
+        LogSettings {
+            level,
+            debug,
+            to_queue: self.value("log.queue") == "true",
+            thread_name: self.value("log.thread.name") == "true",
+            connection_close: self.value("log.connection.close") == "true",
+        }
+    }
+
+    /// "name = value" for every option a producer honours, as it reads
+    /// back (secrets redacted); empty unless `debug` names `conf`.
+    fn dump(&self) -> Vec<String> {
+        let wanted = Contexts::parse(self.value("debug")).is_some_and(|c| c.has(super::log::Context::Conf));
+        match wanted {
+            false => Vec::new(),
+            true => OPTIONS.iter().map(|s| format!("{} = {}", s.name, self.get(s.name).unwrap_or_default())).collect(),
+        }
     }
 
     /// The topic-level options of `topic` (None: the producer's, for topics
@@ -630,6 +658,10 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
                 false => Err(invalid(format!("{refusal} (only \"{only}\" is)"))),
             }
         }
+        Kind::DebugContexts => match Contexts::parse(value) {
+            Some(_) => Ok(value),
+            None => Err(invalid(format!("expected a comma-separated list of: {}", super::log::DEBUG_CONTEXTS.join(", ")))),
+        },
         Kind::Flags { names, refused } => {
             if value.is_empty() {
                 return Err(invalid("must not be empty".into()));
@@ -984,17 +1016,36 @@ mod tests {
     #[test]
     fn what_a_later_issue_adds_is_refused_as_not_supported_yet() {
         let mut b = builder(&[]);
-        for (name, value) in
-            [("transactional.id", "tx-1"), ("debug", "broker,msg"), ("statistics.interval.ms", "1000"), ("log.queue", "true")]
-        {
+        for (name, value) in [("transactional.id", "tx-1"), ("statistics.interval.ms", "1000")] {
             let err = b.set(name, value).unwrap_err();
             assert_eq!(err.code(), -1, "{name}");
             assert!(err.message().contains(name) && err.message().contains("not supported yet: "), "{}", err.message());
         }
         // The value that asks for what ablkafka does is accepted.
         b.set("statistics.interval.ms", "0").unwrap();
-        b.set("log.queue", "FALSE").unwrap();
-        assert_eq!(b.get("log.queue"), Some("false"));
+    }
+
+    #[test]
+    fn log_options_are_librdkafkas() {
+        let mut b = builder(&[("log.queue", "TRUE"), ("log.connection.close", "f")]);
+        let err = b.set("debug", "broker,nope").unwrap_err();
+        assert_eq!(err.code(), -1);
+        assert!(
+            err.message().contains("nope") && err.message().contains("generic, broker, topic"),
+            "lists the contexts: {}",
+            err.message()
+        );
+        let log = b.build().unwrap().log;
+        assert_eq!((log.level, log.to_queue, log.connection_close), (6, true, false));
+        assert!(log.debug.is_empty());
+        b.set("debug", "Broker, CONF").unwrap();
+        let config = b.build().unwrap();
+        assert_eq!(config.log.level, 7, "a debug context raises log_level to 7, as in librdkafka");
+        assert!(config.dump.iter().any(|l| l == "compression.codec = none"), "{:?}", config.dump);
+        b.set("sasl.password", "hunter2").unwrap();
+        let dump = b.build().unwrap().dump.join("\n");
+        assert!(dump.contains("sasl.password = [redacted]") && !dump.contains("hunter2"), "{dump}");
+        assert!(builder(&[]).build().unwrap().dump.is_empty(), "only at debug=conf");
     }
 
     #[test]
@@ -1018,7 +1069,7 @@ mod tests {
         assert!(b.set("builtin.features", "gzip,sasl_gssapi").unwrap_err().message().contains("not supported: sasl_gssapi: GSSAPI"));
         assert!(!b.set("builtin.features", "brotli").unwrap_err().message().contains("not supported"));
         let config = b.build().unwrap();
-        assert_eq!((config.log_level, config.log_thread_name), (3, false));
+        assert_eq!((config.log.level, config.log.thread_name), (3, false));
         assert_eq!(config.api_version_timeout, Duration::from_secs(10));
         assert_eq!(config.receive_message_max_bytes, 100_000_000);
     }

@@ -80,7 +80,6 @@ const REFUSED: &[(&str, Refusal)] = &[
     ("ut_handle_ProduceResponse", CALLBACK),
     ("enable_sasl_queue", Refusal::Never("the SASL callback queue serves OAUTHBEARER token refreshes, and OAUTHBEARER is not supported")),
     ("test.mock.", Refusal::Never("librdkafka's built-in mock cluster is not part of ablkafka")),
-    ("debug", Refusal::Yet("debug logging is a later issue")),
     ("transactional.id", TRANSACTIONS),
     ("transaction.timeout.ms", TRANSACTIONS),
     (

@@ -32,6 +32,7 @@ use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
 use super::config::Config;
 use super::error::ErrorCode;
+use super::log::{Context, LogLine, Logger, LOG_WARNING};
 use super::protocol::record_headers::NO_HEADERS;
 use super::receipt::{self, Receipt, SharedReceipt};
 use super::topic_name::{InvalidTopic, TopicLabel};
@@ -60,6 +61,8 @@ struct Shared {
     stopping: AtomicBool,
     /// The latest producer-level error, NO_ERROR once things work again.
     status: Mutex<ProducerStatus>,
+    /// Where its log lines go (stderr, or a queue the application polls).
+    logger: Arc<Logger>,
 }
 
 /// A producer-level error: what a polling application can read early,
@@ -107,6 +110,20 @@ impl Shared {
     }
 }
 
+/// What librdkafka logs when a client starts: its configuration warnings
+/// (CONFWARN), and at debug=conf its configuration.
+fn log_start(logger: &Logger, config: &Config) {
+    for warning in config.warnings() {
+        logger.log(LOG_WARNING, "CONFWARN", format_args!("{warning}"));
+    }
+    if !config.dump.is_empty() {
+        logger.debug(Context::Conf, "CONF", format_args!("Client configuration:"));
+        for line in &config.dump {
+            logger.debug(Context::Conf, "CONF", format_args!("  {line}"));
+        }
+    }
+}
+
 /// A producer made before fork() belongs to the parent: the child has its
 /// memory but not its thread (the C layer refuses such a copy, see ffi::fork).
 pub struct Producer {
@@ -130,6 +147,8 @@ impl Producer {
     /// or the runtime's timer/IO driver.
     pub fn start(config: Config) -> Result<Producer, String> {
         let config = Arc::new(config);
+        let logger = Arc::new(Logger::new(&config.client_id, config.log.clone()));
+        log_start(&logger, &config);
         let gauge = Arc::new(QueueGauge::default());
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
         // A batch buffer grows by doubling up to batch.size, and a request
@@ -148,6 +167,7 @@ impl Producer {
             metadata_wanted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
+            logger,
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -248,6 +268,12 @@ impl Producer {
             self.shared.wake.notify_one();
         }
         Ok(receipt)
+    }
+
+    /// The oldest log line kept for the application (log.queue=true),
+    /// taken out; None when there is none or lines go to stderr.
+    pub fn next_log_line(&self) -> Option<LogLine> {
+        self.shared.logger.next()
     }
 
     /// The latest producer-level error: `_ALL_BROKERS_DOWN` or `_TRANSPORT`
