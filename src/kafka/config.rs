@@ -71,6 +71,10 @@ pub struct Config {
     pub max_in_flight: usize,
     /// TLS and SASL, per security.protocol.
     pub security: Security,
+    /// client.software.name and .version as ApiVersions v3 sends them
+    /// (KIP-511), sanitized as librdkafka does.
+    pub client_software_name: String,
+    pub client_software_version: String,
 }
 
 /// How an option's value is checked and read.
@@ -103,6 +107,9 @@ enum Kind {
         /// Kafka STRING must fit its INT16 length.
         max_bytes: usize,
     },
+    /// client.software.name or .version: any text, as librdkafka takes it
+    /// (sanitized for KIP-511 at build); empty is the default.
+    SoftwareId,
 }
 
 /// Longest Kafka STRING (INT16 length).
@@ -178,6 +185,9 @@ const OPTIONS: &[OptionSpec] = &[
     },
     OptionSpec { name: "sasl.username", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
     OptionSpec { name: "sasl.password", aliases: &[], default: "", kind: Kind::Secret },
+    // Connections and metadata (honoured)
+    OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
+    OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
 ];
 
 /// librdkafka options this library knows but does not implement, and why:
@@ -352,7 +362,22 @@ impl ConfigBuilder {
             idempotence,
             max_in_flight,
             security: self.security()?,
+            client_software_name: self.software_id("client.software.name")?,
+            client_software_version: self.software_id("client.software.version")?,
         })
+    }
+
+    /// A client.software.* value as KIP-511 allows it on the wire; one with
+    /// nothing left is refused (librdkafka would send garbage).
+    fn software_id(&self, name: &'static str) -> Result<String, ConfigError> {
+        let value = self.value(name);
+        let sanitized = sanitize_software_id(value);
+        if sanitized.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "{name} \"{value}\" has no letter or digit, which KIP-511 requires at its start and end"
+            )));
+        }
+        Ok(sanitized)
     }
 
     /// The TLS configuration and SASL credentials security.protocol asks for;
@@ -456,7 +481,20 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
             Err(invalid(format!("{} bytes, longer than the {max_bytes} a Kafka string can carry", value.len())))
         }
         Kind::Text { .. } => Ok(value),
+        Kind::SoftwareId if value.is_empty() => Ok(spec.default),
+        Kind::SoftwareId if value.len() > WIRE_STRING_MAX => {
+            Err(invalid(format!("{} bytes, longer than the {WIRE_STRING_MAX} a Kafka string can carry", value.len())))
+        }
+        Kind::SoftwareId => Ok(value),
     }
+}
+
+/// KIP-511's form, `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`, made as
+/// librdkafka makes it: what is not a letter or digit is cut from both
+/// ends, and any other byte not allowed inside becomes '-'.
+fn sanitize_software_id(value: &str) -> String {
+    let trimmed = value.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    trimmed.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' { char::from(b) } else { '-' }).collect()
 }
 
 /// librdkafka's default port is 9092 when a server omits one.
@@ -682,6 +720,35 @@ mod tests {
         assert_eq!(b.get("compression.codec"), Some("lz4"));
         b.set("queue.buffering.max.messages", "0").unwrap();
         assert_eq!(b.build().unwrap().queue_max_messages, usize::MAX, "0: no limit");
+    }
+
+    #[test]
+    fn client_software_ids_are_taken_as_librdkafka_takes_them() {
+        let c = builder(&[]).build().unwrap();
+        assert_eq!((c.client_software_name.as_str(), c.client_software_version.as_str()), ("ablkafka", env!("CARGO_PKG_VERSION")));
+        // Pairs as librdkafka 2.16 sends them (rd_kafka_new's sanitizing, read back by rd_kafka_conf_get).
+        for (value, sent) in [
+            ("ablkafka", "ablkafka"),
+            ("a b!", "a-b"),
+            ("-x_y.", "x-y"),
+            ("\u{e9}-z", "z"),
+            ("a\u{e9}b", "a--b"),
+            ("1.2.3-rc1+build", "1.2.3-rc1-build"),
+            ("x..y", "x..y"),
+        ] {
+            let c = builder(&[("client.software.name", value), ("client.software.version", value)]).build().unwrap();
+            assert_eq!((c.client_software_name.as_str(), c.client_software_version.as_str()), (sent, sent), "{value:?}");
+            assert_eq!(builder(&[("client.software.name", value)]).get("client.software.name"), Some(value), "read back as set");
+        }
+        let mut b = builder(&[("client.software.name", "app"), ("client.software.version", "9")]);
+        b.set("client.software.name", "").unwrap();
+        b.set("client.software.version", "").unwrap();
+        assert_eq!(b.get("client.software.name"), Some("ablkafka"), "empty: the default again");
+        assert_eq!(b.get("client.software.version"), Some(env!("CARGO_PKG_VERSION")));
+        // librdkafka sends garbage for a value with no letter or digit; refused at build here.
+        let err = builder(&[("client.software.name", "..")]).build().unwrap_err();
+        assert!(err.code() == -1 && err.message().contains("client.software.name"), "{}", err.message());
+        assert_eq!(b.set("client.software.version", &"v".repeat(32_768)).unwrap_err().code(), -1, "must fit a compact string");
     }
 
     #[test]
