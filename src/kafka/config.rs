@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::client::transport::{AddressFamily, SocketOptions};
 use super::partitioner::Partitioner;
 use super::protocol::compression::Codec;
 use super::sasl::{Credentials, Mechanism};
@@ -71,6 +72,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// TLS and SASL, per security.protocol.
     pub security: Security,
+    /// socket.*, broker.address.family: how every broker socket is opened.
+    pub socket: SocketOptions,
     /// client.software.name and .version as ApiVersions v3 sends them
     /// (KIP-511), sanitized as librdkafka does.
     pub client_software_name: String,
@@ -186,6 +189,11 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "sasl.username", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
     OptionSpec { name: "sasl.password", aliases: &[], default: "", kind: Kind::Secret },
     // Connections and metadata (honoured)
+    OptionSpec { name: "socket.keepalive.enable", aliases: &[], default: "false", kind: Kind::Bool },
+    OptionSpec { name: "socket.nagle.disable", aliases: &[], default: "true", kind: Kind::Bool },
+    OptionSpec { name: "socket.send.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
+    OptionSpec { name: "socket.receive.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
+    OptionSpec { name: "broker.address.family", aliases: &[], default: "any", kind: Kind::Choice(&AddressFamily::NAMES) },
     OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
     OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
 ];
@@ -362,9 +370,22 @@ impl ConfigBuilder {
             idempotence,
             max_in_flight,
             security: self.security()?,
+            socket: self.socket_options(),
             client_software_name: self.software_id("client.software.name")?,
             client_software_version: self.software_id("client.software.version")?,
         })
+    }
+
+    fn socket_options(&self) -> SocketOptions {
+        // 0: the system's default size.
+        let buffer = |name| Some(self.int(name) as u32).filter(|&size| size > 0);
+        SocketOptions {
+            keepalive: self.value("socket.keepalive.enable") == "true",
+            nodelay: self.value("socket.nagle.disable") == "true",
+            send_buffer: buffer("socket.send.buffer.bytes"),
+            receive_buffer: buffer("socket.receive.buffer.bytes"),
+            family: AddressFamily::from_name(self.value("broker.address.family")).expect("checked when set"),
+        }
     }
 
     /// A client.software.* value as KIP-511 allows it on the wire; one with
@@ -720,6 +741,38 @@ mod tests {
         assert_eq!(b.get("compression.codec"), Some("lz4"));
         b.set("queue.buffering.max.messages", "0").unwrap();
         assert_eq!(b.build().unwrap().queue_max_messages, usize::MAX, "0: no limit");
+    }
+
+    #[test]
+    fn socket_options_have_librdkafkas_defaults_and_ranges() {
+        let c = builder(&[]).build().unwrap();
+        assert_eq!(c.socket, SocketOptions::default());
+        assert_eq!((c.socket.keepalive, c.socket.nodelay, c.socket.family), (false, true, AddressFamily::Any));
+        assert_eq!((c.socket.send_buffer, c.socket.receive_buffer), (None, None), "0: the system's default");
+        let c = builder(&[
+            ("socket.keepalive.enable", "t"),
+            ("socket.nagle.disable", "false"),
+            ("socket.send.buffer.bytes", "100000000"),
+            ("socket.receive.buffer.bytes", "4096"),
+            ("broker.address.family", "V6"),
+        ])
+        .build()
+        .unwrap();
+        let socket = SocketOptions {
+            keepalive: true,
+            nodelay: false,
+            send_buffer: Some(100_000_000),
+            receive_buffer: Some(4096),
+            family: AddressFamily::V6,
+        };
+        assert_eq!(c.socket, socket);
+        let mut b = builder(&[]);
+        for (name, value) in
+            [("socket.send.buffer.bytes", "100000001"), ("socket.receive.buffer.bytes", "-1"), ("broker.address.family", "v5")]
+        {
+            assert_eq!(b.set(name, value).unwrap_err().code(), -1, "{name}={value}");
+        }
+        assert_eq!(b.get("broker.address.family"), Some("any"));
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Connection {
     /// every later request), then authenticates with SASL when configured.
     /// Must be called on the producer's runtime.
     pub async fn open(address: &str, config: &Config, buffers: Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
-        let (inlet, outlet) = transport::connect(address, config.security.tls.as_ref(), config.connect_timeout).await?;
+        let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
         let wire = Wire::start(inlet, outlet);
         let versions = match Self::ask_versions(&wire, address, config).await {
             Ok(versions) => versions,
