@@ -74,6 +74,9 @@ pub struct Config {
     pub security: Security,
     /// socket.*, broker.address.family: how every broker socket is opened.
     pub socket: SocketOptions,
+    /// socket.timeout.ms: the time limit of every request but Produce
+    /// (ApiVersions, SASL, Metadata, InitProducerId).
+    pub socket_timeout: Duration,
     /// client.software.name and .version as ApiVersions v3 sends them
     /// (KIP-511), sanitized as librdkafka does.
     pub client_software_name: String,
@@ -194,6 +197,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "socket.send.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
     OptionSpec { name: "socket.receive.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
     OptionSpec { name: "broker.address.family", aliases: &[], default: "any", kind: Kind::Choice(&AddressFamily::NAMES) },
+    OptionSpec { name: "socket.timeout.ms", aliases: &[], default: "60000", kind: int(10, 300_000) },
     OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
     OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
 ];
@@ -371,6 +375,7 @@ impl ConfigBuilder {
             max_in_flight,
             security: self.security()?,
             socket: self.socket_options(),
+            socket_timeout: ms("socket.timeout.ms"),
             client_software_name: self.software_id("client.software.name")?,
             client_software_version: self.software_id("client.software.version")?,
         })
@@ -773,6 +778,16 @@ mod tests {
             assert_eq!(b.set(name, value).unwrap_err().code(), -1, "{name}={value}");
         }
         assert_eq!(b.get("broker.address.family"), Some("any"));
+    }
+
+    #[test]
+    fn socket_timeout_has_librdkafkas_default_and_range() {
+        assert_eq!(builder(&[]).build().unwrap().socket_timeout, Duration::from_secs(60));
+        assert_eq!(builder(&[("socket.timeout.ms", "10")]).build().unwrap().socket_timeout, Duration::from_millis(10));
+        let mut b = builder(&[]);
+        for value in ["9", "300001"] {
+            assert_eq!(b.set("socket.timeout.ms", value).unwrap_err().code(), -1, "{value}");
+        }
     }
 
     #[test]

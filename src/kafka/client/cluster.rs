@@ -194,7 +194,7 @@ impl Cluster {
         let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
         let request = MetadataRequest { topics: &names, allow_auto_topic_creation: true };
         let request = &request;
-        let timeout = self.config.request_timeout;
+        let timeout = self.config.socket_timeout;
         let response = self.with_any_broker(|connection| async move { connection.call(request, timeout).await }).await?;
         self.learn_brokers(&response);
         Ok(response)
@@ -224,6 +224,32 @@ fn format_address(host: &str, port: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::client::test_broker::{Script, TestBroker};
+    use crate::kafka::config::ConfigBuilder;
+
+    fn cluster(address: &str, options: &[(&str, &str)]) -> Cluster {
+        let mut builder = ConfigBuilder::new();
+        builder.set("bootstrap.servers", address).unwrap();
+        for (name, value) in options {
+            builder.set(name, value).unwrap();
+        }
+        Cluster::new(Arc::new(builder.build().unwrap()), Arc::new(BufferPool::keeping_up_to(1 << 20)))
+    }
+
+    fn topic(name: &str) -> Vec<Arc<str>> {
+        vec![Arc::from(name)]
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn metadata_waits_socket_timeout_ms_not_request_timeout_ms() {
+        let broker = TestBroker::start(Script { ignores_metadata: true, ..Script::default() }).await;
+        let cluster = cluster(&broker.address, &[("socket.timeout.ms", "100"), ("request.timeout.ms", "900000")]);
+        let started = Instant::now();
+        let fetched = tokio::time::timeout(Duration::from_secs(60), cluster.fetch_metadata(&topic("t"))).await;
+        let Ok(Err(error)) = fetched else { panic!("no failure within 60 s (request.timeout.ms is 900 s)") };
+        assert_eq!(error.code, ErrorCode::TIMED_OUT, "{}", error.detail);
+        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    }
 
     #[test]
     fn ipv6_hosts_are_bracketed() {

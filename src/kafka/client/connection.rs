@@ -121,7 +121,7 @@ impl Connection {
             buffers,
         };
         if let Some(credentials) = &config.security.sasl {
-            match authenticate(&connection, credentials, config.request_timeout).await {
+            match authenticate(&connection, credentials, config.socket_timeout).await {
                 Ok(lifetime) => connection.renew_session_at = lifetime.map(|lifetime| Instant::now() + renewal_delay(lifetime)),
                 Err(error) => {
                     connection.close();
@@ -147,7 +147,7 @@ impl Connection {
     }
 
     /// One ApiVersions request of `version` and its decoded answer,
-    /// within request.timeout.ms.
+    /// within socket.timeout.ms.
     async fn exchange_versions(wire: &Wire, address: &str, config: &Config, version: i16) -> Result<ApiVersionsResponse, BrokerError> {
         let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
         let encode =
@@ -168,7 +168,7 @@ impl Connection {
             let _ = sender.send(answer);
             AfterAnswer::Keep
         });
-        let answer = match wire.send(&[&request], correlation_id, Instant::now() + config.request_timeout, Some(completion)) {
+        let answer = match wire.send(&[&request], correlation_id, Instant::now() + config.socket_timeout, Some(completion)) {
             Ok(()) => receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY))),
             Err((failure, _)) => Err(failure),
         };
@@ -178,7 +178,7 @@ impl Connection {
                 return Err(match wire.failure() {
                     // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
                     Some((code, why)) => BrokerError::new(code, address, why),
-                    None if failure.code == ErrorCode::TIMED_OUT => transport(&"no ApiVersions response within request.timeout.ms"),
+                    None if failure.code == ErrorCode::TIMED_OUT => transport(&"no ApiVersions response within socket.timeout.ms"),
                     None => transport(&format_args!("ApiVersions failed: {}", failure.code.message())),
                 });
             }
@@ -441,6 +441,17 @@ mod tests {
         let asked: Vec<(usize, i16, i16)> = seen.requests.iter().map(|r| (r.connection, r.api_key, r.version)).collect();
         assert_eq!(asked, [(1, api_versions::API_KEY, 3), (1, api_versions::API_KEY, 0)]);
         assert!(request_body(&seen.requests[1], false).is_empty(), "v0 has an empty body");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn api_versions_waits_socket_timeout_ms_not_request_timeout_ms() {
+        let broker = TestBroker::start(Script { ignores_api_versions: true, ..Script::default() }).await;
+        let options = [("socket.timeout.ms", "100"), ("request.timeout.ms", "900000")];
+        let started = Instant::now();
+        let opened = tokio::time::timeout(Duration::from_secs(60), open(&broker.address, &options)).await;
+        let Ok(Err(error)) = opened else { panic!("no failure within 60 s (request.timeout.ms is 900 s)") };
+        assert!(error.detail.contains("no ApiVersions response within socket.timeout.ms"), "{}", error.detail);
+        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub(super) async fn refresh_metadata(shared: Arc<Shared>, done: JobDone) {
 /// InitProducerId for the idempotent producer: a new id and epoch, under
 /// which every unacknowledged batch is numbered anew.
 pub(super) async fn fetch_producer_id(shared: Arc<Shared>, done: JobDone) {
-    let timeout = shared.config.request_timeout;
+    let timeout = shared.config.socket_timeout;
     let result = shared
         .cluster
         .with_any_broker(|connection| async move {
