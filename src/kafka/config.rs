@@ -77,6 +77,8 @@ pub struct Config {
     /// socket.timeout.ms: the time limit of every request but Produce
     /// (ApiVersions, SASL, Metadata, InitProducerId).
     pub socket_timeout: Duration,
+    /// connections.max.idle.ms; None (0): idle connections stay open.
+    pub connections_max_idle: Option<Duration>,
     /// client.software.name and .version as ApiVersions v3 sends them
     /// (KIP-511), sanitized as librdkafka does.
     pub client_software_name: String,
@@ -198,6 +200,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "socket.receive.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
     OptionSpec { name: "broker.address.family", aliases: &[], default: "any", kind: Kind::Choice(&AddressFamily::NAMES) },
     OptionSpec { name: "socket.timeout.ms", aliases: &[], default: "60000", kind: int(10, 300_000) },
+    OptionSpec { name: "connections.max.idle.ms", aliases: &[], default: "0", kind: int(0, INT_MAX) },
     OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
     OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
 ];
@@ -376,6 +379,7 @@ impl ConfigBuilder {
             security: self.security()?,
             socket: self.socket_options(),
             socket_timeout: ms("socket.timeout.ms"),
+            connections_max_idle: Some(ms("connections.max.idle.ms")).filter(|idle| !idle.is_zero()),
             client_software_name: self.software_id("client.software.name")?,
             client_software_version: self.software_id("client.software.version")?,
         })
@@ -788,6 +792,14 @@ mod tests {
         for value in ["9", "300001"] {
             assert_eq!(b.set("socket.timeout.ms", value).unwrap_err().code(), -1, "{value}");
         }
+    }
+
+    #[test]
+    fn connections_max_idle_has_librdkafkas_default_and_range() {
+        assert_eq!(builder(&[]).build().unwrap().connections_max_idle, None, "0: never closed for idleness");
+        let c = builder(&[("connections.max.idle.ms", "2147483647")]).build().unwrap();
+        assert_eq!(c.connections_max_idle, Some(Duration::from_millis(i32::MAX as u64)));
+        assert_eq!(builder(&[]).set("connections.max.idle.ms", "-1").unwrap_err().code(), -1);
     }
 
     #[test]

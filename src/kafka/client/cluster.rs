@@ -148,6 +148,20 @@ impl Cluster {
         }
     }
 
+    /// Closes every connection idle for `max_idle` at `now`
+    /// (connections.max.idle.ms); the next request to its broker opens a
+    /// new one.
+    pub fn close_idle_connections(&self, max_idle: Duration, now: Instant) {
+        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in brokers.values().chain(&self.bootstrap) {
+            if let Ok(mut connection) = slot.connection.try_lock() {
+                if connection.as_ref().is_some_and(|c| c.close_if_idle(max_idle, now)) {
+                    *connection = None;
+                }
+            }
+        }
+    }
+
     /// Runs `exchange` on the first broker that can be reached and answers,
     /// trying connected brokers first, then the others, then the bootstrap
     /// servers. When none can be reached the error is `_ALL_BROKERS_DOWN`,
@@ -249,6 +263,21 @@ mod tests {
         let Ok(Err(error)) = fetched else { panic!("no failure within 60 s (request.timeout.ms is 900 s)") };
         assert_eq!(error.code, ErrorCode::TIMED_OUT, "{}", error.detail);
         assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn idle_connections_are_closed_and_opened_again_on_demand() {
+        let broker = TestBroker::start(Script::default()).await;
+        let cluster = cluster(&broker.address, &[]);
+        let max_idle = Duration::from_secs(600);
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        cluster.close_idle_connections(max_idle, Instant::now());
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        assert_eq!(broker.seen().accepted, 1, "used within max_idle: kept");
+        cluster.close_idle_connections(max_idle, Instant::now() + max_idle);
+        assert!(broker.wait_for(Duration::from_secs(10), |seen| seen.ended == 1).await, "closed once idle: {:?}", broker.seen());
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        assert_eq!(broker.seen().accepted, 2, "a new connection on demand");
     }
 
     #[test]

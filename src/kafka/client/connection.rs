@@ -211,6 +211,12 @@ impl Connection {
         negotiate(ours, range.min_version, range.max_version)
     }
 
+    /// Closes the connection if it has been idle for `max_idle` at `now`
+    /// (see `Wire::close_if_idle`); true when it did.
+    pub fn close_if_idle(&self, max_idle: Duration, now: Instant) -> bool {
+        self.wire.close_if_idle(max_idle, now)
+    }
+
     /// Closes the connection: every request waiting on it fails with
     /// `_TRANSPORT`.
     pub fn close(&self) {

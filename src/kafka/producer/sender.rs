@@ -74,6 +74,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         if now >= next_session_check {
             shared.cluster.close_expiring_idle_sessions();
+            if let Some(max_idle) = config.connections_max_idle {
+                shared.cluster.close_idle_connections(max_idle, now);
+            }
             next_session_check = now + IDLE_WAKE;
         }
         for (leader, batches) in due.requests {
@@ -85,5 +88,26 @@ pub(super) async fn run(shared: Arc<Shared>) {
             _ = shared.wake.notified() => {}
             _ = tokio::time::sleep_until(sleep_until.into()) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::client::test_broker::{Script, TestBroker};
+    use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::producer::Producer;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_sender_closes_connections_idle_for_connections_max_idle_ms() {
+        let broker = TestBroker::start(Script::default()).await;
+        let mut builder = ConfigBuilder::new();
+        builder.set("bootstrap.servers", &broker.address).unwrap();
+        builder.set("connections.max.idle.ms", "100").unwrap();
+        let producer = Producer::start(builder.build().unwrap()).unwrap();
+        // The sender asks for metadata at once, then has nothing to send.
+        let closed = broker.wait_for(Duration::from_secs(30), |seen| seen.accepted == 1 && seen.ended == 1).await;
+        producer.close(Some(Duration::from_secs(5)));
+        assert!(closed, "the idle connection was not closed within 30 s: {:?}", broker.seen());
     }
 }
