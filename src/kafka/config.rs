@@ -79,6 +79,14 @@ pub struct Config {
     pub socket_timeout: Duration,
     /// connections.max.idle.ms; None (0): idle connections stay open.
     pub connections_max_idle: Option<Duration>,
+    /// metadata.max.age.ms: metadata older than this is refreshed, and a
+    /// topic nothing was sent to for this long is forgotten.
+    pub metadata_max_age: Duration,
+    /// topic.metadata.refresh.fast.interval.ms: the first wait between
+    /// Metadata requests while a topic or leader is missing.
+    pub metadata_fast_interval: Duration,
+    /// allow.auto.create.topics, sent in Metadata v4+.
+    pub allow_auto_create_topics: bool,
     /// client.software.name and .version as ApiVersions v3 sends them
     /// (KIP-511), sanitized as librdkafka does.
     pub client_software_name: String,
@@ -201,6 +209,14 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "broker.address.family", aliases: &[], default: "any", kind: Kind::Choice(&AddressFamily::NAMES) },
     OptionSpec { name: "socket.timeout.ms", aliases: &[], default: "60000", kind: int(10, 300_000) },
     OptionSpec { name: "connections.max.idle.ms", aliases: &[], default: "0", kind: int(0, INT_MAX) },
+    // Unless set: three times topic.metadata.refresh.interval.ms when that is on (librdkafka's rule).
+    OptionSpec { name: "metadata.max.age.ms", aliases: &[], default: "900000", kind: int(1, 86_400_000) },
+    // Unless set: retry.backoff.ms (librdkafka's rule).
+    OptionSpec { name: "topic.metadata.refresh.fast.interval.ms", aliases: &[], default: "100", kind: int(1, 60_000) },
+    // Only the topics in use are ever asked for: false is accepted and changes nothing.
+    OptionSpec { name: "topic.metadata.refresh.sparse", aliases: &[], default: "true", kind: Kind::Bool },
+    // librdkafka's producer default (its consumer's is false).
+    OptionSpec { name: "allow.auto.create.topics", aliases: &[], default: "true", kind: Kind::Bool },
     OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
     OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
 ];
@@ -380,6 +396,12 @@ impl ConfigBuilder {
             socket: self.socket_options(),
             socket_timeout: ms("socket.timeout.ms"),
             connections_max_idle: Some(ms("connections.max.idle.ms")).filter(|idle| !idle.is_zero()),
+            metadata_max_age: self.metadata_max_age(),
+            metadata_fast_interval: match self.values.contains_key("topic.metadata.refresh.fast.interval.ms") {
+                true => ms("topic.metadata.refresh.fast.interval.ms"),
+                false => ms("retry.backoff.ms"),
+            },
+            allow_auto_create_topics: self.value("allow.auto.create.topics") == "true",
             client_software_name: self.software_id("client.software.name")?,
             client_software_version: self.software_id("client.software.version")?,
         })
@@ -395,6 +417,15 @@ impl ConfigBuilder {
             receive_buffer: buffer("socket.receive.buffer.bytes"),
             family: AddressFamily::from_name(self.value("broker.address.family")).expect("checked when set"),
         }
+    }
+
+    fn metadata_max_age(&self) -> Duration {
+        let interval = self.int("topic.metadata.refresh.interval.ms");
+        let max_age = match self.values.contains_key("metadata.max.age.ms") || interval <= 0 {
+            true => self.int("metadata.max.age.ms"),
+            false => interval * 3,
+        };
+        Duration::from_millis(max_age as u64)
     }
 
     /// A client.software.* value as KIP-511 allows it on the wire; one with
@@ -800,6 +831,40 @@ mod tests {
         let c = builder(&[("connections.max.idle.ms", "2147483647")]).build().unwrap();
         assert_eq!(c.connections_max_idle, Some(Duration::from_millis(i32::MAX as u64)));
         assert_eq!(builder(&[]).set("connections.max.idle.ms", "-1").unwrap_err().code(), -1);
+    }
+
+    #[test]
+    fn metadata_options_have_librdkafkas_defaults_and_ranges() {
+        let c = builder(&[]).build().unwrap();
+        assert_eq!((c.metadata_max_age, c.metadata_fast_interval), (Duration::from_secs(900), Duration::from_millis(100)));
+        assert!(c.allow_auto_create_topics, "librdkafka's producer default");
+        assert!(!builder(&[("allow.auto.create.topics", "0")]).build().unwrap().allow_auto_create_topics);
+        let mut b = builder(&[]);
+        for (name, value) in
+            [("metadata.max.age.ms", "0"), ("topic.metadata.refresh.fast.interval.ms", "60001"), ("topic.metadata.refresh.sparse", "maybe")]
+        {
+            assert_eq!(b.set(name, value).unwrap_err().code(), -1, "{name}={value}");
+        }
+        b.set("topic.metadata.refresh.sparse", "false").unwrap();
+        assert_eq!(b.get("topic.metadata.refresh.sparse"), Some("false"), "accepted, read back; nothing else changes");
+    }
+
+    #[test]
+    fn metadata_timings_default_as_librdkafka_derives_them() {
+        let c = builder(&[("topic.metadata.refresh.interval.ms", "1000"), ("retry.backoff.ms", "250")]).build().unwrap();
+        assert_eq!(c.metadata_max_age, Duration::from_secs(3), "three refresh intervals");
+        assert_eq!(c.metadata_fast_interval, Duration::from_millis(250), "retry.backoff.ms");
+        let c = builder(&[("topic.metadata.refresh.interval.ms", "-1")]).build().unwrap();
+        assert_eq!(c.metadata_max_age, Duration::from_secs(900), "no interval to derive it from");
+        let c = builder(&[
+            ("topic.metadata.refresh.interval.ms", "1000"),
+            ("metadata.max.age.ms", "5"),
+            ("retry.backoff.ms", "250"),
+            ("topic.metadata.refresh.fast.interval.ms", "100"),
+        ])
+        .build()
+        .unwrap();
+        assert_eq!((c.metadata_max_age, c.metadata_fast_interval), (Duration::from_millis(5), Duration::from_millis(100)), "set: kept");
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl Cluster {
     /// brokers) and learns the brokers it names.
     pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, BrokerError> {
         let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
-        let request = MetadataRequest { topics: &names, allow_auto_topic_creation: true };
+        let request = MetadataRequest { topics: &names, allow_auto_topic_creation: self.config.allow_auto_create_topics };
         let request = &request;
         let timeout = self.config.socket_timeout;
         let response = self.with_any_broker(|connection| async move { connection.call(request, timeout).await }).await?;
@@ -238,8 +238,10 @@ fn format_address(host: &str, port: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client::test_broker::{Script, TestBroker};
+    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA_VERSION};
     use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::protocol::metadata;
+    use crate::kafka::protocol::primitives::Decoder;
 
     fn cluster(address: &str, options: &[(&str, &str)]) -> Cluster {
         let mut builder = ConfigBuilder::new();
@@ -252,6 +254,23 @@ mod tests {
 
     fn topic(name: &str) -> Vec<Arc<str>> {
         vec![Arc::from(name)]
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn metadata_requests_carry_allow_auto_create_topics() {
+        for (options, expected) in
+            [(&[][..], 1u8), (&[("allow.auto.create.topics", "false")][..], 0), (&[("allow.auto.create.topics", "true")][..], 1)]
+        {
+            let broker = TestBroker::start(Script::default()).await;
+            cluster(&broker.address, options).fetch_metadata(&topic("t")).await.unwrap();
+            let seen = broker.seen();
+            let request = seen.requests.iter().find(|r| r.api_key == metadata::API_KEY).expect("a Metadata request");
+            assert_eq!(request.version, METADATA_VERSION, "v4 and later carry the flag");
+            let body = request_body(request, false);
+            let mut d = Decoder::new(&body);
+            assert_eq!((d.i32().unwrap(), d.string().unwrap().as_str()), (1, "t"));
+            assert_eq!((d.i8().unwrap() as u8, d.remaining()), (expected, 0), "{options:?}");
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]

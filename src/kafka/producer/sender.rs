@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dispatch::send_to_leader;
-use super::jobs::{fetch_producer_id, refresh_metadata, Job};
+use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
 use super::Shared;
 use crate::kafka::error::ErrorCode;
 
@@ -21,6 +21,8 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 pub(super) async fn run(shared: Arc<Shared>) {
     let config = Arc::clone(&shared.config);
     let mut metadata = Job::new();
+    let mut fast_refresh = FastRefresh::new(config.metadata_fast_interval, config.retry_backoff_max);
+    let refresh_period = metadata_refresh_period(config.metadata_refresh_interval, config.metadata_max_age);
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
     let mut next_session_check = Instant::now() + IDLE_WAKE;
@@ -48,13 +50,14 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
         };
 
-        let periodic = match (config.metadata_refresh_interval, last_metadata) {
-            (Some(interval), Some(last)) => now >= last + interval,
-            _ => false,
-        };
-        if due.needs_metadata || periodic || shared.metadata_wanted.swap(false, Ordering::AcqRel) {
-            match metadata.try_start(now, config.retry_backoff) {
+        let periodic = last_metadata.is_some_and(|last| now >= last + refresh_period);
+        let wanted = shared.metadata_wanted.swap(false, Ordering::AcqRel);
+        if !(due.needs_metadata || periodic || wanted) {
+            fast_refresh.reset();
+        } else {
+            match metadata.try_start(now, fast_refresh.wait()) {
                 Ok(done) => {
+                    fast_refresh.started();
                     last_metadata = Some(now);
                     tokio::spawn(refresh_metadata(Arc::clone(&shared), done));
                 }
@@ -91,6 +94,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// How often metadata is refreshed with nothing missing:
+/// topic.metadata.refresh.interval.ms (None: off), but never less often
+/// than metadata.max.age.ms, the oldest metadata that is used.
+fn metadata_refresh_period(interval: Option<Duration>, max_age: Duration) -> Duration {
+    interval.map_or(max_age, |interval| interval.min(max_age))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +119,13 @@ mod tests {
         let closed = broker.wait_for(Duration::from_secs(30), |seen| seen.accepted == 1 && seen.ended == 1).await;
         producer.close(Some(Duration::from_secs(5)));
         assert!(closed, "the idle connection was not closed within 30 s: {:?}", broker.seen());
+    }
+
+    #[test]
+    fn metadata_is_refreshed_before_it_is_older_than_its_max_age() {
+        let s = Duration::from_secs;
+        assert_eq!(metadata_refresh_period(Some(s(300)), s(900)), s(300));
+        assert_eq!(metadata_refresh_period(Some(s(300)), s(60)), s(60));
+        assert_eq!(metadata_refresh_period(None, s(900)), s(900), "with the periodic refresh off too");
     }
 }
