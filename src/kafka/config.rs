@@ -219,6 +219,8 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "allow.auto.create.topics", aliases: &[], default: "true", kind: Kind::Bool },
     OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
     OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
+    // Kept and read back; a producer has no use for it (fetch-from-follower is a consumer's).
+    OptionSpec { name: "client.rack", aliases: &[], default: "", kind: OPTIONAL_TEXT },
 ];
 
 /// librdkafka options this library knows but does not implement, and why:
@@ -894,6 +896,15 @@ mod tests {
         let err = builder(&[("client.software.name", "..")]).build().unwrap_err();
         assert!(err.code() == -1 && err.message().contains("client.software.name"), "{}", err.message());
         assert_eq!(b.set("client.software.version", &"v".repeat(32_768)).unwrap_err().code(), -1, "must fit a compact string");
+    }
+
+    #[test]
+    fn client_rack_is_kept_and_read_back() {
+        let mut b = builder(&[]);
+        assert_eq!(b.get("client.rack"), Some(""));
+        b.set("client.rack", "eu-west-1a").unwrap();
+        assert_eq!(b.get("client.rack"), Some("eu-west-1a"));
+        assert!(b.build().is_ok());
     }
 
     #[test]
