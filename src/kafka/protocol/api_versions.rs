@@ -55,8 +55,25 @@ impl ApiVersionsResponse {
 pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<ApiVersionsResponse> {
     let mut d = Decoder::new(body);
     let error_code = d.i16()?;
-    // A refused version is answered in version 0's format.
-    let version = if error_code == UNSUPPORTED_VERSION { 0 } else { version };
+    if error_code == UNSUPPORTED_VERSION {
+        // Kafka answers a refused version in v0's format; librdkafka's mock
+        // cluster answers in a format of its own. Only the code matters: v0
+        // is asked next.
+        let apis = decode_ranges(&mut d, 0).unwrap_or_default();
+        return Ok(ApiVersionsResponse { error_code, apis });
+    }
+    let apis = decode_ranges(&mut d, version)?;
+    if version >= 1 {
+        d.i32()?; // throttle_time_ms
+    }
+    if is_flexible(version) {
+        // SupportedFeatures, FinalizedFeatures and the like: not used.
+        d.skip_tagged_fields()?;
+    }
+    Ok(ApiVersionsResponse { error_code, apis })
+}
+
+fn decode_ranges(d: &mut Decoder, version: i16) -> DecodeResult<Vec<ApiRange>> {
     let flexible = is_flexible(version);
     let count = if flexible { d.compact_array_len(7)? } else { d.array_len(6)? };
     let mut apis = Vec::with_capacity(count);
@@ -66,14 +83,7 @@ pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<ApiVersionsRes
             d.skip_tagged_fields()?;
         }
     }
-    if version >= 1 {
-        d.i32()?; // throttle_time_ms
-    }
-    if flexible {
-        // SupportedFeatures, FinalizedFeatures and the like: not used.
-        d.skip_tagged_fields()?;
-    }
-    Ok(ApiVersionsResponse { error_code, apis })
+    Ok(apis)
 }
 
 #[cfg(test)]
@@ -152,6 +162,14 @@ mod tests {
         let r = decode_response(&body, 3).unwrap();
         assert_eq!(r.error_code, UNSUPPORTED_VERSION);
         assert_eq!(r.range(API_KEY), Some(ApiRange { api_key: 18, min_version: 0, max_version: 2 }));
+    }
+
+    #[test]
+    fn an_unsupported_version_answer_in_another_format_still_says_unsupported_version() {
+        // librdkafka 2.16's mock cluster (ApiVersions 0..2) answering v3: a one-byte
+        // count, no tagged fields, a throttle time.
+        let body = [0, 35, 1, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0];
+        assert_eq!(decode_response(&body, 3).unwrap().error_code, UNSUPPORTED_VERSION);
     }
 
     #[test]
