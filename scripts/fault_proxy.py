@@ -3,6 +3,7 @@
 requests, so a test can see what a client does with an answer it cannot use.
 
     fault_proxy.py --listen-port A --upstream HOST:B --fault MODE --count K [--ready-file F]
+                   [--capture FILE]
 
 It accepts clients on 127.0.0.1:A and opens one connection to HOST:B for each. Frames
 (int32 size, then that many bytes) are forwarded whole in both directions. Requests
@@ -20,6 +21,12 @@ K counts over the proxy's whole life, not per connection; afterwards it forwards
 `none`. Each fault is logged to stderr as
 "fault_proxy: garbled Produce response cid=N (1 of K)" (or "mismatched ... cid=N->M").
 F is written once the proxy listens. SIGTERM or SIGINT stops it (exit status 0).
+
+--capture FILE appends, for each connection, its first request frame and the first
+response frame as they passed (without their size prefixes), one line each, flushed at
+once: "N request HEX" and "N response HEX", N the connection's number from 1. On a
+Kafka connection these are the client's ApiVersions request and the broker's answer, so
+a test can see what a client says about itself (KIP-511) and that the broker answered.
 
 For the broker's metadata to lead clients back through the proxy, start the broker
 advertising port A (scripts/broker.sh: BROKER_ADVERTISED_PORT=A).
@@ -100,10 +107,33 @@ async def pump(name, reader, writer, on_frame):
         return f"{name}: {e.__class__.__name__} {e}"
 
 
+class Capture:
+    """The first request and response frame of each connection, to a file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def first(self, connection, direction, on_frame):
+        """Wraps on_frame so that the first frame it passes is written down."""
+        seen = False
+
+        def frame_hook(frame):
+            nonlocal seen
+            frame = on_frame(frame)
+            if self.path and not seen:
+                seen = True
+                with open(self.path, "a") as f:
+                    f.write(f"{connection} {direction} {frame.hex()}\n")
+            return frame
+
+        return frame_hook
+
+
 class Proxy:
-    def __init__(self, upstream, faults):
+    def __init__(self, upstream, faults, capture):
         self.upstream = upstream
         self.faults = faults
+        self.capture = capture
         self.connections = 0
         self.tasks = set()
 
@@ -140,8 +170,8 @@ class Proxy:
             return frame
 
         pumps = [
-            asyncio.ensure_future(pump("client", client_reader, up_writer, request)),
-            asyncio.ensure_future(pump("upstream", up_reader, client_writer, response)),
+            asyncio.ensure_future(pump("client", client_reader, up_writer, self.capture.first(n, "request", request))),
+            asyncio.ensure_future(pump("upstream", up_reader, client_writer, self.capture.first(n, "response", response))),
         ]
         self.tasks.update(pumps)
         try:
@@ -166,7 +196,7 @@ class Proxy:
 async def main_async(args):
     host, _, port = args.upstream.rpartition(":")
     faults = Faults(args.fault, args.count)
-    proxy = Proxy((host or "127.0.0.1", int(port)), faults)
+    proxy = Proxy((host or "127.0.0.1", int(port)), faults, Capture(args.capture))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -200,6 +230,7 @@ def main():
     ap.add_argument("--fault", choices=["garble", "mismatch", "none"], required=True)
     ap.add_argument("--count", type=int, default=1, help="how many Produce responses to spoil (default 1)")
     ap.add_argument("--ready-file", help="written once the proxy listens")
+    ap.add_argument("--capture", help="append each connection's first request and response here, in hex")
     args = ap.parse_args()
     if args.count < 0:
         ap.error("--count must be >= 0")

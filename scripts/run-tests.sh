@@ -21,8 +21,11 @@
 #      (scripts/garbled-answers.sh); TLS and SASL through stunnel and sqlite-backed tansu
 #      (scripts/secure-suite.sh)
 #   7. embedding: the header as C11 and C++11, versions agree, eight threads on one
-#      producer (read back), fork, dlopen/dlclose cycles, the ABL-style ctypes test (read
-#      back), make install + pkg-config + exported symbols (scripts/install-check.sh)
+#      producer (read back), fork, dlopen/dlclose cycles, option values against
+#      librdkafka's (scripts/conf_agreement.py), client.software.name/.version seen in
+#      ApiVersions v3 through a capturing proxy (scripts/client_software_check.py), the
+#      ABL-style ctypes test (read back), make install + pkg-config + exported symbols
+#      (scripts/install-check.sh)
 #   8. the whole C suite again under ASan+UBSan and under valgrind (scripts/c-suite.sh)
 #   9. the benchmark in its short mode (BENCH_SHORT=1 scripts/bench.sh, its own broker):
 #      every workload once per library with small counts; checks that both deliver
@@ -189,6 +192,7 @@ scripts/broker.sh topic "$scratch/broker" fork 3
 scripts/broker.sh topic "$scratch/broker" dlopen 1
 scripts/broker.sh topic "$scratch/broker" abl 3
 scripts/broker.sh topic "$scratch/broker" install 1
+scripts/broker.sh topic "$scratch/broker" client-software 1
 
 # ---------------------------------------------------------------- C tests
 for codec in "${CODECS[@]}"; do
@@ -346,6 +350,8 @@ run_one "example dlopen" "$bin/dlopen" "$brokers" dlopen "$lib_so" || true
 # Every property of librdkafka's own list: its README status, its values and its
 # configuration warnings against librdkafka's (issue 13).
 run_counted "option values vs librdkafka" "$VENV_PYTHON" scripts/conf_agreement.py "$lib_so" "$RDKAFKA_LIB"
+# KIP-511: the name and version reach tansu in ApiVersions v3, and tansu answers it.
+run_counted "client software name" "$VENV_PYTHON" scripts/client_software_check.py "$lib_so" "$brokers" client-software
 ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
 if [ -s "$scratch/expect-abl.txt" ]; then
     run_one "verify abl" "$VENV_PYTHON" scripts/verify.py \

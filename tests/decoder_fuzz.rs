@@ -1,7 +1,7 @@
 //! Property test of the broker-response decoders: a broker is input too.
 //!
 //! Feeds a few hundred thousand byte strings, from a fixed seed, to every
-//! response parser (`split_response`, ApiVersions v0, Metadata v1-v8,
+//! response parser (`split_response`, ApiVersions v0 and v3, Metadata v1-v8,
 //! Produce v3-v8, and the `Decoder` primitives): purely random bytes, valid
 //! responses built by an encoder, and those valid responses mutated (bit
 //! flips, byte overwrites, truncation, insertion, and length fields replaced
@@ -139,14 +139,20 @@ impl Rng {
 
 // ------------------------------------------------------------------ valid responses
 
-/// A valid ApiVersions v0 response and its content.
-fn api_versions_response(rng: &mut Rng) -> (Vec<u8>, api_versions::ApiVersionsResponse) {
+/// A valid ApiVersions response to a request of `version` (0 or 3) and its
+/// content; UNSUPPORTED_VERSION (35) is answered in v0's format whatever
+/// was asked.
+fn api_versions_response(rng: &mut Rng, version: i16) -> (Vec<u8>, api_versions::ApiVersionsResponse) {
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
     let error_code = if rng.chance(4) { 35 } else { 0 };
+    let flexible = version >= 3 && error_code != 35;
     e.i16(error_code);
     let n = rng.below(40);
-    e.array_len(n);
+    match flexible {
+        true => e.compact_array_len(n),
+        false => e.array_len(n),
+    }
     let mut apis = Vec::new();
     for _ in 0..n {
         let r =
@@ -154,9 +160,29 @@ fn api_versions_response(rng: &mut Rng) -> (Vec<u8>, api_versions::ApiVersionsRe
         e.i16(r.api_key);
         e.i16(r.min_version);
         e.i16(r.max_version);
+        if flexible {
+            tagged_fields(rng, &mut e);
+        }
         apis.push(r);
     }
+    if flexible {
+        e.i32(rng.below(1000) as i32); // throttle_time_ms
+        tagged_fields(rng, &mut e);
+    }
     (body, api_versions::ApiVersionsResponse { error_code, apis })
+}
+
+/// A tagged-field section of up to two fields with random contents.
+fn tagged_fields(rng: &mut Rng, e: &mut Encoder) {
+    let count = rng.below(3);
+    e.unsigned_varint(count as u32);
+    for tag in 0..count {
+        e.unsigned_varint(tag as u32);
+        let len = rng.below(6);
+        let content = rng.bytes(len);
+        e.unsigned_varint(content.len() as u32);
+        e.raw(&content);
+    }
 }
 
 /// A valid Metadata response of `version` and its content.
@@ -329,10 +355,12 @@ fn mutate(rng: &mut Rng, mut bytes: Vec<u8>) -> Vec<u8> {
 /// Every response parser on one input; returns how many accepted it.
 fn decode_everything(input: &[u8]) -> usize {
     let mut ok = 0;
-    if let Ok((_, body)) = split_response(input) {
-        ok += usize::from(api_versions::decode_response(body).is_ok());
+    for v in [0, api_versions::VERSION] {
+        if let Ok((_, body)) = split_response(input) {
+            ok += usize::from(api_versions::decode_response(body, v).is_ok());
+        }
+        ok += usize::from(api_versions::decode_response(input, v).is_ok());
     }
-    ok += usize::from(api_versions::decode_response(input).is_ok());
     for v in metadata::VERSIONS {
         ok += usize::from(metadata::decode_response(input, v).is_ok());
     }
@@ -422,8 +450,10 @@ fn seed() -> u64 {
 fn valid_responses_decode_to_what_was_encoded() {
     let mut rng = Rng(seed());
     for _ in 0..2_000 {
-        let (body, want) = api_versions_response(&mut rng);
-        assert_eq!(api_versions::decode_response(&body).unwrap(), want);
+        for v in [0, api_versions::VERSION] {
+            let (body, want) = api_versions_response(&mut rng, v);
+            assert_eq!(api_versions::decode_response(&body, v).unwrap(), want, "ApiVersions v{v}");
+        }
         for v in metadata::VERSIONS {
             let (body, want) = metadata_response(&mut rng, v);
             assert_eq!(metadata::decode_response(&body, v).unwrap(), want, "Metadata v{v}");
@@ -450,7 +480,8 @@ fn arbitrary_bytes_never_panic_nor_over_allocate() {
             }
             // A valid response of some API and version, mutated.
             1 => {
-                let valid = api_versions_response(&mut rng).0;
+                let version = if rng.chance(2) { api_versions::VERSION } else { 0 };
+                let valid = api_versions_response(&mut rng, version).0;
                 mutate(&mut rng, valid)
             }
             2 => {
@@ -489,7 +520,9 @@ fn hostile_lengths_at_every_offset_are_refused_cheaply() {
     let mut rng = Rng(seed() ^ 0xaaaa);
     let fits = |b: &Vec<u8>| (40..=400).contains(&b.len());
     let mut inputs = Vec::new();
-    inputs.push(std::iter::repeat_with(|| api_versions_response(&mut rng).0).find(fits).unwrap());
+    for v in [0, api_versions::VERSION] {
+        inputs.push(std::iter::repeat_with(|| api_versions_response(&mut rng, v).0).find(fits).unwrap());
+    }
     for v in metadata::VERSIONS {
         inputs.push(std::iter::repeat_with(|| metadata_response(&mut rng, v).0).find(fits).unwrap());
     }

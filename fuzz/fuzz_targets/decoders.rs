@@ -8,10 +8,12 @@ use ablkafka::kafka::protocol::{api_versions, init_producer_id, metadata, produc
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((_, body)) = split_response(data) {
-        let _ = api_versions::decode_response(body);
+    for v in [0, api_versions::VERSION] {
+        if let Ok((_, body)) = split_response(data) {
+            let _ = api_versions::decode_response(body, v);
+        }
+        let _ = api_versions::decode_response(data, v);
     }
-    let _ = api_versions::decode_response(data);
     for v in metadata::VERSIONS {
         let _ = metadata::decode_response(data, v);
     }

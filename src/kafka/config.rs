@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::client::transport::{AddressFamily, SocketOptions};
 use super::log::{Contexts, LogSettings, LOG_DEBUG};
 use super::partitioner::Partitioner;
 use super::protocol::compression::Codec;
@@ -83,6 +84,25 @@ pub struct Config {
     pub max_in_flight: usize,
     /// TLS and SASL, per security.protocol.
     pub security: Security,
+    /// socket.*, broker.address.family: how every broker socket is opened.
+    pub socket: SocketOptions,
+    /// socket.timeout.ms: the time limit of every request but Produce
+    /// (ApiVersions, SASL, Metadata, InitProducerId).
+    pub socket_timeout: Duration,
+    /// connections.max.idle.ms; None (0): idle connections stay open.
+    pub connections_max_idle: Option<Duration>,
+    /// metadata.max.age.ms: metadata older than this is refreshed, and a
+    /// topic nothing was sent to for this long is forgotten.
+    pub metadata_max_age: Duration,
+    /// topic.metadata.refresh.fast.interval.ms: the first wait between
+    /// Metadata requests while a topic or leader is missing.
+    pub metadata_fast_interval: Duration,
+    /// allow.auto.create.topics, sent in Metadata v4+.
+    pub allow_auto_create_topics: bool,
+    /// client.software.name and .version as ApiVersions v3 sends them
+    /// (KIP-511), sanitized as librdkafka does.
+    pub client_software_name: String,
+    pub client_software_version: String,
     /// receive.message.max.bytes: a larger response closes its connection.
     pub receive_message_max_bytes: usize,
     /// api.version.request.timeout.ms: the ApiVersions request's time limit.
@@ -152,6 +172,9 @@ enum Kind {
         /// Kafka STRING must fit its INT16 length.
         max_bytes: usize,
     },
+    /// client.software.name or .version: any text, as librdkafka takes it
+    /// (sanitized for KIP-511 at build); empty is the default.
+    SoftwareId,
 }
 
 /// Longest Kafka STRING (INT16 length).
@@ -229,6 +252,26 @@ const OPTIONS: &[OptionSpec] = &[
     },
     OptionSpec { name: "sasl.username", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
     OptionSpec { name: "sasl.password", aliases: &[], default: "", kind: Kind::Secret },
+    // Connections and metadata (honoured)
+    OptionSpec { name: "socket.keepalive.enable", aliases: &[], default: "false", kind: Kind::Bool },
+    OptionSpec { name: "socket.nagle.disable", aliases: &[], default: "true", kind: Kind::Bool },
+    OptionSpec { name: "socket.send.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
+    OptionSpec { name: "socket.receive.buffer.bytes", aliases: &[], default: "0", kind: int(0, 100_000_000) },
+    OptionSpec { name: "broker.address.family", aliases: &[], default: "any", kind: Kind::Choice(&AddressFamily::NAMES) },
+    OptionSpec { name: "socket.timeout.ms", aliases: &[], default: "60000", kind: int(10, 300_000) },
+    OptionSpec { name: "connections.max.idle.ms", aliases: &[], default: "0", kind: int(0, INT_MAX) },
+    // Unless set: three times topic.metadata.refresh.interval.ms when that is on (librdkafka's rule).
+    OptionSpec { name: "metadata.max.age.ms", aliases: &[], default: "900000", kind: int(1, 86_400_000) },
+    // Unless set: retry.backoff.ms (librdkafka's rule).
+    OptionSpec { name: "topic.metadata.refresh.fast.interval.ms", aliases: &[], default: "100", kind: int(1, 60_000) },
+    // Only the topics in use are ever asked for: false is accepted and changes nothing.
+    OptionSpec { name: "topic.metadata.refresh.sparse", aliases: &[], default: "true", kind: Kind::Bool },
+    // librdkafka's producer default (its consumer's is false).
+    OptionSpec { name: "allow.auto.create.topics", aliases: &[], default: "true", kind: Kind::Bool },
+    OptionSpec { name: "client.software.name", aliases: &[], default: "ablkafka", kind: Kind::SoftwareId },
+    OptionSpec { name: "client.software.version", aliases: &[], default: env!("CARGO_PKG_VERSION"), kind: Kind::SoftwareId },
+    // Kept and read back; a producer has no use for it (fetch-from-follower is a consumer's).
+    OptionSpec { name: "client.rack", aliases: &[], default: "", kind: OPTIONAL_TEXT },
     // Accepted for librdkafka compatibility
     OptionSpec {
         name: "builtin.features",
@@ -496,6 +539,17 @@ impl ConfigBuilder {
             idempotence,
             max_in_flight,
             security: self.security()?,
+            socket: self.socket_options(),
+            socket_timeout: ms("socket.timeout.ms"),
+            connections_max_idle: Some(ms("connections.max.idle.ms")).filter(|idle| !idle.is_zero()),
+            metadata_max_age: self.metadata_max_age(),
+            metadata_fast_interval: match self.values.contains_key("topic.metadata.refresh.fast.interval.ms") {
+                true => ms("topic.metadata.refresh.fast.interval.ms"),
+                false => ms("retry.backoff.ms"),
+            },
+            allow_auto_create_topics: self.value("allow.auto.create.topics") == "true",
+            client_software_name: self.software_id("client.software.name")?,
+            client_software_version: self.software_id("client.software.version")?,
             receive_message_max_bytes: self.int("receive.message.max.bytes") as usize,
             api_version_timeout: ms("api.version.request.timeout.ms"),
             log: self.log_settings(),
@@ -549,6 +603,40 @@ impl ConfigBuilder {
             codec,
             compression_level: codec.effective_level(int("compression.level") as i32),
         })
+    }
+
+    fn socket_options(&self) -> SocketOptions {
+        // 0: the system's default size.
+        let buffer = |name| Some(self.int(name) as u32).filter(|&size| size > 0);
+        SocketOptions {
+            keepalive: self.value("socket.keepalive.enable") == "true",
+            nodelay: self.value("socket.nagle.disable") == "true",
+            send_buffer: buffer("socket.send.buffer.bytes"),
+            receive_buffer: buffer("socket.receive.buffer.bytes"),
+            family: AddressFamily::from_name(self.value("broker.address.family")).expect("checked when set"),
+        }
+    }
+
+    fn metadata_max_age(&self) -> Duration {
+        let interval = self.int("topic.metadata.refresh.interval.ms");
+        let max_age = match self.values.contains_key("metadata.max.age.ms") || interval <= 0 {
+            true => self.int("metadata.max.age.ms"),
+            false => interval * 3,
+        };
+        Duration::from_millis(max_age as u64)
+    }
+
+    /// A client.software.* value as KIP-511 allows it on the wire; one with
+    /// nothing left is refused (librdkafka would send garbage).
+    fn software_id(&self, name: &'static str) -> Result<String, ConfigError> {
+        let value = self.value(name);
+        let sanitized = sanitize_software_id(value);
+        if sanitized.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "{name} \"{value}\" has no letter or digit, which KIP-511 requires at its start and end"
+            )));
+        }
+        Ok(sanitized)
     }
 
     /// The TLS configuration and SASL credentials security.protocol asks for;
@@ -658,6 +746,7 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
                 false => Err(invalid(format!("{refusal} (only \"{only}\" is)"))),
             }
         }
+        Kind::DebugContexts if value.is_empty() => Err(invalid("must not be empty".into())),
         Kind::DebugContexts => match Contexts::parse(value) {
             Some(_) => Ok(value),
             None => Err(invalid(format!("expected a comma-separated list of: {}", super::log::DEBUG_CONTEXTS.join(", ")))),
@@ -686,7 +775,20 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
             Err(invalid(format!("{} bytes, longer than the {max_bytes} a Kafka string can carry", value.len())))
         }
         Kind::Text { .. } => Ok(value),
+        Kind::SoftwareId if value.is_empty() => Ok(spec.default),
+        Kind::SoftwareId if value.len() > WIRE_STRING_MAX => {
+            Err(invalid(format!("{} bytes, longer than the {WIRE_STRING_MAX} a Kafka string can carry", value.len())))
+        }
+        Kind::SoftwareId => Ok(value),
     }
+}
+
+/// KIP-511's form, `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`, made as
+/// librdkafka makes it: what is not a letter or digit is cut from both
+/// ends, and any other byte not allowed inside becomes '-'.
+fn sanitize_software_id(value: &str) -> String {
+    let trimmed = value.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    trimmed.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' { char::from(b) } else { '-' }).collect()
 }
 
 /// librdkafka's default port is 9092 when a server omits one.
@@ -1120,6 +1222,128 @@ mod tests {
         assert_eq!(b.set("topic.linger.ms", "1").unwrap_err().code(), -2, "linger.ms is not topic-level");
         b.set("topic.metadata.refresh.interval.ms", "1000").unwrap();
         assert_eq!(b.get("topic.metadata.refresh.interval.ms"), Some("1000"), "a global name that starts with topic.");
+    }
+
+    #[test]
+    fn socket_options_have_librdkafkas_defaults_and_ranges() {
+        let c = builder(&[]).build().unwrap();
+        assert_eq!(c.socket, SocketOptions::default());
+        assert_eq!((c.socket.keepalive, c.socket.nodelay, c.socket.family), (false, true, AddressFamily::Any));
+        assert_eq!((c.socket.send_buffer, c.socket.receive_buffer), (None, None), "0: the system's default");
+        let c = builder(&[
+            ("socket.keepalive.enable", "t"),
+            ("socket.nagle.disable", "false"),
+            ("socket.send.buffer.bytes", "100000000"),
+            ("socket.receive.buffer.bytes", "4096"),
+            ("broker.address.family", "V6"),
+        ])
+        .build()
+        .unwrap();
+        let socket = SocketOptions {
+            keepalive: true,
+            nodelay: false,
+            send_buffer: Some(100_000_000),
+            receive_buffer: Some(4096),
+            family: AddressFamily::V6,
+        };
+        assert_eq!(c.socket, socket);
+        let mut b = builder(&[]);
+        for (name, value) in
+            [("socket.send.buffer.bytes", "100000001"), ("socket.receive.buffer.bytes", "-1"), ("broker.address.family", "v5")]
+        {
+            assert_eq!(b.set(name, value).unwrap_err().code(), -1, "{name}={value}");
+        }
+        assert_eq!(b.get("broker.address.family"), Some("any"));
+    }
+
+    #[test]
+    fn socket_timeout_has_librdkafkas_default_and_range() {
+        assert_eq!(builder(&[]).build().unwrap().socket_timeout, Duration::from_secs(60));
+        assert_eq!(builder(&[("socket.timeout.ms", "10")]).build().unwrap().socket_timeout, Duration::from_millis(10));
+        let mut b = builder(&[]);
+        for value in ["9", "300001"] {
+            assert_eq!(b.set("socket.timeout.ms", value).unwrap_err().code(), -1, "{value}");
+        }
+    }
+
+    #[test]
+    fn connections_max_idle_has_librdkafkas_default_and_range() {
+        assert_eq!(builder(&[]).build().unwrap().connections_max_idle, None, "0: never closed for idleness");
+        let c = builder(&[("connections.max.idle.ms", "2147483647")]).build().unwrap();
+        assert_eq!(c.connections_max_idle, Some(Duration::from_millis(i32::MAX as u64)));
+        assert_eq!(builder(&[]).set("connections.max.idle.ms", "-1").unwrap_err().code(), -1);
+    }
+
+    #[test]
+    fn metadata_options_have_librdkafkas_defaults_and_ranges() {
+        let c = builder(&[]).build().unwrap();
+        assert_eq!((c.metadata_max_age, c.metadata_fast_interval), (Duration::from_secs(900), Duration::from_millis(100)));
+        assert!(c.allow_auto_create_topics, "librdkafka's producer default");
+        assert!(!builder(&[("allow.auto.create.topics", "0")]).build().unwrap().allow_auto_create_topics);
+        let mut b = builder(&[]);
+        for (name, value) in
+            [("metadata.max.age.ms", "0"), ("topic.metadata.refresh.fast.interval.ms", "60001"), ("topic.metadata.refresh.sparse", "maybe")]
+        {
+            assert_eq!(b.set(name, value).unwrap_err().code(), -1, "{name}={value}");
+        }
+        b.set("topic.metadata.refresh.sparse", "false").unwrap();
+        assert_eq!(b.get("topic.metadata.refresh.sparse"), Some("false"), "accepted, read back; nothing else changes");
+    }
+
+    #[test]
+    fn metadata_timings_default_as_librdkafka_derives_them() {
+        let c = builder(&[("topic.metadata.refresh.interval.ms", "1000"), ("retry.backoff.ms", "250")]).build().unwrap();
+        assert_eq!(c.metadata_max_age, Duration::from_secs(3), "three refresh intervals");
+        assert_eq!(c.metadata_fast_interval, Duration::from_millis(250), "retry.backoff.ms");
+        let c = builder(&[("topic.metadata.refresh.interval.ms", "-1")]).build().unwrap();
+        assert_eq!(c.metadata_max_age, Duration::from_secs(900), "no interval to derive it from");
+        let c = builder(&[
+            ("topic.metadata.refresh.interval.ms", "1000"),
+            ("metadata.max.age.ms", "5"),
+            ("retry.backoff.ms", "250"),
+            ("topic.metadata.refresh.fast.interval.ms", "100"),
+        ])
+        .build()
+        .unwrap();
+        assert_eq!((c.metadata_max_age, c.metadata_fast_interval), (Duration::from_millis(5), Duration::from_millis(100)), "set: kept");
+    }
+
+    #[test]
+    fn client_software_ids_are_taken_as_librdkafka_takes_them() {
+        let c = builder(&[]).build().unwrap();
+        assert_eq!((c.client_software_name.as_str(), c.client_software_version.as_str()), ("ablkafka", env!("CARGO_PKG_VERSION")));
+        // Pairs as librdkafka 2.16 sends them (rd_kafka_new's sanitizing, read back by rd_kafka_conf_get).
+        for (value, sent) in [
+            ("ablkafka", "ablkafka"),
+            ("a b!", "a-b"),
+            ("-x_y.", "x-y"),
+            ("\u{e9}-z", "z"),
+            ("a\u{e9}b", "a--b"),
+            ("1.2.3-rc1+build", "1.2.3-rc1-build"),
+            ("x..y", "x..y"),
+        ] {
+            let c = builder(&[("client.software.name", value), ("client.software.version", value)]).build().unwrap();
+            assert_eq!((c.client_software_name.as_str(), c.client_software_version.as_str()), (sent, sent), "{value:?}");
+            assert_eq!(builder(&[("client.software.name", value)]).get("client.software.name"), Some(value), "read back as set");
+        }
+        let mut b = builder(&[("client.software.name", "app"), ("client.software.version", "9")]);
+        b.set("client.software.name", "").unwrap();
+        b.set("client.software.version", "").unwrap();
+        assert_eq!(b.get("client.software.name"), Some("ablkafka"), "empty: the default again");
+        assert_eq!(b.get("client.software.version"), Some(env!("CARGO_PKG_VERSION")));
+        // librdkafka sends garbage for a value with no letter or digit; refused at build here.
+        let err = builder(&[("client.software.name", "..")]).build().unwrap_err();
+        assert!(err.code() == -1 && err.message().contains("client.software.name"), "{}", err.message());
+        assert_eq!(b.set("client.software.version", &"v".repeat(32_768)).unwrap_err().code(), -1, "must fit a compact string");
+    }
+
+    #[test]
+    fn client_rack_is_kept_and_read_back() {
+        let mut b = builder(&[]);
+        assert_eq!(b.get("client.rack"), Some(""));
+        b.set("client.rack", "eu-west-1a").unwrap();
+        assert_eq!(b.get("client.rack"), Some("eu-west-1a"));
+        assert!(b.build().is_ok());
     }
 
     #[test]

@@ -148,6 +148,20 @@ impl Cluster {
         }
     }
 
+    /// Closes every connection idle for `max_idle` at `now`
+    /// (connections.max.idle.ms); the next request to its broker opens a
+    /// new one.
+    pub fn close_idle_connections(&self, max_idle: Duration, now: Instant) {
+        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in brokers.values().chain(&self.bootstrap) {
+            if let Ok(mut connection) = slot.connection.try_lock() {
+                if connection.as_ref().is_some_and(|c| c.close_if_idle(max_idle, now)) {
+                    *connection = None;
+                }
+            }
+        }
+    }
+
     /// Runs `exchange` on the first broker that can be reached and answers,
     /// trying connected brokers first, then the others, then the bootstrap
     /// servers. When none can be reached the error is `_ALL_BROKERS_DOWN`,
@@ -192,9 +206,9 @@ impl Cluster {
     /// brokers) and learns the brokers it names.
     pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, BrokerError> {
         let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
-        let request = MetadataRequest { topics: &names, allow_auto_topic_creation: true };
+        let request = MetadataRequest { topics: &names, allow_auto_topic_creation: self.config.allow_auto_create_topics };
         let request = &request;
-        let timeout = self.config.request_timeout;
+        let timeout = self.config.socket_timeout;
         let response = self.with_any_broker(|connection| async move { connection.call(request, timeout).await }).await?;
         self.learn_brokers(&response);
         Ok(response)
@@ -224,6 +238,66 @@ fn format_address(host: &str, port: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA_VERSION};
+    use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::protocol::metadata;
+    use crate::kafka::protocol::primitives::Decoder;
+
+    fn cluster(address: &str, options: &[(&str, &str)]) -> Cluster {
+        let mut builder = ConfigBuilder::new();
+        builder.set("bootstrap.servers", address).unwrap();
+        for (name, value) in options {
+            builder.set(name, value).unwrap();
+        }
+        Cluster::new(Arc::new(builder.build().unwrap()), Arc::new(BufferPool::keeping_up_to(1 << 20)))
+    }
+
+    fn topic(name: &str) -> Vec<Arc<str>> {
+        vec![Arc::from(name)]
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn metadata_requests_carry_allow_auto_create_topics() {
+        for (options, expected) in
+            [(&[][..], 1u8), (&[("allow.auto.create.topics", "false")][..], 0), (&[("allow.auto.create.topics", "true")][..], 1)]
+        {
+            let broker = TestBroker::start(Script::default()).await;
+            cluster(&broker.address, options).fetch_metadata(&topic("t")).await.unwrap();
+            let seen = broker.seen();
+            let request = seen.requests.iter().find(|r| r.api_key == metadata::API_KEY).expect("a Metadata request");
+            assert_eq!(request.version, METADATA_VERSION, "v4 and later carry the flag");
+            let body = request_body(request, false);
+            let mut d = Decoder::new(&body);
+            assert_eq!((d.i32().unwrap(), d.string().unwrap().as_str()), (1, "t"));
+            assert_eq!((d.i8().unwrap() as u8, d.remaining()), (expected, 0), "{options:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn metadata_waits_socket_timeout_ms_not_request_timeout_ms() {
+        let broker = TestBroker::start(Script { ignores_metadata: true, ..Script::default() }).await;
+        let cluster = cluster(&broker.address, &[("socket.timeout.ms", "100"), ("request.timeout.ms", "900000")]);
+        let started = Instant::now();
+        let fetched = tokio::time::timeout(Duration::from_secs(60), cluster.fetch_metadata(&topic("t"))).await;
+        let Ok(Err(error)) = fetched else { panic!("no failure within 60 s (request.timeout.ms is 900 s)") };
+        assert_eq!(error.code, ErrorCode::TIMED_OUT, "{}", error.detail);
+        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn idle_connections_are_closed_and_opened_again_on_demand() {
+        let broker = TestBroker::start(Script::default()).await;
+        let cluster = cluster(&broker.address, &[]);
+        let max_idle = Duration::from_secs(600);
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        cluster.close_idle_connections(max_idle, Instant::now());
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        assert_eq!(broker.seen().accepted, 1, "used within max_idle: kept");
+        cluster.close_idle_connections(max_idle, Instant::now() + max_idle);
+        assert!(broker.wait_for(Duration::from_secs(10), |seen| seen.ended == 1).await, "closed once idle: {:?}", broker.seen());
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        assert_eq!(broker.seen().accepted, 2, "a new connection on demand");
+    }
 
     #[test]
     fn ipv6_hosts_are_bracketed() {

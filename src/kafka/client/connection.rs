@@ -101,9 +101,9 @@ impl Connection {
     /// every later request), then authenticates with SASL when configured.
     /// Must be called on the producer's runtime.
     pub async fn open(address: &str, config: &Config, buffers: Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
-        let (inlet, outlet) = transport::connect(address, config.security.tls.as_ref(), config.connect_timeout).await?;
+        let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
         let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes);
-        let versions = match Self::ask_versions(&wire, address, &config.client_id, config.api_version_timeout).await {
+        let versions = match Self::ask_versions(&wire, address, config).await {
             Ok(versions) => versions,
             Err(error) => {
                 // Its tasks end, and the socket closes, when the wire dies.
@@ -121,7 +121,7 @@ impl Connection {
             buffers,
         };
         if let Some(credentials) = &config.security.sasl {
-            match authenticate(&connection, credentials, config.request_timeout).await {
+            match authenticate(&connection, credentials, config.socket_timeout).await {
                 Ok(lifetime) => connection.renew_session_at = lifetime.map(|lifetime| Instant::now() + renewal_delay(lifetime)),
                 Err(error) => {
                     connection.close();
@@ -132,17 +132,43 @@ impl Connection {
         Ok(Arc::new(connection))
     }
 
-    /// ApiVersions v0, the first request on every connection.
-    async fn ask_versions(wire: &Wire, address: &str, client_id: &str, timeout: Duration) -> Result<ApiVersionsResponse, BrokerError> {
+    /// ApiVersions, the first request on every connection: v3, which gives
+    /// the broker client.software.name and .version (KIP-511), or v0 when
+    /// the broker does not speak v3.
+    async fn ask_versions(wire: &Wire, address: &str, config: &Config) -> Result<ApiVersionsResponse, BrokerError> {
+        let mut versions = Self::exchange_versions(wire, address, config, api_versions::VERSION).await?;
+        if versions.error_code == api_versions::UNSUPPORTED_VERSION {
+            versions = Self::exchange_versions(wire, address, config, api_versions::FALLBACK_VERSION).await?;
+        }
+        match ErrorCode::from_kafka(versions.error_code) {
+            code if code.is_ok() => Ok(versions),
+            code => Err(BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message()))),
+        }
+    }
+
+    /// One ApiVersions request of `version` and its decoded answer,
+    /// within api.version.request.timeout.ms.
+    async fn exchange_versions(wire: &Wire, address: &str, config: &Config, version: i16) -> Result<ApiVersionsResponse, BrokerError> {
         let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
-        let request = frame_request(Vec::new(), api_versions::API_KEY, api_versions::VERSION, false, 0, client_id, |_| {})
-            .map_err(|e| BrokerError::new(ErrorCode::INVALID_ARG, address, e))?;
+        let encode =
+            |e: &mut Encoder| api_versions::encode_request(e, version, &config.client_software_name, &config.client_software_version);
+        let correlation_id = i32::from(version);
+        let request = frame_request(
+            Vec::new(),
+            api_versions::API_KEY,
+            version,
+            api_versions::is_flexible(version),
+            correlation_id,
+            &config.client_id,
+            encode,
+        )
+        .map_err(|e| BrokerError::new(ErrorCode::INVALID_ARG, address, e))?;
         let (sender, receiver) = oneshot::channel();
         let completion: Completion = Box::new(move |answer| {
             let _ = sender.send(answer);
             AfterAnswer::Keep
         });
-        let answer = match wire.send(&[&request], 0, Instant::now() + timeout, Some(completion)) {
+        let answer = match wire.send(&[&request], correlation_id, Instant::now() + config.api_version_timeout, Some(completion)) {
             Ok(()) => receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY))),
             Err((failure, _)) => Err(failure),
         };
@@ -152,16 +178,12 @@ impl Connection {
                 return Err(match wire.failure() {
                     // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
                     Some((code, why)) => BrokerError::new(code, address, why),
-                    None if failure.code == ErrorCode::TIMED_OUT => transport(&"no ApiVersions response within request.timeout.ms"),
+                    None if failure.code == ErrorCode::TIMED_OUT => transport(&"no ApiVersions response within socket.timeout.ms"),
                     None => transport(&format_args!("ApiVersions failed: {}", failure.code.message())),
                 });
             }
         };
-        let versions = api_versions::decode_response(&body).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e))?;
-        match ErrorCode::from_kafka(versions.error_code) {
-            code if code.is_ok() => Ok(versions),
-            code => Err(BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message()))),
-        }
+        api_versions::decode_response(&body, version).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e))
     }
 
     /// True once the SASL session should be renewed: the connection takes
@@ -187,6 +209,12 @@ impl Connection {
     pub fn version_for(&self, api_key: i16, ours: std::ops::RangeInclusive<i16>) -> Option<i16> {
         let range = self.versions.range(api_key)?;
         negotiate(ours, range.min_version, range.max_version)
+    }
+
+    /// Closes the connection if it has been idle for `max_idle` at `now`
+    /// (see `Wire::close_if_idle`); true when it did.
+    pub fn close_if_idle(&self, max_idle: Duration, now: Instant) -> bool {
+        self.wire.close_if_idle(max_idle, now)
     }
 
     /// Closes the connection: every request waiting on it fails with
@@ -376,6 +404,61 @@ fn renewal_delay(lifetime: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA_VERSION};
+    use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::protocol::metadata;
+    use crate::kafka::protocol::primitives::Decoder;
+
+    fn config(address: &str, options: &[(&str, &str)]) -> Config {
+        let mut builder = ConfigBuilder::new();
+        builder.set("bootstrap.servers", address).unwrap();
+        for (name, value) in options {
+            builder.set(name, value).unwrap();
+        }
+        builder.build().unwrap()
+    }
+
+    async fn open(address: &str, options: &[(&str, &str)]) -> Result<Arc<Connection>, BrokerError> {
+        Connection::open(address, &config(address, options), Arc::new(BufferPool::keeping_up_to(1 << 20))).await
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn api_versions_v3_gives_the_broker_the_client_software_name_and_version() {
+        let broker = TestBroker::start(Script::default()).await;
+        let options = [("client.software.name", "my app!"), ("client.software.version", "1.0+build")];
+        let connection = open(&broker.address, &options).await.unwrap();
+        assert_eq!(connection.version_for(metadata::API_KEY, metadata::VERSIONS), Some(METADATA_VERSION), "the v3 answer was read");
+        let seen = broker.seen();
+        let request = &seen.requests[0];
+        assert_eq!((request.api_key, request.version), (api_versions::API_KEY, 3));
+        let body = request_body(request, true);
+        let mut d = Decoder::new(&body);
+        let sent = (d.compact_string().unwrap(), d.compact_string().unwrap());
+        assert_eq!(sent, ("my-app".to_owned(), "1.0-build".to_owned()), "sanitized for KIP-511 as librdkafka does");
+        assert_eq!((d.unsigned_varint().unwrap(), d.remaining()), (0, 0), "no tagged fields, nothing after");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_broker_that_refuses_api_versions_v3_is_asked_v0_on_the_same_connection() {
+        let broker = TestBroker::start(Script { refuses_api_versions_v3: true, ..Script::default() }).await;
+        let connection = open(&broker.address, &[]).await.unwrap();
+        assert_eq!(connection.version_for(metadata::API_KEY, metadata::VERSIONS), Some(METADATA_VERSION));
+        let seen = broker.seen();
+        let asked: Vec<(usize, i16, i16)> = seen.requests.iter().map(|r| (r.connection, r.api_key, r.version)).collect();
+        assert_eq!(asked, [(1, api_versions::API_KEY, 3), (1, api_versions::API_KEY, 0)]);
+        assert!(request_body(&seen.requests[1], false).is_empty(), "v0 has an empty body");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn api_versions_waits_socket_timeout_ms_not_request_timeout_ms() {
+        let broker = TestBroker::start(Script { ignores_api_versions: true, ..Script::default() }).await;
+        let options = [("socket.timeout.ms", "100"), ("request.timeout.ms", "900000")];
+        let started = Instant::now();
+        let opened = tokio::time::timeout(Duration::from_secs(60), open(&broker.address, &options)).await;
+        let Ok(Err(error)) = opened else { panic!("no failure within 60 s (request.timeout.ms is 900 s)") };
+        assert!(error.detail.contains("no ApiVersions response within socket.timeout.ms"), "{}", error.detail);
+        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    }
 
     #[test]
     fn a_sasl_session_is_renewed_at_85_to_95_percent_of_its_lifetime() {

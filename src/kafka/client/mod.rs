@@ -3,6 +3,8 @@
 
 pub mod cluster;
 pub mod connection;
+#[cfg(test)]
+pub mod test_broker;
 mod tls;
 pub mod transport;
 pub mod wire;

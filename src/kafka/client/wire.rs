@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::sync::Notify;
@@ -69,6 +69,9 @@ struct Outbound {
     /// reached the wire.
     queued: u64,
     written: u64,
+    /// When a request was last sent or an answer last read, for
+    /// connections.max.idle.ms.
+    last_activity: Instant,
 }
 
 /// Correlation ids of requests sent without awaiting an answer (acks=0)
@@ -136,7 +139,7 @@ impl Wire {
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
             failure: Mutex::new(None),
             outlet,
-            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0 }),
+            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_activity: Instant::now() }),
             in_flight: Mutex::new(InFlightQueue { requests: VecDeque::new(), unawaited: VecDeque::new(), armed: None }),
             pending: Notify::new(),
             deadlines: Notify::new(),
@@ -205,6 +208,7 @@ impl Wire {
         }
         let starts_at = out.queued;
         out.queued += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        out.last_activity = Instant::now();
         if let Some(completion) = completion {
             let mut in_flight = lock(&self.in_flight);
             in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, completion });
@@ -275,6 +279,23 @@ impl Wire {
             out.written += written as u64;
         }
         self.outlet.flush_buffered()
+    }
+
+    /// Closes the connection when nothing is in flight or unwritten and
+    /// nothing was sent or answered for `max_idle` before `now`
+    /// (connections.max.idle.ms). Decided under the lock `send` takes, so a
+    /// request either went out first (the connection is not idle) or finds
+    /// it closed and is refused as not written. True when it closed it.
+    pub fn close_if_idle(&self, max_idle: Duration, now: Instant) -> bool {
+        let out = lock(&self.outbound);
+        let idle = self.is_alive()
+            && out.pending.is_empty()
+            && lock(&self.in_flight).requests.is_empty()
+            && now.saturating_duration_since(out.last_activity) >= max_idle;
+        if idle {
+            self.die(ErrorCode::TRANSPORT);
+        }
+        idle
     }
 
     /// Requests written (or being written) and not yet answered.
@@ -352,6 +373,7 @@ async fn read_loop(inlet: Inlet, wire: Arc<Wire>, max_bytes: usize) {
             wire.pending.notify_one();
         }
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
+        lock(&wire.outbound).last_activity = Instant::now();
         let next = {
             let mut in_flight = lock(&wire.in_flight);
             match in_flight.requests.front().filter(|r| r.correlation_id == correlation_id).map(|r| r.starts_at) {
@@ -554,6 +576,28 @@ mod tests {
         assert_eq!(*answers.lock().unwrap(), [Err(RequestFailure { code: ErrorCode::TIMED_OUT, written: true })]);
         let late = wire.send(&[b"late"], 2, soon, None).map_err(|(failure, _)| failure);
         assert_eq!(late, Err(RequestFailure { code: ErrorCode::TRANSPORT, written: false }), "a dead wire sends nothing");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_a_connection_with_nothing_in_flight_and_nothing_sent_for_max_idle_is_closed_as_idle() {
+        let (wire, mut server) = pair().await;
+        let answers: Answers = Arc::default();
+        let max_idle = std::time::Duration::from_secs(60);
+        let far = Instant::now() + std::time::Duration::from_secs(300);
+        wire.send(&[b"request"], 1, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        assert!(!wire.close_if_idle(max_idle, Instant::now() + 2 * max_idle), "a request awaits its answer");
+        server.write_all(&frame(5, b"\0\0\0\x01a")).await.unwrap();
+        while answers.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert!(!wire.close_if_idle(max_idle, Instant::now()), "answered just now");
+        assert!(wire.is_alive());
+        assert!(wire.close_if_idle(max_idle, Instant::now() + max_idle), "nothing for max_idle");
+        assert!(!wire.is_alive());
+        drop(wire); // its tasks end, and the socket closes with them
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"request", "the client closed the socket");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -11,10 +11,6 @@ use super::Shared;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::init_producer_id::InitProducerIdRequest;
 
-/// How long a topic nobody sends to is remembered: librdkafka's
-/// metadata.max.age.ms default, three refresh intervals.
-const TOPIC_MAX_IDLE: Duration = Duration::from_secs(900);
-
 /// A background job of which at most one runs at a time, not more often
 /// than its backoff allows.
 pub(super) struct Job {
@@ -41,6 +37,37 @@ impl Job {
     }
 }
 
+/// The wait between Metadata requests while a topic or a leader is
+/// missing, as librdkafka paces them: topic.metadata.refresh.fast.interval.ms
+/// at first, doubling up to retry.backoff.max.ms, until a refresh finds
+/// nothing missing.
+pub(super) struct FastRefresh {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl FastRefresh {
+    pub(super) fn new(first: Duration, max: Duration) -> Self {
+        FastRefresh { first, max: max.max(first), next: first }
+    }
+
+    /// The wait after a refresh that starts now.
+    pub(super) fn wait(&self) -> Duration {
+        self.next
+    }
+
+    /// A refresh started: the next one waits twice as long.
+    pub(super) fn started(&mut self) {
+        self.next = (self.next * 2).min(self.max);
+    }
+
+    /// Nothing is missing: the next miss is chased quickly again.
+    pub(super) fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
 /// Frees the job and wakes the sender when the job's task ends.
 pub(super) struct JobDone(Arc<AtomicBool>);
 
@@ -57,7 +84,7 @@ impl JobDone {
 pub(super) async fn refresh_metadata(shared: Arc<Shared>, done: JobDone) {
     let topics = {
         let mut queues = shared.queues();
-        queues.forget_idle_topics(Instant::now(), TOPIC_MAX_IDLE);
+        queues.forget_idle_topics(Instant::now(), shared.config.metadata_max_age);
         queues.topic_names()
     };
     match shared.cluster.fetch_metadata(&topics).await {
@@ -95,7 +122,7 @@ pub(super) async fn refresh_metadata(shared: Arc<Shared>, done: JobDone) {
 /// InitProducerId for the idempotent producer: a new id and epoch, under
 /// which every unacknowledged batch is numbered anew.
 pub(super) async fn fetch_producer_id(shared: Arc<Shared>, done: JobDone) {
-    let timeout = shared.config.request_timeout;
+    let timeout = shared.config.socket_timeout;
     let result = shared
         .cluster
         .with_any_broker(|connection| async move {
@@ -120,4 +147,26 @@ pub(super) async fn fetch_producer_id(shared: Arc<Shared>, done: JobDone) {
         Err(error) => shared.set_status(error.code, error.detail),
     }
     done.finish(&shared);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_refreshes_double_up_to_the_retry_backoff_max_and_start_over_once_nothing_is_missing() {
+        let ms = Duration::from_millis;
+        let mut fast = FastRefresh::new(ms(250), ms(1000));
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            waits.push(fast.wait());
+            fast.started();
+        }
+        assert_eq!(waits, [ms(250), ms(500), ms(1000), ms(1000), ms(1000)]);
+        fast.reset();
+        assert_eq!(fast.wait(), ms(250));
+        let mut above_max = FastRefresh::new(ms(2000), ms(1000));
+        above_max.started();
+        assert_eq!(above_max.wait(), ms(2000), "never below its first wait");
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dispatch::send_to_leader;
-use super::jobs::{fetch_producer_id, refresh_metadata, Job};
+use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
 use super::Shared;
 use crate::kafka::error::ErrorCode;
 
@@ -21,6 +21,8 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 pub(super) async fn run(shared: Arc<Shared>) {
     let config = Arc::clone(&shared.config);
     let mut metadata = Job::new();
+    let mut fast_refresh = FastRefresh::new(config.metadata_fast_interval, config.retry_backoff_max);
+    let refresh_period = metadata_refresh_period(config.metadata_refresh_interval, config.metadata_max_age);
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
     let mut next_session_check = Instant::now() + IDLE_WAKE;
@@ -48,13 +50,14 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
         };
 
-        let periodic = match (config.metadata_refresh_interval, last_metadata) {
-            (Some(interval), Some(last)) => now >= last + interval,
-            _ => false,
-        };
-        if due.needs_metadata || periodic || shared.metadata_wanted.swap(false, Ordering::AcqRel) {
-            match metadata.try_start(now, config.retry_backoff) {
+        let periodic = last_metadata.is_some_and(|last| now >= last + refresh_period);
+        let wanted = shared.metadata_wanted.swap(false, Ordering::AcqRel);
+        if !(due.needs_metadata || periodic || wanted) {
+            fast_refresh.reset();
+        } else {
+            match metadata.try_start(now, fast_refresh.wait()) {
                 Ok(done) => {
+                    fast_refresh.started();
                     last_metadata = Some(now);
                     tokio::spawn(refresh_metadata(Arc::clone(&shared), done));
                 }
@@ -74,6 +77,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         if now >= next_session_check {
             shared.cluster.close_expiring_idle_sessions();
+            if let Some(max_idle) = config.connections_max_idle {
+                shared.cluster.close_idle_connections(max_idle, now);
+            }
             next_session_check = now + IDLE_WAKE;
         }
         for (leader, batches) in due.requests {
@@ -85,5 +91,41 @@ pub(super) async fn run(shared: Arc<Shared>) {
             _ = shared.wake.notified() => {}
             _ = tokio::time::sleep_until(sleep_until.into()) => {}
         }
+    }
+}
+
+/// How often metadata is refreshed with nothing missing:
+/// topic.metadata.refresh.interval.ms (None: off), but never less often
+/// than metadata.max.age.ms, the oldest metadata that is used.
+fn metadata_refresh_period(interval: Option<Duration>, max_age: Duration) -> Duration {
+    interval.map_or(max_age, |interval| interval.min(max_age))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::client::test_broker::{Script, TestBroker};
+    use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::producer::Producer;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_sender_closes_connections_idle_for_connections_max_idle_ms() {
+        let broker = TestBroker::start(Script::default()).await;
+        let mut builder = ConfigBuilder::new();
+        builder.set("bootstrap.servers", &broker.address).unwrap();
+        builder.set("connections.max.idle.ms", "100").unwrap();
+        let producer = Producer::start(builder.build().unwrap()).unwrap();
+        // The sender asks for metadata at once, then has nothing to send.
+        let closed = broker.wait_for(Duration::from_secs(30), |seen| seen.accepted == 1 && seen.ended == 1).await;
+        producer.close(Some(Duration::from_secs(5)));
+        assert!(closed, "the idle connection was not closed within 30 s: {:?}", broker.seen());
+    }
+
+    #[test]
+    fn metadata_is_refreshed_before_it_is_older_than_its_max_age() {
+        let s = Duration::from_secs;
+        assert_eq!(metadata_refresh_period(Some(s(300)), s(900)), s(300));
+        assert_eq!(metadata_refresh_period(Some(s(300)), s(60)), s(60));
+        assert_eq!(metadata_refresh_period(None, s(900)), s(900), "with the periodic refresh off too");
     }
 }

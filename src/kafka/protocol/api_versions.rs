@@ -1,9 +1,34 @@
-//! ApiVersions (key 18), version 0: which versions of each API the broker speaks.
+//! ApiVersions (key 18): which versions of each API the broker speaks.
+//!
+//! Version 3 (KIP-511, flexible) also gives the broker the client's software
+//! name and version. A broker that does not speak it answers
+//! UNSUPPORTED_VERSION in version 0's format, and version 0 is asked
+//! instead. Every version's response keeps response header v0 (no tagged
+//! fields), so that such an answer can be read.
 
-use super::primitives::{DecodeResult, Decoder};
+use super::primitives::{DecodeResult, Decoder, Encoder};
 
 pub const API_KEY: i16 = 18;
-pub const VERSION: i16 = 0;
+/// The version asked first.
+pub const VERSION: i16 = 3;
+/// The version asked of a broker that refuses `VERSION`.
+pub const FALLBACK_VERSION: i16 = 0;
+/// UNSUPPORTED_VERSION: the answer is in version 0's format.
+pub const UNSUPPORTED_VERSION: i16 = 35;
+
+/// From this version on the request uses header v2 and compact strings.
+pub fn is_flexible(version: i16) -> bool {
+    version >= 3
+}
+
+/// The request body: empty before version 3.
+pub fn encode_request(e: &mut Encoder, version: i16, software_name: &str, software_version: &str) {
+    if is_flexible(version) {
+        e.compact_string(software_name);
+        e.compact_string(software_version);
+        e.no_tagged_fields();
+    }
+}
 
 /// The versions the broker supports for one API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,25 +50,49 @@ impl ApiVersionsResponse {
     }
 }
 
-/// The v0 request has an empty body.
-pub fn decode_response(body: &[u8]) -> DecodeResult<ApiVersionsResponse> {
+/// Decodes the answer to a request of `version` (the body after the
+/// correlation id).
+pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<ApiVersionsResponse> {
     let mut d = Decoder::new(body);
     let error_code = d.i16()?;
-    let count = d.array_len(6)?;
+    if error_code == UNSUPPORTED_VERSION {
+        // Kafka answers a refused version in v0's format; librdkafka's mock
+        // cluster answers in a format of its own. Only the code matters: v0
+        // is asked next.
+        let apis = decode_ranges(&mut d, 0).unwrap_or_default();
+        return Ok(ApiVersionsResponse { error_code, apis });
+    }
+    let apis = decode_ranges(&mut d, version)?;
+    if version >= 1 {
+        d.i32()?; // throttle_time_ms
+    }
+    if is_flexible(version) {
+        // SupportedFeatures, FinalizedFeatures and the like: not used.
+        d.skip_tagged_fields()?;
+    }
+    Ok(ApiVersionsResponse { error_code, apis })
+}
+
+fn decode_ranges(d: &mut Decoder, version: i16) -> DecodeResult<Vec<ApiRange>> {
+    let flexible = is_flexible(version);
+    let count = if flexible { d.compact_array_len(7)? } else { d.array_len(6)? };
     let mut apis = Vec::with_capacity(count);
     for _ in 0..count {
         apis.push(ApiRange { api_key: d.i16()?, min_version: d.i16()?, max_version: d.i16()? });
+        if flexible {
+            d.skip_tagged_fields()?;
+        }
     }
-    Ok(ApiVersionsResponse { error_code, apis })
+    Ok(apis)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::protocol::primitives::Encoder;
+    use crate::kafka::protocol::frame_request;
 
     #[test]
-    fn decodes_a_version_list() {
+    fn decodes_a_version_0_list() {
         let mut body = Vec::new();
         let mut e = Encoder::new(&mut body);
         e.i16(0);
@@ -53,14 +102,79 @@ mod tests {
             e.i16(lo);
             e.i16(hi);
         }
-        let r = decode_response(&body).unwrap();
+        let r = decode_response(&body, 0).unwrap();
         assert_eq!(r.error_code, 0);
         assert_eq!(r.range(3), Some(ApiRange { api_key: 3, min_version: 0, max_version: 12 }));
         assert_eq!(r.range(18), None);
     }
 
     #[test]
+    fn a_version_3_request_names_the_client_software_byte_for_byte() {
+        let frame = frame_request(Vec::new(), API_KEY, VERSION, is_flexible(VERSION), 7, "cid", |e| {
+            encode_request(e, VERSION, "ablkafka", "0.1.0")
+        })
+        .unwrap();
+        #[rustfmt::skip]
+        let expected: &[u8] = &[
+            0, 0, 0, 30,              // size
+            0, 18, 0, 3,              // ApiVersions v3
+            0, 0, 0, 7,               // correlation id
+            0, 3, b'c', b'i', b'd',   // client id: a (non-compact) nullable string in every header
+            0,                        // request header v2's tagged fields
+            9, b'a', b'b', b'l', b'k', b'a', b'f', b'k', b'a', // client_software_name: compact, length + 1
+            6, b'0', b'.', b'1', b'.', b'0',                   // client_software_version
+            0,                        // the body's tagged fields
+        ];
+        assert_eq!(frame, expected);
+        let v0 = frame_request(Vec::new(), API_KEY, FALLBACK_VERSION, is_flexible(FALLBACK_VERSION), 7, "cid", |e| {
+            encode_request(e, FALLBACK_VERSION, "ablkafka", "0.1.0")
+        })
+        .unwrap();
+        assert_eq!(v0, [&[0, 0, 0, 13, 0, 18, 0, 0, 0, 0, 0, 7, 0, 3][..], b"cid"].concat(), "v0: header v1, empty body");
+    }
+
+    #[test]
+    fn decodes_a_version_3_answer_with_tagged_fields() {
+        #[rustfmt::skip]
+        let body: &[u8] = &[
+            0, 0,                     // error_code
+            3,                        // compact array: 2 entries
+            0, 0, 0, 3, 0, 9, 0,      // Produce 3..9, no tagged fields
+            0, 18, 0, 0, 0, 4, 1, 0, 2, 0xab, 0xcd, // ApiVersions 0..4, one tagged field (tag 0, 2 bytes)
+            0, 0, 0, 0,               // throttle_time_ms
+            1, 0, 3, 1, 2, 3,         // one top-level tagged field (SupportedFeatures, say)
+        ];
+        let r = decode_response(body, 3).unwrap();
+        assert_eq!(r.error_code, 0);
+        assert_eq!(
+            r.apis,
+            [ApiRange { api_key: 0, min_version: 3, max_version: 9 }, ApiRange { api_key: 18, min_version: 0, max_version: 4 }]
+        );
+        for len in 0..body.len() {
+            assert!(decode_response(&body[..len], 3).is_err(), "prefix of {len} bytes");
+        }
+    }
+
+    #[test]
+    fn an_unsupported_version_answer_is_read_in_version_0s_format() {
+        // What a broker that speaks ApiVersions 0..2 answers to v3.
+        let body = [0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 2];
+        let r = decode_response(&body, 3).unwrap();
+        assert_eq!(r.error_code, UNSUPPORTED_VERSION);
+        assert_eq!(r.range(API_KEY), Some(ApiRange { api_key: 18, min_version: 0, max_version: 2 }));
+    }
+
+    #[test]
+    fn an_unsupported_version_answer_in_another_format_still_says_unsupported_version() {
+        // librdkafka 2.16's mock cluster (ApiVersions 0..2) answering v3: a one-byte
+        // count, no tagged fields, a throttle time.
+        let body = [0, 35, 1, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0];
+        assert_eq!(decode_response(&body, 3).unwrap().error_code, UNSUPPORTED_VERSION);
+    }
+
+    #[test]
     fn a_lying_array_length_is_an_error() {
-        assert!(decode_response(&[0, 0, 0x7f, 0xff, 0xff, 0xff]).is_err());
+        assert!(decode_response(&[0, 0, 0x7f, 0xff, 0xff, 0xff], 0).is_err());
+        assert!(decode_response(&[0, 0, 0xff, 0xff, 0xff, 0x7f], 3).is_err());
     }
 }

@@ -1,12 +1,13 @@
 //! The Kafka wire protocol, one file per API message, plus the primitives,
 //! the RecordBatch encoder and the codecs they share.
 //!
-//! Versions spoken: ApiVersions v0, Metadata v1-v8, Produce v3-v8 (zstd
-//! needs v7+), all non-flexible (request header v1, response header v0),
-//! and InitProducerId v0-v4, flexible from v2 (request header v2 with its
-//! tagged fields; the response header's tagged fields are skipped by the
-//! message's decoder). For SASL: SaslHandshake v1 and SaslAuthenticate
-//! v0-v1, non-flexible.
+//! Versions spoken: ApiVersions v3 (flexible, but answered with response
+//! header v0), or v0 when the broker refuses v3; Metadata v1-v8, Produce
+//! v3-v8 (zstd needs v7+), all non-flexible (request header v1, response
+//! header v0), and InitProducerId v0-v4, flexible from v2 (request header v2
+//! with its tagged fields; the response header's tagged fields are skipped
+//! by the message's decoder). For SASL: SaslHandshake v1 and
+//! SaslAuthenticate v0-v1, non-flexible.
 
 pub mod api_versions;
 pub mod compression;

@@ -1,0 +1,183 @@
+//! A scripted broker for tests over real sockets (test builds only). It
+//! answers ApiVersions and Metadata (itself as the only broker, no
+//! topics), answers nothing else, and records every request and how many
+//! connections it accepted and saw closed.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::kafka::protocol::primitives::{Decoder, Encoder};
+use crate::kafka::protocol::{api_versions, metadata};
+
+/// How the broker departs from a good one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Script {
+    /// ApiVersions v3 is answered UNSUPPORTED_VERSION in v0's format, as
+    /// brokers before Kafka 2.4 do.
+    pub refuses_api_versions_v3: bool,
+    /// ApiVersions is never answered.
+    pub ignores_api_versions: bool,
+    /// Metadata is never answered.
+    pub ignores_metadata: bool,
+}
+
+/// The highest Metadata version it speaks: v4 carries allow_auto_topic_creation.
+pub const METADATA_VERSION: i16 = 4;
+
+/// One request as the broker read it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// 1 for the first connection accepted, and so on.
+    pub connection: usize,
+    pub api_key: i16,
+    pub version: i16,
+    /// The frame after its size: request header, then body.
+    pub frame: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub requests: Vec<Received>,
+    pub accepted: usize,
+    /// Connections that ended (the client closed them).
+    pub ended: usize,
+}
+
+pub struct TestBroker {
+    pub address: String,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl TestBroker {
+    /// Listens on a free loopback port and serves on the current runtime.
+    pub async fn start(script: Script) -> TestBroker {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let shared = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let connection = {
+                    let mut seen = shared.lock().unwrap();
+                    seen.accepted += 1;
+                    seen.accepted
+                };
+                tokio::spawn(serve(stream, connection, script, port, Arc::clone(&shared)));
+            }
+        });
+        TestBroker { address: format!("127.0.0.1:{port}"), seen }
+    }
+
+    pub fn seen(&self) -> MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap()
+    }
+
+    /// Waits up to `limit` for `done` to hold of what the broker has seen.
+    pub async fn wait_for(&self, limit: Duration, done: impl Fn(&Seen) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        while !done(&self.seen()) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+}
+
+async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u16, seen: Arc<Mutex<Seen>>) {
+    while let Ok(size) = stream.read_i32().await {
+        let mut frame = vec![0; size.max(0) as usize];
+        if stream.read_exact(&mut frame).await.is_err() {
+            break;
+        }
+        let mut d = Decoder::new(&frame);
+        let (api_key, version, correlation_id) = (d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap());
+        seen.lock().unwrap().requests.push(Received { connection, api_key, version, frame: frame.clone() });
+        let body = match api_key {
+            api_versions::API_KEY if !script.ignores_api_versions => api_versions_answer(version, script.refuses_api_versions_v3),
+            metadata::API_KEY if !script.ignores_metadata => metadata_answer(version, port),
+            _ => continue,
+        };
+        let mut answer = Vec::new();
+        answer.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+        answer.extend_from_slice(&correlation_id.to_be_bytes());
+        answer.extend_from_slice(&body);
+        if stream.write_all(&answer).await.is_err() {
+            break;
+        }
+    }
+    seen.lock().unwrap().ended += 1;
+}
+
+fn api_versions_answer(version: i16, refuses_v3: bool) -> Vec<u8> {
+    let ranges = [(api_versions::API_KEY, 0, 3), (metadata::API_KEY, 1, METADATA_VERSION)];
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    if version >= 3 && refuses_v3 {
+        e.i16(api_versions::UNSUPPORTED_VERSION);
+        e.array_len(1);
+        for v in [api_versions::API_KEY, 0, 2] {
+            e.i16(v);
+        }
+        return body;
+    }
+    let flexible = api_versions::is_flexible(version);
+    e.i16(0);
+    match flexible {
+        true => e.compact_array_len(ranges.len()),
+        false => e.array_len(ranges.len()),
+    }
+    for (api_key, min, max) in ranges {
+        e.i16(api_key);
+        e.i16(min);
+        e.i16(max);
+        if flexible {
+            e.no_tagged_fields();
+        }
+    }
+    if version >= 1 {
+        e.i32(0); // throttle_time_ms
+    }
+    if flexible {
+        e.no_tagged_fields();
+    }
+    body
+}
+
+/// This broker as the cluster's only one, and no topics.
+fn metadata_answer(version: i16, port: u16) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    if version >= 3 {
+        e.i32(0); // throttle_time_ms
+    }
+    e.array_len(1);
+    e.i32(1);
+    e.string("127.0.0.1");
+    e.i32(i32::from(port));
+    e.nullable_string(None); // rack
+    if version >= 2 {
+        e.nullable_string(None); // cluster_id
+    }
+    e.i32(1); // controller_id
+    e.array_len(0);
+    body
+}
+
+/// A request's body: what follows request header v1 or v2.
+pub fn request_body(request: &Received, flexible: bool) -> Vec<u8> {
+    let mut d = Decoder::new(&request.frame);
+    d.i16().unwrap();
+    d.i16().unwrap();
+    d.i32().unwrap();
+    d.nullable_string().unwrap(); // client_id
+    if flexible {
+        d.skip_tagged_fields().unwrap();
+    }
+    let header_len = request.frame.len() - d.remaining();
+    request.frame[header_len..].to_vec()
+}
