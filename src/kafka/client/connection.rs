@@ -178,7 +178,9 @@ impl Connection {
                 return Err(match wire.failure() {
                     // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
                     Some((code, why)) => BrokerError::new(code, address, why),
-                    None if failure.code == ErrorCode::TIMED_OUT => transport(&"no ApiVersions response within socket.timeout.ms"),
+                    None if failure.code == ErrorCode::TIMED_OUT => {
+                        transport(&"no ApiVersions response within api.version.request.timeout.ms")
+                    }
                     None => transport(&format_args!("ApiVersions failed: {}", failure.code.message())),
                 });
             }
@@ -450,13 +452,13 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn api_versions_waits_socket_timeout_ms_not_request_timeout_ms() {
+    async fn api_versions_waits_api_version_request_timeout_ms_not_request_timeout_ms() {
         let broker = TestBroker::start(Script { ignores_api_versions: true, ..Script::default() }).await;
-        let options = [("socket.timeout.ms", "100"), ("request.timeout.ms", "900000")];
+        let options = [("api.version.request.timeout.ms", "100"), ("socket.timeout.ms", "300000"), ("request.timeout.ms", "900000")];
         let started = Instant::now();
         let opened = tokio::time::timeout(Duration::from_secs(60), open(&broker.address, &options)).await;
-        let Ok(Err(error)) = opened else { panic!("no failure within 60 s (request.timeout.ms is 900 s)") };
-        assert!(error.detail.contains("no ApiVersions response within socket.timeout.ms"), "{}", error.detail);
+        let Ok(Err(error)) = opened else { panic!("no failure within 60 s (the other timeouts are 300 and 900 s)") };
+        assert!(error.detail.contains("no ApiVersions response within api.version.request.timeout.ms"), "{}", error.detail);
         assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
     }
 
