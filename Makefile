@@ -56,7 +56,7 @@ CPPFLAGS += -Iinclude -Ic-tests
 LDFLAGS += -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR))
 LDLIBS += -lablkafka
 
-CTESTS := roundtrip receipts dead_broker errors tansu_restart frozen_broker threads fork dlopen_cycle version secure_errors session_renewal records no_receipt topic_config
+CTESTS := roundtrip receipts dead_broker errors tansu_restart frozen_broker threads fork dlopen_cycle version secure_errors session_renewal records no_receipt topic_config logs
 EXAMPLES := basic demo dlopen sasl_ssl
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))

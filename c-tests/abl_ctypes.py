@@ -44,6 +44,7 @@ ABL_SIGNATURES = {
     "producer_get_option": (INT64, [INT64, CHARACTER, MEMPTR, INT64]),
     "producer_builder_set_topic_option": (LONG, [INT64, CHARACTER, CHARACTER, CHARACTER]),
     "producer_get_topic_option": (INT64, [INT64, CHARACTER, CHARACTER, MEMPTR, INT64]),
+    "producer_log_next": (LONG, [INT64, MEMPTR, INT64]),
     "producer_builder_build": (INT64, [INT64]),
     "producer_builder_free": (None, [INT64]),
     "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
@@ -134,7 +135,8 @@ def main():
     builder = lib.producer_builder_new()
     check(builder != 0, "producer_builder_new returned 0")
     for name, value in (("bootstrap.servers", brokers), ("linger.ms", "10"), ("message.timeout.ms", "30000"),
-                        ("compression.codec", "lz4"), ("client.id", "abl-ctypes"), *extra):
+                        ("compression.codec", "lz4"), ("client.id", "abl-ctypes"), ("log.queue", "TRUE"),
+                        ("group.id", "shared-with-a-consumer"), *extra):
         rc = lib.producer_builder_set_option(builder, name.encode(), value.encode())
         check(rc == 0, f"set_option {name}={value}: {rc} {get_string(lib.producer_builder_last_error(builder))}")
     # Read back through a MEMPTR the ABL program owns (SET-SIZE 256, then GET-STRING):
@@ -286,6 +288,17 @@ def main():
     lib.producer_free(builder)  # a builder handle passed to producer_free is refused, not freed
     check(lib.producer_builder_set_option(builder, b"linger.ms", b"5") == 0,
           "the builder survives producer_free(builder)")
+
+    # ---------------------------------------------------------------- the log, polled into a MEMPTR
+    log_lines = []
+    logbuf = ctypes.create_string_buffer(4096)
+    while (level := lib.producer_log_next(producer, ctypes.addressof(logbuf), 4096)) > 0:
+        log_lines.append((level, logbuf.value.decode()))
+    warning = "CONFWARN: Configuration property group.id is a consumer property and will be ignored by this producer instance"
+    check((4, warning) in log_lines, f"the shared consumer property's warning, polled: {log_lines[:3]}")
+    secrets = [value for name, value in extra if name in SECRETS]
+    check(not any(s in text for s in secrets for _, text in log_lines), "no log line holds a secret")
+    check(lib.producer_log_next(0, None, 0) == -186, "producer_log_next(0)")
 
     # ---------------------------------------------------------------- close, free
     check(lib.producer_close(producer, 10000) == 0, "close")

@@ -47,6 +47,7 @@ DEFINE VARIABLE hRecord   AS INT64     NO-UNDO.
 DEFINE VARIABLE iFailed   AS INT64     NO-UNDO.
 DEFINE VARIABLE hWithHeaders AS INT64  NO-UNDO.
 DEFINE VARIABLE iLength   AS INT64     NO-UNDO.
+DEFINE VARIABLE iLevel    AS INTEGER   NO-UNDO.
 
 FUNCTION LibraryString RETURNS CHARACTER (INPUT iAddress AS INT64) FORWARD.
 
@@ -64,6 +65,9 @@ RUN producer_builder_set_option (hBuilder, "bootstrap.servers", cBrokers, OUTPUT
 IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "compression.codec", "LZ4", OUTPUT iRc).
 IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "linger.ms", "10", OUTPUT iRc).
 IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "acks", "ALL", OUTPUT iRc).
+/* The library's log lines come to this program, polled (it cannot be called back),
+   instead of going to stderr: broker failures, configuration warnings. */
+IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "log.queue", "TRUE", OUTPUT iRc).
 /* A topic configuration (OpenEdge's AddTopicConfiguration + SetTopicOption): this topic
    only; other topics keep the producer's options. */
 IF iRc = 0 THEN RUN producer_builder_set_topic_option (hBuilder, cTopic, "compression.codec", "ZSTD", OUTPUT iRc).
@@ -190,6 +194,15 @@ IF iFailed > 0 THEN DO:
     RUN ablkafka_err2str (iCode, OUTPUT iAddr).
     MESSAGE iFailed "records sent without a receipt failed; the latest:" LibraryString(iAddr).
 END.
+
+/* The log, as OpenEdge's MESSAGING log entry type shows librdkafka's: poll until empty. */
+SET-SIZE(mOption) = 4096.
+RUN producer_log_next (hProducer, GET-POINTER-VALUE(mOption), 4096, OUTPUT iLevel).
+DO WHILE iLevel > 0:
+    MESSAGE "kafka log, level" iLevel ":" GET-STRING(mOption, 1).
+    RUN producer_log_next (hProducer, GET-POINTER-VALUE(mOption), 4096, OUTPUT iLevel).
+END.
+SET-SIZE(mOption) = 0.
 
 /* ------------------------------------------------------------ close, free */
 RUN producer_close (hProducer, 10000, OUTPUT iRc).   /* flushes, joins the thread */
@@ -331,6 +344,13 @@ END PROCEDURE.
 PROCEDURE ablkafka_err2str EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
     DEFINE INPUT  PARAMETER iCode    AS LONG.
     DEFINE RETURN PARAMETER iAddress AS INT64.   /* const char *, static */
+END PROCEDURE.
+
+PROCEDURE producer_log_next EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER iBuffer   AS INT64.     /* the MEMPTR's address */
+    DEFINE INPUT  PARAMETER iBufLen   AS INT64.
+    DEFINE RETURN PARAMETER iLevel    AS LONG.      /* 0: no line waiting */
 END PROCEDURE.
 
 PROCEDURE producer_flush EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:

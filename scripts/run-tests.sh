@@ -241,6 +241,8 @@ run_counted "no receipt, no broker" "$bin/no_receipt" dead
 run_counted "receipts" "$bin/receipts" "$brokers" receipts
 run_counted "dead_broker" "$bin/dead_broker"
 run_counted "errors" "$bin/errors" "$brokers" errors
+scripts/broker.sh topic "$scratch/broker" logs 3
+run_counted "logs" "$bin/logs" "$brokers" logs "$scratch"
 run_one "example basic" "$bin/basic" "$brokers" example || true
 
 # ---------------------------------------------------------------- delivery under faults

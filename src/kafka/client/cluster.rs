@@ -10,11 +10,14 @@ use super::connection::{BrokerError, Connection};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::log::{Context, Logger, LOG_ERR};
 use crate::kafka::protocol::metadata::{MetadataRequest, MetadataResponse};
 
 /// One broker address and the connection to it, if any.
 struct BrokerSlot {
     address: Mutex<String>,
+    /// Its node id; None for a bootstrap server.
+    node_id: Option<i32>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
     backoff: Mutex<Backoff>,
 }
@@ -26,9 +29,10 @@ struct Backoff {
 }
 
 impl BrokerSlot {
-    fn new(address: String, initial_backoff: Duration) -> Arc<Self> {
+    fn new(address: String, node_id: Option<i32>, initial_backoff: Duration) -> Arc<Self> {
         Arc::new(BrokerSlot {
             address: Mutex::new(address),
+            node_id,
             connection: tokio::sync::Mutex::new(None),
             backoff: Mutex::new(Backoff { next_attempt: None, current: initial_backoff, last_error: None }),
         })
@@ -38,9 +42,18 @@ impl BrokerSlot {
         self.address.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The broker's name in log lines, as librdkafka names it:
+    /// `host:port/<node id>`, or `host:port/bootstrap`.
+    fn name(&self) -> String {
+        match self.node_id {
+            Some(id) => format!("{}/{id}", self.address()),
+            None => format!("{}/bootstrap", self.address()),
+        }
+    }
+
     /// The live connection, or a new one unless the last attempt failed
     /// within the reconnect backoff (then that attempt's error again).
-    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
+    async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>, logger: &Arc<Logger>) -> Result<Arc<Connection>, BrokerError> {
         let mut slot = self.connection.lock().await;
         let address = self.address();
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive() && c.address() == address) {
@@ -64,10 +77,16 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened = Connection::open(&address, config, Arc::clone(buffers)).await;
+        logger.debug(Context::Broker, "CONNECT", format_args!("{}: Connecting to {address}", self.name()));
+        let opened = Connection::open(&address, config, Arc::clone(buffers), logger).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
+                logger.debug(
+                    Context::Broker,
+                    "CONNECT",
+                    format_args!("{}: Connected (ApiVersions, and SASL when configured, done)", self.name()),
+                );
                 backoff.next_attempt = None;
                 backoff.current = config.reconnect_backoff;
                 backoff.last_error = None;
@@ -75,6 +94,10 @@ impl BrokerSlot {
                 Ok(c)
             }
             Err(error) => {
+                // Every failed attempt, as librdkafka logs them (at most one
+                // per reconnect backoff). BrokerError's detail starts with the address.
+                let why = error.detail.strip_prefix(&format!("{address}: ")).unwrap_or(&error.detail);
+                logger.log(LOG_ERR, "FAIL", format_args!("{}: {why} ({})", self.name(), error.code.name()));
                 backoff.next_attempt = Some(Instant::now() + backoff.current);
                 backoff.current = (backoff.current * 2).min(config.reconnect_backoff_max);
                 backoff.last_error = Some(error.clone());
@@ -90,22 +113,23 @@ impl BrokerSlot {
 
 pub struct Cluster {
     config: Arc<Config>,
+    logger: Arc<Logger>,
     buffers: Arc<BufferPool>,
     bootstrap: Vec<Arc<BrokerSlot>>,
     brokers: Mutex<HashMap<i32, Arc<BrokerSlot>>>,
 }
 
 impl Cluster {
-    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>) -> Self {
-        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), config.reconnect_backoff)).collect();
-        Cluster { config, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
+    pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>, logger: Arc<Logger>) -> Self {
+        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), None, config.reconnect_backoff)).collect();
+        Cluster { config, logger, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
     }
 
     /// A connection to broker `node_id`, as metadata named it.
     pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, BrokerError> {
         let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
         match slot {
-            Some(slot) => slot.connect(&self.config, &self.buffers).await,
+            Some(slot) => slot.connect(&self.config, &self.buffers, &self.logger).await,
             None => Err(BrokerError { code: ErrorCode::TRANSPORT, detail: format!("broker {node_id} is not in the metadata") }),
         }
     }
@@ -148,6 +172,24 @@ impl Cluster {
         }
     }
 
+    /// Forgets connections that died since the last look (the broker closed
+    /// them, or a request timed out) and, with log.connection.close, logs
+    /// each, as librdkafka does. Closes of our own (idle, session renewal)
+    /// take the connection out first and are not reported.
+    pub fn report_disconnects(&self) {
+        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in brokers.values().chain(&self.bootstrap) {
+            if let Ok(mut connection) = slot.connection.try_lock() {
+                if let Some(dead) = connection.take_if(|c| !c.is_alive()) {
+                    if self.logger.settings().connection_close {
+                        let why = dead.failure().map_or(String::new(), |why| format!(": {why}"));
+                        self.logger.log(LOG_ERR, "FAIL", format_args!("{}: Disconnected{why}", slot.name()));
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes every connection idle for `max_idle` at `now`
     /// (connections.max.idle.ms); the next request to its broker opens a
     /// new one.
@@ -178,7 +220,7 @@ impl Cluster {
         let mut refusal = None;
         let mut answered_error = None;
         for slot in &slots {
-            let connection = match slot.connect(&self.config, &self.buffers).await {
+            let connection = match slot.connect(&self.config, &self.buffers, &self.logger).await {
                 Ok(c) => c,
                 Err(e) => {
                     if matches!(e.code, ErrorCode::SSL | ErrorCode::AUTHENTICATION) {
@@ -206,11 +248,35 @@ impl Cluster {
     /// brokers) and learns the brokers it names.
     pub async fn fetch_metadata(&self, topics: &[Arc<str>]) -> Result<MetadataResponse, BrokerError> {
         let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
+        self.logger.debug(
+            Context::Metadata,
+            "METADATA",
+            format_args!("Requesting metadata for {} topic(s): {}", names.len(), names.join(", ")),
+        );
         let request = MetadataRequest { topics: &names, allow_auto_topic_creation: self.config.allow_auto_create_topics };
         let request = &request;
         let timeout = self.config.socket_timeout;
         let response = self.with_any_broker(|connection| async move { connection.call(request, timeout).await }).await?;
         self.learn_brokers(&response);
+        self.logger.debug(
+            Context::Metadata,
+            "METADATA",
+            format_args!("===== Received metadata: {} broker(s), {} topic(s) =====", response.brokers.len(), response.topics.len()),
+        );
+        for topic in &response.topics {
+            let leaders: Vec<String> = topic.partitions.iter().map(|p| format!("{}:{}", p.partition, p.leader_id)).collect();
+            self.logger.debug(
+                Context::Topic,
+                "METADATA",
+                format_args!(
+                    "  Topic {} with {} partition(s) (partition:leader {}), error {}",
+                    topic.name,
+                    topic.partitions.len(),
+                    leaders.join(" "),
+                    topic.error_code
+                ),
+            );
+        }
         Ok(response)
     }
 
@@ -221,7 +287,7 @@ impl Cluster {
             match brokers.get(&b.node_id) {
                 Some(slot) => *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = address,
                 None => {
-                    brokers.insert(b.node_id, BrokerSlot::new(address, self.config.reconnect_backoff));
+                    brokers.insert(b.node_id, BrokerSlot::new(address, Some(b.node_id), self.config.reconnect_backoff));
                 }
             }
         }
@@ -249,7 +315,9 @@ mod tests {
         for (name, value) in options {
             builder.set(name, value).unwrap();
         }
-        Cluster::new(Arc::new(builder.build().unwrap()), Arc::new(BufferPool::keeping_up_to(1 << 20)))
+        let config = builder.build().unwrap();
+        let logger = Arc::new(crate::kafka::log::Logger::new(&config.client_id, config.log.clone()));
+        Cluster::new(Arc::new(config), Arc::new(BufferPool::keeping_up_to(1 << 20)), logger)
     }
 
     fn topic(name: &str) -> Vec<Arc<str>> {

@@ -27,6 +27,7 @@ use super::wire::{AfterAnswer, Completion, Wire};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::log::{Context, Logger};
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
 use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
@@ -68,6 +69,8 @@ impl RequestFailure {
 /// How one request is framed, sent and awaited.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestSpec {
+    /// The API's name, for debug=protocol lines ("Produce").
+    pub name: &'static str,
     pub api_key: i16,
     pub version: i16,
     /// A flexible version: request header v2.
@@ -93,6 +96,7 @@ pub struct Connection {
     wire: Arc<Wire>,
     /// Request frames come from here and go back once written.
     buffers: Arc<BufferPool>,
+    logger: Arc<Logger>,
 }
 
 impl Connection {
@@ -100,7 +104,12 @@ impl Connection {
     /// connection's wire, asks the broker's API versions through it (like
     /// every later request), then authenticates with SASL when configured.
     /// Must be called on the producer's runtime.
-    pub async fn open(address: &str, config: &Config, buffers: Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
+    pub async fn open(
+        address: &str,
+        config: &Config,
+        buffers: Arc<BufferPool>,
+        logger: &Arc<Logger>,
+    ) -> Result<Arc<Connection>, BrokerError> {
         let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
         let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes);
         let versions = match Self::ask_versions(&wire, address, config).await {
@@ -119,6 +128,7 @@ impl Connection {
             next_correlation_id: AtomicI32::new(1),
             wire,
             buffers,
+            logger: Arc::clone(logger),
         };
         if let Some(credentials) = &config.security.sasl {
             match authenticate(&connection, credentials, config.socket_timeout).await {
@@ -225,6 +235,12 @@ impl Connection {
         self.wire.die(ErrorCode::TRANSPORT);
     }
 
+    /// Why the connection died, when it was more than a lost socket (a TLS
+    /// alert, an answer out of step).
+    pub fn failure(&self) -> Option<String> {
+        self.wire.failure().map(|(_, why)| why)
+    }
+
     /// Drops the requests in flight without answering them (the producer
     /// is closing): their batches fail as they are dropped.
     pub fn abandon(&self) {
@@ -252,7 +268,7 @@ impl Connection {
     ) -> Result<(), (RequestFailure, T)> {
         let deadline = Instant::now() + spec.timeout;
         let handoff = Handoff::new();
-        let sent = {
+        let (sent, correlation_id) = {
             let (frame, splices, correlation_id) = match self.encode(spec, |e, splices| body(&owner, e, splices)) {
                 Ok(encoded) => encoded,
                 Err(_) => return Err((RequestFailure::not_written(ErrorCode::INVALID_ARG), owner)),
@@ -264,12 +280,35 @@ impl Connection {
                 frame.zeroize();
             }
             self.buffers.give(frame);
-            sent
+            (sent, correlation_id)
         };
         if let Err((failure, _)) = sent {
             return Err((failure, owner));
         }
-        let completion: Completion = Box::new(move |answer| complete(owner, answer));
+        // debug=protocol: a line per request and per answer, as librdkafka's.
+        let traced = self.logger.debugging(Context::Protocol).then(|| {
+            self.logger.debug(
+                Context::Protocol,
+                "SEND",
+                format_args!("{}: Sent {}Request (v{}, CorrId {correlation_id})", self.address, spec.name, spec.version),
+            );
+            (Arc::clone(&self.logger), self.address.clone(), Instant::now())
+        });
+        let completion: Completion = Box::new(move |answer| {
+            if let Some((logger, address, sent_at)) = traced {
+                let rtt = sent_at.elapsed().as_secs_f64() * 1000.0;
+                let what = match &answer {
+                    Ok(body) => format!("{} bytes", body.len()),
+                    Err(failure) => format!("failed: {}", failure.code.message()),
+                };
+                let line = format_args!(
+                    "{address}: Received {}Response (v{}, {what}, CorrId {correlation_id}, rtt {rtt:.2}ms)",
+                    spec.name, spec.version
+                );
+                logger.debug(Context::Protocol, "RECV", line);
+            }
+            complete(owner, answer)
+        });
         match spec.expect_response {
             true => handoff.complete_with(completion, &self.wire),
             false => {
@@ -288,6 +327,7 @@ impl Connection {
             return Err(fail(ErrorCode::UNSUPPORTED_VERSION, &ErrorCode::UNSUPPORTED_VERSION.message()));
         };
         let spec = RequestSpec {
+            name: R::NAME,
             api_key: R::API_KEY,
             version,
             flexible: R::FLEXIBLE_SINCE.is_some_and(|since| version >= since),
@@ -421,7 +461,9 @@ mod tests {
     }
 
     async fn open(address: &str, options: &[(&str, &str)]) -> Result<Arc<Connection>, BrokerError> {
-        Connection::open(address, &config(address, options), Arc::new(BufferPool::keeping_up_to(1 << 20))).await
+        let config = config(address, options);
+        let logger = Arc::new(Logger::new(&config.client_id, config.log.clone()));
+        Connection::open(address, &config, Arc::new(BufferPool::keeping_up_to(1 << 20)), &logger).await
     }
 
     #[tokio::test(flavor = "current_thread")]

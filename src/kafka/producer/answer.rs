@@ -13,6 +13,7 @@ use super::Shared;
 use crate::kafka::client::connection::RequestFailure;
 use crate::kafka::client::wire::AfterAnswer;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::log::Context;
 use crate::kafka::protocol::produce::{self, PartitionResult};
 
 /// A lost answer: the request was written, its answer cannot be used.
@@ -100,6 +101,9 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
         Decision::Deliver { base_offset, log_append_time } => {
             queues.partition_done(&batch.topic, batch.partition);
             drop(queues);
+            let (topic, partition, count) = (&batch.topic, batch.partition, batch.records.count());
+            let line = format_args!("{topic} [{partition}]: MessageSet with {count} message(s) delivered at offset {base_offset}");
+            shared.logger.debug(Context::Msg, "MSGSET", line);
             batch.receipts.deliver(base_offset, log_append_time);
             for buffer in batch.records.into_buffers() {
                 shared.buffers.give(buffer);

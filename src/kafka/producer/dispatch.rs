@@ -23,6 +23,7 @@ use super::decision::Outcome;
 use super::Shared;
 use crate::kafka::client::connection::{BrokerError, Connection, RequestFailure, RequestSpec};
 use crate::kafka::error::ErrorCode;
+use crate::kafka::log::Context;
 use crate::kafka::protocol::primitives::Encoder;
 use crate::kafka::protocol::produce;
 use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
@@ -142,6 +143,19 @@ pub(super) fn send_from_caller(shared: &Arc<Shared>, due: DueBatches) -> bool {
 /// (`answer::complete_produce`). Expired batches fail here instead.
 fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: RequestSlot, version: i16, batches: Vec<Batch>) {
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
+    for b in batches.iter().filter(|_| shared.logger.debugging(Context::Msg)) {
+        let message = format_args!(
+            "{}: {} [{}]: Produce MessageSet with {} message(s) ({} bytes, ApiVersion {version}, MsgVersion 2, BaseSeq {}, {})",
+            connection.address(),
+            b.topic,
+            b.partition,
+            b.records.count(),
+            b.records.encoded_len(),
+            b.identity.base_sequence,
+            b.settings.codec.name(),
+        );
+        shared.logger.debug(Context::Msg, "PRODUCE", message);
+    }
     let answered = Arc::clone(shared);
     let submitted = connection.submit(
         spec,
@@ -193,7 +207,19 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     // The frame holds what is not spliced: the batches' headers.
     let size_hint = live.iter().map(|b| RECORD_BATCH_OVERHEAD + b.topic.len() + 16).sum();
     let expect_response = settings.expects_response();
-    Some((live, RequestSpec { api_key: produce::API_KEY, version, flexible: false, expect_response, timeout, size_hint, secret: false }))
+    Some((
+        live,
+        RequestSpec {
+            name: "Produce",
+            api_key: produce::API_KEY,
+            version,
+            flexible: false,
+            expect_response,
+            timeout,
+            size_hint,
+            secret: false,
+        },
+    ))
 }
 
 /// The Produce request body for `batches` (sorted by topic, packed

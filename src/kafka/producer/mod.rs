@@ -32,7 +32,7 @@ use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
 use super::config::Config;
 use super::error::ErrorCode;
-use super::log::{Context, LogLine, Logger, LOG_WARNING};
+use super::log::{Context, LogLine, Logger, LOG_ERR, LOG_WARNING};
 use super::protocol::record_headers::NO_HEADERS;
 use super::receipt::{self, Receipt, SharedReceipt};
 use super::topic_name::{InvalidTopic, TopicLabel};
@@ -86,6 +86,10 @@ impl Shared {
     fn set_status(&self, code: ErrorCode, message: String) {
         let mut status = self.status();
         if status.code != ErrorCode::FATAL {
+            // librdkafka logs "n/n brokers are down" once, when it happens.
+            if code == ErrorCode::ALL_BROKERS_DOWN && status.code != code {
+                self.logger.log(LOG_ERR, "ERROR", format_args!("{message}"));
+            }
             *status = ProducerStatus { code, message };
         }
     }
@@ -102,8 +106,9 @@ impl Shared {
     /// and later record fails with `_FATAL`; in-flight ones fail when they return.
     fn fail_fatal(&self, cause: ErrorCode, detail: &str) {
         let queued = self.queues().close(ErrorCode::FATAL);
-        *self.status() =
-            ProducerStatus { code: ErrorCode::FATAL, message: format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message()) };
+        let message = format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message());
+        self.logger.log(LOG_ERR, "FATAL", format_args!("{message}"));
+        *self.status() = ProducerStatus { code: ErrorCode::FATAL, message };
         for receipts in queued {
             receipts.fail(ErrorCode::FATAL);
         }
@@ -157,7 +162,7 @@ impl Producer {
         let wake = Arc::new(tokio::sync::Notify::new());
         let shared = Arc::new(Shared {
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
-            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers))),
+            cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers), Arc::clone(&logger))),
             packer: Packer::new(Arc::clone(&buffers)),
             config,
             gauge,
@@ -167,7 +172,7 @@ impl Producer {
             metadata_wanted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
-            logger,
+            logger: Arc::clone(&logger),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
