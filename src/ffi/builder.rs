@@ -6,7 +6,7 @@ use super::boundary::{c_str, guard, write_c_text};
 use super::fork;
 use super::handle::{borrow_tagged, borrow_tagged_mut, tagged_into_handle, take_tagged, Castable, OwnedTaggedBox};
 use super::producer::{Producer, ProducerState};
-use crate::kafka::config::ConfigBuilder;
+use crate::kafka::config::{ConfigBuilder, ConfigError};
 
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::Producer as CoreProducer;
@@ -32,6 +32,18 @@ impl BuilderState {
     fn fail(&mut self, code: i32, message: &str) -> i32 {
         self.last_error = CString::new(message.replace('\0', " ")).ok();
         code
+    }
+
+    /// 0 for a setting taken (the last error cleared), else its code with
+    /// the reason kept for `producer_builder_last_error`.
+    fn settle(&mut self, result: Result<(), ConfigError>) -> i32 {
+        match result {
+            Ok(()) => {
+                self.last_error = None;
+                0
+            }
+            Err(e) => self.fail(e.code(), e.message()),
+        }
     }
 }
 
@@ -67,13 +79,8 @@ pub extern "C" fn producer_builder_set_option(builder: *mut ProducerBuilder, nam
             (Ok(n), Ok(v)) => (n, v),
             (Err(e), _) | (_, Err(e)) => return state.fail(ErrorCode::INVALID_ARG.code(), &e.describe()),
         };
-        match state.options.set(name, value) {
-            Ok(()) => {
-                state.last_error = None;
-                0
-            }
-            Err(e) => state.fail(e.code(), e.message()),
-        }
+        let result = state.options.set(name, value);
+        state.settle(result)
     })
 }
 
@@ -106,13 +113,8 @@ pub extern "C" fn producer_builder_set_topic_option(
             (Ok(t), Ok(n), Ok(v)) => (t, n, v),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return state.fail(ErrorCode::INVALID_ARG.code(), &e.describe()),
         };
-        match state.options.set_topic(topic, name, value) {
-            Ok(()) => {
-                state.last_error = None;
-                0
-            }
-            Err(e) => state.fail(e.code(), e.message()),
-        }
+        let result = state.options.set_topic(topic, name, value);
+        state.settle(result)
     })
 }
 
