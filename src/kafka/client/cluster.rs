@@ -11,12 +11,17 @@ use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::metadata::{MetadataRequest, MetadataResponse};
+use crate::kafka::stats::BrokerCounters;
+
+mod census;
 
 /// One broker address and the connection to it, if any.
 struct BrokerSlot {
     address: Mutex<String>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
     backoff: Mutex<Backoff>,
+    /// Its statistics, over all its connections.
+    counters: Arc<BrokerCounters>,
 }
 
 struct Backoff {
@@ -26,8 +31,10 @@ struct Backoff {
 }
 
 impl BrokerSlot {
-    fn new(address: String, initial_backoff: Duration) -> Arc<Self> {
+    fn new(address: String, config: &Config) -> Arc<Self> {
+        let initial_backoff = config.reconnect_backoff;
         Arc::new(BrokerSlot {
+            counters: Arc::new(BrokerCounters::new(config.statistics_interval.is_some())),
             address: Mutex::new(address),
             connection: tokio::sync::Mutex::new(None),
             backoff: Mutex::new(Backoff { next_attempt: None, current: initial_backoff, last_error: None }),
@@ -64,10 +71,12 @@ impl BrokerSlot {
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
             }
         }
-        let opened = Connection::open(&address, config, Arc::clone(buffers)).await;
+        self.counters.connecting();
+        let opened = Connection::open(&address, config, Arc::clone(buffers), Arc::clone(&self.counters)).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
+                self.counters.state_changed();
                 backoff.next_attempt = None;
                 backoff.current = config.reconnect_backoff;
                 backoff.last_error = None;
@@ -97,7 +106,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>) -> Self {
-        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), config.reconnect_backoff)).collect();
+        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), &config)).collect();
         Cluster { config, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
     }
 
@@ -221,7 +230,7 @@ impl Cluster {
             match brokers.get(&b.node_id) {
                 Some(slot) => *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = address,
                 None => {
-                    brokers.insert(b.node_id, BrokerSlot::new(address, self.config.reconnect_backoff));
+                    brokers.insert(b.node_id, BrokerSlot::new(address, &self.config));
                 }
             }
         }

@@ -31,6 +31,7 @@ use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
 use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
 use crate::kafka::sasl::authenticate::authenticate;
+use crate::kafka::stats::BrokerCounters;
 
 /// Why a broker could not be used: a code for the receipts and a detail
 /// for the producer's status (`producer_error_message`).
@@ -100,9 +101,14 @@ impl Connection {
     /// connection's wire, asks the broker's API versions through it (like
     /// every later request), then authenticates with SASL when configured.
     /// Must be called on the producer's runtime.
-    pub async fn open(address: &str, config: &Config, buffers: Arc<BufferPool>) -> Result<Arc<Connection>, BrokerError> {
+    pub async fn open(
+        address: &str,
+        config: &Config,
+        buffers: Arc<BufferPool>,
+        counters: Arc<BrokerCounters>,
+    ) -> Result<Arc<Connection>, BrokerError> {
         let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
-        let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes);
+        let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes, counters);
         let versions = match Self::ask_versions(&wire, address, config).await {
             Ok(versions) => versions,
             Err(error) => {
@@ -201,6 +207,16 @@ impl Connection {
 
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// Requests not yet written, and written ones awaiting their answer.
+    pub fn queue_depths(&self) -> (usize, usize) {
+        self.wire.queue_depths()
+    }
+
+    /// Its broker's statistics.
+    pub fn counters(&self) -> &BrokerCounters {
+        self.wire.counters()
     }
 
     pub fn is_alive(&self) -> bool {
@@ -421,7 +437,7 @@ mod tests {
     }
 
     async fn open(address: &str, options: &[(&str, &str)]) -> Result<Arc<Connection>, BrokerError> {
-        Connection::open(address, &config(address, options), Arc::new(BufferPool::keeping_up_to(1 << 20))).await
+        Connection::open(address, &config(address, options), Arc::new(BufferPool::keeping_up_to(1 << 20)), Arc::default()).await
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -100,6 +100,8 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
         Decision::Deliver { base_offset, log_append_time } => {
             queues.partition_done(&batch.topic, batch.partition);
             drop(queues);
+            let (records, payload, bytes) = (batch.records.count(), batch.receipts.payload_bytes(), batch.records.encoded_len());
+            shared.stats.batch_delivered(&batch.topic, batch.partition, records, payload, bytes);
             batch.receipts.deliver(base_offset, log_append_time);
             for buffer in batch.records.into_buffers() {
                 shared.buffers.give(buffer);

@@ -142,6 +142,9 @@ pub(super) fn send_from_caller(shared: &Arc<Shared>, due: DueBatches) -> bool {
 /// (`answer::complete_produce`). Expired batches fail here instead.
 fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: RequestSlot, version: i16, batches: Vec<Batch>) {
     let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
+    if batches.iter().any(|b| b.retries > 0) {
+        connection.counters().retried();
+    }
     let answered = Arc::clone(shared);
     let submitted = connection.submit(
         spec,
