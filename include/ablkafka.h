@@ -334,6 +334,21 @@ int32_t producer_error_code(const Producer *producer);
 size_t producer_error_message(const Producer *producer, char *buf, size_t buf_len);
 
 /*
+ Copies the latest statistics snapshot into `buf` as a NUL-terminated
+ string, truncated to `buf_len - 1` bytes, and returns the full text's
+ length in bytes, as snprintf does: call with `buf` NULL and `buf_len` 0
+ to learn the size (a snapshot is a few KiB, more with many partitions).
+ The snapshot is a JSON object with librdkafka's statistics fields for a
+ producer (see the README's Statistics section), built by the producer's
+ thread every `statistics.interval.ms`; the latest one is kept and may be
+ read any number of times. The caller owns `buf` (an OpenEdge MEMPTR
+ works). Returns 0 (and writes nothing) when statistics are off
+ (`statistics.interval.ms` 0, the default), before the first interval has
+ passed, and for a NULL producer or one inherited across fork. Any thread.
+ */
+size_t producer_statistics(const Producer *producer, char *buf, size_t buf_len);
+
+/*
  Takes the oldest log line the producer kept for the application, when
  it was built with `log.queue=true` (else lines go to stderr, as
  librdkafka's default logger writes them, and this returns 0). Writes

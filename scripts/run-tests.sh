@@ -24,6 +24,7 @@
 #      producer (read back), fork, dlopen/dlclose cycles, option values against
 #      librdkafka's (scripts/conf_agreement.py), client.software.name/.version seen in
 #      ApiVersions v3 through a capturing proxy (scripts/client_software_check.py), the
+#      statistics snapshot against librdkafka's (scripts/stats_check.py), the
 #      ABL-style ctypes test (read back), make install + pkg-config + exported symbols
 #      (scripts/install-check.sh)
 #   8. the whole C suite again under ASan+UBSan and under valgrind (scripts/c-suite.sh)
@@ -193,6 +194,7 @@ scripts/broker.sh topic "$scratch/broker" dlopen 1
 scripts/broker.sh topic "$scratch/broker" abl 3
 scripts/broker.sh topic "$scratch/broker" install 1
 scripts/broker.sh topic "$scratch/broker" client-software 1
+scripts/broker.sh topic "$scratch/broker" stats 3
 
 # ---------------------------------------------------------------- C tests
 for codec in "${CODECS[@]}"; do
@@ -354,6 +356,9 @@ run_one "example dlopen" "$bin/dlopen" "$brokers" dlopen "$lib_so" || true
 run_counted "option values vs librdkafka" "$VENV_PYTHON" scripts/conf_agreement.py "$lib_so" "$RDKAFKA_LIB"
 # KIP-511: the name and version reach tansu in ApiVersions v3, and tansu answers it.
 run_counted "client software name" "$VENV_PYTHON" scripts/client_software_check.py "$lib_so" "$brokers" client-software
+# statistics.interval.ms: the snapshot's counts after 10,000 records, and its key paths
+# and JSON types against librdkafka's own snapshot of the same workload (issue 15).
+run_counted "statistics" "$VENV_PYTHON" scripts/stats_check.py "$lib_so" "$brokers" stats
 ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
 if [ -s "$scratch/expect-abl.txt" ]; then
     run_one "verify abl" "$VENV_PYTHON" scripts/verify.py \

@@ -109,6 +109,8 @@ pub struct Config {
     pub api_version_timeout: Duration,
     /// log_level, debug, log.queue, log.thread.name, log.connection.close.
     pub log: LogSettings,
+    /// statistics.interval.ms; None (0): no statistics.
+    pub statistics_interval: Option<Duration>,
     /// At debug=conf: every option and its value ("name = value", secrets
     /// redacted), as librdkafka logs its configuration at start.
     pub dump: Vec<String>,
@@ -283,11 +285,12 @@ const OPTIONS: &[OptionSpec] = &[
     // copy-or-reference choice it tunes inside librdkafka has no visible effect.
     OptionSpec { name: "message.copy.max.bytes", aliases: &[], default: "65535", kind: int(0, 1_000_000_000) },
     OptionSpec { name: "receive.message.max.bytes", aliases: &[], default: "100000000", kind: int(1000, INT_MAX) },
+    // 0: off; else a JSON snapshot every interval (producer_statistics).
+    OptionSpec { name: "statistics.interval.ms", aliases: &[], default: "0", kind: int(0, 86_400_000) },
     only("metadata.recovery.strategy", "rebootstrap", &Kind::Choice(&["none", "rebootstrap"]), Refusal::Never(ALWAYS_REBOOTSTRAP)),
     only("topic.blacklist", "", &OPTIONAL_TEXT, Refusal::Yet("topics are not hidden from metadata (regular expressions are a later issue)")),
     only("socket.max.fails", "1", &int(0, 1_000_000), Refusal::Never(ONE_TIMEOUT_CLOSES)),
     only("broker.address.ttl", "0", &int(0, 86_400_000), Refusal::Yet(NO_ADDRESS_CACHE)),
-    only("statistics.interval.ms", "0", &int(0, 86_400_000), Refusal::Yet("statistics are a later issue")),
     only("enabled_events", "0", &int(0, INT_MAX), Refusal::Never("librdkafka's event API does not exist here: each result is read from its own handle")),
     OptionSpec { name: "log_level", aliases: &[], default: "6", kind: int(0, 7) },
     OptionSpec { name: "debug", aliases: &[], default: "", kind: Kind::DebugContexts },
@@ -553,6 +556,7 @@ impl ConfigBuilder {
             receive_message_max_bytes: self.int("receive.message.max.bytes") as usize,
             api_version_timeout: ms("api.version.request.timeout.ms"),
             log: self.log_settings(),
+            statistics_interval: Some(ms("statistics.interval.ms")).filter(|interval| !interval.is_zero()),
             dump: self.dump(),
             warnings: warnings::warnings(accepted().map(|s| s.name).filter(|name| self.values.contains_key(name))),
         })
@@ -1118,13 +1122,23 @@ mod tests {
     #[test]
     fn what_a_later_issue_adds_is_refused_as_not_supported_yet() {
         let mut b = builder(&[]);
-        for (name, value) in [("transactional.id", "tx-1"), ("statistics.interval.ms", "1000")] {
-            let err = b.set(name, value).unwrap_err();
-            assert_eq!(err.code(), -1, "{name}");
-            assert!(err.message().contains(name) && err.message().contains("not supported yet: "), "{}", err.message());
-        }
+        let err = b.set("transactional.id", "tx-1").unwrap_err();
+        assert_eq!(err.code(), -1);
+        assert!(err.message().contains("transactional.id") && err.message().contains("not supported yet: "), "{}", err.message());
         // The value that asks for what ablkafka does is accepted.
-        b.set("statistics.interval.ms", "0").unwrap();
+        b.set("broker.address.ttl", "0").unwrap();
+        assert_eq!(b.set("broker.address.ttl", "1000").unwrap_err().code(), -1);
+    }
+
+    #[test]
+    fn statistics_interval_has_librdkafkas_default_and_range() {
+        assert_eq!(builder(&[]).build().unwrap().statistics_interval, None, "0: off");
+        let c = builder(&[("statistics.interval.ms", "86400000")]).build().unwrap();
+        assert_eq!(c.statistics_interval, Some(Duration::from_secs(86_400)));
+        let mut b = builder(&[]);
+        for value in ["-1", "86400001", "1.5"] {
+            assert_eq!(b.set("statistics.interval.ms", value).unwrap_err().code(), -1, "{value}");
+        }
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod protocol;
 pub mod receipt;
 pub mod sasl;
 pub mod security;
+pub mod stats;
 pub mod topic_config;
 pub mod topic_name;

@@ -12,6 +12,9 @@ use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::log::{Context, Logger, LOG_ERR};
 use crate::kafka::protocol::metadata::{MetadataRequest, MetadataResponse};
+use crate::kafka::stats::BrokerCounters;
+
+mod census;
 
 /// One broker address and the connection to it, if any.
 struct BrokerSlot {
@@ -20,6 +23,8 @@ struct BrokerSlot {
     node_id: Option<i32>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
     backoff: Mutex<Backoff>,
+    /// Its statistics, over all its connections.
+    counters: Arc<BrokerCounters>,
 }
 
 struct Backoff {
@@ -29,8 +34,10 @@ struct Backoff {
 }
 
 impl BrokerSlot {
-    fn new(address: String, node_id: Option<i32>, initial_backoff: Duration) -> Arc<Self> {
+    fn new(address: String, node_id: Option<i32>, config: &Config) -> Arc<Self> {
+        let initial_backoff = config.reconnect_backoff;
         Arc::new(BrokerSlot {
+            counters: Arc::new(BrokerCounters::new(config.statistics_interval.is_some())),
             address: Mutex::new(address),
             node_id,
             connection: tokio::sync::Mutex::new(None),
@@ -78,10 +85,12 @@ impl BrokerSlot {
             }
         }
         logger.debug(Context::Broker, "CONNECT", format_args!("{}: Connecting to {address}", self.name()));
-        let opened = Connection::open(&address, config, Arc::clone(buffers), logger).await;
+        self.counters.connecting();
+        let opened = Connection::open(&address, config, Arc::clone(buffers), logger, Arc::clone(&self.counters)).await;
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
         match opened {
             Ok(c) => {
+                self.counters.state_changed();
                 logger.debug(
                     Context::Broker,
                     "CONNECT",
@@ -121,7 +130,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new(config: Arc<Config>, buffers: Arc<BufferPool>, logger: Arc<Logger>) -> Self {
-        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), None, config.reconnect_backoff)).collect();
+        let bootstrap = config.bootstrap_servers.iter().map(|a| BrokerSlot::new(a.clone(), None, &config)).collect();
         Cluster { config, logger, buffers, bootstrap, brokers: Mutex::new(HashMap::new()) }
     }
 
@@ -287,7 +296,7 @@ impl Cluster {
             match brokers.get(&b.node_id) {
                 Some(slot) => *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = address,
                 None => {
-                    brokers.insert(b.node_id, BrokerSlot::new(address, Some(b.node_id), self.config.reconnect_backoff));
+                    brokers.insert(b.node_id, BrokerSlot::new(address, Some(b.node_id), &self.config));
                 }
             }
         }

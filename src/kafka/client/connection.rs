@@ -32,6 +32,7 @@ use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
 use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
 use crate::kafka::sasl::authenticate::authenticate;
+use crate::kafka::stats::BrokerCounters;
 
 /// Why a broker could not be used: a code for the receipts and a detail
 /// for the producer's status (`producer_error_message`).
@@ -109,9 +110,10 @@ impl Connection {
         config: &Config,
         buffers: Arc<BufferPool>,
         logger: &Arc<Logger>,
+        counters: Arc<BrokerCounters>,
     ) -> Result<Arc<Connection>, BrokerError> {
         let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
-        let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes);
+        let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes, counters);
         let versions = match Self::ask_versions(&wire, address, config).await {
             Ok(versions) => versions,
             Err(error) => {
@@ -211,6 +213,16 @@ impl Connection {
 
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// Requests not yet written, and written ones awaiting their answer.
+    pub fn queue_depths(&self) -> (usize, usize) {
+        self.wire.queue_depths()
+    }
+
+    /// Its broker's statistics.
+    pub fn counters(&self) -> &BrokerCounters {
+        self.wire.counters()
     }
 
     pub fn is_alive(&self) -> bool {
@@ -463,7 +475,7 @@ mod tests {
     async fn open(address: &str, options: &[(&str, &str)]) -> Result<Arc<Connection>, BrokerError> {
         let config = config(address, options);
         let logger = Arc::new(Logger::new(&config.client_id, config.log.clone()));
-        Connection::open(address, &config, Arc::new(BufferPool::keeping_up_to(1 << 20)), &logger).await
+        Connection::open(address, &config, Arc::new(BufferPool::keeping_up_to(1 << 20)), &logger, Arc::default()).await
     }
 
     #[tokio::test(flavor = "current_thread")]

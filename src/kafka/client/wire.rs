@@ -30,6 +30,9 @@ use super::tls::TlsFailure;
 use super::transport::{Inlet, Outlet};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::split_response;
+use crate::kafka::stats::BrokerCounters;
+
+mod census;
 
 /// A response buffer starts this large and grows only as bytes arrive.
 const INITIAL_FRAME_BYTES: usize = 64 << 10;
@@ -58,6 +61,8 @@ struct InFlight {
     /// Where its frame starts in the stream: it reached the wire once more
     /// than this many bytes were written.
     starts_at: u64,
+    /// When it was sent, for its round-trip time.
+    sent_at: Instant,
     completion: Completion,
 }
 
@@ -122,6 +127,8 @@ pub struct Wire {
     deadlines: Notify,
     /// Wakes the reader: the connection died elsewhere.
     closed: Notify,
+    /// Its broker's statistics.
+    counters: Arc<BrokerCounters>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,7 +140,7 @@ impl Wire {
     /// producer's runtime. A response larger than `max_response_bytes`
     /// (receive.message.max.bytes) is refused rather than read: the
     /// connection dies.
-    pub fn start(inlet: Inlet, outlet: Outlet, max_response_bytes: usize) -> Arc<Wire> {
+    pub fn start(inlet: Inlet, outlet: Outlet, max_response_bytes: usize, counters: Arc<BrokerCounters>) -> Arc<Wire> {
         let wire = Arc::new(Wire {
             alive: AtomicBool::new(true),
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
@@ -144,6 +151,7 @@ impl Wire {
             pending: Notify::new(),
             deadlines: Notify::new(),
             closed: Notify::new(),
+            counters,
         });
         tokio::spawn(read_loop(inlet, Arc::clone(&wire), max_response_bytes));
         tokio::spawn(write_loop(Arc::clone(&wire)));
@@ -160,6 +168,7 @@ impl Wire {
     pub fn die(&self, cause: ErrorCode) {
         if self.alive.swap(false, Ordering::AcqRel) {
             self.cause.store(cause.code(), Ordering::Release);
+            self.counters.disconnected();
         }
         self.closed.notify_one();
         self.deadlines.notify_one();
@@ -207,11 +216,13 @@ impl Wire {
             return Err((RequestFailure { code: ErrorCode::TRANSPORT, written: false }, completion));
         }
         let starts_at = out.queued;
-        out.queued += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        let bytes = parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        out.queued += bytes;
         out.last_activity = Instant::now();
+        self.counters.sent(bytes as usize);
         if let Some(completion) = completion {
             let mut in_flight = lock(&self.in_flight);
-            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, completion });
+            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at: out.last_activity, completion });
             let due_before_armed = match in_flight.armed {
                 Some(armed) => deadline < armed,
                 None => true,
@@ -338,7 +349,10 @@ async fn watchdog(wire: Arc<Wire>) {
             earliest
         };
         match earliest {
-            Some(deadline) if deadline <= Instant::now() => wire.die(ErrorCode::TIMED_OUT),
+            Some(deadline) if deadline <= Instant::now() => {
+                wire.counters.timed_out(1);
+                wire.die(ErrorCode::TIMED_OUT);
+            }
             Some(deadline) => {
                 tokio::select! {
                     _ = tokio::time::sleep_until(deadline.into()) => {}
@@ -384,13 +398,17 @@ async fn read_loop(inlet: Inlet, wire: Arc<Wire>, max_bytes: usize) {
                         in_flight.unawaited.pop_front();
                     }
                 }
-                None if in_flight.forget_unawaited(correlation_id) => continue,
+                None if in_flight.forget_unawaited(correlation_id) => {
+                    wire.counters.received(frame.len() + 4, None);
+                    continue;
+                }
                 None => {}
             }
             in_flight.requests.pop_front()
         };
         match next {
             Some(request) if request.correlation_id == correlation_id => {
+                wire.counters.received(frame.len() + 4, Some(request.sent_at.elapsed()));
                 let mut body = frame;
                 body.drain(..4); // response header v0: the correlation id
                 if (request.completion)(Ok(body)) == AfterAnswer::Close {
@@ -414,7 +432,11 @@ async fn read_loop(inlet: Inlet, wire: Arc<Wire>, max_bytes: usize) {
     wire.die(ErrorCode::TRANSPORT);
     let cause = ErrorCode(wire.cause.load(Ordering::Acquire));
     let written = wire.written();
-    for request in wire.take_in_flight() {
+    let failed = wire.take_in_flight();
+    if cause != ErrorCode::DESTROY {
+        wire.counters.failed(failed.len());
+    }
+    for request in failed {
         let failure = RequestFailure { code: cause, written: written > request.starts_at };
         (request.completion)(Err(failure));
     }
@@ -521,7 +543,7 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (reader, writer) = client.into_split();
-        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX), server)
+        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, Arc::default()), server)
     }
 
     type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;

@@ -104,6 +104,8 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
             let (topic, partition, count) = (&batch.topic, batch.partition, batch.records.count());
             let line = format_args!("{topic} [{partition}]: MessageSet with {count} message(s) delivered at offset {base_offset}");
             shared.logger.debug(Context::Msg, "MSGSET", line);
+            let (records, payload, bytes) = (batch.records.count(), batch.receipts.payload_bytes(), batch.records.encoded_len());
+            shared.stats.batch_delivered(&batch.topic, batch.partition, records, payload, bytes);
             batch.receipts.deliver(base_offset, log_append_time);
             for buffer in batch.records.into_buffers() {
                 shared.buffers.give(buffer);

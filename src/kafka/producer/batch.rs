@@ -38,6 +38,11 @@ impl QueueGauge {
         self.bytes.fetch_sub(bytes, Ordering::AcqRel);
     }
 
+    /// Messages and payload bytes outstanding.
+    pub fn outstanding(&self) -> (usize, usize) {
+        (self.messages.load(Ordering::Acquire), self.bytes.load(Ordering::Acquire))
+    }
+
     pub fn outstanding_messages(&self) -> usize {
         self.messages.load(Ordering::Acquire)
     }
@@ -77,6 +82,11 @@ impl Receipts {
     pub fn push(&mut self, receipt: Option<SharedReceipt>, payload: usize) {
         self.receipts.push(receipt);
         self.payload_bytes += payload;
+    }
+
+    /// Key + value + header bytes of its records.
+    pub fn payload_bytes(&self) -> usize {
+        self.payload_bytes
     }
 
     /// Takes out the one receipt of a waiting record, unsettled, so that it

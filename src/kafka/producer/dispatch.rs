@@ -156,6 +156,9 @@ fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: Reque
         );
         shared.logger.debug(Context::Msg, "PRODUCE", message);
     }
+    if batches.iter().any(|b| b.retries > 0) {
+        connection.counters().retried();
+    }
     let answered = Arc::clone(shared);
     let submitted = connection.submit(
         spec,

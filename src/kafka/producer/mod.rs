@@ -17,6 +17,7 @@ mod idempotence;
 mod jobs;
 mod packer;
 mod sender;
+mod statistics;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -27,6 +28,7 @@ pub use accumulator::Outgoing;
 use accumulator::{Accumulator, Appended, Refusal};
 use batch::{payload_len, QueueGauge};
 use packer::Packer;
+use statistics::Statistics;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
@@ -63,6 +65,8 @@ struct Shared {
     status: Mutex<ProducerStatus>,
     /// Where its log lines go (stderr, or a queue the application polls).
     logger: Arc<Logger>,
+    /// statistics.interval.ms: the latest snapshot, and deliveries counted for the next.
+    stats: Statistics,
 }
 
 /// A producer-level error: what a polling application can read early,
@@ -161,6 +165,7 @@ impl Producer {
         let buffers = Arc::new(BufferPool::keeping_up_to(config.batch_size.max(1 << 20).saturating_mul(2)));
         let wake = Arc::new(tokio::sync::Notify::new());
         let shared = Arc::new(Shared {
+            stats: Statistics::new(config.statistics_interval),
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
             cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers), Arc::clone(&logger))),
             packer: Packer::new(Arc::clone(&buffers)),
@@ -279,6 +284,13 @@ impl Producer {
     /// taken out; None when there is none or lines go to stderr.
     pub fn next_log_line(&self) -> Option<LogLine> {
         self.shared.logger.next()
+    }
+
+    /// The latest statistics snapshot (librdkafka's JSON, see
+    /// `statistics`); None when statistics.interval.ms is 0 or before the
+    /// first interval has passed.
+    pub fn statistics(&self) -> Option<String> {
+        self.shared.stats.latest()
     }
 
     /// The latest producer-level error: `_ALL_BROKERS_DOWN` or `_TRANSPORT`

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::dispatch::send_to_leader;
 use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
+use super::statistics;
 use super::Shared;
 use crate::kafka::error::ErrorCode;
 
@@ -26,6 +27,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
     let mut next_session_check = Instant::now() + IDLE_WAKE;
+    let mut statistics = statistics::Timer::new(&shared);
     // Learn the cluster at once, so an unreachable one is reported early.
     shared.metadata_wanted.store(true, Ordering::Release);
 
@@ -85,6 +87,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         for (leader, batches) in due.requests {
             tokio::spawn(send_to_leader(Arc::clone(&shared), leader, batches));
+        }
+        if let Some(at) = statistics.tick(&shared, now) {
+            next_due = Some(next_due.map_or(at, |d| d.min(at)));
         }
 
         let sleep_until = next_due.unwrap_or(now + IDLE_WAKE).min(now + IDLE_WAKE);

@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod census;
 mod partition_queue;
 #[cfg(test)]
 mod tests;
@@ -179,6 +180,8 @@ impl Accumulator {
                         unknown_since: None,
                         used: true,
                         last_used: None,
+                        created: Instant::now(),
+                        metadata_at: None,
                     });
                     self.topic_index.insert(name, self.topics.len() - 1);
                     self.topics.len() - 1
@@ -216,6 +219,7 @@ impl Accumulator {
         let Some(&i) = self.topic_index.get(layout.topic) else { return Vec::new() };
         let queue = &mut self.topics[i];
         queue.unknown_since = None;
+        queue.metadata_at = Some(now);
         if queue.partitions.len() < layout.leaders.len() {
             queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, ..Default::default() });
         }

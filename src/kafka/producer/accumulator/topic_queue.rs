@@ -97,6 +97,9 @@ pub(super) struct TopicQueue {
     pub(super) used: bool,
     /// When `forget_idle_topics` last found it used (or it was added).
     pub(super) last_used: Option<Instant>,
+    /// When it was added, and when metadata last gave its partitions (statistics).
+    pub(super) created: Instant,
+    pub(super) metadata_at: Option<Instant>,
 }
 
 impl TopicQueue {

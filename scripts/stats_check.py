@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""statistics.interval.ms end to end: ablkafka's snapshot against librdkafka's own.
+
+    stats_check.py LIBABLKAFKA BROKER TOPIC
+
+TOPIC must exist with 3 partitions on BROKER (HOST:PORT, a tansu). Builds a producer
+through ctypes with statistics.interval.ms=100, sends 10,000 keyed records to TOPIC, flushes,
+reading producer_statistics every 10 ms from the start until a snapshot built after the
+flush has been read. Checks on that last snapshot: txmsgs is 10,000, the partitions'
+txmsgs add up to 10,000, msg_cnt is 0; on every snapshot read: each broker's rtt window
+has min <= avg <= max, and at least one has cnt > 0; the snapshot-length contract
+(snprintf's) holds. Then librdkafka itself (confluent_kafka.Producer, with a stats_cb)
+sends the same workload, and every key path of ablkafka's snapshot must exist in
+librdkafka's with the same JSON type (names of brokers, topics and partitions
+compared as "*"). Ends with "N passed, N failed". Needs the venv's confluent_kafka.
+"""
+
+import ctypes
+import json
+import sys
+import threading
+import time
+
+RECORDS = 10_000
+INTERVAL_MS = 100
+
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {what}")
+    else:
+        failed += 1
+        print(f"FAIL {what}")
+    return ok
+
+
+def load(path):
+    lib = ctypes.CDLL(path)
+    lib.producer_builder_new.restype = ctypes.c_void_p
+    lib.producer_builder_set_option.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.producer_builder_last_error.restype = ctypes.c_char_p
+    lib.producer_builder_last_error.argtypes = [ctypes.c_void_p]
+    lib.producer_builder_build.restype = ctypes.c_void_p
+    lib.producer_builder_build.argtypes = [ctypes.c_void_p]
+    lib.producer_builder_free.argtypes = [ctypes.c_void_p]
+    lib.producer_send_no_receipt.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t,
+                                             ctypes.c_char_p, ctypes.c_size_t]
+    lib.producer_no_receipt_failures.restype = ctypes.c_int64
+    lib.producer_no_receipt_failures.argtypes = [ctypes.c_void_p]
+    lib.producer_flush.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    lib.producer_statistics.restype = ctypes.c_size_t
+    lib.producer_statistics.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    lib.producer_close.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    lib.producer_free.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def statistics(lib, producer):
+    """The latest snapshot's text, or None; checks the snprintf contract on the way."""
+    size = lib.producer_statistics(producer, None, 0)
+    if size == 0:
+        return None
+    buf = ctypes.create_string_buffer(size + 1)
+    got = lib.producer_statistics(producer, buf, size + 1)
+    # A newer snapshot may have come in between: read until two calls agree.
+    if got != size or len(buf.value) != size:
+        return statistics(lib, producer)
+    return buf.value.decode()
+
+
+def build(lib, options):
+    builder = lib.producer_builder_new()
+    for name, value in options.items():
+        if lib.producer_builder_set_option(builder, name.encode(), value.encode()) != 0:
+            sys.exit(f"{name}: {lib.producer_builder_last_error(builder).decode()}")
+    producer = lib.producer_builder_build(builder)
+    if not producer:
+        sys.exit(f"build: {lib.producer_builder_last_error(builder).decode()}")
+    lib.producer_builder_free(builder)
+    return producer
+
+
+def records():
+    """(key, value) pairs: keyed, so that every partition gets some."""
+    return [(b"k%d" % i, b"v%d" % i) for i in range(RECORDS)]
+
+
+def ours(lib, broker, topic):
+    """Sends the workload; returns every distinct snapshot read, oldest first, and the
+    first one built after the flush returned."""
+    producer = build(lib, {"bootstrap.servers": broker, "statistics.interval.ms": str(INTERVAL_MS)})
+    check(lib.producer_statistics(producer, None, 0) == 0, "no snapshot before the first interval")
+    check(lib.producer_statistics(None, None, 0) == 0, "NULL producer: 0")
+    seen, stop = {}, threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            text = statistics(lib, producer)
+            if text is not None:
+                seen.setdefault(json.loads(text)["ts"], text)
+            time.sleep(0.01)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    for key, value in records():
+        while lib.producer_send_no_receipt(producer, topic.encode(), key, len(key), value, len(value)) == -184:
+            time.sleep(0.001)  # queue full: let it drain
+    check(lib.producer_flush(producer, 30000) == 0, "flush within 30 s")
+    # The first snapshot whose ts is later than the one current at the flush's return.
+    at_flush = statistics(lib, producer)
+    at_flush = json.loads(at_flush)["ts"] if at_flush else -1
+    flushed = None
+    deadline = time.time() + 10
+    while flushed is None and time.time() < deadline:
+        time.sleep(0.01)
+        text = statistics(lib, producer)
+        if text is not None and json.loads(text)["ts"] > at_flush:
+            flushed = json.loads(text)
+    stop.set()
+    poller.join()
+    check(lib.producer_no_receipt_failures(producer) == 0, "every record delivered")
+    small = ctypes.create_string_buffer(8)
+    full = lib.producer_statistics(producer, small, 8)
+    check(full > 8 and len(small.value) == 7, "truncated to buf_len - 1 bytes, full length returned")
+    lib.producer_close(producer, 5000)
+    lib.producer_free(producer)
+    snapshots = [json.loads(seen[ts]) for ts in sorted(seen)]
+    return snapshots, flushed
+
+
+def librdkafkas(broker, topic):
+    from confluent_kafka import Producer
+
+    snapshots = []
+    producer = Producer({"bootstrap.servers": broker, "statistics.interval.ms": INTERVAL_MS,
+                         "stats_cb": snapshots.append})
+    for key, value in records():
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        producer.poll(0)
+    producer.flush(30)
+    deadline = time.time() + 5
+    count = len(snapshots)
+    while len(snapshots) < count + 2 and time.time() < deadline:
+        producer.poll(0.05)
+    return json.loads(snapshots[-1]) if snapshots else None
+
+
+def paths(value, prefix=""):
+    """{path: JSON type} for every key under value; names of brokers, topics and
+    partitions become "*"."""
+    out = {}
+    for key, inner in value.items():
+        wild = prefix.endswith(("brokers", "topics", "partitions"))
+        path = f"{prefix}.{'*' if wild else key}" if prefix else key
+        out[path] = type(inner).__name__
+        if isinstance(inner, dict):
+            out.update(paths(inner, path))
+    return out
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    lib_path, broker, topic = sys.argv[1:]
+    lib = load(lib_path)
+    snapshots, last = ours(lib, broker, topic)
+    if not check(last is not None, f"a snapshot after the flush ({len(snapshots)} read in all)"):
+        print(f"{passed} passed, {failed} failed")
+        sys.exit(1)
+    print("    last snapshot:", json.dumps(last)[:600], "...")
+    check(last["type"] == "producer" and "#producer-" in last["name"], f"name {last['name']!r}, type producer")
+    check(last["txmsgs"] == RECORDS, f"txmsgs {last['txmsgs']} == {RECORDS}")
+    payload = sum(len(k) + len(v) for k, v in records())
+    check(last["txmsg_bytes"] == payload, f"txmsg_bytes {last['txmsg_bytes']}: the keys' and values' bytes ({payload})")
+    parts = last["topics"].get(topic, {}).get("partitions", {})
+    per_partition = {p: v["txmsgs"] for p, v in parts.items()}
+    check(sum(per_partition.values()) == RECORDS and all(per_partition.get(p, 0) > 0 for p in "012"),
+          f"partitions' txmsgs {per_partition} add up to {RECORDS}")
+    check(last["msg_cnt"] == 0 and last["msg_size"] == 0, f"msg_cnt {last['msg_cnt']}, msg_size {last['msg_size']} after the flush")
+    check(last["msg_max"] == 100000 and last["msg_size_max"] == 1048576 * 1024, "msg_max, msg_size_max: the queue limits")
+    learned = [b for b in last["brokers"].values() if b["nodeid"] >= 0]
+    check(len(learned) == 1 and learned[0]["state"] == "UP" and learned[0]["tx"] > 0 and learned[0]["rx"] > 0,
+          "the broker metadata named is UP and has sent and received")
+    check(last["tx"] == sum(b["tx"] for b in last["brokers"].values()), "top-level tx is the brokers' sum")
+    every = list({s["ts"]: s for s in snapshots + [last]}.values())  # each snapshot once
+    rtts = [b["rtt"] for s in every for b in s["brokers"].values()]
+    check(all(r["min"] <= r["avg"] <= r["max"] and r["p50"] <= r["p99"] <= r["max"] for r in rtts),
+          f"every rtt window has min <= avg <= max ({len(rtts)} windows)")
+    answered = sum(r["cnt"] for s in every for b in s["brokers"].values() if b["nodeid"] >= 0 for r in [b["rtt"]])
+    check(answered > 0, f"the broker's rtt windows counted {answered} answers")
+    batches = sum(s["topics"].get(topic, {}).get("batchcnt", {}).get("sum", 0) for s in every)
+    check(batches <= RECORDS, f"batchcnt windows add up to {batches} <= {RECORDS} (some windows may be missed)")
+
+    theirs = librdkafkas(broker, topic)
+    if not check(theirs is not None, "librdkafka emitted statistics"):
+        print(f"{passed} passed, {failed} failed")
+        sys.exit(1)
+    check(theirs["txmsgs"] == RECORDS, f"librdkafka's txmsgs {theirs['txmsgs']} == {RECORDS} (the same workload)")
+    mine, reference = paths(last), paths(theirs)
+    missing = sorted(p for p in mine if p not in reference)
+    check(not missing, f"every key path of ours is librdkafka's ({len(mine)} paths): missing there {missing}")
+    wrong = sorted(f"{p}: {t} vs {reference[p]}" for p, t in mine.items() if p in reference and reference[p] != t)
+    check(not wrong, f"with the same JSON types: {wrong}")
+    left_out = sorted(p for p in reference if p not in mine)
+    print(f"    librdkafka's paths left out ({len(left_out)}): {', '.join(left_out)}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+//! What a statistics snapshot reads from the queues, under their lock:
+//! each topic's partitions, their leaders and what they hold not yet sent
+//! (librdkafka's `msgq_cnt`, `msgq_bytes`).
+
+use std::time::Instant;
+
+use std::sync::Arc;
+
+use super::Accumulator;
+
+/// One topic, as a snapshot shows it.
+pub struct TopicCensus {
+    pub topic: Arc<str>,
+    /// Since it was first sent to.
+    pub age_ms: u64,
+    /// Since metadata last gave its partitions; 0 before it did.
+    pub metadata_age_ms: u64,
+    /// Partitions 0..n, then -1 (librdkafka's unassigned partition): the
+    /// records waiting for the partition count.
+    pub partitions: Vec<PartitionCensus>,
+}
+
+pub struct PartitionCensus {
+    pub partition: i32,
+    /// Broker id of the leader, -1 when unknown.
+    pub leader: i32,
+    /// Records queued and not yet sent (open and sealed batches, retries
+    /// waiting), and their key + value + header bytes.
+    pub msgq_cnt: usize,
+    pub msgq_bytes: usize,
+}
+
+impl Accumulator {
+    pub fn census(&self, now: Instant) -> Vec<TopicCensus> {
+        let ms = |since: Instant| now.saturating_duration_since(since).as_millis() as u64;
+        self.topics
+            .iter()
+            .map(|t| {
+                let mut partitions: Vec<PartitionCensus> = t
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let batches = p.open.iter().chain(&p.ready);
+                        let (msgq_cnt, msgq_bytes) =
+                            batches.fold((0, 0), |(n, b), batch| (n + batch.records.count(), b + batch.receipts.payload_bytes()));
+                        PartitionCensus { partition: i as i32, leader: p.leader, msgq_cnt, msgq_bytes }
+                    })
+                    .collect();
+                let waiting_bytes = t.waiting.iter().map(|w| w.receipts.payload_bytes()).sum();
+                partitions.push(PartitionCensus { partition: -1, leader: -1, msgq_cnt: t.waiting.len(), msgq_bytes: waiting_bytes });
+                TopicCensus { topic: Arc::clone(&t.name), age_ms: ms(t.created), metadata_age_ms: t.metadata_at.map_or(0, ms), partitions }
+            })
+            .collect()
+    }
+}

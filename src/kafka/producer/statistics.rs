@@ -1,0 +1,207 @@
+//! librdkafka's statistics (`statistics.interval.ms`): every interval the
+//! background thread builds a JSON snapshot with librdkafka's field names
+//! and keeps the latest for `Producer::statistics`.
+//!
+//! Nothing is counted per record: deliveries are counted per batch where
+//! batches complete (`answer::finish`), requests and bytes per request by
+//! each broker's wire (`stats::BrokerCounters`); queue depths are read at
+//! snapshot time under the locks that guard them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::Shared;
+use crate::kafka::stats::json::Json;
+use crate::kafka::stats::window::Window;
+use crate::kafka::stats::{micros, monotonic_us};
+
+/// The latest snapshot and what is counted between snapshots.
+pub(super) struct Statistics {
+    interval: Option<Duration>,
+    started: Instant,
+    latest: Mutex<Option<String>>,
+    delivered: Mutex<Delivered>,
+}
+
+#[derive(Default)]
+struct Delivered {
+    txmsgs: u64,
+    txmsg_bytes: u64,
+    topics: HashMap<Arc<str>, TopicDelivered>,
+}
+
+#[derive(Default)]
+struct TopicDelivered {
+    /// Delivered batches' bytes (uncompressed, header included) and record counts.
+    batchsize: Window,
+    batchcnt: Window,
+    /// Per partition: records delivered and their payload bytes.
+    partitions: BTreeMap<i32, (u64, u64)>,
+}
+
+impl Statistics {
+    pub(super) fn new(interval: Option<Duration>) -> Statistics {
+        Statistics { interval, started: Instant::now(), latest: Mutex::new(None), delivered: Mutex::default() }
+    }
+
+    fn delivered(&self) -> MutexGuard<'_, Delivered> {
+        self.delivered.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A batch of `records` was delivered: `payload` key + value + header
+    /// bytes in a batch of `batch_bytes`. Does nothing with statistics off.
+    pub(super) fn batch_delivered(&self, topic: &Arc<str>, partition: i32, records: usize, payload: usize, batch_bytes: usize) {
+        if self.interval.is_none() {
+            return;
+        }
+        let mut delivered = self.delivered();
+        delivered.txmsgs += records as u64;
+        delivered.txmsg_bytes += payload as u64;
+        let topic = match delivered.topics.get_mut(topic) {
+            Some(t) => t,
+            None => delivered.topics.entry(Arc::clone(topic)).or_default(),
+        };
+        topic.batchsize.record(batch_bytes as i64);
+        topic.batchcnt.record(records as i64);
+        let counts = topic.partitions.entry(partition).or_default();
+        counts.0 += records as u64;
+        counts.1 += payload as u64;
+    }
+
+    /// The latest snapshot; None with statistics off or before the first.
+    pub(super) fn latest(&self) -> Option<String> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// When the sender builds the next snapshot.
+pub(super) struct Timer {
+    next: Option<Instant>,
+}
+
+impl Timer {
+    pub(super) fn new(shared: &Shared) -> Timer {
+        Timer { next: shared.stats.interval.map(|interval| Instant::now() + interval) }
+    }
+
+    /// Builds and keeps a snapshot if one is due at `now`; returns when the
+    /// next is due (None with statistics off).
+    pub(super) fn tick(&mut self, shared: &Shared, now: Instant) -> Option<Instant> {
+        let (next, interval) = (self.next?, shared.stats.interval?);
+        if now >= next {
+            let snapshot = snapshot(shared);
+            *shared.stats.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
+            // Late wake-ups do not pile up snapshots.
+            self.next = Some((next + interval).max(now + interval / 2));
+        }
+        self.next
+    }
+}
+
+/// The JSON snapshot, librdkafka's fields for a producer (its STATISTICS.md).
+fn snapshot(shared: &Shared) -> String {
+    let now = Instant::now();
+    let config = &shared.config;
+    let brokers = shared.cluster.census();
+    let topics = shared.queues().census(now);
+    let mut json = Json::new();
+    json.str("name", shared.logger.name());
+    json.str("client_id", &config.client_id);
+    json.str("type", "producer");
+    json.count("ts", monotonic_us());
+    json.count("time", SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+    json.count("age", micros(now.duration_since(shared.stats.started)));
+    json.int("replyq", 0);
+    let (msg_cnt, msg_size) = shared.gauge.outstanding();
+    json.count("msg_cnt", msg_cnt as u64);
+    json.count("msg_size", msg_size as u64);
+    // 0 for no limit (queue.buffering.max.messages=0).
+    json.count("msg_max", if config.queue_max_messages == usize::MAX { 0 } else { config.queue_max_messages as u64 });
+    json.count("msg_size_max", config.queue_max_bytes as u64);
+    let totals: Vec<_> = brokers.iter().map(|b| b.counters.totals()).collect();
+    json.count("tx", totals.iter().map(|t| t.tx).sum());
+    json.count("tx_bytes", totals.iter().map(|t| t.txbytes).sum());
+    json.count("rx", totals.iter().map(|t| t.rx).sum());
+    json.count("rx_bytes", totals.iter().map(|t| t.rxbytes).sum());
+    let mut delivered = shared.stats.delivered();
+    json.count("txmsgs", delivered.txmsgs);
+    json.count("txmsg_bytes", delivered.txmsg_bytes);
+
+    json.open("brokers");
+    let clock = monotonic_us();
+    for (broker, t) in brokers.iter().zip(&totals) {
+        json.open(&broker.name);
+        json.str("name", &broker.name);
+        json.int("nodeid", broker.nodeid.into());
+        json.str("nodename", &broker.nodename);
+        json.str("state", broker.state);
+        let since = if t.connects == 0 { shared.stats.started_us() } else { t.state_since };
+        json.count("stateage", clock.saturating_sub(since));
+        json.count("outbuf_cnt", broker.outbuf_cnt as u64);
+        json.count("waitresp_cnt", broker.waitresp_cnt as u64);
+        json.count("tx", t.tx);
+        json.count("txbytes", t.txbytes);
+        json.count("txerrs", t.txerrs);
+        json.count("txretries", t.txretries);
+        json.count("req_timeouts", t.req_timeouts);
+        json.count("rx", t.rx);
+        json.count("rxbytes", t.rxbytes);
+        json.count("connects", t.connects);
+        json.count("disconnects", t.disconnects);
+        broker.counters.roll_rtt().write(&mut json, "rtt");
+        json.close();
+    }
+    json.close();
+
+    // Topics in the queues, and topics forgotten since that delivered records.
+    let mut names: BTreeMap<Arc<str>, Option<&_>> = delivered.topics.keys().map(|t| (Arc::clone(t), None)).collect();
+    for topic in &topics {
+        names.insert(Arc::clone(&topic.topic), Some(topic));
+    }
+    json.open("topics");
+    for (name, census) in names {
+        let mut own = delivered.topics.get_mut(&name);
+        json.open(&name);
+        json.str("topic", &name);
+        json.count("age", census.map_or(0, |c| c.age_ms));
+        json.count("metadata_age", census.map_or(0, |c| c.metadata_age_ms));
+        let mut window = |json: &mut Json, key: &str, pick: fn(&mut TopicDelivered) -> &mut Window| {
+            own.as_deref_mut().map_or_else(|| Window::default().roll(), |t| pick(t).roll()).write(json, key)
+        };
+        window(&mut json, "batchsize", |t| &mut t.batchsize);
+        window(&mut json, "batchcnt", |t| &mut t.batchcnt);
+        json.open("partitions");
+        let queued = census.map_or(&[][..], |c| &c.partitions[..]);
+        let mut numbers: Vec<i32> = queued.iter().map(|p| p.partition).collect();
+        if let Some(t) = own.as_deref() {
+            numbers.extend(t.partitions.keys().filter(|p| !queued.iter().any(|q| q.partition == **p)));
+        }
+        for number in numbers {
+            let queue = queued.iter().find(|p| p.partition == number);
+            let (txmsgs, txbytes) = own.as_deref().and_then(|t| t.partitions.get(&number)).copied().unwrap_or_default();
+            let leader = queue.map_or(-1, |q| q.leader);
+            json.open(&number.to_string());
+            json.int("partition", number.into());
+            json.int("broker", leader.into());
+            json.int("leader", leader.into());
+            json.count("msgq_cnt", queue.map_or(0, |q| q.msgq_cnt) as u64);
+            json.count("msgq_bytes", queue.map_or(0, |q| q.msgq_bytes) as u64);
+            json.count("txmsgs", txmsgs);
+            json.count("txbytes", txbytes);
+            json.close();
+        }
+        json.close();
+        json.close();
+    }
+    json.close();
+    drop(delivered);
+    json.finish()
+}
+
+impl Statistics {
+    /// `monotonic_us` when the producer started.
+    fn started_us(&self) -> u64 {
+        monotonic_us().saturating_sub(micros(self.started.elapsed()))
+    }
+}
