@@ -73,6 +73,10 @@ pub struct Config {
     pub message_max_bytes: usize,
     pub queue_max_messages: usize,
     pub queue_max_bytes: usize,
+    /// queue.buffering.backpressure.threshold: a leader with this many
+    /// requests not yet written whole gets no new one; its batches keep
+    /// filling meanwhile.
+    pub backpressure_threshold: usize,
     /// How long records the partitioner leaves to chance stick to one
     /// partition; zero: none stick.
     pub sticky_linger: Duration,
@@ -279,7 +283,10 @@ const OPTIONS: &[OptionSpec] = &[
         name: "builtin.features",
         aliases: &[],
         default: "gzip,snappy,ssl,sasl,lz4,sasl_plain,sasl_scram,zstd",
-        kind: Kind::Flags { names: &["gzip", "snappy", "ssl", "sasl", "lz4", "sasl_plain", "sasl_scram", "zstd"], refused: FEATURES_NOT_BUILT },
+        kind: Kind::Flags {
+            names: &["gzip", "snappy", "ssl", "sasl", "lz4", "sasl_plain", "sasl_scram", "zstd"],
+            refused: FEATURES_NOT_BUILT,
+        },
     },
     // Records are copied into their batch at send whatever this says: the
     // copy-or-reference choice it tunes inside librdkafka has no visible effect.
@@ -288,10 +295,20 @@ const OPTIONS: &[OptionSpec] = &[
     // 0: off; else a JSON snapshot every interval (producer_statistics).
     OptionSpec { name: "statistics.interval.ms", aliases: &[], default: "0", kind: int(0, 86_400_000) },
     only("metadata.recovery.strategy", "rebootstrap", &Kind::Choice(&["none", "rebootstrap"]), Refusal::Never(ALWAYS_REBOOTSTRAP)),
-    only("topic.blacklist", "", &OPTIONAL_TEXT, Refusal::Yet("topics are not hidden from metadata (regular expressions are a later issue)")),
+    only(
+        "topic.blacklist",
+        "",
+        &OPTIONAL_TEXT,
+        Refusal::Yet("topics are not hidden from metadata (regular expressions are a later issue)"),
+    ),
     only("socket.max.fails", "1", &int(0, 1_000_000), Refusal::Never(ONE_TIMEOUT_CLOSES)),
     only("broker.address.ttl", "0", &int(0, 86_400_000), Refusal::Yet(NO_ADDRESS_CACHE)),
-    only("enabled_events", "0", &int(0, INT_MAX), Refusal::Never("librdkafka's event API does not exist here: each result is read from its own handle")),
+    only(
+        "enabled_events",
+        "0",
+        &int(0, INT_MAX),
+        Refusal::Never("librdkafka's event API does not exist here: each result is read from its own handle"),
+    ),
     OptionSpec { name: "log_level", aliases: &[], default: "6", kind: int(0, 7) },
     OptionSpec { name: "debug", aliases: &[], default: "", kind: Kind::DebugContexts },
     OptionSpec { name: "log.queue", aliases: &[], default: "false", kind: Kind::Bool },
@@ -318,16 +335,16 @@ const OPTIONS: &[OptionSpec] = &[
     ),
     only("enable.metrics.push", "false", &Kind::Bool, Refusal::Yet("client metrics (KIP-714) are not pushed to the cluster")),
     only("enable.gapless.guarantee", "false", &Kind::Bool, Refusal::Yet("a failed batch never stops the producer with a fatal error")),
-    only(
-        "queue.buffering.backpressure.threshold",
-        "1000000",
-        &int(1, 1_000_000),
-        Refusal::Yet("a Produce request is made as soon as batches are due (within max.in.flight), however many before it are still unwritten: only the value that never holds one back describes that"),
-    ),
+    OptionSpec { name: "queue.buffering.backpressure.threshold", aliases: &[], default: "1", kind: int(1, 1_000_000) },
     // A Response is the receipt the caller holds, so it completes on success
     // too; sends without a receipt already report only their failures.
     OptionSpec { name: "delivery.report.only.error", aliases: &[], default: "false", kind: Kind::Bool },
-    only("queuing.strategy", "fifo", &Kind::Choice(&["fifo", "lifo"]), Refusal::Never("records are always sent in the order they were produced")),
+    only(
+        "queuing.strategy",
+        "fifo",
+        &Kind::Choice(&["fifo", "lifo"]),
+        Refusal::Never("records are always sent in the order they were produced"),
+    ),
 ];
 
 /// An option honoured with one value only (its default here).
@@ -537,6 +554,7 @@ impl ConfigBuilder {
             },
             queue_max_bytes: (self.int("queue.buffering.max.kbytes") as usize).saturating_mul(1024),
             sticky_linger: ms("sticky.partitioning.linger.ms"),
+            backpressure_threshold: self.int("queue.buffering.backpressure.threshold") as usize,
             metadata_refresh_interval,
             metadata_propagation_max: ms("topic.metadata.propagation.max.ms"),
             idempotence,

@@ -199,6 +199,17 @@ impl Cluster {
         }
     }
 
+    /// Brokers whose connection holds `threshold` or more requests not yet
+    /// written whole (queue.buffering.backpressure.threshold): they get no
+    /// new Produce request until it drains.
+    pub fn backpressured(&self, threshold: usize) -> Vec<i32> {
+        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let full = |slot: &BrokerSlot| {
+            slot.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| c.untransmitted_requests() >= threshold))
+        };
+        brokers.iter().filter(|(_, slot)| full(slot)).map(|(&id, _)| id).collect()
+    }
+
     /// Closes every connection idle for `max_idle` at `now`
     /// (connections.max.idle.ms); the next request to its broker opens a
     /// new one.

@@ -211,6 +211,11 @@ impl Connection {
         self.wire.requests_in_flight()
     }
 
+    /// Requests not yet written whole to the socket.
+    pub fn untransmitted_requests(&self) -> usize {
+        self.wire.untransmitted_requests()
+    }
+
     pub fn address(&self) -> &str {
         &self.address
     }

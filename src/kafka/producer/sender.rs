@@ -18,6 +18,9 @@ use crate::kafka::error::ErrorCode;
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// How soon a producer held back by queue.buffering.backpressure.threshold
+/// looks again at its connections.
+const BACKPRESSURE_RECHECK: Duration = Duration::from_millis(1);
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let config = Arc::clone(&shared.config);
@@ -34,9 +37,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
     while !shared.stopping.load(Ordering::Acquire) {
         let now = Instant::now();
         let flushing = shared.flushing.load(Ordering::Acquire) > 0;
+        let held_back = shared.cluster.backpressured(config.backpressure_threshold);
         let (due, needs_producer_id) = {
             let mut queues = shared.queues();
-            let due = queues.take_due(now, flushing);
+            let due = queues.take_due_holding_back(now, flushing, &held_back);
             // A new producer id is fetched only once no request is in flight,
             // so no answer under the old id can arrive after it.
             let needs = config.idempotence && queues.producer().is_none() && queues.refusal().is_none() && queues.requests_in_flight() == 0;
@@ -46,6 +50,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
             receipts.fail(ErrorCode::MSG_TIMED_OUT);
         }
         let mut next_due = due.next_due;
+        if due.backpressured {
+            // The connection's writer drains on its own: look again shortly.
+            next_due = Some(next_due.map_or(now + BACKPRESSURE_RECHECK, |d| d.min(now + BACKPRESSURE_RECHECK)));
+        }
         let mut due_at = |t: Option<Instant>| {
             if let Some(t) = t {
                 next_due = Some(next_due.map_or(t, |d| d.min(t)));

@@ -76,6 +76,9 @@ pub struct DueBatches {
     pub expired: Vec<Receipts>,
     /// Some topic or partition lacks a leader or a partition count.
     pub needs_metadata: bool,
+    /// A leader got no new request because its connection is backed up
+    /// (queue.buffering.backpressure.threshold): look again soon.
+    pub backpressured: bool,
     /// When something will next be due (a linger, a backoff, an expiry).
     pub next_due: Option<Instant>,
 }
@@ -297,6 +300,13 @@ impl Accumulator {
     /// leader's slots; fails nothing itself but hands back what expired.
     /// `flushing` sends lingering batches at once.
     pub fn take_due(&mut self, now: Instant, flushing: bool) -> DueBatches {
+        self.take_due_holding_back(now, flushing, &[])
+    }
+
+    /// `take_due`, but the leaders in `held_back` (their connections hold
+    /// queue.buffering.backpressure.threshold requests not yet written) get
+    /// no new request: their batches wait, and keep filling, as librdkafka's.
+    pub fn take_due_holding_back(&mut self, now: Instant, flushing: bool, held_back: &[i32]) -> DueBatches {
         let config = Arc::clone(&self.config);
         let mut plan = DueBatches::default();
         // Idempotence: no batch leaves without the producer id to stamp it with.
@@ -360,6 +370,10 @@ impl Accumulator {
                 let bytes = p.ready.front().map_or(0, |b| b.records.encoded_len());
                 let room = filling.get(&(p.leader, class)).filter(|&&(_, filled)| filled + bytes <= config.message_max_bytes);
                 if room.is_none() && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
+                    continue;
+                }
+                if room.is_none() && held_back.contains(&p.leader) {
+                    plan.backpressured = true;
                     continue;
                 }
                 if let Some(not_before) = p.not_before.filter(|&t| t > now) {

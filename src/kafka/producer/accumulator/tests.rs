@@ -393,3 +393,24 @@ fn sticky_partitioning_linger_ms_keeps_a_partition_across_batches_for_that_long(
     let used: HashSet<i32> = (0..64).map(|_| send(&mut acc, None, t0).partition()).collect();
     assert!(used.len() > 4, "0: no stickiness, each record on its own: {used:?}");
 }
+
+#[test]
+fn a_backed_up_leader_gets_no_new_request_until_it_drains() {
+    let mut acc = accumulator(&[("linger.ms", "0")]);
+    let now = Instant::now();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
+    assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 2)] }, now).is_empty());
+    let key_for = |p: i32| {
+        (0..).map(|i| format!("k{i}")).find(|k| Partitioner::ConsistentRandom.partition(Some(k.as_bytes()), 2) == Some(p as u32)).unwrap()
+    };
+    let (k0, k1) = (key_for(0), key_for(1));
+    send(&mut acc, Some(k0.as_bytes()), now);
+    send(&mut acc, Some(k1.as_bytes()), now);
+    let plan = acc.take_due_holding_back(now, true, &[1]);
+    assert!(plan.backpressured, "told to look again");
+    let leaders: Vec<i32> = plan.requests.iter().map(|(leader, _)| *leader).collect();
+    assert_eq!(leaders, [2], "leader 1 is backed up: only leader 2 gets a request");
+    let plan = acc.take_due_holding_back(now, true, &[]);
+    assert!(!plan.backpressured);
+    assert!(plan.requests.iter().any(|(leader, _)| *leader == 1), "once drained, leader 1's batch goes");
+}
