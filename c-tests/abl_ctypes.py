@@ -27,6 +27,7 @@ thread once the producer is closed.
 """
 
 import ctypes
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,7 @@ ABL_SIGNATURES = {
     "producer_builder_set_topic_option": (LONG, [INT64, CHARACTER, CHARACTER, CHARACTER]),
     "producer_get_topic_option": (INT64, [INT64, CHARACTER, CHARACTER, MEMPTR, INT64]),
     "producer_log_next": (LONG, [INT64, MEMPTR, INT64]),
+    "producer_statistics": (INT64, [INT64, MEMPTR, INT64]),
     "producer_builder_build": (INT64, [INT64]),
     "producer_builder_free": (None, [INT64]),
     "producer_send": (INT64, [INT64, CHARACTER, MEMPTR, INT64, MEMPTR, INT64]),
@@ -136,7 +138,7 @@ def main():
     check(builder != 0, "producer_builder_new returned 0")
     for name, value in (("bootstrap.servers", brokers), ("linger.ms", "10"), ("message.timeout.ms", "30000"),
                         ("compression.codec", "lz4"), ("client.id", "abl-ctypes"), ("log.queue", "TRUE"),
-                        ("group.id", "shared-with-a-consumer"), *extra):
+                        ("group.id", "shared-with-a-consumer"), ("statistics.interval.ms", "100"), *extra):
         rc = lib.producer_builder_set_option(builder, name.encode(), value.encode())
         check(rc == 0, f"set_option {name}={value}: {rc} {get_string(lib.producer_builder_last_error(builder))}")
     # Read back through a MEMPTR the ABL program owns (SET-SIZE 256, then GET-STRING):
@@ -288,6 +290,21 @@ def main():
     lib.producer_free(builder)  # a builder handle passed to producer_free is refused, not freed
     check(lib.producer_builder_set_option(builder, b"linger.ms", b"5") == 0,
           "the builder survives producer_free(builder)")
+
+    # ---------------------------------------------------------------- statistics, into a MEMPTR
+    # After the flush above, a snapshot taken later counts every record delivered so far.
+    stats_buf = ctypes.create_string_buffer(1 << 20)
+    want = count + 200 + 5  # the receipts, the receipt-less sends and the record builder's
+    snapshot = {}
+    for _ in range(50):  # 5 s of 100 ms intervals
+        n = lib.producer_statistics(producer, ctypes.addressof(stats_buf), 1 << 20)
+        if 0 < n < (1 << 20):
+            snapshot = json.loads(stats_buf.value.decode())
+            if snapshot.get("txmsgs", 0) >= want:
+                break
+        time.sleep(0.1)
+    check(snapshot.get("txmsgs") == want and snapshot.get("msg_cnt") == 0 and snapshot.get("type") == "producer",
+          f"statistics through a MEMPTR: txmsgs {snapshot.get('txmsgs')} of {want}, msg_cnt {snapshot.get('msg_cnt')}")
 
     # ---------------------------------------------------------------- the log, polled into a MEMPTR
     log_lines = []

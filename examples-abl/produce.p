@@ -17,6 +17,8 @@
    declared PERSISTENT so the library stays loaded while a producer's thread runs; release
    it (RELEASE EXTERNAL) only after every producer is closed and freed. */
 
+USING Progress.Json.ObjectModel.*.
+
 BLOCK-LEVEL ON ERROR UNDO, THROW.
 
 &SCOPED-DEFINE LIB "libablkafka.so"
@@ -48,6 +50,8 @@ DEFINE VARIABLE iFailed   AS INT64     NO-UNDO.
 DEFINE VARIABLE hWithHeaders AS INT64  NO-UNDO.
 DEFINE VARIABLE iLength   AS INT64     NO-UNDO.
 DEFINE VARIABLE iLevel    AS INTEGER   NO-UNDO.
+DEFINE VARIABLE mStats    AS MEMPTR    NO-UNDO.
+DEFINE VARIABLE oStats    AS JsonObject NO-UNDO.
 
 FUNCTION LibraryString RETURNS CHARACTER (INPUT iAddress AS INT64) FORWARD.
 
@@ -68,6 +72,8 @@ IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "acks", "ALL", OUTPUT
 /* The library's log lines come to this program, polled (it cannot be called back),
    instead of going to stderr: broker failures, configuration warnings. */
 IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "log.queue", "TRUE", OUTPUT iRc).
+/* librdkafka's statistics JSON, every second, read by polling (no stats callback). */
+IF iRc = 0 THEN RUN producer_builder_set_option (hBuilder, "statistics.interval.ms", "1000", OUTPUT iRc).
 /* A topic configuration (OpenEdge's AddTopicConfiguration + SetTopicOption): this topic
    only; other topics keep the producer's options. */
 IF iRc = 0 THEN RUN producer_builder_set_topic_option (hBuilder, cTopic, "compression.codec", "ZSTD", OUTPUT iRc).
@@ -203,6 +209,16 @@ DO WHILE iLevel > 0:
     RUN producer_log_next (hProducer, GET-POINTER-VALUE(mOption), 4096, OUTPUT iLevel).
 END.
 SET-SIZE(mOption) = 0.
+
+/* The latest statistics snapshot, parsed with OpenEdge's JSON object model. */
+PAUSE 1.1 NO-MESSAGE.   /* one statistics.interval.ms after the flush */
+SET-SIZE(mStats) = 1048576.
+RUN producer_statistics (hProducer, GET-POINTER-VALUE(mStats), 1048576, OUTPUT iLength).
+IF iLength > 0 AND iLength < 1048576 THEN DO:
+    oStats = CAST(NEW ObjectModelParser():Parse(GET-STRING(mStats, 1)), JsonObject).
+    MESSAGE "statistics: txmsgs =" oStats:GetInt64("txmsgs") "msg_cnt =" oStats:GetInt64("msg_cnt").
+END.
+SET-SIZE(mStats) = 0.
 
 /* ------------------------------------------------------------ close, free */
 RUN producer_close (hProducer, 10000, OUTPUT iRc).   /* flushes, joins the thread */
@@ -344,6 +360,13 @@ END PROCEDURE.
 PROCEDURE ablkafka_err2str EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
     DEFINE INPUT  PARAMETER iCode    AS LONG.
     DEFINE RETURN PARAMETER iAddress AS INT64.   /* const char *, static */
+END PROCEDURE.
+
+PROCEDURE producer_statistics EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
+    DEFINE INPUT  PARAMETER hProducer AS INT64.
+    DEFINE INPUT  PARAMETER iBuffer   AS INT64.     /* the MEMPTR's address */
+    DEFINE INPUT  PARAMETER iBufLen   AS INT64.
+    DEFINE RETURN PARAMETER iLength   AS INT64.     /* the JSON's full length; 0: none yet */
 END PROCEDURE.
 
 PROCEDURE producer_log_next EXTERNAL {&LIB} CDECL PERSISTENT THREAD-SAFE:
