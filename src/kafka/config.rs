@@ -63,8 +63,9 @@ pub struct Config {
     pub topic_defaults: Arc<TopicConfig>,
     /// Topics with options of their own.
     pub topics: HashMap<String, Arc<TopicConfig>>,
-    /// request.timeout.ms, for requests other than Produce (whose timeout
-    /// is their topic's).
+    /// The producer's request.timeout.ms (each Produce request has its
+    /// topic's): how long a connection being replaced waits for the
+    /// answers in flight on it.
     pub request_timeout: Duration,
     pub retries: u32,
     pub retry_backoff: Duration,
