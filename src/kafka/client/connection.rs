@@ -213,7 +213,7 @@ impl Connection {
 
     /// Requests not yet written whole to the socket.
     pub fn untransmitted_requests(&self) -> usize {
-        self.wire.untransmitted_requests()
+        self.wire.queue_depths().0
     }
 
     pub fn address(&self) -> &str {

@@ -314,24 +314,6 @@ impl Wire {
         lock(&self.in_flight).requests.len()
     }
 
-    /// Requests handed to this wire that have not reached the socket whole
-    /// (librdkafka's "not yet transmitted", which
-    /// queue.buffering.backpressure.threshold counts).
-    pub fn untransmitted_requests(&self) -> usize {
-        let out = lock(&self.outbound);
-        if out.pending.is_empty() {
-            return 0;
-        }
-        let in_flight = lock(&self.in_flight);
-        let awaited = in_flight.requests.iter().rev().map(|r| r.starts_at);
-        let unawaited = in_flight.unawaited.iter().rev().map(|&(_, at)| at);
-        let unbegun: Vec<u64> = awaited.take_while(|&at| at >= out.written).chain(unawaited.take_while(|&at| at >= out.written)).collect();
-        // The frame the socket is part way through, unless it stopped
-        // exactly at a frame's start.
-        let part_written = !unbegun.contains(&out.written);
-        unbegun.len() + usize::from(part_written)
-    }
-
     /// Takes every request in flight, for failing.
     fn take_in_flight(&self) -> VecDeque<InFlight> {
         std::mem::take(&mut lock(&self.in_flight).requests)
@@ -686,7 +668,7 @@ mod tests {
     async fn requests_not_written_whole_are_counted_until_the_socket_takes_them() {
         let (wire, mut server) = pair().await;
         let far = Instant::now() + std::time::Duration::from_secs(30);
-        assert_eq!(wire.untransmitted_requests(), 0);
+        assert_eq!(wire.queue_depths(), (0, 0));
         // The server reads nothing: most of the first frame waits in the
         // outbound buffer, and the next two wait whole behind it.
         let big = vec![7u8; 8 << 20];
@@ -694,12 +676,13 @@ mod tests {
         let answers: Answers = Arc::default();
         wire.send(&[b"second"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         wire.send(&[b"third"], 3, far, None).map_err(|(failure, _)| failure).unwrap();
-        assert_eq!(wire.untransmitted_requests(), 3);
+        assert_eq!(wire.queue_depths(), (3, 0), "three frames unwritten, none waiting for an answer yet");
         let mut got = vec![0u8; big.len() + 11];
         server.read_exact(&mut got).await.unwrap();
-        while wire.untransmitted_requests() > 0 {
+        while wire.queue_depths().0 > 0 {
             tokio::task::yield_now().await;
         }
         assert_eq!(&got[big.len()..], b"secondthird");
+        assert_eq!(wire.queue_depths(), (0, 1), "written whole; the awaited one waits for its answer");
     }
 }

@@ -5,19 +5,29 @@ use super::{lock, Wire};
 use crate::kafka::stats::BrokerCounters;
 
 impl Wire {
-    /// Awaited requests not yet completely written, and those written and
-    /// awaiting their answer. A request's frame ends where the next one's
-    /// starts (or where the queued bytes end).
+    /// Requests handed to this wire, awaited or not (acks=0), whose frames
+    /// have not reached the socket whole (librdkafka's `outbuf_cnt`, which
+    /// queue.buffering.backpressure.threshold counts), and awaited requests
+    /// written whole and waiting for their answer (`waitresp_cnt`). A frame
+    /// ends where the next one starts, or where the queued bytes end.
     pub fn queue_depths(&self) -> (usize, usize) {
         let out = lock(&self.outbound);
         let in_flight = lock(&self.in_flight);
-        let requests = &in_flight.requests;
-        let unwritten = requests
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| requests.get(i + 1).map_or(out.queued, |next| next.starts_at) > out.written)
-            .count();
-        (unwritten, requests.len() - unwritten)
+        if out.pending.is_empty() {
+            return (0, in_flight.requests.len());
+        }
+        let awaited = in_flight.requests.iter().map(|r| (r.starts_at, true));
+        let mut frames: Vec<(u64, bool)> = awaited.chain(in_flight.unawaited.iter().map(|&(_, at)| (at, false))).collect();
+        frames.sort_unstable();
+        let ends = frames.iter().skip(1).map(|&(at, _)| at).chain(std::iter::once(out.queued));
+        let (mut unwritten, mut unwritten_awaited) = (0, 0);
+        for (&(_, is_awaited), end) in frames.iter().zip(ends) {
+            if end > out.written {
+                unwritten += 1;
+                unwritten_awaited += usize::from(is_awaited);
+            }
+        }
+        (unwritten, in_flight.requests.len() - unwritten_awaited)
     }
 
     pub fn counters(&self) -> &BrokerCounters {
