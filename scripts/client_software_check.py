@@ -28,22 +28,12 @@ import sys
 import tempfile
 import time
 
+from tally import check, summary
+
 NAME, VERSION = "ablkafka check!", "1.2.3+e2e"
 SENT_NAME, SENT_VERSION = "ablkafka-check", "1.2.3-e2e"
 API_VERSIONS, PRODUCE, METADATA = 18, 0, 3
 
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}")
-    return ok
 
 
 def free_port():
@@ -180,8 +170,7 @@ def main():
         check(error_code == 0 and PRODUCE in apis and METADATA in apis,
               f"the broker answered it in v3: error code {error_code}, {len(apis)} APIs, "
               f"Produce {apis.get(PRODUCE)}, Metadata {apis.get(METADATA)}")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return summary()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import re
 import sys
 import tempfile
 
+import tally
 
 # Properties librdkafka knows but leaves out of its list: name -> (status, a value, type).
 HIDDEN = {
@@ -74,16 +75,8 @@ HIDDEN_VALUES = {
     "client.software.version": ["0.1.0", "2.16.0", "1.2.3-rc1+build", "..", "\u00e9", ""],
 }
 
-passed = failed = 0
-
-
 def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}")
+    return tally.check(ok, what, quiet=True)
 
 
 def properties(rd):
@@ -360,8 +353,7 @@ def main():
 
     print(f"conf_agreement: {compared} rows compared; {len(unknown)} properties of librdkafka unknown to "
           f"ablkafka; {len(warned)} warned about alike")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return tally.summary()
 
 
 if __name__ == "__main__":

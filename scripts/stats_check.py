@@ -21,21 +21,11 @@ import sys
 import threading
 import time
 
+from tally import check, summary
+
 RECORDS = 10_000
 INTERVAL_MS = 100
 
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}")
-    return ok
 
 
 def load(path):
@@ -174,8 +164,7 @@ def main():
     lib = load(lib_path)
     snapshots, last = ours(lib, broker, topic)
     if not check(last is not None, f"a snapshot after the flush ({len(snapshots)} read in all)"):
-        print(f"{passed} passed, {failed} failed")
-        sys.exit(1)
+        sys.exit(summary())
     print("    last snapshot:", json.dumps(last)[:600], "...")
     check(last["type"] == "producer" and "#producer-" in last["name"], f"name {last['name']!r}, type producer")
     check(last["txmsgs"] == RECORDS, f"txmsgs {last['txmsgs']} == {RECORDS}")
@@ -202,8 +191,7 @@ def main():
 
     theirs = librdkafkas(broker, topic)
     if not check(theirs is not None, "librdkafka emitted statistics"):
-        print(f"{passed} passed, {failed} failed")
-        sys.exit(1)
+        sys.exit(summary())
     check(theirs["txmsgs"] == RECORDS, f"librdkafka's txmsgs {theirs['txmsgs']} == {RECORDS} (the same workload)")
     mine, reference = paths(last), paths(theirs)
     missing = sorted(p for p in mine if p not in reference)
@@ -212,8 +200,7 @@ def main():
     check(not wrong, f"with the same JSON types: {wrong}")
     left_out = sorted(p for p in reference if p not in mine)
     print(f"    librdkafka's paths left out ({len(left_out)}): {', '.join(left_out)}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":
