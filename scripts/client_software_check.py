@@ -18,7 +18,6 @@ first request and answer. Checks:
 Prints one line per check and ends with "N passed, N failed". Python 3 standard library.
 """
 
-import ctypes
 import os
 import signal
 import socket
@@ -28,6 +27,7 @@ import sys
 import tempfile
 import time
 
+import ablkafka_lib
 from tally import check, summary
 
 NAME, VERSION = "ablkafka check!", "1.2.3+e2e"
@@ -92,24 +92,7 @@ def parse_response(frame):
 
 def produce_one(lib_path, bootstrap, topic):
     """Sends one record; returns (error code, error text)."""
-    lib = ctypes.CDLL(lib_path)
-    lib.producer_builder_new.restype = ctypes.c_void_p
-    lib.producer_builder_set_option.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-    lib.producer_builder_last_error.restype = ctypes.c_char_p
-    lib.producer_builder_last_error.argtypes = [ctypes.c_void_p]
-    lib.producer_builder_build.restype = ctypes.c_void_p
-    lib.producer_builder_build.argtypes = [ctypes.c_void_p]
-    lib.producer_builder_free.argtypes = [ctypes.c_void_p]
-    lib.producer_send.restype = ctypes.c_void_p
-    lib.producer_send.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t,
-                                  ctypes.c_char_p, ctypes.c_size_t]
-    lib.response_wait.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-    lib.response_error_code.argtypes = [ctypes.c_void_p]
-    lib.response_error_message.restype = ctypes.c_char_p
-    lib.response_error_message.argtypes = [ctypes.c_void_p]
-    lib.response_free.argtypes = [ctypes.c_void_p]
-    lib.producer_close.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-    lib.producer_free.argtypes = [ctypes.c_void_p]
+    lib = ablkafka_lib.load(lib_path)
 
     builder = lib.producer_builder_new()
     options = {"bootstrap.servers": bootstrap, "client.software.name": NAME, "client.software.version": VERSION,

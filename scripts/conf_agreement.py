@@ -30,6 +30,7 @@ import re
 import sys
 import tempfile
 
+import ablkafka_lib
 import tally
 
 # Properties librdkafka knows but leaves out of its list: name -> (status, a value, type).
@@ -164,18 +165,8 @@ def same_value(a, b, kind):
 
 class Libraries:
     def __init__(self, ours_path, rd_path):
-        self.ours = ours = ctypes.CDLL(ours_path)
+        self.ours = ablkafka_lib.load(ours_path)
         self.rd = rd = ctypes.CDLL(rd_path)
-        ours.producer_builder_new.restype = ctypes.c_void_p
-        ours.producer_builder_set_option.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-        ours.producer_builder_get_option.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
-        ours.producer_builder_get_option.restype = ctypes.c_int64
-        ours.producer_builder_last_error.argtypes = [ctypes.c_void_p]
-        ours.producer_builder_last_error.restype = ctypes.c_char_p
-        ours.producer_builder_build.argtypes = [ctypes.c_void_p]
-        ours.producer_builder_build.restype = ctypes.c_void_p
-        ours.producer_builder_free.argtypes = [ctypes.c_void_p]
-        ours.producer_free.argtypes = [ctypes.c_void_p]
         rd.rd_kafka_conf_new.restype = ctypes.c_void_p
         rd.rd_kafka_conf_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
         rd.rd_kafka_conf_destroy.argtypes = [ctypes.c_void_p]

@@ -21,32 +21,11 @@ import sys
 import threading
 import time
 
+import ablkafka_lib
 from tally import check, summary
 
 RECORDS = 10_000
 INTERVAL_MS = 100
-
-
-
-def load(path):
-    lib = ctypes.CDLL(path)
-    lib.producer_builder_new.restype = ctypes.c_void_p
-    lib.producer_builder_set_option.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-    lib.producer_builder_last_error.restype = ctypes.c_char_p
-    lib.producer_builder_last_error.argtypes = [ctypes.c_void_p]
-    lib.producer_builder_build.restype = ctypes.c_void_p
-    lib.producer_builder_build.argtypes = [ctypes.c_void_p]
-    lib.producer_builder_free.argtypes = [ctypes.c_void_p]
-    lib.producer_send_no_receipt.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t,
-                                             ctypes.c_char_p, ctypes.c_size_t]
-    lib.producer_no_receipt_failures.restype = ctypes.c_int64
-    lib.producer_no_receipt_failures.argtypes = [ctypes.c_void_p]
-    lib.producer_flush.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-    lib.producer_statistics.restype = ctypes.c_size_t
-    lib.producer_statistics.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-    lib.producer_close.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-    lib.producer_free.argtypes = [ctypes.c_void_p]
-    return lib
 
 
 def statistics(lib, producer):
@@ -161,7 +140,7 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     lib_path, broker, topic = sys.argv[1:]
-    lib = load(lib_path)
+    lib = ablkafka_lib.load(lib_path)
     snapshots, last = ours(lib, broker, topic)
     if not check(last is not None, f"a snapshot after the flush ({len(snapshots)} read in all)"):
         sys.exit(summary())
