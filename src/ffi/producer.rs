@@ -53,12 +53,18 @@ impl Castable for Producer {
     const TAG: u64 = u64::from_be_bytes(*b"ablkPROD");
 }
 
-/// The producer behind a handle, if it is live and belongs to this process.
+/// What is behind a handle, if it is a live producer of this process (not
+/// one inherited across fork).
 #[allow(unsafe_code)]
-fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
+fn live_state<'a>(handle: *const Producer) -> Option<&'a ProducerState> {
     // SAFETY: NULL or a live producer, as documented on every function.
     let state = unsafe { borrow_tagged(handle) }?;
-    fork::is_ours(state.generation).then_some(&state.core)
+    fork::is_ours(state.generation).then_some(state)
+}
+
+/// The producer behind a handle, if it is live and belongs to this process.
+fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
+    live_state(handle).map(|state| &state.core)
 }
 
 /// Producers a child process inherited and freed: never closed (their thread
@@ -319,10 +325,7 @@ pub extern "C" fn producer_log_next(producer: *const Producer, buf: *mut c_char,
 #[allow(unsafe_code)]
 pub extern "C" fn producer_get_option(producer: *const Producer, name: *const c_char, buf: *mut c_char, buf_len: usize) -> i64 {
     guard(ErrorCode::INVALID_ARG.code().into(), || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(state) = (unsafe { borrow_tagged(producer) }).filter(|s| fork::is_ours(s.generation)) else {
-            return ErrorCode::INVALID_ARG.code().into();
-        };
+        let Some(state) = live_state(producer) else { return ErrorCode::INVALID_ARG.code().into() };
         // SAFETY: as documented: NULL or a C string, NULL or `buf_len` writable bytes.
         unsafe { read_option(&state.options, name, buf, buf_len) }
     })
@@ -343,10 +346,7 @@ pub extern "C" fn producer_get_topic_option(
     buf_len: usize,
 ) -> i64 {
     guard(ErrorCode::INVALID_ARG.code().into(), || {
-        // SAFETY: NULL or a live producer, as documented.
-        let Some(state) = (unsafe { borrow_tagged(producer) }).filter(|s| fork::is_ours(s.generation)) else {
-            return ErrorCode::INVALID_ARG.code().into();
-        };
+        let Some(state) = live_state(producer) else { return ErrorCode::INVALID_ARG.code().into() };
         // SAFETY: as documented: NULL or C strings, NULL or `buf_len` writable bytes.
         unsafe { read_topic_option(&state.options, topic, name, buf, buf_len) }
     })
