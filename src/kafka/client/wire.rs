@@ -74,9 +74,9 @@ struct Outbound {
     /// reached the wire.
     queued: u64,
     written: u64,
-    /// When a request was last sent or an answer last read, for
-    /// connections.max.idle.ms.
-    last_activity: Instant,
+    /// When a request was last sent, for connections.max.idle.ms (and its
+    /// round-trip time).
+    last_sent: Instant,
 }
 
 /// Correlation ids of requests sent without awaiting an answer (acks=0)
@@ -96,6 +96,9 @@ struct InFlightQueue {
     /// it was armed for are answered, so that a stream of requests, each
     /// due after it, never wakes the watchdog (nor the runtime) early.
     armed: Option<Instant>,
+    /// When an answer was last read, for connections.max.idle.ms: set
+    /// under this lock, which the reader takes for every answer anyway.
+    last_answer: Instant,
 }
 
 impl InFlightQueue {
@@ -146,8 +149,13 @@ impl Wire {
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
             failure: Mutex::new(None),
             outlet,
-            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_activity: Instant::now() }),
-            in_flight: Mutex::new(InFlightQueue { requests: VecDeque::new(), unawaited: VecDeque::new(), armed: None }),
+            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_sent: Instant::now() }),
+            in_flight: Mutex::new(InFlightQueue {
+                requests: VecDeque::new(),
+                unawaited: VecDeque::new(),
+                armed: None,
+                last_answer: Instant::now(),
+            }),
             pending: Notify::new(),
             deadlines: Notify::new(),
             closed: Notify::new(),
@@ -218,11 +226,11 @@ impl Wire {
         let starts_at = out.queued;
         let bytes = parts.iter().map(|p| p.len() as u64).sum::<u64>();
         out.queued += bytes;
-        out.last_activity = Instant::now();
+        out.last_sent = Instant::now();
         self.counters.sent(bytes as usize);
         if let Some(completion) = completion {
             let mut in_flight = lock(&self.in_flight);
-            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at: out.last_activity, completion });
+            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at: out.last_sent, completion });
             let due_before_armed = match in_flight.armed {
                 Some(armed) => deadline < armed,
                 None => true,
@@ -299,10 +307,13 @@ impl Wire {
     /// it closed and is refused as not written. True when it closed it.
     pub fn close_if_idle(&self, max_idle: Duration, now: Instant) -> bool {
         let out = lock(&self.outbound);
+        let in_flight = lock(&self.in_flight);
+        let last_activity = out.last_sent.max(in_flight.last_answer);
         let idle = self.is_alive()
             && out.pending.is_empty()
-            && lock(&self.in_flight).requests.is_empty()
-            && now.saturating_duration_since(out.last_activity) >= max_idle;
+            && in_flight.requests.is_empty()
+            && now.saturating_duration_since(last_activity) >= max_idle;
+        drop(in_flight);
         if idle {
             self.die(ErrorCode::TRANSPORT);
         }
@@ -387,9 +398,9 @@ async fn read_loop(inlet: Inlet, wire: Arc<Wire>, max_bytes: usize) {
             wire.pending.notify_one();
         }
         let Ok((correlation_id, _)) = split_response(&frame) else { break };
-        lock(&wire.outbound).last_activity = Instant::now();
         let next = {
             let mut in_flight = lock(&wire.in_flight);
+            in_flight.last_answer = Instant::now();
             match in_flight.requests.front().filter(|r| r.correlation_id == correlation_id).map(|r| r.starts_at) {
                 // Answers come in order: requests before this one that
                 // expected none will get none now.
