@@ -8,18 +8,14 @@
 //! up or reuse a freed one; for the long-lived objects (builder, producer)
 //! the tag turns most such mistakes into an "invalid argument" result
 //! instead of memory corruption. It is cleared when the handle is freed.
-//! Responses, one per message, stay a bare `Arc` (triomphe's, as the core
-//! shares receipts) so that a send costs no extra allocation.
+//! Responses, one per message, are not boxes at all: their handles are
+//! checked numbers (`kafka::receipt::Handle`), see `response.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use triomphe::Arc;
 
 /// Ownership marker: the handle is a `Box::into_raw` pointer to a
 /// [`Tagged`] value whose tag is checked on every use.
 pub(crate) struct OwnedTaggedBox;
-/// Ownership marker: the handle is an `Arc::into_raw` pointer.
-pub(crate) struct OwnedArc;
 
 /// Ties an opaque C type to the Rust value its pointers point at.
 pub(crate) trait Castable {
@@ -38,20 +34,6 @@ pub(crate) struct Tagged<T> {
 
 pub(crate) fn tagged_into_handle<C: Castable<Ownership = OwnedTaggedBox>>(value: C::RustType) -> *mut C {
     Box::into_raw(Box::new(Tagged { tag: AtomicU64::new(C::TAG), value })).cast()
-}
-
-pub(crate) fn arc_into_handle<C: Castable<Ownership = OwnedArc>>(value: Arc<C::RustType>) -> *mut C {
-    Arc::into_raw(value).cast_mut().cast()
-}
-
-/// Borrows the value behind an Arc handle; None for NULL.
-///
-/// # Safety
-/// `handle` is NULL or a live handle of type `C` made by this module.
-#[allow(unsafe_code)]
-pub(crate) unsafe fn borrow<'a, C: Castable<Ownership = OwnedArc>>(handle: *const C) -> Option<&'a C::RustType> {
-    // SAFETY: the caller promises a live handle of this type, whose pointee is a C::RustType.
-    unsafe { handle.cast::<C::RustType>().as_ref() }
 }
 
 /// Borrows the value behind a tagged handle; None for NULL or when the
@@ -100,16 +82,4 @@ pub(crate) unsafe fn take_tagged<C: Castable<Ownership = OwnedTaggedBox>>(handle
     boxed.tag.store(0, Ordering::Release);
     let Tagged { value, .. } = *boxed;
     Some(value)
-}
-
-/// Releases an Arc handle; NULL is a no-op.
-///
-/// # Safety
-/// `handle` is NULL or a live Arc handle of type `C`, not used afterwards.
-#[allow(unsafe_code)]
-pub(crate) unsafe fn free_arc<C: Castable<Ownership = OwnedArc>>(handle: *mut C) {
-    if !handle.is_null() {
-        // SAFETY: made by arc_into_handle for this type and not yet released.
-        drop(unsafe { Arc::from_raw(handle.cast_const().cast::<C::RustType>()) });
-    }
 }

@@ -12,3 +12,4 @@ pub mod record;
 pub mod response;
 #[cfg(test)]
 mod tests;
+mod unload;

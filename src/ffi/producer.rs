@@ -6,15 +6,14 @@ use std::sync::Mutex;
 use super::boundary::{c_bytes, c_str, guard, timeout_from_ms, write_c_text};
 use super::builder::{read_option, read_topic_option};
 use super::fork;
-use super::handle::{arc_into_handle, borrow_tagged, borrow_tagged_mut, take_tagged, Castable, OwnedTaggedBox};
+use super::handle::{borrow_tagged, borrow_tagged_mut, take_tagged, Castable, OwnedTaggedBox};
 use super::record::RecordBuilder;
-use super::response::Response;
+use super::response::{into_response, Response};
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::{Outgoing, Producer as CoreProducer};
 use crate::kafka::protocol::record_headers::NO_HEADERS;
-use crate::kafka::receipt::Receipt;
-use crate::kafka::topic_name::TopicLabel;
+use crate::kafka::receipt;
 
 /// A Kafka producer with its own background thread.
 ///
@@ -73,7 +72,7 @@ static INHERITED: Mutex<Vec<ProducerState>> = Mutex::new(Vec::new());
 
 /// A Response refused at once; its topic is `topic` if that is a string.
 fn failed_response(topic: Option<&str>, code: ErrorCode) -> *mut Response {
-    arc_into_handle::<Response>(Receipt::failed(TopicLabel::new(topic.unwrap_or_default()), code))
+    into_response(receipt::refused(topic.unwrap_or_default(), code, None))
 }
 
 /// Queues one record for `topic` and returns its delivery receipt at once;
@@ -89,7 +88,9 @@ fn failed_response(topic: Option<&str>, code: ErrorCode) -> *mut Response {
 /// queue.buffering.max.messages or .kbytes is reached; -197 once the
 /// producer is closed.
 ///
-/// Returns NULL only if memory runs out. The caller owns the Response and
+/// Returns NULL only when no Response can be made: 268,435,456 (2^28) are
+/// held and not freed, or the library is being unloaded (the record is
+/// then not queued). The caller owns the Response and
 /// frees it with `response_free`, before or after it completes, before or
 /// after the producer is closed or freed. Any thread.
 #[no_mangle]
@@ -107,7 +108,7 @@ pub extern "C" fn producer_send(
         let args = unsafe { (c_str(topic, "topic"), c_bytes(key, key_len, "key"), c_bytes(value, value_len, "value")) };
         let Some(producer) = live_producer(producer) else { return failed_response(args.0.ok(), ErrorCode::INVALID_ARG) };
         let (Ok(topic), Ok(key), Ok(value)) = args else { return failed_response(args.0.ok(), ErrorCode::INVALID_ARG) };
-        arc_into_handle::<Response>(producer.send(topic, key, value))
+        into_response(producer.send(topic, key, value))
     })
 }
 
@@ -120,7 +121,7 @@ pub extern "C" fn producer_send(
 /// message.max.bytes; -190 for a partition the topic does not have, when
 /// its partitions are already known (else once they are).
 ///
-/// NULL only if memory runs out. The caller owns the Response. Any thread
+/// NULL only as for `producer_send`. The caller owns the Response. Any thread
 /// for the producer; the record builder's own thread.
 #[no_mangle]
 #[allow(unsafe_code)]
@@ -130,7 +131,7 @@ pub extern "C" fn producer_send_record(producer: *mut Producer, record: *mut Rec
         let Some(state) = (unsafe { borrow_tagged_mut(record) }) else { return failed_response(None, ErrorCode::INVALID_ARG) };
         let (topic, outgoing) = state.outgoing();
         match (live_producer(producer), topic) {
-            (Some(producer), Some(topic)) => arc_into_handle::<Response>(producer.send_record(topic, outgoing)),
+            (Some(producer), Some(topic)) => into_response(producer.send_record(topic, outgoing)),
             _ => failed_response(topic, ErrorCode::INVALID_ARG),
         }
     })

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
-use crate::kafka::receipt::{self, SharedReceipt};
+use crate::kafka::receipt::{self, Pending, Wakeups};
 use crate::kafka::topic_config::TopicConfig;
 
 /// Messages and payload bytes sent but not yet completed, bounded by
@@ -69,7 +69,7 @@ impl QueueGauge {
 /// counted in the gauge instead.
 #[derive(Debug)]
 pub struct Receipts {
-    receipts: Vec<Option<SharedReceipt>>,
+    receipts: Vec<Option<Pending>>,
     payload_bytes: usize,
     gauge: Arc<QueueGauge>,
 }
@@ -79,7 +79,7 @@ impl Receipts {
         Receipts { receipts: Vec::new(), payload_bytes: 0, gauge }
     }
 
-    pub fn push(&mut self, receipt: Option<SharedReceipt>, payload: usize) {
+    pub fn push(&mut self, receipt: Option<Pending>, payload: usize) {
         self.receipts.push(receipt);
         self.payload_bytes += payload;
     }
@@ -91,21 +91,23 @@ impl Receipts {
 
     /// Takes out the one receipt of a waiting record, unsettled, so that it
     /// can move into a batch (which then holds its gauge room).
-    pub fn into_receipt(mut self) -> Option<SharedReceipt> {
+    pub fn into_receipt(mut self) -> Option<Pending> {
         debug_assert_eq!(self.receipts.len(), 1);
         self.payload_bytes = 0;
-        self.receipts.pop().expect("a waiting record has one receipt")
+        self.receipts.pop().flatten()
     }
 
     /// Delivered: record `i` has offset `base_offset + i` (-1 with acks=0).
     pub fn deliver(mut self, base_offset: i64, log_append_time: Option<i64>) {
-        for (i, d) in self.receipts.iter().enumerate() {
+        let records = self.receipts.len();
+        let mut wakeups = Wakeups::default();
+        for (i, d) in self.receipts.drain(..).enumerate() {
             if let Some(d) = d {
                 let offset = if base_offset < 0 { -1 } else { base_offset + i as i64 };
-                d.deliver(offset, log_append_time);
+                d.deliver(offset, log_append_time, &mut wakeups);
             }
         }
-        self.settle();
+        self.settle(records, wakeups);
     }
 
     pub fn fail(mut self, code: ErrorCode) {
@@ -113,23 +115,22 @@ impl Receipts {
     }
 
     fn fail_all(&mut self, code: ErrorCode) {
+        let records = self.receipts.len();
+        let mut wakeups = Wakeups::default();
         let mut without_receipt = 0;
-        for d in &self.receipts {
+        for d in self.receipts.drain(..) {
             match d {
-                Some(d) => {
-                    d.fail(code);
-                }
+                Some(d) => d.fail(code, &mut wakeups),
                 None => without_receipt += 1,
             }
         }
         self.gauge.count_failed_without_receipt(without_receipt, code);
-        self.settle();
+        self.settle(records, wakeups);
     }
 
-    fn settle(&mut self) {
-        self.gauge.release(self.receipts.len(), self.payload_bytes);
-        receipt::notify_completed(self.receipts.iter().flatten());
-        self.receipts.clear();
+    fn settle(&mut self, records: usize, wakeups: Wakeups) {
+        self.gauge.release(records, self.payload_bytes);
+        receipt::notify_completed(wakeups);
         self.payload_bytes = 0;
     }
 }
@@ -199,7 +200,7 @@ impl Batch {
     }
 
     /// Appends a record (`headers`: its header block, `NO_HEADERS` for none).
-    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Option<SharedReceipt>) {
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8], receipt: Option<Pending>) {
         if let Some(receipt) = &receipt {
             receipt.set_partition(self.partition);
         }
@@ -239,6 +240,7 @@ pub fn payload_len(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::receipt::test_pending;
 
     #[test]
     fn gauge_refuses_past_either_limit_and_undoes_the_reservation() {
@@ -256,26 +258,31 @@ mod tests {
     fn dropped_receipts_fail_with_destroy_and_release_the_gauge() {
         let gauge = Arc::new(QueueGauge::default());
         assert!(gauge.try_reserve(5, 10, 100));
-        let d = crate::kafka::receipt::Receipt::test_pending(1);
+        let (pending, d) = test_pending(1);
         let mut r = Receipts::new(Arc::clone(&gauge));
-        r.push(Some(SharedReceipt::clone(&d)), 5);
+        r.push(Some(pending), 5);
         drop(r);
-        assert_eq!(d.error(), ErrorCode::DESTROY);
+        assert_eq!(d.read().unwrap().error(), ErrorCode::DESTROY);
         assert_eq!(gauge.outstanding_messages(), 0);
+        assert!(d.free());
     }
 
     #[test]
     fn delivered_offsets_count_from_the_base() {
         let gauge = Arc::new(QueueGauge::default());
-        let ds: Vec<_> = (0..3).map(|_| crate::kafka::receipt::Receipt::test_pending(1)).collect();
         let mut r = Receipts::new(Arc::clone(&gauge));
-        for d in &ds {
-            assert!(gauge.try_reserve(1, 10, 100));
-            r.push(Some(SharedReceipt::clone(d)), 1);
-        }
+        let ds: Vec<_> = (0..3)
+            .map(|_| {
+                let (pending, d) = test_pending(1);
+                assert!(gauge.try_reserve(1, 10, 100));
+                r.push(Some(pending), 1);
+                d
+            })
+            .collect();
         r.deliver(40, None);
-        assert_eq!(ds.iter().map(|d| d.offset()).collect::<Vec<_>>(), [40, 41, 42]);
+        assert_eq!(ds.iter().map(|d| d.read().unwrap().offset()).collect::<Vec<_>>(), [40, 41, 42]);
         assert_eq!(gauge.outstanding_messages(), 0);
+        assert!(ds.iter().all(|d| d.free()));
     }
 
     #[test]
@@ -283,21 +290,23 @@ mod tests {
         let gauge = Arc::new(QueueGauge::default());
         let batch = |with: &[bool]| {
             let mut r = Receipts::new(Arc::clone(&gauge));
-            let ds: Vec<_> = with.iter().map(|&w| w.then(|| crate::kafka::receipt::Receipt::test_pending(1))).collect();
-            for d in &ds {
+            let mut ds = Vec::new();
+            for &w in with {
                 assert!(gauge.try_reserve(1, 100, 1000));
-                r.push(d.clone(), 1);
+                let (pending, d) = w.then(|| test_pending(1)).unzip();
+                r.push(pending, 1);
+                ds.push(d);
             }
             (r, ds)
         };
         let (r, ds) = batch(&[false, true, false, true]);
         r.deliver(10, None);
-        let offsets: Vec<i64> = ds.iter().flatten().map(|d| d.offset()).collect();
+        let offsets: Vec<i64> = ds.iter().flatten().map(|d| d.read().unwrap().offset()).collect();
         assert_eq!(offsets, [11, 13], "the receipt-less records hold their offsets");
         assert_eq!(gauge.failed_without_receipt(), (0, ErrorCode::NO_ERROR));
         let (r, ds) = batch(&[false, true, false]);
         r.fail(ErrorCode::MSG_TIMED_OUT);
-        assert_eq!(ds[1].as_ref().map(|d| d.error()), Some(ErrorCode::MSG_TIMED_OUT));
+        assert_eq!(ds[1].map(|d| d.read().unwrap().error()), Some(ErrorCode::MSG_TIMED_OUT));
         assert_eq!(gauge.failed_without_receipt(), (2, ErrorCode::MSG_TIMED_OUT));
         drop(batch(&[false]).0);
         assert_eq!(gauge.failed_without_receipt(), (3, ErrorCode::DESTROY), "dropped unsettled: failed with _DESTROY");

@@ -36,8 +36,8 @@ use super::config::Config;
 use super::error::ErrorCode;
 use super::log::{Context, LogLine, Logger, LOG_ERR, LOG_WARNING};
 use super::protocol::record_headers::NO_HEADERS;
-use super::receipt::{self, Receipt, SharedReceipt};
-use super::topic_name::{InvalidTopic, TopicLabel};
+use super::receipt::{self, Handle};
+use super::topic_name::InvalidTopic;
 
 /// How long close waits for the runtime's helper threads (DNS look-ups,
 /// compression).
@@ -196,8 +196,10 @@ impl Producer {
     }
 
     /// Queues one record and returns its receipt; never blocks on the
-    /// network. Failures known now come back as completed receipts.
-    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> SharedReceipt {
+    /// network. Failures known now come back as completed receipts. None
+    /// only when no receipt can be made (2^28 held: the application frees
+    /// none; or the library is being unloaded).
+    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) -> Option<Handle> {
         self.send_record(topic, Outgoing { key, value, headers: NO_HEADERS, partition: None, timestamp: 0 })
     }
 
@@ -205,12 +207,13 @@ impl Producer {
     /// over the partitioner; one the topic does not have fails the receipt
     /// with `_UNKNOWN_PARTITION` once metadata is known) or a timestamp of
     /// its own (CreateTime; 0 means now, as in librdkafka).
-    pub fn send_record(&self, topic: &str, record: Outgoing) -> SharedReceipt {
+    pub fn send_record(&self, topic: &str, record: Outgoing) -> Option<Handle> {
         let timestamp = stamp(record.timestamp);
         match self.enqueue(topic, Outgoing { timestamp, ..record }, true) {
-            Ok(receipt) => receipt.expect("asked for"),
-            Err(Refused::Topic(reason)) => Receipt::invalid_topic(TopicLabel::new(topic), reason),
-            Err(Refused::Code(code)) => Receipt::failed(TopicLabel::new(topic), code),
+            Ok(receipt) => receipt,
+            Err(Refused::Topic(reason)) => receipt::refused(topic, ErrorCode::INVALID_ARG, Some(reason)),
+            Err(Refused::Code(code)) => receipt::refused(topic, code, None),
+            Err(Refused::NoReceipt) => None,
         }
     }
 
@@ -224,6 +227,8 @@ impl Producer {
             Ok(_) => ErrorCode::NO_ERROR,
             Err(Refused::Topic(_)) => ErrorCode::INVALID_ARG,
             Err(Refused::Code(code)) => code,
+            // Only a send that asks for a receipt can lack one.
+            Err(Refused::NoReceipt) => ErrorCode::FAIL,
         }
     }
 
@@ -235,7 +240,7 @@ impl Producer {
 
     /// Queues one record stamped with its timestamp; returns its receipt if
     /// `with_receipt`.
-    fn enqueue(&self, topic: &str, record: Outgoing, with_receipt: bool) -> Result<Option<SharedReceipt>, Refused> {
+    fn enqueue(&self, topic: &str, record: Outgoing, with_receipt: bool) -> Result<Option<Handle>, Refused> {
         let config = &self.shared.config;
         if topic.is_empty() {
             return Err(Refused::Topic(InvalidTopic::Empty));
@@ -262,6 +267,7 @@ impl Producer {
                     return Err(match refusal {
                         Refusal::Topic(reason) => Refused::Topic(reason),
                         Refusal::UnknownPartition => Refused::Code(ErrorCode::UNKNOWN_PARTITION),
+                        Refusal::NoReceipt => Refused::NoReceipt,
                     });
                 }
             };
@@ -387,6 +393,8 @@ impl Drop for Producer {
 enum Refused {
     Topic(InvalidTopic),
     Code(ErrorCode),
+    /// No receipt could be made (see `send`).
+    NoReceipt,
 }
 
 /// A record's timestamp: its own, or now for 0 (librdkafka's rule).

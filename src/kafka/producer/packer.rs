@@ -101,7 +101,7 @@ mod tests {
     use crate::kafka::config::ConfigBuilder;
     use crate::kafka::protocol::compression::decompress;
     use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
-    use crate::kafka::receipt::Receipt;
+    use crate::kafka::receipt::test_pending;
     use crate::kafka::topic_config::TopicConfig;
 
     /// A topic's options with this codec.
@@ -121,7 +121,7 @@ mod tests {
                 None,
                 Some(format!("record {i} of partition {partition}").as_bytes()),
                 crate::kafka::protocol::record_headers::NO_HEADERS,
-                Some(Receipt::test_pending(1)),
+                Some(test_pending(1).0),
             );
         }
         b

@@ -25,7 +25,7 @@ use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::receipt::{Receipt, SharedReceipt};
+use crate::kafka::receipt::{Handle, Lane};
 
 use crate::kafka::protocol::record_headers::NO_HEADERS;
 use crate::kafka::topic_name::{self, InvalidTopic, TopicLabel};
@@ -50,7 +50,7 @@ pub struct Appended {
     /// batch started its linger clock, or metadata is needed.
     pub wake: bool,
     /// Its receipt, if it asked for one.
-    pub receipt: Option<SharedReceipt>,
+    pub receipt: Option<Handle>,
 }
 
 /// Why `append` refused a record.
@@ -59,6 +59,9 @@ pub enum Refusal {
     Topic(InvalidTopic),
     /// The record asked for a partition the topic does not have.
     UnknownPartition,
+    /// No receipt could be made: 2^28 receipts are held (the application
+    /// frees none) or the library is being unloaded.
+    NoReceipt,
 }
 
 /// What `take_due` took out, and what the sender should do next.
@@ -174,7 +177,7 @@ impl Accumulator {
                     let name: Arc<str> = Arc::from(topic);
                     self.topics.push(TopicQueue {
                         name: Arc::clone(&name),
-                        label: TopicLabel::new(topic),
+                        receipts: Lane::new(TopicLabel::new(topic)),
                         settings: self.config.topic(topic),
                         partitions: Vec::new(),
                         waiting: VecDeque::new(),
@@ -193,8 +196,10 @@ impl Accumulator {
         }
         let queue = &mut self.topics[self.last_topic];
         queue.used = true;
-        let receipt = with_receipt.then(|| Receipt::pending(Arc::clone(&queue.label), timestamp));
-        let callers = receipt.clone();
+        let (receipt, callers) = match with_receipt {
+            true => queue.receipts.issue(timestamp).map(|(pending, handle)| (Some(pending), Some(handle))).ok_or(Refusal::NoReceipt)?,
+            false => (None, None),
+        };
         if queue.partitions.is_empty() {
             let mut waiting = Receipts::new(Arc::clone(&self.gauge));
             waiting.push(receipt, payload_len(key, value, headers));
@@ -211,7 +216,15 @@ impl Accumulator {
         }
         let mut shared = AppendShared { config: &self.config, gauge: &self.gauge, buffers: &self.buffers, random: &mut self.random };
         let record = NewRecord { key, value, headers, partition, timestamp, sent_at: None, receipt };
-        queue.append(&mut shared, record, &now).map(|wake| Appended { wake, receipt: callers }).map_err(|_| Refusal::UnknownPartition)
+        match queue.append(&mut shared, record, &now) {
+            Ok(wake) => Ok(Appended { wake, receipt: callers }),
+            Err(pending) => {
+                // Neither part reaches anyone: let go of both.
+                drop(pending);
+                callers.map(Handle::free);
+                Err(Refusal::UnknownPartition)
+            }
+        }
     }
 
     /// Applies metadata for one topic and places its waiting records.

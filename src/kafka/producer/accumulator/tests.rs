@@ -30,9 +30,29 @@ fn only_batch(plan: DueBatches, leader: i32) -> Batch {
     batches.remove(0)
 }
 
-fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> SharedReceipt {
-    let d = acc.append("t", record(key, Some(b"value"), 1), || now, true).unwrap().receipt.unwrap();
-    d
+fn send(acc: &mut Accumulator, key: Option<&[u8]>, now: Instant) -> Handle {
+    acc.append("t", record(key, Some(b"value"), 1), || now, true).unwrap().receipt.unwrap()
+}
+
+/// A receipt's fields read through its handle (held to the end of the test).
+trait Reads {
+    fn partition(&self) -> i32;
+    fn error(&self) -> ErrorCode;
+    fn is_completed(&self) -> bool;
+}
+
+impl Reads for Handle {
+    fn partition(&self) -> i32 {
+        self.read().expect("a valid handle").partition()
+    }
+
+    fn error(&self) -> ErrorCode {
+        self.read().expect("a valid handle").error()
+    }
+
+    fn is_completed(&self) -> bool {
+        self.read().expect("a valid handle").is_completed()
+    }
 }
 
 #[test]

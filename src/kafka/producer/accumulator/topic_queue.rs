@@ -12,9 +12,8 @@ use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::partitioner::StickyRandom;
 use crate::kafka::producer::batch::{payload_len, Batch, QueueGauge, Receipts};
-use crate::kafka::receipt::SharedReceipt;
+use crate::kafka::receipt::{Lane, Pending};
 use crate::kafka::topic_config::TopicConfig;
-use crate::kafka::topic_name::TopicLabel;
 
 /// What every topic's append uses: the options, the queue gauge the new
 /// batches hold room in, their buffers, and the sticky partitions' dice.
@@ -38,7 +37,7 @@ pub(super) struct NewRecord<'a> {
     /// When it was sent, for a record that waited for metadata (else now).
     pub sent_at: Option<Instant>,
     /// None for a record sent without a receipt.
-    pub receipt: Option<SharedReceipt>,
+    pub receipt: Option<Pending>,
 }
 
 /// Fx-style hashing of topic names, looked up once per record: they are the
@@ -81,8 +80,8 @@ pub(super) struct WaitingRecord {
 #[derive(Debug)]
 pub(super) struct TopicQueue {
     pub(super) name: Arc<str>,
-    /// The name as its receipts carry it.
-    pub(super) label: Arc<TopicLabel>,
+    /// Where its receipts come from (they carry its name).
+    pub(super) receipts: Lane,
     /// Its options (its own, or the producer's).
     pub(super) settings: Arc<TopicConfig>,
     /// Empty until metadata gives the partition count.
@@ -121,7 +120,7 @@ impl TopicQueue {
         shared: &mut AppendShared,
         record: NewRecord,
         now: &dyn Fn() -> Instant,
-    ) -> Result<bool, Option<SharedReceipt>> {
+    ) -> Result<bool, Option<Pending>> {
         let AppendShared { config, gauge, buffers, random } = shared;
         let NewRecord { key, value, headers, partition, timestamp, sent_at, receipt } = record;
         let count = self.partitions.len() as u32;

@@ -1,0 +1,303 @@
+//! A block of receipt slots: what one receipt is in memory (20 bytes), and
+//! what its topic's receipts in the block share (the topic, a base
+//! timestamp).
+//!
+//! A slot's word holds its generation and who holds it: the application
+//! (a handle) and the producer (it will complete the slot). The slot is
+//! free again only once both have let go; a handle is valid only while
+//! its generation matches and the application's bit is set. Readers check
+//! the word before and after reading the fields (a sequence lock), so a
+//! slot freed or reused meanwhile reads as invalid, never as a mix.
+
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::kafka::error::ErrorCode;
+use crate::kafka::topic_name::TopicLabel;
+
+/// Slots per block: a block is claimed by one topic's sends and recycled
+/// once all of its slots are free.
+pub(super) const SLOTS: usize = 64;
+
+/// The application holds a handle to the slot.
+pub(super) const HELD_BY_APPLICATION: u32 = 1;
+/// A producer will complete the slot.
+pub(super) const HELD_BY_PRODUCER: u32 = 2;
+const HOLDERS: u32 = HELD_BY_APPLICATION | HELD_BY_PRODUCER;
+const GENERATION_SHIFT: u32 = 4;
+/// Bits of a generation: a slot is reused this many times before a stale
+/// handle to it could match again.
+pub(super) const GENERATION_BITS: u32 = 28;
+const GENERATION_MASK: u32 = (1 << GENERATION_BITS) - 1;
+
+/// The outcome of a receipt not completed yet.
+const PENDING: i64 = i64::MIN;
+/// A failed receipt's outcome is this plus its code: below every offset
+/// (and -1, delivered with acks=0) and above `PENDING`.
+const FAILED: i64 = -(1 << 40);
+/// A stamp that did not fit 32 bits: the timestamp is in `wide_stamps`.
+const WIDE: i32 = i32::MIN;
+
+/// What a slot says about its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    /// Delivered at this offset (-1 with acks=0, which gives none).
+    Delivered(i64),
+    Failed(ErrorCode),
+}
+
+impl Outcome {
+    fn encode(self) -> i64 {
+        match self {
+            Outcome::Pending => PENDING,
+            Outcome::Delivered(offset) => offset.max(-1),
+            Outcome::Failed(code) => FAILED + i64::from(code.code()),
+        }
+    }
+
+    fn decode(value: i64) -> Outcome {
+        match value {
+            PENDING => Outcome::Pending,
+            v if v >= -1 => Outcome::Delivered(v),
+            v => Outcome::Failed(ErrorCode((v - FAILED) as i32)),
+        }
+    }
+}
+
+/// One slot's fields, read together and checked (see `Block::read`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Fields {
+    pub outcome: Outcome,
+    /// The partition (-1 until chosen), or for a topic refused at send
+    /// the refusal's index.
+    pub partition: i32,
+    pub timestamp: i64,
+    /// The topic's name with a NUL after it, valid while the slot is held.
+    pub topic: *const u8,
+}
+
+pub struct Block {
+    words: [AtomicU32; SLOTS],
+    partitions: [AtomicI32; SLOTS],
+    /// Timestamps as offsets from `base_timestamp`, or `WIDE`.
+    stamps: [AtomicI32; SLOTS],
+    outcomes: [AtomicI64; SLOTS],
+    /// Made the first time a timestamp does not fit a stamp; kept with the block.
+    wide_stamps: OnceLock<Box<[AtomicI64; SLOTS]>>,
+    base_timestamp: AtomicI64,
+    /// `label`'s bytes, for readers that must not lock.
+    topic: AtomicPtr<u8>,
+    /// The topic of every receipt in the block, while it is claimed.
+    label: Mutex<Option<Arc<TopicLabel>>>,
+    /// Slots not yet let go by both holders, counting every slot of the
+    /// block from its claim, plus one while a lane issues from it.
+    live: AtomicU32,
+}
+
+fn generation_of(word: u32) -> u32 {
+    word >> GENERATION_SHIFT
+}
+
+impl Block {
+    /// A block whose slots start at generations drawn from `seed` (one
+    /// per slot): neighbouring slots do not share generations, so a handle
+    /// with a bit of its slot changed does not name a live receipt.
+    pub(super) fn new(seed: impl Fn(usize) -> u32) -> Block {
+        Block {
+            words: std::array::from_fn(|i| AtomicU32::new((seed(i) & GENERATION_MASK) << GENERATION_SHIFT)),
+            partitions: [const { AtomicI32::new(-1) }; SLOTS],
+            stamps: [const { AtomicI32::new(0) }; SLOTS],
+            outcomes: [const { AtomicI64::new(PENDING) }; SLOTS],
+            wide_stamps: OnceLock::new(),
+            base_timestamp: AtomicI64::new(0),
+            topic: AtomicPtr::new(std::ptr::null_mut()),
+            label: Mutex::new(None),
+            live: AtomicU32::new(0),
+        }
+    }
+
+    /// Prepares a free block for `label`'s receipts: every slot counted
+    /// live until issued and let go, or returned unissued (`return_unissued`).
+    pub(super) fn claim(&self, label: &Arc<TopicLabel>, base_timestamp: i64) {
+        self.topic.store(label.with_nul().as_ptr().cast_mut(), Ordering::Release);
+        *self.label.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(label));
+        self.base_timestamp.store(base_timestamp, Ordering::Relaxed);
+        self.live.store(SLOTS as u32 + 1, Ordering::Release);
+    }
+
+    /// Called when the last slot is let go: forgets the topic.
+    pub(super) fn clear(&self) {
+        self.topic.store(std::ptr::null_mut(), Ordering::Release);
+        self.label.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Hands out slot `i` (never handed out since the claim) with a new
+    /// generation, pending or already completed; returns the generation.
+    pub(super) fn issue(&self, i: usize, holders: u32, timestamp: i64, outcome: Outcome) -> u32 {
+        let generation = match generation_of(self.words[i].load(Ordering::Relaxed)).wrapping_add(1) & GENERATION_MASK {
+            0 => 1,
+            g => g,
+        };
+        self.words[i].store(generation << GENERATION_SHIFT | holders, Ordering::Relaxed);
+        // A reader of the old generation that sees any field below sees the
+        // new word too, and refuses what it read.
+        std::sync::atomic::fence(Ordering::Release);
+        self.partitions[i].store(-1, Ordering::Relaxed);
+        self.write_timestamp(i, timestamp);
+        self.outcomes[i].store(outcome.encode(), Ordering::Release);
+        generation
+    }
+
+    /// Returns slots issued by no one (a lane let go of the block before
+    /// filling it) and the lane's own count; true when the block is free.
+    pub(super) fn return_unissued(&self, unissued: usize) -> bool {
+        self.let_go(unissued as u32 + 1)
+    }
+
+    fn let_go(&self, count: u32) -> bool {
+        self.live.fetch_sub(count, Ordering::AcqRel) == count
+    }
+
+    pub(super) fn set_partition(&self, i: usize, partition: i32) {
+        self.partitions[i].store(partition, Ordering::Release);
+    }
+
+    fn write_timestamp(&self, i: usize, timestamp: i64) {
+        let stamp = timestamp.wrapping_sub(self.base_timestamp.load(Ordering::Relaxed));
+        match i32::try_from(stamp) {
+            Ok(stamp) if stamp != WIDE => self.stamps[i].store(stamp, Ordering::Relaxed),
+            _ => {
+                let wide = self.wide_stamps.get_or_init(|| Box::new([const { AtomicI64::new(0) }; SLOTS]));
+                wide[i].store(timestamp, Ordering::Relaxed);
+                self.stamps[i].store(WIDE, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn read_timestamp(&self, i: usize) -> i64 {
+        match self.stamps[i].load(Ordering::Relaxed) {
+            WIDE => self.wide_stamps.get().map_or(-1, |wide| wide[i].load(Ordering::Relaxed)),
+            stamp => self.base_timestamp.load(Ordering::Relaxed).wrapping_add(i64::from(stamp)),
+        }
+    }
+
+    /// Completes slot `i` (the producer's to complete): `partition` is
+    /// written for a refusal's reason, `timestamp` for LogAppendTime. The
+    /// outcome is stored last, so a reader that sees it sees the rest.
+    pub(super) fn complete(&self, i: usize, outcome: Outcome, partition: Option<i32>, timestamp: Option<i64>) {
+        // As in `issue`: a stale reader that sees these writes sees the
+        // word of the generation they belong to.
+        std::sync::atomic::fence(Ordering::Release);
+        if let Some(partition) = partition {
+            self.partitions[i].store(partition, Ordering::Relaxed);
+        }
+        if let Some(timestamp) = timestamp {
+            self.write_timestamp(i, timestamp);
+        }
+        self.outcomes[i].store(outcome.encode(), Ordering::Release);
+    }
+
+    /// The producer lets go of slot `i` (after completing it); true when
+    /// that frees the whole block.
+    pub(super) fn release_by_producer(&self, i: usize) -> bool {
+        let before = self.words[i].fetch_and(!HELD_BY_PRODUCER, Ordering::AcqRel);
+        before & HOLDERS == HELD_BY_PRODUCER && self.let_go(1)
+    }
+
+    /// The application lets go of slot `i` of generation `generation`:
+    /// Some(true) when that frees the whole block, None when the handle was
+    /// not valid (freed before, or never this slot's).
+    pub(super) fn release_by_application(&self, i: usize, generation: u32) -> Option<bool> {
+        let mut word = self.words[i].load(Ordering::Acquire);
+        loop {
+            if !Self::valid(word, generation) {
+                return None;
+            }
+            match self.words[i].compare_exchange_weak(word, word & !HELD_BY_APPLICATION, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(word & HOLDERS == HELD_BY_APPLICATION && self.let_go(1)),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    fn valid(word: u32, generation: u32) -> bool {
+        generation_of(word) == generation && word & HELD_BY_APPLICATION != 0
+    }
+
+    /// Whether a handle of `generation` to slot `i` is valid now.
+    pub(super) fn is_valid(&self, i: usize, generation: u32) -> bool {
+        Self::valid(self.words[i].load(Ordering::Acquire), generation)
+    }
+
+    /// Slot `i`'s fields, if a handle of `generation` to it is valid
+    /// before and after they are read.
+    pub(super) fn read(&self, i: usize, generation: u32) -> Option<Fields> {
+        if !self.is_valid(i, generation) {
+            return None;
+        }
+        let outcome = Outcome::decode(self.outcomes[i].load(Ordering::Acquire));
+        let fields = Fields {
+            outcome,
+            partition: self.partitions[i].load(Ordering::Acquire),
+            timestamp: self.read_timestamp(i),
+            topic: self.topic.load(Ordering::Acquire),
+        };
+        // Pairs with the fence in `issue`: a read that saw a later use's
+        // fields sees its word below.
+        std::sync::atomic::fence(Ordering::Acquire);
+        self.is_valid_relaxed(i, generation).then_some(fields)
+    }
+
+    fn is_valid_relaxed(&self, i: usize, generation: u32) -> bool {
+        Self::valid(self.words[i].load(Ordering::Relaxed), generation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_and_do_not_overlap() {
+        let mut all = vec![Outcome::Pending, Outcome::Delivered(-1), Outcome::Delivered(0), Outcome::Delivered(i64::MAX)];
+        all.extend(ErrorCode::all().iter().filter(|c| !c.is_ok()).map(|&c| Outcome::Failed(c)));
+        all.push(Outcome::Failed(ErrorCode(i32::MIN)));
+        all.push(Outcome::Failed(ErrorCode(i32::MAX)));
+        for o in &all {
+            assert_eq!(Outcome::decode(o.encode()), *o);
+        }
+        let mut encoded: Vec<i64> = all.iter().map(|o| o.encode()).collect();
+        encoded.sort_unstable();
+        encoded.dedup();
+        assert_eq!(encoded.len(), all.len());
+    }
+
+    #[test]
+    fn a_slot_is_twenty_bytes_and_a_block_about_that_per_slot() {
+        let per_slot = std::mem::size_of::<Block>() as f64 / SLOTS as f64;
+        assert!(per_slot <= 21.0, "{per_slot} bytes per slot");
+    }
+
+    #[test]
+    fn timestamps_far_from_the_base_take_the_wide_path() {
+        let block = Block::new(|i| i as u32);
+        block.claim(&TopicLabel::new("t"), 1_700_000_000_000);
+        for (i, ts) in [1_700_000_000_123, -1, 0, i64::MAX, i64::MIN, 1_700_000_000_000 + i64::from(i32::MIN)].into_iter().enumerate() {
+            let g = block.issue(i, HELD_BY_APPLICATION, ts, Outcome::Pending);
+            assert_eq!(block.read(i, g).map(|f| f.timestamp), Some(ts));
+        }
+    }
+
+    #[test]
+    fn a_slot_is_free_only_once_both_holders_let_go() {
+        let block = Block::new(|i| i as u32);
+        block.claim(&TopicLabel::new("t"), 0);
+        let g = block.issue(0, HELD_BY_APPLICATION | HELD_BY_PRODUCER, 0, Outcome::Pending);
+        assert!(!block.return_unissued(SLOTS - 1), "slot 0 is still held");
+        assert_eq!(block.release_by_application(0, g), Some(false), "the producer still holds it");
+        assert_eq!(block.release_by_application(0, g), None, "a second free is refused");
+        assert!(block.read(0, g).is_none());
+        assert!(block.release_by_producer(0), "the last holder frees the block");
+    }
+}

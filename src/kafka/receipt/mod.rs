@@ -1,0 +1,340 @@
+//! Delivery receipts (a `Response` in the C API): one slot per record in
+//! a process-wide table, completed by the producer and read or waited on
+//! by the application through a checked handle.
+//!
+//! A handle is a number, not a pointer: a tag, the slot's place and the
+//! slot's generation. Every read checks the generation against the slot
+//! (before and after reading its fields), and the table's memory is never
+//! freed while the library is loaded, so a freed, foreign or made-up handle
+//! reads as invalid and never touches freed memory, on any thread, even
+//! after its producer is gone. A send costs no allocation: slots come
+//! from 64-slot blocks that one topic's sends fill in turn (the topic is
+//! kept once per block), and a block is reused once every slot in it has
+//! been let go by both holders, the application (`Handle::free`) and the
+//! producer (on completion).
+//!
+//! A slot is 20 bytes: its word (generation and holders), partition,
+//! timestamp (32 bits from the block's base, wider ones aside) and
+//! outcome (the offset, or the error code, or pending) in one 64-bit value
+//! published last, so a reader that sees it completed sees the rest.
+
+mod block;
+mod pool;
+mod shards;
+
+use std::mem::ManuallyDrop;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use block::{Block, Outcome};
+use block::{HELD_BY_APPLICATION, HELD_BY_PRODUCER, SLOTS};
+pub use pool::Chunk;
+pub use shards::{notify_completed, wait_until, Wakeups};
+
+use super::error::ErrorCode;
+use super::topic_name::{InvalidTopic, TopicLabel};
+
+const SLOT_INDEX_BITS: u32 = SLOTS.trailing_zeros();
+/// A slot's number: its block's number, then its index in the block.
+const SLOT_BITS: u32 = pool::BLOCK_NUMBER_BITS + SLOT_INDEX_BITS;
+/// A handle's top byte: a small integer or a pointer is never a handle.
+const HANDLE_TAG: u64 = 0x52;
+const TAG_SHIFT: u32 = 56;
+const _: () = assert!(SLOT_BITS + block::GENERATION_BITS == TAG_SHIFT);
+
+/// What the application holds for one receipt: a tag, a slot and the
+/// generation the slot had when the receipt was made. Any 64-bit value can
+/// be turned into one; only the handles this module made read as valid,
+/// and only until freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle(u64);
+
+impl Handle {
+    fn new(slot: u32, generation: u32) -> Handle {
+        Handle(HANDLE_TAG << TAG_SHIFT | u64::from(slot) << block::GENERATION_BITS | u64::from(generation))
+    }
+
+    pub fn from_raw(raw: u64) -> Handle {
+        Handle(raw)
+    }
+
+    pub fn into_raw(self) -> u64 {
+        self.0
+    }
+
+    /// The slot's number and generation, if the tag is right.
+    fn parts(self) -> Option<(u32, u32)> {
+        if self.0 >> TAG_SHIFT != HANDLE_TAG {
+            return None;
+        }
+        let slot = (self.0 >> block::GENERATION_BITS) as u32 & ((1 << SLOT_BITS) - 1);
+        let generation = self.0 as u32 & ((1 << block::GENERATION_BITS) - 1);
+        Some((slot, generation))
+    }
+
+    /// The receipt as it is now; None for an invalid handle.
+    pub fn read(self) -> Option<Receipt> {
+        let (slot, generation) = self.parts()?;
+        let (block, i) = locate(slot)?;
+        block.read(i, generation).map(|fields| Receipt { fields })
+    }
+
+    /// Blocks until the receipt completes or `timeout` (None = forever)
+    /// passes: Some(completed), or None for an invalid handle (also one
+    /// freed by another thread while this one waited).
+    pub fn wait(self, timeout: Option<Duration>) -> Option<bool> {
+        let (slot, generation) = self.parts()?;
+        let (block, i) = locate(slot)?;
+        let done = || block.read(i, generation).map_or(true, |f| f.outcome != Outcome::Pending);
+        let completed = shards::wait_for_slot(slot, timeout, done);
+        let receipt = block.read(i, generation)?;
+        Some(completed && receipt.outcome != Outcome::Pending)
+    }
+
+    /// Lets go of the receipt: the handle is invalid from now on. False
+    /// (and nothing changed) for a handle that was not valid.
+    pub fn free(self) -> bool {
+        let Some((slot, generation)) = self.parts() else { return false };
+        let Some((block, i)) = locate(slot) else { return false };
+        match block.release_by_application(i, generation) {
+            None => false,
+            Some(block_free) => {
+                if block_free {
+                    pool::recycle(slot >> SLOT_INDEX_BITS, block);
+                }
+                true
+            }
+        }
+    }
+}
+
+/// Slot `slot`'s block and its index there, if the block was ever made.
+fn locate(slot: u32) -> Option<(&'static Block, usize)> {
+    let block = pool::block(slot >> SLOT_INDEX_BITS)?;
+    Some((block, slot as usize & (SLOTS - 1)))
+}
+
+/// A receipt as read through a valid handle, at one moment.
+#[derive(Clone, Copy, Debug)]
+pub struct Receipt {
+    fields: block::Fields,
+}
+
+impl Receipt {
+    pub fn is_completed(&self) -> bool {
+        self.fields.outcome != Outcome::Pending
+    }
+
+    pub fn succeeded(&self) -> bool {
+        matches!(self.fields.outcome, Outcome::Delivered(_))
+    }
+
+    /// NO_ERROR unless completed with an error.
+    pub fn error(&self) -> ErrorCode {
+        match self.fields.outcome {
+            Outcome::Failed(code) => code,
+            _ => ErrorCode::NO_ERROR,
+        }
+    }
+
+    /// -1 until the partition is chosen, and after a failure (OpenEdge's
+    /// `PartitionId` is unknown then).
+    pub fn partition(&self) -> i32 {
+        match self.fields.outcome {
+            Outcome::Failed(_) => -1,
+            _ => self.fields.partition,
+        }
+    }
+
+    /// -1 unless delivered (or delivered with acks=0, which gives no offset).
+    pub fn offset(&self) -> i64 {
+        match self.fields.outcome {
+            Outcome::Delivered(offset) => offset,
+            _ => -1,
+        }
+    }
+
+    /// -1 unless delivered.
+    pub fn timestamp(&self) -> i64 {
+        match self.fields.outcome {
+            Outcome::Delivered(_) => self.fields.timestamp,
+            _ => -1,
+        }
+    }
+
+    /// Why the topic was refused, for a receipt refused at send for its
+    /// topic's name.
+    pub fn topic_refusal(&self) -> Option<InvalidTopic> {
+        match self.fields.outcome {
+            Outcome::Failed(ErrorCode::INVALID_ARG) => InvalidTopic::ALL.get(usize::try_from(self.fields.partition).ok()?).copied(),
+            _ => None,
+        }
+    }
+
+    /// The record's topic as the application named it, with a NUL after
+    /// it: valid until the handle is freed. Null only for a slot read while
+    /// its block was being recycled, which a valid handle never is.
+    pub fn topic_with_nul(&self) -> *const u8 {
+        self.fields.topic
+    }
+}
+
+/// A receipt as its producer holds it until it completes it: the slot's
+/// number (plus one). Completing it, or dropping it (which fails it with
+/// `_DESTROY`), lets go of the slot, so no receipt stays pending forever.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pending(NonZeroU32);
+
+impl Pending {
+    fn slot(&self) -> u32 {
+        self.0.get() - 1
+    }
+
+    /// The partition chosen for the record.
+    pub fn set_partition(&self, partition: i32) {
+        if let Some((block, i)) = locate(self.slot()) {
+            block.set_partition(i, partition);
+        }
+    }
+
+    /// Records success; `log_append_time` replaces the create time when the
+    /// topic uses LogAppendTime. Wakes no one: collect `wakeups` and call
+    /// `notify_completed` once for the batch.
+    pub fn deliver(self, offset: i64, log_append_time: Option<i64>, wakeups: &mut Wakeups) {
+        self.finish(Outcome::Delivered(offset), None, log_append_time, wakeups);
+    }
+
+    /// Records failure; wakes no one (see `deliver`).
+    pub fn fail(self, code: ErrorCode, wakeups: &mut Wakeups) {
+        debug_assert!(!code.is_ok());
+        self.finish(Outcome::Failed(code), None, None, wakeups);
+    }
+
+    fn finish(self, outcome: Outcome, partition: Option<i32>, timestamp: Option<i64>, wakeups: &mut Wakeups) {
+        let this = ManuallyDrop::new(self);
+        let slot = this.slot();
+        wakeups.add(slot);
+        if let Some((block, i)) = locate(slot) {
+            block.complete(i, outcome, partition, timestamp);
+            if block.release_by_producer(i) {
+                pool::recycle(slot >> SLOT_INDEX_BITS, block);
+            }
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let this = Pending(self.0);
+        let mut wakeups = Wakeups::default();
+        this.finish(Outcome::Failed(ErrorCode::DESTROY), None, None, &mut wakeups);
+        notify_completed(wakeups);
+    }
+}
+
+/// Where one topic's receipts come from: the block it fills in turn.
+#[derive(Debug)]
+pub struct Lane {
+    label: Arc<TopicLabel>,
+    /// The block being filled, its number, and its next slot.
+    current: Option<(u32, &'static Block)>,
+    next: usize,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Block")
+    }
+}
+
+impl Lane {
+    pub fn new(label: Arc<TopicLabel>) -> Lane {
+        Lane { label, current: None, next: SLOTS }
+    }
+
+    pub fn label(&self) -> &TopicLabel {
+        &self.label
+    }
+
+    /// A pending receipt for a record created at `timestamp` (ms since the
+    /// epoch): the producer's part and the application's. None when the
+    /// table is full (2^28 receipts held) or the library is unloading.
+    pub fn issue(&mut self, timestamp: i64) -> Option<(Pending, Handle)> {
+        let (slot, generation) = self.take_slot(HELD_BY_APPLICATION | HELD_BY_PRODUCER, timestamp, Outcome::Pending)?;
+        Some((Pending(NonZeroU32::new(slot + 1)?), Handle::new(slot, generation)))
+    }
+
+    /// A receipt completed at once (a record refused at send), held by the
+    /// application only; `partition` carries a refused topic's reason.
+    fn issue_refused(&mut self, code: ErrorCode, reason: Option<InvalidTopic>) -> Option<Handle> {
+        let (slot, generation) = self.take_slot(HELD_BY_APPLICATION, -1, Outcome::Pending)?;
+        let (block, i) = locate(slot)?;
+        let reason = reason.map(|r| r.index() as i32);
+        block.complete(i, Outcome::Failed(code), reason, None);
+        Some(Handle::new(slot, generation))
+    }
+
+    fn take_slot(&mut self, holders: u32, timestamp: i64, outcome: Outcome) -> Option<(u32, u32)> {
+        if self.next == SLOTS {
+            self.let_go_of_block();
+            let (number, block) = pool::claim()?;
+            block.claim(&self.label, timestamp);
+            self.current = Some((number, block));
+            self.next = 0;
+        }
+        let (number, block) = self.current?;
+        let i = self.next;
+        self.next += 1;
+        let generation = block.issue(i, holders, timestamp, outcome);
+        Some((number << SLOT_INDEX_BITS | i as u32, generation))
+    }
+
+    fn let_go_of_block(&mut self) {
+        if let Some((number, block)) = self.current.take() {
+            if block.return_unissued(SLOTS - self.next) {
+                pool::recycle(number, block);
+            }
+        }
+        self.next = SLOTS;
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        self.let_go_of_block();
+    }
+}
+
+/// Receipts of records refused at send, from one lane shared by every
+/// producer (and by sends that never reached one): refusals are rare, and
+/// a run of them is usually for one topic.
+static REFUSALS: Mutex<Option<Lane>> = Mutex::new(None);
+
+/// A receipt completed at once with `code` (a record refused at send), or
+/// with `_INVALID_ARG` and `reason` for a topic name refused at send.
+pub fn refused(topic: &str, code: ErrorCode, reason: Option<InvalidTopic>) -> Option<Handle> {
+    let mut lane = REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+    if lane.as_ref().map_or(true, |lane| lane.label.as_str() != topic) {
+        *lane = Some(Lane::new(TopicLabel::new(topic)));
+    }
+    lane.as_mut()?.issue_refused(code, reason)
+}
+
+/// For the library's unload (dlclose): when no receipt is held by anyone,
+/// every later receipt is refused and the table's memory is handed back
+/// for the caller to free; else nothing is returned and nothing changes.
+pub fn unload() -> Vec<Chunk> {
+    drop(REFUSALS.lock().unwrap_or_else(|e| e.into_inner()).take());
+    pool::unload()
+}
+
+/// A pending receipt of topic "t", for tests: the producer's part and the
+/// application's.
+#[cfg(test)]
+pub(crate) fn test_pending(timestamp: i64) -> (Pending, Handle) {
+    Lane::new(TopicLabel::new("t")).issue(timestamp).expect("room for a receipt")
+}
+
+#[cfg(test)]
+mod tests;
