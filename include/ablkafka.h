@@ -92,16 +92,18 @@ typedef struct RecordBuilder RecordBuilder;
 
  Owner: the caller, from `producer_send` until `response_free`, which may
  come before or after completion and before or after the producer is
- closed or freed; the producer keeps its own reference, so a Response
- outlives its producer and stays readable. Thread-safe: read it and wait
- on it from any threads; the producer's background thread completes it.
- Once `response_completed` returns 1 the other fields never change.
- Never free the strings it returns.
+ closed or freed; a Response outlives its producer and stays readable.
+ Thread-safe: read it and wait on it from any threads; the producer's
+ background thread completes it. Once `response_completed` returns 1
+ the other fields never change. Never free the strings it returns.
 
- Unlike builders and producers, a Response handle carries no type tag
- (a send costs one allocation): passing another kind of handle, or a
- freed Response, is undefined behaviour. After fork() a child's copy of a
- pending Response of the parent's producer never completes.
+ Checked like every other handle: a freed Response, a handle of another
+ kind or any other value gets the same answers as NULL (below), from any
+ thread at any time, and `response_free` of such a handle does nothing.
+ (A handle is a tagged slot number with a generation, not a pointer;
+ a slot is reused only after it is freed, and 2^28 reuses of one slot
+ pass before a stale handle could name it again.) After fork() a child's
+ copy of a pending Response of the parent's producer never completes.
  */
 typedef struct Response Response;
 
@@ -233,7 +235,9 @@ const char *ablkafka_version(void);
  queue.buffering.max.messages or .kbytes is reached; -197 once the
  producer is closed.
 
- Returns NULL only if memory runs out. The caller owns the Response and
+ Returns NULL only when no Response can be made: 268,435,456 (2^28) are
+ held and not freed, or the library is being unloaded (the record is
+ then not queued). The caller owns the Response and
  frees it with `response_free`, before or after it completes, before or
  after the producer is closed or freed. Any thread.
  */
@@ -249,7 +253,7 @@ Response *producer_send(Producer *producer, const char *topic, const void *key, 
  message.max.bytes; -190 for a partition the topic does not have, when
  its partitions are already known (else once they are).
 
- NULL only if memory runs out. The caller owns the Response. Any thread
+ NULL only as for `producer_send`. The caller owns the Response. Any thread
  for the producer; the record builder's own thread.
  */
 Response *producer_send_record(Producer *producer, RecordBuilder *record);
@@ -459,27 +463,30 @@ int32_t record_builder_clear(RecordBuilder *builder);
 void record_builder_free(RecordBuilder *builder);
 
 /*
- 1 once the broker answered (or the send failed), else 0. 0 for NULL.
- Never blocks; poll it, or use `response_wait`. Any thread.
+ 1 once the broker answered (or the send failed), else 0. 0 for NULL or
+ an invalid handle. Never blocks; poll it, or use `response_wait`. Any
+ thread.
  */
 int32_t response_completed(const Response *response);
 
 /*
  Blocks until the Response completes or `timeout_ms` passes (-1, or any
- negative value: no limit; 0: just check). Returns 1 when completed, 0 on timeout, -186 for
- NULL. Any thread; many threads may wait on one Response.
+ negative value: no limit; 0: just check). Returns 1 when completed, 0 on
+ timeout, -186 for NULL or an invalid handle (also one freed by another
+ thread during the wait, seen when the wait ends). Any thread; many
+ threads may wait on one Response.
  */
 int32_t response_wait(const Response *response, int32_t timeout_ms);
 
 /*
- 1 only when completed and delivered, else 0. 0 for NULL. Never blocks;
- any thread.
+ 1 only when completed and delivered, else 0. 0 for NULL or an invalid
+ handle. Never blocks; any thread.
  */
 int32_t response_success(const Response *response);
 
 /*
  0 unless completed with an error; then a librdkafka error code (negative:
- local, positive: broker). -186 for NULL. Never blocks; any thread.
+ local, positive: broker). -186 for NULL or an invalid handle. Never blocks; any thread.
  */
 int32_t response_error_code(const Response *response);
 
@@ -488,7 +495,7 @@ int32_t response_error_code(const Response *response);
  "Local: Message timed out", or for a topic name refused at send (-186)
  the reason, e.g. "Invalid topic name: longer than 249 characters".
  The string is static (valid at least until `response_free`); do not
- free it. NULL for NULL. Never blocks; any thread.
+ free it. NULL for NULL or an invalid handle. Never blocks; any thread.
  */
 const char *response_error_message(const Response *response);
 
@@ -496,20 +503,20 @@ const char *response_error_message(const Response *response);
  The record's topic as it was given to the send (OpenEdge's
  `TopicName`), also when the send was refused; "" when no topic string
  could be read (a NULL topic, or a record builder without one). Valid
- until `response_free`; do not free it. NULL for NULL. Never blocks;
+ until `response_free`; do not free it. NULL for NULL or an invalid handle. Never blocks;
  any thread.
  */
 const char *response_topic(const Response *response);
 
 /*
  The record's offset in its partition: -1 until delivered, and -1 when
- delivered with acks=0. -1 for NULL. Never blocks; any thread.
+ delivered with acks=0. -1 for NULL or an invalid handle. Never blocks; any thread.
  */
 int64_t response_offset(const Response *response);
 
 /*
  The record's partition: -1 until the producer has chosen it, and -1
- after a failure (as OpenEdge's `PartitionId`). -1 for NULL.
+ after a failure (as OpenEdge's `PartitionId`). -1 for NULL or an invalid handle.
  Never blocks; any thread.
  */
 int32_t response_partition(const Response *response);
@@ -517,15 +524,16 @@ int32_t response_partition(const Response *response);
 /*
  The record's timestamp in ms since the epoch (its create time, or the
  broker's append time for LogAppendTime topics): -1 until delivered.
- -1 for NULL. Never blocks; any thread.
+ -1 for NULL or an invalid handle. Never blocks; any thread.
  */
 int64_t response_timestamp(const Response *response);
 
 /*
  Frees the caller's Response, completed or not, before or after its
  producer is closed or freed (a pending message is still sent; only its
- receipt is gone). NULL is fine. Must not be called twice for one
- Response, nor while another thread reads or waits on it. Any thread.
+ receipt is gone). The handle is invalid from then on: every function
+ above answers as for NULL, and a second `response_free` does nothing.
+ NULL and invalid handles are fine. Any thread.
  */
 void response_free(Response *response);
 
