@@ -49,10 +49,13 @@ BENCH_PERF_CTL="$out/ctl" BENCH_PERF_ACK="$out/ack" \
 echo
 echo "== $lib: samples by thread and library (measured phase only)"
 perf report -i "$out/perf-$lib.data" --no-children --sort comm,dso --stdio 2>/dev/null |
-    grep -vE '^(#|$)' | head -n 15
+    grep -vE '^(#|$)' >"$out/threads-$lib.txt" || true
+head -n 15 "$out/threads-$lib.txt"
 echo
 echo "== $lib: top symbols (self time)"
+# Whole reports to files first: `head` closing a pipe early would fail the script (pipefail).
 perf report -i "$out/perf-$lib.data" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null |
-    grep -vE '^(#|$)' | head -n "${PROFILE_TOP:-40}" | tee "$out/top-$lib.txt"
+    grep -vE '^(#|$)' >"$out/symbols-$lib.txt" || true
+head -n "${PROFILE_TOP:-40}" "$out/symbols-$lib.txt" | tee "$out/top-$lib.txt"
 echo
 echo "perf data: $out/perf-$lib.data (perf report -i ...)"

@@ -56,11 +56,9 @@ pub(super) fn claim() -> Option<(u32, &'static Block)> {
             let number = pool.made;
             let chunk = CHUNKS.get(number as usize / CHUNK_BLOCKS)?;
             if number as usize % CHUNK_BLOCKS == 0 {
-                // Generations start anywhere: std's hasher keys are random per process.
-                let seed = RandomState::new();
-                let first_slot = |block: usize| (number as usize + block) * SLOTS;
+                let first_slot = |block: usize| ((number as usize + block) * SLOTS) as u64;
                 let blocks: &'static [Block] =
-                    Box::leak((0..CHUNK_BLOCKS).map(|b| Block::new(|i| seed.hash_one(first_slot(b) + i) as u32)).collect());
+                    Box::leak((0..CHUNK_BLOCKS).map(|b| Block::new(|i| first_generation(first_slot(b) + i as u64))).collect());
                 chunk.set(blocks).ok()?;
             }
             pool.made += 1;
@@ -69,6 +67,18 @@ pub(super) fn claim() -> Option<(u32, &'static Block)> {
     };
     pool.claimed += 1;
     Some((number, block(number)?))
+}
+
+/// Where slot `slot`'s generations start: anywhere, so that neighbouring
+/// slots do not share them (splitmix64 of the slot, keyed once per process
+/// by std's random hasher keys).
+fn first_generation(slot: u64) -> u32 {
+    static KEY: OnceLock<u64> = OnceLock::new();
+    let key = *KEY.get_or_init(|| RandomState::new().hash_one(0u64));
+    let mut z = (slot ^ key).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
 }
 
 /// Takes back a block whose slots are all free.
