@@ -77,6 +77,7 @@ pub(super) struct Fields {
     pub topic: *const u8,
 }
 
+/// 64 receipt slots and what they share (opaque outside this module).
 pub struct Block {
     words: [AtomicU32; SLOTS],
     partitions: [AtomicI32; SLOTS],
@@ -93,6 +94,12 @@ pub struct Block {
     /// Slots not yet let go by both holders, counting every slot of the
     /// block from its claim, plus one while a lane issues from it.
     live: AtomicU32,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Block")
+    }
 }
 
 fn generation_of(word: u32) -> u32 {

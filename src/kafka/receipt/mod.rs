@@ -88,8 +88,9 @@ impl Handle {
         let (block, i) = locate(slot)?;
         let done = || block.read(i, generation).map_or(true, |f| f.outcome != Outcome::Pending);
         let completed = shards::wait_for_slot(slot, timeout, done);
-        let receipt = block.read(i, generation)?;
-        Some(completed && receipt.outcome != Outcome::Pending)
+        // `done` also ends the wait for a handle freed meanwhile.
+        block.read(i, generation)?;
+        Some(completed)
     }
 
     /// Lets go of the receipt: the handle is invalid from now on. False
@@ -240,12 +241,6 @@ pub struct Lane {
     /// The block being filled, its number, and its next slot.
     current: Option<(u32, &'static Block)>,
     next: usize,
-}
-
-impl std::fmt::Debug for Block {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Block")
-    }
 }
 
 impl Lane {

@@ -108,6 +108,8 @@ pub(super) fn unload() -> Vec<Chunk> {
         return Vec::new();
     }
     pool.unloaded = true;
+    // The free list's own buffer goes too (std::mem::take leaves none).
+    drop(std::mem::take(&mut pool.free));
     let chunks = pool.made.div_ceil(CHUNK_BLOCKS as u32) as usize;
     CHUNKS[..chunks].iter().filter_map(|c| c.get().map(|&blocks| Chunk(blocks))).collect()
 }
