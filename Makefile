@@ -56,7 +56,7 @@ CPPFLAGS += -Iinclude -Ic-tests
 LDFLAGS += -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR))
 LDLIBS += -lablkafka
 
-CTESTS := roundtrip receipts dead_broker errors tansu_restart frozen_broker threads fork dlopen_cycle version secure_errors session_renewal records no_receipt topic_config logs
+CTESTS := roundtrip receipts dead_broker errors tansu_restart frozen_broker threads fork dlopen_cycle version secure_errors session_renewal records no_receipt topic_config logs response_misuse responses_million
 EXAMPLES := basic demo dlopen sasl_ssl
 CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
 EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
@@ -115,7 +115,7 @@ $(BIN)/header_cpp: c-tests/header_cpp.cpp $(HEADER) $(LIB_SO) | $(BIN)
 	$(CXX) $(CPPFLAGS) -std=c++11 -Wall -Wextra -Wpedantic -Werror -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 # Threads; fork; dlopen (these two load the library themselves: no -lablkafka).
-$(BIN)/threads $(BIN)/dead_broker: LDLIBS += -pthread
+$(BIN)/threads $(BIN)/dead_broker $(BIN)/response_misuse $(BIN)/responses_million: LDLIBS += -pthread
 $(BIN)/dlopen_cycle $(BIN)/dlopen: LDLIBS = -ldl -pthread
 $(BIN)/dlopen_cycle $(BIN)/dlopen: CPPFLAGS += -DABLKAFKA_SO='"$(abspath $(LIB_SO))"'
 

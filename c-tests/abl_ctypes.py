@@ -2,6 +2,7 @@
 """ABL-style FFI test: calls libablkafka the way an OpenEdge ABL program does.
 
     abl_ctypes.py LIBRARY BROKERS TOPIC [COUNT [NAME=VALUE...]]
+    abl_ctypes.py --response-misuse LIBRARY BROKERS TOPIC [NAME=VALUE...]
 
 Each NAME=VALUE is one more producer option, set with the same CHARACTER arguments
 (security.protocol=sasl_ssl, sasl.username=..., as produce.p shows).
@@ -24,11 +25,24 @@ Responses whose message is read through the returned address; mistakes an ABL pr
 can make with integer handles and INT64 lengths (0 for a handle, one handle type for
 another, -1 as a length) give -186 instead of a crash; the process runs no extra
 thread once the producer is closed.
+
+Response handle misuse (issue 21), last: a freed Response handle, one freed twice, a
+producer handle, small integers and random 64-bit integers given to every Response
+function get exactly the answers documented for NULL (completed 0, wait -186, success 0,
+error_code -186, error_message and topic 0 as addresses, offset, partition and
+timestamp -1; response_free does nothing), and a valid Response and the producer are
+unharmed. It runs in a child process (this script with --response-misuse), so that a
+library that still crashes on such a handle costs one counted failure instead of the
+whole test; ABL_RESPONSE_MISUSE=0 in the environment skips it.
 """
 
 import ctypes
+import faulthandler
 import json
 import os
+import random
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -120,6 +134,12 @@ def threads_now():
 
 
 def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--response-misuse":
+        if len(sys.argv) < 5 or any("=" not in a for a in sys.argv[5:]):
+            print(__doc__, file=sys.stderr)
+            return 2
+        return response_misuse(sys.argv[2], sys.argv[3], sys.argv[4],
+                               [tuple(a.split("=", 1)) for a in sys.argv[5:]])
     if len(sys.argv) < 4 or any("=" not in a for a in sys.argv[5:]):
         print(__doc__, file=sys.stderr)
         return 2
@@ -336,7 +356,169 @@ def main():
         with open(expect_path, "w") as f:
             f.write(f"# abl_ctypes: topic {topic}, {count} messages\n")
             f.write("\n".join(lines) + "\n")
+
+    # ---------------------------------------------------------------- Response handle misuse, in a child process
+    response_misuse_child(path, brokers, topic, extra)
     return report()
+
+
+# ---------------------------------------------------------------- Response handle misuse (issue 21)
+# Every Response function with its answer for NULL, which is the answer for any handle
+# that is not a live Response: (name, call, answer).
+INVALID_RESPONSE_ANSWERS = (
+    ("response_completed", lambda lib, h: lib.response_completed(h), 0),
+    ("response_wait(h, 0)", lambda lib, h: lib.response_wait(h, 0), -186),
+    ("response_wait(h, 1000)", lambda lib, h: lib.response_wait(h, 1000), -186),
+    ("response_wait(h, -1)", lambda lib, h: lib.response_wait(h, -1), -186),
+    ("response_success", lambda lib, h: lib.response_success(h), 0),
+    ("response_error_code", lambda lib, h: lib.response_error_code(h), -186),
+    ("response_error_message (an address)", lambda lib, h: lib.response_error_message(h), 0),
+    ("response_topic (an address)", lambda lib, h: lib.response_topic(h), 0),
+    ("response_offset", lambda lib, h: lib.response_offset(h), -1),
+    ("response_partition", lambda lib, h: lib.response_partition(h), -1),
+    ("response_timestamp", lambda lib, h: lib.response_timestamp(h), -1),
+)
+
+
+def as_int64(value):
+    """An unsigned 64-bit value as the INT64 an ABL variable holds."""
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def mapped(value):
+    """True when the address lies in one of this process's mappings."""
+    value &= (1 << 64) - 1
+    with open("/proc/self/maps") as f:
+        for line in f:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            if start <= value < end:
+                return True
+    return False
+
+
+def expect_invalid_response(lib, handle, what):
+    """Every Response function on `handle`, each with the exact answer for NULL; then
+    response_free (which must do nothing) and the reads again."""
+    for name, call, want in INVALID_RESPONSE_ANSWERS:
+        faulthandler.dump_traceback_later(30, exit=True)  # a wait that blocks: say where, and stop
+        started = time.monotonic()
+        got = call(lib, handle)
+        took = time.monotonic() - started
+        faulthandler.cancel_dump_traceback_later()
+        check(got == want, f"{what} (INT64 {handle}): {name} gave {got}, want {want}")
+        if name == "response_wait(h, 1000)":
+            check(took < 0.5, f"{what}: response_wait(h, 1000) took {took:.3f} s; -186 is answered at once")
+    lib.response_free(handle)
+    again = [(name, call(lib, handle), want) for name, call, want in INVALID_RESPONSE_ANSWERS
+             if name != "response_wait(h, -1)"]
+    wrong = [(name, got) for name, got, want in again if got != want]
+    check(not wrong, f"{what}: after response_free: {wrong}")
+
+
+def refused_answers(lib, handle, topic):
+    """The answers of a Response refused at send with 10 (too large), or None when one
+    of them is not as documented."""
+    got = (lib.response_completed(handle), lib.response_wait(handle, 0), lib.response_success(handle),
+           lib.response_error_code(handle), get_string(lib.response_error_message(handle)),
+           get_string(lib.response_topic(handle)), lib.response_partition(handle),
+           lib.response_offset(handle), lib.response_timestamp(handle))
+    return got if got == (1, 1, 0, 10, "Broker: Message size too large", topic, -1, -1, -1) else None
+
+
+def response_misuse(path, brokers, topic, extra):
+    """The misuse section itself (the child process): ends with "N passed, N failed".
+
+    Its Responses are real ones of a producer connected to BROKERS, refused at send
+    (a value over message.max.bytes: completed at once with 10), so that nothing is
+    written to TOPIC, which the main test's expectation file describes."""
+    lib = load(path)
+    builder = lib.producer_builder_new()
+    for name, value in (("bootstrap.servers", brokers), ("message.max.bytes", "1000"), *extra):
+        check(lib.producer_builder_set_option(builder, name.encode(), value.encode()) == 0, f"set_option {name}")
+    producer = lib.producer_builder_build(builder)
+    lib.producer_builder_free(builder)
+    if not check(producer != 0, "misuse: build"):
+        return report()
+    big = b"v" * 2000
+    vbuf, vaddr = memptr(big)
+
+    def send(i):
+        key = f"abl-misuse-{i}".encode()
+        kbuf, kaddr = memptr(key)
+        return lib.producer_send(producer, topic.encode(), kaddr, len(key), vaddr, len(big))
+
+    handles = [send(i) for i in range(4)]
+    real = [refused_answers(lib, h, topic) for h in handles]
+    check(all(real), f"misuse: the Responses to misuse do not read as refused with 10: {real}")
+    freed, twice, kept, kept_too = handles
+
+    # A freed handle (RUN response_free (hResponse). then hResponse used again).
+    lib.response_free(freed)
+    expect_invalid_response(lib, freed, "a freed Response")
+    # A double free, then use.
+    lib.response_free(twice)
+    lib.response_free(twice)
+    expect_invalid_response(lib, twice, "a Response freed twice")
+    # A producer handle in a Response variable; the producer still works afterwards.
+    expect_invalid_response(lib, producer, "a producer handle as a Response")
+    readback = ctypes.create_string_buffer(16)
+    n = lib.producer_get_option(producer, b"message.max.bytes", ctypes.addressof(readback), 16)
+    check(n == 4 and readback.value == b"1000", f"misuse: the producer after response_free(producer): {n} {readback.value!r}")
+    after = send(4)
+    check(refused_answers(lib, after, topic) is not None, "misuse: a send after response_free(producer handle)")
+    # Small integers, and random 64-bit integers outside every mapping (seeded).
+    for value in (1, 2, 8, 4096, -1):
+        expect_invalid_response(lib, value, f"the integer {value}")
+    rng = random.Random(21)
+    values = []
+    while len(values) < 5:
+        v = rng.getrandbits(64) if len(values) % 2 == 0 else rng.randrange(1 << 16, 1 << 47)
+        if v != 0 and as_int64(v) not in handles + [after, producer] and not mapped(v):
+            values.append(as_int64(v))
+    for value in values:
+        expect_invalid_response(lib, value, f"the random INT64 {value}")
+    # The valid Responses were not harmed by any of it, and outlive their producer.
+    check(refused_answers(lib, kept, topic) == real[2], "misuse: a valid Response changed")
+    check(lib.producer_close(producer, 10000) == 0, "misuse: close")
+    lib.producer_free(producer)
+    check(refused_answers(lib, kept, topic) == real[2] and refused_answers(lib, kept_too, topic) == real[3],
+          "misuse: valid Responses after producer_free")
+    expect_invalid_response(lib, freed, "a freed Response, after its producer was freed")
+    expect_invalid_response(lib, producer, "a freed producer's handle as a Response")
+    lib.response_free(kept)
+    expect_invalid_response(lib, kept, "a Response freed after its producer was freed")
+    lib.response_free(kept_too)
+    lib.response_free(after)
+    return report()
+
+
+def response_misuse_child(path, brokers, topic, extra):
+    """Runs response_misuse in a child process and adds its counts to this one's."""
+    global passed, failed
+    if os.environ.get("ABL_RESPONSE_MISUSE", "1") == "0":
+        print("abl_ctypes: Response misuse section skipped (ABL_RESPONSE_MISUSE=0)", file=sys.stderr)
+        return
+    cmd = [sys.executable, os.path.abspath(__file__), "--response-misuse", path, brokers, topic,
+           *(f"{name}={value}" for name, value in extra)]
+    try:
+        child = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    except subprocess.TimeoutExpired:
+        check(False, "Response misuse section: no answer within 180 s")
+        return
+    for line in (child.stdout + child.stderr).splitlines():
+        print(f"  misuse: {line}", file=sys.stderr)
+    counts = re.findall(r"^(\d+) passed, (\d+) failed$", child.stdout, re.M)
+    child_failed = 0
+    if counts:
+        passed += int(counts[-1][0])
+        child_failed = int(counts[-1][1])
+        failed += child_failed
+    if child.returncode < 0:
+        check(False, f"Response misuse section died of {signal.Signals(-child.returncode).name} "
+                     f"(a library that does not check Response handles)")
+    elif not counts or (child.returncode != 0 and child_failed == 0):
+        check(False, f"Response misuse section: exit status {child.returncode}, counts {counts}")
 
 
 def report():

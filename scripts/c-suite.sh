@@ -35,12 +35,16 @@ case "$mode" in
         ROUNDTRIP_N="${ASAN_ROUNDTRIP_COUNT:-2000}"
         THREADS_N="${ASAN_THREADS_COUNT:-500}"
         FORK_N="${ASAN_FORK_COUNT:-100}"
+        RESPONSES_N="${ASAN_RESPONSES_COUNT:-20000}"
+        HANDLES_N="${ASAN_HANDLES_COUNT:-4000}"
         PER_TEST_TIMEOUT_S="${ASAN_TEST_TIMEOUT_S:-300}"
         ;;
     valgrind)
         ROUNDTRIP_N="${VALGRIND_ROUNDTRIP_COUNT:-300}"
         THREADS_N="${VALGRIND_THREADS_COUNT:-50}"
         FORK_N="${VALGRIND_FORK_COUNT:-20}"
+        RESPONSES_N="${VALGRIND_RESPONSES_COUNT:-20000}"
+        HANDLES_N="${VALGRIND_HANDLES_COUNT:-2000}"
         PER_TEST_TIMEOUT_S="${VALGRIND_TEST_TIMEOUT_S:-300}"
         ;;
     *)
@@ -89,6 +93,8 @@ if [ "$mode" = asan ]; then
     LINK=(-Ltarget/release "-Wl,-rpath,$root/target/release" -lablkafka)
     for t in roundtrip receipts dead_broker errors fork version secure_errors; do cc_san "$bin/$t" "c-tests/$t.c" "${LINK[@]}"; done
     cc_san "$bin/threads" c-tests/threads.c "${LINK[@]}" -pthread
+    cc_san "$bin/response_misuse" c-tests/response_misuse.c "${LINK[@]}" -pthread
+    cc_san "$bin/responses_million" c-tests/responses_million.c "${LINK[@]}" -pthread
     cc_san "$bin/dlopen_cycle" c-tests/dlopen_cycle.c "-DABLKAFKA_SO=\"$lib\"" -ldl -pthread
     cc_san "$bin/basic" examples-c/basic.c "${LINK[@]}"
     cc_san "$bin/dlopen" examples-c/dlopen.c "-DABLKAFKA_SO=\"$lib\"" -ldl -pthread
@@ -126,6 +132,9 @@ topic threads 3
 topic fork 3
 topic dlopen 1
 topic example 1
+topic response-misuse 3
+topic responses 4
+topic responses-misuse 4
 
 # ---------------------------------------------------------------- run
 EXTRA_RUN=()
@@ -180,6 +189,28 @@ run receipts "$bin/receipts" "$brokers" "$prefix-receipts"
 run dead_broker "$bin/dead_broker"
 run errors "$bin/errors" "$brokers" "$prefix-errors"
 run threads "$bin/threads" "$brokers" "$prefix-threads" "$THREADS_N"
+# Response handles (issue 21): legal cases, then misuse; Responses freed by another thread
+# while sending (read back by verify.py), then the misuse checks on freed handles.
+run response-handles-legal "$bin/response_misuse" valid "$brokers" "$prefix-response-misuse" "$HANDLES_N"
+run response-handles-misuse "$bin/response_misuse" misuse "$brokers" "$prefix-response-misuse" "$HANDLES_N"
+for variant in legal misuse; do
+    expect="$scratch/expect-responses-$variant.txt"
+    t="$prefix-responses"
+    extra=()
+    if [ "$variant" = misuse ]; then
+        t="$prefix-responses-misuse"
+        extra=(0x21 misuse)
+    fi
+    run "responses-$variant" "$bin/responses_million" "$brokers" "$t" 4 "$RESPONSES_N" "$expect" ${extra[@]+"${extra[@]}"}
+    if [ -s "$expect" ] && "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic "$t" \
+            --expect "$expect" --partitioner consistent >"$scratch/logs/verify-responses-$variant.log" 2>&1; then
+        record "verify-responses-$variant" 1 0
+    else
+        echo "$mode verify-responses-$variant: FAILED" >&2
+        tail -n 20 "$scratch/logs/verify-responses-$variant.log" >&2 || true
+        record "verify-responses-$variant" 0 1
+    fi
+done
 # fork's children hold a copy of the parent producer's thread memory without the thread:
 # that test alone adds the suppressions that say so (c-tests/*-fork.supp).
 EXTRA_RUN=()
