@@ -7,7 +7,7 @@
  *
  *   bench-LIB key=value ...
  *     brokers=HOST:PORT  topic=NAME          (required)
- *     mode=throughput|latency|paused          (throughput)
+ *     mode=throughput|latency|paused|outstanding   (throughput)
  *     count=N            messages in the measured phase (100000)
  *     size=BYTES         value size; keys are NULL (100)
  *     codec=none|gzip|snappy|lz4|zstd         (none)
@@ -16,6 +16,7 @@
  *     pause_pid=PID      paused mode: the broker to SIGSTOP while sending, SIGCONT after
  *     pause_hold_ms=MS   paused mode: how long to keep the broker stopped after the
  *                        last send, so the producer's background side has queued it all (1000)
+ *     prime=1|0          outstanding mode: send `count` messages without receipts first (1)
  *     send=receipt|headers|noreceipt   throughput mode: how each message is sent (receipt):
  *                        headers: two small headers per message (ablkafka: a RecordBuilder and
  *                        producer_send_record; librdkafka: rd_kafka_producev with two
@@ -47,18 +48,39 @@
  *               the end.
  *   paused      SIGSTOP `pause_pid`, send `count` messages, hold, SIGCONT, then deliver
  *               them all (as throughput, no latency stamps): peak RSS is the figure.
+ *   outstanding send `count` messages with a receipt each and keep every receipt past the
+ *               flush: the memory one kept receipt costs is the figure. With prime=1, first
+ *               the same `count` messages without receipts and a flush, so that the
+ *               producer's own buffers and the heap are at their working size before
+ *               rss_base is read. ablkafka: keep every Response (producer_send),
+ *               producer_flush, read VmRSS (rss_kept), then read and free every Response and
+ *               read VmRSS again (rss_freed); priming with producer_send_no_receipt.
+ *               librdkafka: the delivery-report callback copies each message's outcome
+ *               (error, partition, offset) into a 16-byte malloc'd receipt that is kept the
+ *               same way, as an application wanting a receipt per message has to; priming
+ *               with the same sends, nothing kept. Every VmRSS reading here follows
+ *               malloc_trim(0), so that freed heap counts as returned.
  *
  * Output: one line
  *   RESULT lib=... version=... mode=... count=N delivered=N failed=N elapsed_s=... msgs_per_s=...
  *          mb_per_s=... cpu_us_per_msg=... user_s=... sys_s=... ctxsw_per_msg=... maxrss_kb=...
  *          ru_maxrss_kb=... rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=...
- *          max_us=... queue_s=... drain_s=...
+ *          max_us=... queue_s=... drain_s=... late_sends=N rss_kept_kb=... rss_freed_kb=...
+ *          bytes_per_response=... bytes_per_response_vs_start=...
  *   cpu:      getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread);
  *   ctxsw:    its voluntary + involuntary context switches (wake-ups) per message;
  *   maxrss:   the process's peak resident size at the end (VmHWM); ru_maxrss is printed
  *             too, but Linux carries it over from the parent across fork+exec;
- *   rss_base: resident size just before the measured phase; rss_paused (paused mode):
- *             resident size with everything queued and the broker still stopped;
+ *   rss_base: resident size (VmRSS) just before the measured phase; rss_paused (paused
+ *             mode): resident size with everything queued and the broker still stopped;
+ *   outstanding mode (-1 otherwise): rss_base: just before the first send with a
+ *             receipt (after the priming); rss_kept: after the flush with every receipt
+ *             kept; rss_freed: after freeing them all again;
+ *             bytes_per_response = (rss_kept - rss_freed) / count: what freeing the
+ *             receipts gives back (0 when their memory is pooled and kept for reuse);
+ *             bytes_per_response_vs_start = (rss_kept - rss_base) / count: what the kept
+ *             receipts took, pooled or not (without priming, also what the producer keeps of
+ *             its buffers after the burst); both at least 0 (RSS noise);
  *   latency:  send to receipt, in microseconds;
  *   queue_s, drain_s (paused mode): time to queue every message with the broker stopped,
  *             and from SIGCONT until every receipt was read.
@@ -71,6 +93,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -106,10 +129,10 @@
 
 static struct {
     const char *brokers, *topic, *mode, *codec, *send;
-    long count, size, rate, pause_hold_ms;
+    long count, size, rate, pause_hold_ms, prime;
     const char *linger;
     pid_t pause_pid;
-} opt = {NULL, NULL, "throughput", "none", "receipt", 100000, 100, 1000, 1000, "5", 0};
+} opt = {NULL, NULL, "throughput", "none", "receipt", 100000, 100, 1000, 1000, 1, "5", 0};
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...) {
@@ -134,30 +157,46 @@ static int64_t cpu_us(struct rusage *ru) {
            ru->ru_stime.tv_usec;
 }
 
-/* Resident set size now, in KiB (from /proc/self/statm). */
-static long rss_now_kb(void) {
-    long pages_total = 0, pages_res = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL) return -1;
-    if (fscanf(f, "%ld %ld", &pages_total, &pages_res) != 2) pages_res = -1;
-    fclose(f);
-    return pages_res < 0 ? -1 : pages_res * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-/*
- * Peak resident set size of this process, in KiB: VmHWM from /proc/self/status.
- * Not ru_maxrss: Linux carries ru_maxrss across fork and execve, so a child started by
- * a 15 MiB Python driver reports at least 15 MiB however little it uses itself.
- */
-static long peak_rss_kb(void) {
+/* One "Name: N kB" line of /proc/self/status, in KiB; -1 if missing. */
+static long status_kb(const char *name) {
     char line[256];
     long kb = -1;
+    size_t n = strlen(name);
     FILE *f = fopen("/proc/self/status", "r");
     if (f == NULL) return -1;
     while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+        if (strncmp(line, name, n) == 0 && line[n] == ':') {
+            kb = strtol(line + n + 1, NULL, 10);
+            break;
+        }
     fclose(f);
     return kb;
+}
+
+/* Resident set size now, in KiB: VmRSS. */
+static long rss_now_kb(void) { return status_kb("VmRSS"); }
+
+/*
+ * Peak resident set size of this process, in KiB: VmHWM.
+ * Not ru_maxrss: Linux carries ru_maxrss across fork and execve, so a child started by
+ * a 15 MiB Python driver reports at least 15 MiB however little it uses itself.
+ */
+static long peak_rss_kb(void) { return status_kb("VmHWM"); }
+
+/*
+ * Outstanding mode: resident size with the heap's free pages handed back first, so that
+ * what the allocator keeps cached (batches freed by the flush, receipts just freed) does
+ * not count as held.
+ */
+static long trimmed_rss_kb(void) {
+    malloc_trim(0);
+    return rss_now_kb();
+}
+
+/* Faults in n bytes the application allocated up front (the receipt pointers), so that
+ * they count in the figure before the first send and not as the receipts' own. */
+static void touch(void *p, size_t n) {
+    for (size_t i = 0; i < n; i += 4096) ((volatile char *)p)[i] = 0;
 }
 
 static void sleep_ms(long ms) {
@@ -223,6 +262,7 @@ struct result {
     int first_error;
     int64_t t0, t1, cpu0, cpu1;
     long rss_base_kb, rss_paused_kb;
+    long rss_kept_kb, rss_freed_kb; /* outstanding mode: after the flush; after freeing receipts */
     int64_t queued_ns, resumed_ns; /* paused mode: last send returned; SIGCONT sent */
     int64_t schedule_start_ns;     /* latency mode: when the schedule started */
     long late_sends;               /* latency mode: sends that found their time passed */
@@ -264,6 +304,13 @@ static void end(struct result *r) {
     perf_ctl("disable\n");
 }
 
+/* Outstanding mode: resident bytes per kept receipt between two readings; -1 outside it.
+ * Never below 0: a few pages of noise must not read as "not measured" (-1). */
+static double per_response(long kept_kb, long other_kb) {
+    if (kept_kb < 0) return -1.0;
+    return kept_kb > other_kb ? (double)(kept_kb - other_kb) * 1024 / (double)opt.count : 0.0;
+}
+
 static void report(struct result *r) {
     double elapsed = (double)(r->t1 - r->t0) / 1e9;
     double user = (double)(r->ru1.ru_utime.tv_sec - r->ru0.ru_utime.tv_sec) +
@@ -286,7 +333,8 @@ static void report(struct result *r) {
     printf("RESULT lib=%s version=%s mode=%s codec=%s size=%ld linger=%s count=%ld delivered=%ld failed=%ld "
            "first_error=%d elapsed_s=%.4f msgs_per_s=%.0f mb_per_s=%.2f cpu_us_per_msg=%.4f "
            "user_s=%.3f sys_s=%.3f ctxsw_per_msg=%.4f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
-           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f late_sends=%ld\n",
+           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f late_sends=%ld "
+           "rss_kept_kb=%ld rss_freed_kb=%ld bytes_per_response=%.1f bytes_per_response_vs_start=%.1f\n",
            LIB_NAME, lib_version(), opt.mode, opt.codec, opt.size, opt.linger, opt.count, r->delivered, r->failed,
            r->first_error, elapsed, (double)opt.count / elapsed,
            (double)opt.count * (double)opt.size / elapsed / 1e6,
@@ -295,7 +343,9 @@ static void report(struct result *r) {
            peak_rss_kb(), r->ru1.ru_maxrss,
            r->rss_base_kb, r->rss_paused_kb, p50, p99, p999, pmax,
            r->queued_ns ? (double)(r->queued_ns - r->t0) / 1e9 : -1.0,
-           r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0, r->late_sends);
+           r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0, r->late_sends,
+           r->rss_kept_kb, r->rss_freed_kb, per_response(r->rss_kept_kb, r->rss_freed_kb),
+           per_response(r->rss_kept_kb, r->rss_base_kb));
     fflush(stdout);
 }
 
@@ -456,6 +506,21 @@ static void run(struct result *res) {
         if (producer_flush(p, -1) != 0) die("flush failed");
         read_and_free(res);
         end(res);
+    } else if (strcmp(opt.mode, "outstanding") == 0) {
+        if (opt.prime) {
+            struct result primed = {0};
+            run_without_receipts(p, &primed);
+            if (primed.failed > 0) die("priming: %ld not delivered (%d)", primed.failed, primed.first_error);
+        }
+        touch(responses, (size_t)opt.count * sizeof *responses);
+        malloc_trim(0); /* so that rss_base compares with the trimmed readings below */
+        begin(res);
+        for (long i = 0; i < opt.count; i++) send_one(p, i);
+        if (producer_flush(p, -1) != 0) die("flush failed");
+        end(res);
+        res->rss_kept_kb = trimmed_rss_kb();
+        read_and_free(res);
+        res->rss_freed_kb = trimmed_rss_kb();
     } else { /* paused */
         begin(res);
         stop_broker();
@@ -483,10 +548,23 @@ static atomic_long rd_delivered, rd_failed;
 static int rd_first_error;
 static int rd_record_latency;
 
+/* Outstanding mode: each message's delivery report, kept as an application keeps a receipt. */
+struct receipt {
+    int64_t offset;
+    int32_t partition, err;
+};
+static struct receipt **receipts;
+
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     (void)opaque;
     long i = (long)(intptr_t)m->_private - 1; /* 0: the warm-up message */
+    if (i >= 0 && receipts != NULL) {
+        struct receipt *k = malloc(sizeof *k);
+        if (k == NULL) die("out of memory");
+        *k = (struct receipt){m->offset, m->partition, m->err};
+        receipts[i] = k;
+    }
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (i >= 0 && rd_record_latency && i % sample == 0) done_ns[i / sample] = now_ns();
         atomic_fetch_add(&rd_delivered, 1);
@@ -573,6 +651,28 @@ static void run(struct result *res) {
         }
         if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
         end(res);
+    } else if (strcmp(opt.mode, "outstanding") == 0) {
+        for (long i = 0; opt.prime && i < opt.count; i++) { /* nothing kept yet: receipts is NULL */
+            produce(rk, value_of(i), (size_t)opt.size, i + 1);
+            rd_kafka_poll(rk, 0);
+        }
+        if (rd_kafka_flush(rk, -1) != 0 || atomic_load(&rd_failed) != 0) die("priming: not all delivered");
+        atomic_store(&rd_delivered, 0);
+        receipts = calloc((size_t)opt.count, sizeof *receipts);
+        if (receipts == NULL) die("out of memory");
+        touch(receipts, (size_t)opt.count * sizeof *receipts);
+        malloc_trim(0); /* so that rss_base compares with the trimmed readings below */
+        begin(res);
+        for (long i = 0; i < opt.count; i++) {
+            produce(rk, value_of(i), (size_t)opt.size, i + 1);
+            rd_kafka_poll(rk, 0);
+        }
+        if (rd_kafka_flush(rk, -1) != 0) die("flush failed");
+        end(res);
+        res->rss_kept_kb = trimmed_rss_kb();
+        for (long i = 0; i < opt.count; i++) free(receipts[i]);
+        res->rss_freed_kb = trimmed_rss_kb();
+        free(receipts);
     } else { /* paused */
         begin(res);
         stop_broker();
@@ -624,6 +724,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "rate") == 0) opt.rate = parse_long(k, v);
         else if (strcmp(k, "pause_hold_ms") == 0) opt.pause_hold_ms = parse_long(k, v);
         else if (strcmp(k, "pause_pid") == 0) opt.pause_pid = (pid_t)parse_long(k, v);
+        else if (strcmp(k, "prime") == 0) opt.prime = parse_long(k, v);
         else if (strncmp(k, "conf.", 5) == 0 && n_extra_options < MAX_EXTRA_OPTIONS) {
             extra_options[n_extra_options][0] = k + 5;
             extra_options[n_extra_options++][1] = v;
@@ -632,13 +733,13 @@ int main(int argc, char **argv) {
     }
     if (opt.brokers == NULL || opt.topic == NULL) die("brokers= and topic= are required");
     if (opt.count < 1 || opt.size < 1 || opt.size > 65536 || opt.rate < 1) die("bad count, size or rate");
-    int paused = strcmp(opt.mode, "paused") == 0;
-    if (!paused && strcmp(opt.mode, "throughput") != 0 && strcmp(opt.mode, "latency") != 0)
+    int paused = strcmp(opt.mode, "paused") == 0, outstanding = strcmp(opt.mode, "outstanding") == 0;
+    if (!paused && !outstanding && strcmp(opt.mode, "throughput") != 0 && strcmp(opt.mode, "latency") != 0)
         die("unknown mode %s", opt.mode);
     if (paused && opt.pause_pid <= 0) die("mode=paused needs pause_pid=");
 
     make_pool();
-    if (!paused) { /* no latency arrays in paused mode: its figure is memory */
+    if (!paused && !outstanding) { /* no latency arrays in these two modes: their figure is memory */
         sample = strcmp(opt.mode, "throughput") == 0 ? 16 : 1;
         samples = (opt.count + sample - 1) / sample;
         sent_ns = calloc((size_t)samples, sizeof *sent_ns);
@@ -647,7 +748,7 @@ int main(int argc, char **argv) {
     }
     struct result res;
     memset(&res, 0, sizeof res);
-    res.rss_paused_kb = -1;
+    res.rss_paused_kb = res.rss_kept_kb = res.rss_freed_kb = -1;
     run(&res);
     return res.delivered == opt.count && res.failed == 0 ? 0 : 1;
 }

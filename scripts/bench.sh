@@ -7,8 +7,9 @@
 #                                  libraries deliver everything ("N passed, N failed")
 #
 # Installs what is missing (scripts/deps.sh), builds the release library and the two bench
-# binaries, then runs bench/bench.py, which starts its own tansu broker and stops it at
-# the end. Other knobs: BENCH_ROUNDS, BENCH_WORKLOADS, BENCH_PARTITIONS, BENCH_OUT.
+# binaries, then runs bench/bench.py, which starts its own tansu broker (and, for the sink
+# rows, a second one that stores nothing: --storage-engine null://) and stops them at the
+# end. Other knobs: BENCH_ROUNDS, BENCH_WORKLOADS, BENCH_PARTITIONS, BENCH_OUT.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

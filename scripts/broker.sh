@@ -10,6 +10,10 @@
 #   BROKER_ADVERTISED_PORT=A scripts/broker.sh start DIR
 #                                          metadata names 127.0.0.1:A as the broker (a
 #                                          proxy there forwards to tansu's own port)
+#   BROKER_STORAGE=null:// scripts/broker.sh start DIR
+#                                          tansu's storage engine (default memory://tansu/);
+#                                          null:// acknowledges every Produce and stores
+#                                          nothing (the benchmark's sink rows)
 #   scripts/broker.sh restart DIR          stop the broker if it runs, then start a new one
 #                                          on the port in DIR/bootstrap (an empty cluster:
 #                                          re-create its topics)
@@ -23,7 +27,7 @@
 #   scripts/broker.sh address DIR          print 127.0.0.1:PORT
 #   scripts/broker.sh free-port            print a loopback port that was free a moment ago
 #
-# tansu is in-memory here (memory://tansu/): every start is an empty cluster.
+# tansu is in-memory here (memory://tansu/, or null://): every start is an empty cluster.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -78,7 +82,7 @@ start() { # start DIR [PORT]
                 --cluster-id ablkafka-test \
                 --listener-url "tcp://127.0.0.1:$port" \
                 --advertised-listener-url "tcp://127.0.0.1:${BROKER_ADVERTISED_PORT:-$port}" \
-                --storage-engine memory://tansu/ \
+                --storage-engine "${BROKER_STORAGE:-memory://tansu/}" \
                 </dev/null >>"$dir/tansu.log" 2>&1
         ) &
         pid=$!
