@@ -36,14 +36,27 @@ pub(crate) fn tagged_into_handle<C: Castable<Ownership = OwnedTaggedBox>>(value:
     Box::into_raw(Box::new(Tagged { tag: AtomicU64::new(C::TAG), value })).cast()
 }
 
+/// Whether `address` could be a box this library made: 8-aligned, above
+/// the zero page and below 2^48 (where user-space addresses end). A
+/// Response handle (a number with a tag in its top byte) or a small
+/// integer is none, and is refused without being read.
+fn could_be_a_box(address: *const u8) -> bool {
+    let address = address as usize as u64;
+    address % 8 == 0 && address >= 4096 && address >> 48 == 0
+}
+
 /// Borrows the value behind a tagged handle; None for NULL or when the
 /// first word is not `C`'s tag (a handle of another type, or a freed one).
 ///
 /// # Safety
-/// `handle` is NULL or points to at least 8 readable, 8-aligned bytes; if
-/// they hold `C`'s tag, it is a live handle of type `C`.
+/// `handle` is NULL, not a possible box address (see `could_be_a_box`), or
+/// points to at least 8 readable, 8-aligned bytes; if they hold `C`'s tag,
+/// it is a live handle of type `C`.
 #[allow(unsafe_code)]
 pub(crate) unsafe fn borrow_tagged<'a, C: Castable<Ownership = OwnedTaggedBox>>(handle: *const C) -> Option<&'a C::RustType> {
+    if !could_be_a_box(handle.cast()) {
+        return None;
+    }
     let tag = handle.cast::<AtomicU64>();
     // SAFETY: NULL or 8 readable aligned bytes, as the caller promises; an AtomicU64
     // read cannot race with another thread's use of a live handle.

@@ -10,6 +10,7 @@ use std::ptr;
 use super::builder::*;
 use super::error::*;
 use super::producer::*;
+use super::record::*;
 use super::response::*;
 
 const INVALID_ARG: i32 = -186;
@@ -86,6 +87,31 @@ fn handles_of_the_wrong_kind_and_null_handles_are_refused() {
     producer_builder_free(ptr::null_mut());
     producer_free(ptr::null_mut());
     response_free(ptr::null_mut());
+}
+
+#[test]
+fn a_response_or_a_small_integer_is_no_producer_or_builder_and_is_not_read() {
+    // A Response handle is a number with a tag in its top byte: reading it
+    // as a box would fault, so it must be refused before any read.
+    let p = idle_producer();
+    let r = producer_send(p, c"".as_ptr(), ptr::null(), 0, ptr::null(), 0);
+    assert_eq!(response_error_code(r), INVALID_ARG);
+    for not_a_box in [r.cast::<Producer>(), 8 as *mut Producer, 4095 as *mut Producer, (p as usize + 4) as *mut Producer] {
+        assert_eq!(producer_flush(not_a_box, 0), INVALID_ARG);
+        assert_eq!(producer_error_code(not_a_box), INVALID_ARG);
+        assert_eq!(producer_builder_set_option(not_a_box.cast(), c"linger.ms".as_ptr(), c"1".as_ptr()), INVALID_ARG);
+        assert_eq!(record_builder_set_partition(not_a_box.cast(), 1), INVALID_ARG);
+        producer_free(not_a_box);
+        producer_builder_free(not_a_box.cast());
+        record_builder_free(not_a_box.cast());
+    }
+    assert_eq!(response_error_code(r), INVALID_ARG, "the Response survived");
+    assert_eq!(response_completed(p.cast()), 0, "a producer is no Response");
+    response_free(p.cast());
+    assert_eq!(producer_flush(p, 0), 0, "the producer survived");
+    response_free(r);
+    assert_eq!(response_completed(r), 0, "freed");
+    producer_free(p);
 }
 
 #[test]
