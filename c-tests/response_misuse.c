@@ -1168,6 +1168,23 @@ static void case_foreign(void) {
     read_answers(r2, &a2);
     CHECK(delivered_ok(&a1) && delivered_ok(&a2), "foreign: sends after response_free(producer): codes %d, %d",
           (int)a1.code, (int)a2.code);
+    /* The other way round: a Response (a tagged number, not a pointer) where a producer,
+     * builder or record builder is expected is refused, never read. */
+    Response *r = r2;
+    Producer *rp = (Producer *)(void *)r;
+    CHECK(producer_flush(rp, 0) == ERR_INVALID_ARG, "foreign: a Response as a Producer (flush)");
+    CHECK(producer_error_code(rp) == ERR_INVALID_ARG, "foreign: a Response as a Producer (error code)");
+    Response *sent = producer_send(rp, g_topic, "k", 1, "v", 1);
+    CHECK(response_error_code(sent) == ERR_INVALID_ARG, "foreign: a send on a Response as a Producer");
+    response_free(sent);
+    CHECK(producer_builder_set_option((ProducerBuilder *)(void *)r, "linger.ms", "1") == ERR_INVALID_ARG,
+          "foreign: a Response as a ProducerBuilder");
+    CHECK(record_builder_set_partition((RecordBuilder *)(void *)r, 1) == ERR_INVALID_ARG,
+          "foreign: a Response as a RecordBuilder");
+    producer_free(rp);
+    producer_builder_free((ProducerBuilder *)(void *)r);
+    record_builder_free((RecordBuilder *)(void *)r);
+    CHECK(response_success(r) == 1 && response_offset(r) == a2.offset, "foreign: the Response survived being freed as other kinds");
     free_live(r1);
     free_live(r2);
     /* Freed ones of each kind. */
