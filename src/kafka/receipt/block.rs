@@ -1,13 +1,16 @@
-//! A block of receipt slots: what one receipt is in memory (20 bytes), and
-//! what its topic's receipts in the block share (the topic, a base
-//! timestamp).
+//! A block of receipt slots: what one receipt is in memory (20 bytes, read
+//! from one place), and what its topic's receipts in the block share (the
+//! topic, a base timestamp).
 //!
-//! A slot's word holds its generation and who holds it: the application
-//! (a handle) and the producer (it will complete the slot). The slot is
-//! free again only once both have let go; a handle is valid only while
-//! its generation matches and the application's bit is set. Readers check
-//! the word before and after reading the fields (a sequence lock), so a
-//! slot freed or reused meanwhile reads as invalid, never as a mix.
+//! A slot's word holds its generation, who holds it (the application, by a
+//! handle; the producer, until it completes the slot) and whether it is
+//! completed. The producer completes a slot and lets go of it in one
+//! atomic step, after writing the outcome, so a reader that sees the slot
+//! completed sees the outcome. The slot is free again only once both
+//! holders have let go; a handle is valid only while its generation matches
+//! and the application's bit is set. Readers check the word before and
+//! after reading the fields (a sequence lock), so a slot freed or reused
+//! meanwhile reads as invalid, never as a mix.
 
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,16 +27,16 @@ pub(super) const HELD_BY_APPLICATION: u32 = 1;
 /// A producer will complete the slot.
 pub(super) const HELD_BY_PRODUCER: u32 = 2;
 const HOLDERS: u32 = HELD_BY_APPLICATION | HELD_BY_PRODUCER;
+/// The outcome is written: the record was delivered or failed.
+const COMPLETED: u32 = 4;
 const GENERATION_SHIFT: u32 = 4;
 /// Bits of a generation: a slot is reused this many times before a stale
 /// handle to it could match again.
 pub(super) const GENERATION_BITS: u32 = 28;
 const GENERATION_MASK: u32 = (1 << GENERATION_BITS) - 1;
 
-/// The outcome of a receipt not completed yet.
-const PENDING: i64 = i64::MIN;
 /// A failed receipt's outcome is this plus its code: below every offset
-/// (and -1, delivered with acks=0) and above `PENDING`.
+/// (and -1, delivered with acks=0).
 const FAILED: i64 = -(1 << 40);
 /// A stamp that did not fit 32 bits: the timestamp is in `wide_stamps`.
 const WIDE: i32 = i32::MIN;
@@ -48,9 +51,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A completed outcome as 64 bits (a pending one has none: it is the
+    /// word's completed bit that says whether these bits mean anything).
     fn encode(self) -> i64 {
         match self {
-            Outcome::Pending => PENDING,
+            Outcome::Pending => i64::MIN,
             Outcome::Delivered(offset) => offset.max(-1),
             Outcome::Failed(code) => FAILED + i64::from(code.code()),
         }
@@ -58,7 +63,6 @@ impl Outcome {
 
     fn decode(value: i64) -> Outcome {
         match value {
-            PENDING => Outcome::Pending,
             v if v >= -1 => Outcome::Delivered(v),
             v => Outcome::Failed(ErrorCode((v - FAILED) as i32)),
         }
@@ -77,13 +81,35 @@ pub(super) struct Fields {
     pub topic: *const u8,
 }
 
+/// One receipt. The outcome is two halves (the slot stays 20 bytes, not
+/// 24), written before the word says the slot is completed.
+struct Slot {
+    word: AtomicU32,
+    /// The partition (-1 until chosen), or for a topic refused at send
+    /// the refusal's index.
+    partition: AtomicI32,
+    /// The timestamp as an offset from the block's base, or `WIDE`.
+    stamp: AtomicI32,
+    outcome: [AtomicU32; 2],
+}
+
+impl Slot {
+    fn outcome(&self) -> i64 {
+        let low = u64::from(self.outcome[0].load(Ordering::Relaxed));
+        let high = u64::from(self.outcome[1].load(Ordering::Relaxed));
+        (high << 32 | low) as i64
+    }
+
+    fn set_outcome(&self, outcome: Outcome) {
+        let bits = outcome.encode() as u64;
+        self.outcome[0].store(bits as u32, Ordering::Relaxed);
+        self.outcome[1].store((bits >> 32) as u32, Ordering::Relaxed);
+    }
+}
+
 /// 64 receipt slots and what they share (opaque outside this module).
 pub struct Block {
-    words: [AtomicU32; SLOTS],
-    partitions: [AtomicI32; SLOTS],
-    /// Timestamps as offsets from `base_timestamp`, or `WIDE`.
-    stamps: [AtomicI32; SLOTS],
-    outcomes: [AtomicI64; SLOTS],
+    slots: [Slot; SLOTS],
     /// Made the first time a timestamp does not fit a stamp; kept with the block.
     wide_stamps: OnceLock<Box<[AtomicI64; SLOTS]>>,
     base_timestamp: AtomicI64,
@@ -112,10 +138,12 @@ impl Block {
     /// with a bit of its slot changed does not name a live receipt.
     pub(super) fn new(seed: impl Fn(usize) -> u32) -> Block {
         Block {
-            words: std::array::from_fn(|i| AtomicU32::new((seed(i) & GENERATION_MASK) << GENERATION_SHIFT)),
-            partitions: [const { AtomicI32::new(-1) }; SLOTS],
-            stamps: [const { AtomicI32::new(0) }; SLOTS],
-            outcomes: [const { AtomicI64::new(PENDING) }; SLOTS],
+            slots: std::array::from_fn(|i| Slot {
+                word: AtomicU32::new((seed(i) & GENERATION_MASK) << GENERATION_SHIFT),
+                partition: AtomicI32::new(-1),
+                stamp: AtomicI32::new(0),
+                outcome: [AtomicU32::new(0), AtomicU32::new(0)],
+            }),
             wide_stamps: OnceLock::new(),
             base_timestamp: AtomicI64::new(0),
             topic: AtomicPtr::new(std::ptr::null_mut()),
@@ -140,19 +168,19 @@ impl Block {
     }
 
     /// Hands out slot `i` (never handed out since the claim) with a new
-    /// generation, pending or already completed; returns the generation.
-    pub(super) fn issue(&self, i: usize, holders: u32, timestamp: i64, outcome: Outcome) -> u32 {
-        let generation = match generation_of(self.words[i].load(Ordering::Relaxed)).wrapping_add(1) & GENERATION_MASK {
+    /// generation to `holders`, pending; returns the generation.
+    pub(super) fn issue(&self, i: usize, holders: u32, timestamp: i64) -> u32 {
+        let slot = &self.slots[i];
+        let generation = match generation_of(slot.word.load(Ordering::Relaxed)).wrapping_add(1) & GENERATION_MASK {
             0 => 1,
             g => g,
         };
-        self.words[i].store(generation << GENERATION_SHIFT | holders, Ordering::Relaxed);
+        slot.word.store(generation << GENERATION_SHIFT | holders, Ordering::Relaxed);
         // A reader of the old generation that sees any field below sees the
         // new word too, and refuses what it read.
         std::sync::atomic::fence(Ordering::Release);
-        self.partitions[i].store(-1, Ordering::Relaxed);
+        slot.partition.store(-1, Ordering::Relaxed);
         self.write_timestamp(i, timestamp);
-        self.outcomes[i].store(outcome.encode(), Ordering::Release);
         generation
     }
 
@@ -167,63 +195,64 @@ impl Block {
     }
 
     pub(super) fn set_partition(&self, i: usize, partition: i32) {
-        self.partitions[i].store(partition, Ordering::Release);
+        self.slots[i].partition.store(partition, Ordering::Release);
     }
 
     fn write_timestamp(&self, i: usize, timestamp: i64) {
         let stamp = timestamp.wrapping_sub(self.base_timestamp.load(Ordering::Relaxed));
         match i32::try_from(stamp) {
-            Ok(stamp) if stamp != WIDE => self.stamps[i].store(stamp, Ordering::Relaxed),
+            Ok(stamp) if stamp != WIDE => self.slots[i].stamp.store(stamp, Ordering::Relaxed),
             _ => {
                 let wide = self.wide_stamps.get_or_init(|| Box::new([const { AtomicI64::new(0) }; SLOTS]));
                 wide[i].store(timestamp, Ordering::Relaxed);
-                self.stamps[i].store(WIDE, Ordering::Relaxed);
+                self.slots[i].stamp.store(WIDE, Ordering::Relaxed);
             }
         }
     }
 
     fn read_timestamp(&self, i: usize) -> i64 {
-        match self.stamps[i].load(Ordering::Relaxed) {
+        match self.slots[i].stamp.load(Ordering::Relaxed) {
             WIDE => self.wide_stamps.get().map_or(-1, |wide| wide[i].load(Ordering::Relaxed)),
             stamp => self.base_timestamp.load(Ordering::Relaxed).wrapping_add(i64::from(stamp)),
         }
     }
 
-    /// Completes slot `i` (the producer's to complete): `partition` is
-    /// written for a refusal's reason, `timestamp` for LogAppendTime. The
-    /// outcome is stored last, so a reader that sees it sees the rest.
-    pub(super) fn complete(&self, i: usize, outcome: Outcome, partition: Option<i32>, timestamp: Option<i64>) {
+    /// Completes slot `i` and lets go of it for `holder` (the producer, or
+    /// for a receipt refused at send the lane that made it): `partition` is
+    /// written for a refusal's reason, `timestamp` for LogAppendTime. One
+    /// atomic step marks it completed and lets go, after the fields are
+    /// written. True when that frees the whole block.
+    pub(super) fn complete(&self, i: usize, holder: u32, outcome: Outcome, partition: Option<i32>, timestamp: Option<i64>) -> bool {
+        debug_assert!(outcome != Outcome::Pending);
+        let slot = &self.slots[i];
         // As in `issue`: a stale reader that sees these writes sees the
         // word of the generation they belong to.
         std::sync::atomic::fence(Ordering::Release);
         if let Some(partition) = partition {
-            self.partitions[i].store(partition, Ordering::Relaxed);
+            slot.partition.store(partition, Ordering::Relaxed);
         }
         if let Some(timestamp) = timestamp {
             self.write_timestamp(i, timestamp);
         }
-        self.outcomes[i].store(outcome.encode(), Ordering::Release);
-    }
-
-    /// The producer lets go of slot `i` (after completing it); true when
-    /// that frees the whole block.
-    pub(super) fn release_by_producer(&self, i: usize) -> bool {
-        let before = self.words[i].fetch_and(!HELD_BY_PRODUCER, Ordering::AcqRel);
-        before & HOLDERS == HELD_BY_PRODUCER && self.let_go(1)
+        slot.set_outcome(outcome);
+        let before = slot.word.fetch_xor(COMPLETED | holder, Ordering::AcqRel);
+        debug_assert!(before & (COMPLETED | holder) == holder, "completed once, by its holder");
+        before & HOLDERS == holder && self.let_go(1)
     }
 
     /// The application lets go of slot `i` of generation `generation`:
     /// Some(true) when that frees the whole block, None when the handle was
     /// not valid (freed before, or never this slot's).
     pub(super) fn release_by_application(&self, i: usize, generation: u32) -> Option<bool> {
-        let mut word = self.words[i].load(Ordering::Acquire);
+        let word = &self.slots[i].word;
+        let mut now = word.load(Ordering::Acquire);
         loop {
-            if !Self::valid(word, generation) {
+            if !Self::valid(now, generation) {
                 return None;
             }
-            match self.words[i].compare_exchange_weak(word, word & !HELD_BY_APPLICATION, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Some(word & HOLDERS == HELD_BY_APPLICATION && self.let_go(1)),
-                Err(now) => word = now,
+            match word.compare_exchange_weak(now, now & !HELD_BY_APPLICATION, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(now & HOLDERS == HELD_BY_APPLICATION && self.let_go(1)),
+                Err(changed) => now = changed,
             }
         }
     }
@@ -232,32 +261,28 @@ impl Block {
         generation_of(word) == generation && word & HELD_BY_APPLICATION != 0
     }
 
-    /// Whether a handle of `generation` to slot `i` is valid now.
-    pub(super) fn is_valid(&self, i: usize, generation: u32) -> bool {
-        Self::valid(self.words[i].load(Ordering::Acquire), generation)
-    }
-
     /// Slot `i`'s fields, if a handle of `generation` to it is valid
     /// before and after they are read.
     pub(super) fn read(&self, i: usize, generation: u32) -> Option<Fields> {
-        if !self.is_valid(i, generation) {
+        let slot = &self.slots[i];
+        let word = slot.word.load(Ordering::Acquire);
+        if !Self::valid(word, generation) {
             return None;
         }
-        let outcome = Outcome::decode(self.outcomes[i].load(Ordering::Acquire));
+        let outcome = match word & COMPLETED {
+            0 => Outcome::Pending,
+            _ => Outcome::decode(slot.outcome()),
+        };
         let fields = Fields {
             outcome,
-            partition: self.partitions[i].load(Ordering::Acquire),
+            partition: slot.partition.load(Ordering::Acquire),
             timestamp: self.read_timestamp(i),
             topic: self.topic.load(Ordering::Acquire),
         };
-        // Pairs with the fence in `issue`: a read that saw a later use's
-        // fields sees its word below.
+        // Pairs with the fences in `issue` and `complete`: a read that saw
+        // a later use's fields sees its word below.
         std::sync::atomic::fence(Ordering::Acquire);
-        self.is_valid_relaxed(i, generation).then_some(fields)
-    }
-
-    fn is_valid_relaxed(&self, i: usize, generation: u32) -> bool {
-        Self::valid(self.words[i].load(Ordering::Relaxed), generation)
+        Self::valid(slot.word.load(Ordering::Relaxed), generation).then_some(fields)
     }
 }
 
@@ -267,7 +292,7 @@ mod tests {
 
     #[test]
     fn outcomes_round_trip_and_do_not_overlap() {
-        let mut all = vec![Outcome::Pending, Outcome::Delivered(-1), Outcome::Delivered(0), Outcome::Delivered(i64::MAX)];
+        let mut all = vec![Outcome::Delivered(-1), Outcome::Delivered(0), Outcome::Delivered(i64::MAX)];
         all.extend(ErrorCode::all().iter().filter(|c| !c.is_ok()).map(|&c| Outcome::Failed(c)));
         all.push(Outcome::Failed(ErrorCode(i32::MIN)));
         all.push(Outcome::Failed(ErrorCode(i32::MAX)));
@@ -282,6 +307,7 @@ mod tests {
 
     #[test]
     fn a_slot_is_twenty_bytes_and_a_block_about_that_per_slot() {
+        assert_eq!(std::mem::size_of::<Slot>(), 20);
         let per_slot = std::mem::size_of::<Block>() as f64 / SLOTS as f64;
         assert!(per_slot <= 21.0, "{per_slot} bytes per slot");
     }
@@ -291,7 +317,7 @@ mod tests {
         let block = Block::new(|i| i as u32);
         block.claim(&TopicLabel::new("t"), 1_700_000_000_000);
         for (i, ts) in [1_700_000_000_123, -1, 0, i64::MAX, i64::MIN, 1_700_000_000_000 + i64::from(i32::MIN)].into_iter().enumerate() {
-            let g = block.issue(i, HELD_BY_APPLICATION, ts, Outcome::Pending);
+            let g = block.issue(i, HELD_BY_APPLICATION, ts);
             assert_eq!(block.read(i, g).map(|f| f.timestamp), Some(ts));
         }
     }
@@ -300,11 +326,12 @@ mod tests {
     fn a_slot_is_free_only_once_both_holders_let_go() {
         let block = Block::new(|i| i as u32);
         block.claim(&TopicLabel::new("t"), 0);
-        let g = block.issue(0, HELD_BY_APPLICATION | HELD_BY_PRODUCER, 0, Outcome::Pending);
+        let g = block.issue(0, HELD_BY_APPLICATION | HELD_BY_PRODUCER, 0);
         assert!(!block.return_unissued(SLOTS - 1), "slot 0 is still held");
+        assert_eq!(block.read(0, g).map(|f| f.outcome), Some(Outcome::Pending));
         assert_eq!(block.release_by_application(0, g), Some(false), "the producer still holds it");
         assert_eq!(block.release_by_application(0, g), None, "a second free is refused");
         assert!(block.read(0, g).is_none());
-        assert!(block.release_by_producer(0), "the last holder frees the block");
+        assert!(block.complete(0, HELD_BY_PRODUCER, Outcome::Delivered(5), None, None), "the last holder frees the block");
     }
 }

@@ -13,10 +13,10 @@
 //! been let go by both holders, the application (`Handle::free`) and the
 //! producer (on completion).
 //!
-//! A slot is 20 bytes: its word (generation and holders), partition,
-//! timestamp (32 bits from the block's base, wider ones aside) and
-//! outcome (the offset, or the error code, or pending) in one 64-bit value
-//! published last, so a reader that sees it completed sees the rest.
+//! A slot is 20 bytes, read from one place: its word (generation, holders,
+//! completed), partition, timestamp (32 bits from the block's base, wider
+//! ones aside) and outcome (the offset or the error code), written before
+//! the word says completed, so a reader that sees it completed sees the rest.
 
 mod block;
 mod pool;
@@ -217,8 +217,7 @@ impl Pending {
         let slot = this.slot();
         wakeups.add(slot);
         if let Some((block, i)) = locate(slot) {
-            block.complete(i, outcome, partition, timestamp);
-            if block.release_by_producer(i) {
+            if block.complete(i, HELD_BY_PRODUCER, outcome, partition, timestamp) {
                 pool::recycle(slot >> SLOT_INDEX_BITS, block);
             }
         }
@@ -256,21 +255,24 @@ impl Lane {
     /// epoch): the producer's part and the application's. None when the
     /// table is full (2^28 receipts held) or the library is unloading.
     pub fn issue(&mut self, timestamp: i64) -> Option<(Pending, Handle)> {
-        let (slot, generation) = self.take_slot(HELD_BY_APPLICATION | HELD_BY_PRODUCER, timestamp, Outcome::Pending)?;
+        let (slot, generation) = self.take_slot(timestamp)?;
         Some((Pending(NonZeroU32::new(slot + 1)?), Handle::new(slot, generation)))
     }
 
-    /// A receipt completed at once (a record refused at send), held by the
-    /// application only; `partition` carries a refused topic's reason.
+    /// A receipt completed at once (a record refused at send), as a
+    /// producer would complete it; a refused topic's reason goes where the
+    /// partition would.
     fn issue_refused(&mut self, code: ErrorCode, reason: Option<InvalidTopic>) -> Option<Handle> {
-        let (slot, generation) = self.take_slot(HELD_BY_APPLICATION, -1, Outcome::Pending)?;
+        let (slot, generation) = self.take_slot(-1)?;
         let (block, i) = locate(slot)?;
         let reason = reason.map(|r| r.index() as i32);
-        block.complete(i, Outcome::Failed(code), reason, None);
+        // The lane still holds the block: completing cannot free it.
+        block.complete(i, HELD_BY_PRODUCER, Outcome::Failed(code), reason, None);
         Some(Handle::new(slot, generation))
     }
 
-    fn take_slot(&mut self, holders: u32, timestamp: i64, outcome: Outcome) -> Option<(u32, u32)> {
+    /// A slot for the application and a producer to hold.
+    fn take_slot(&mut self, timestamp: i64) -> Option<(u32, u32)> {
         if self.next == SLOTS {
             self.let_go_of_block();
             let (number, block) = pool::claim()?;
@@ -281,7 +283,7 @@ impl Lane {
         let (number, block) = self.current?;
         let i = self.next;
         self.next += 1;
-        let generation = block.issue(i, holders, timestamp, outcome);
+        let generation = block.issue(i, HELD_BY_APPLICATION | HELD_BY_PRODUCER, timestamp);
         Some((number << SLOT_INDEX_BITS | i as u32, generation))
     }
 
