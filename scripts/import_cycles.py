@@ -67,7 +67,7 @@ def edges_of(module, text, is_dir_module, modules):
     for m in USE_GROUP.finditer(text):
         for item in m.group(2).split(","):
             head = item.split(" as ")[0].split("::{")[0].strip()
-            if head and head != "self" and re.match(r"^[a-z_][a-z0-9_:]*$", head):
+            if head and head != "self" and re.match(r"^[A-Za-z_][A-Za-z0-9_:]*$", head):
                 paths.append(m.group(1) + "::" + head)
     # A child module named without a prefix (`sender::run`, `use batch::Batch`).
     for child in CHILD_MOD.findall(text):

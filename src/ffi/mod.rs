@@ -7,6 +7,7 @@ pub mod builder;
 pub mod error;
 mod fork;
 mod handle;
+mod options;
 pub mod producer;
 pub mod record;
 pub mod response;

@@ -4,13 +4,14 @@ use std::ffi::{c_char, c_void};
 use std::sync::Mutex;
 
 use super::boundary::{c_bytes, c_str, guard, timeout_from_ms, write_c_text};
-use super::builder::{read_option, read_topic_option};
 use super::fork;
 use super::handle::{borrow_tagged, borrow_tagged_mut, take_tagged, Castable, OwnedTaggedBox};
+use super::options::{read_option, read_topic_option};
 use super::record::RecordBuilder;
 use super::response::{into_response, Response};
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::lock::Locked;
 use crate::kafka::producer::{Outgoing, Producer as CoreProducer};
 use crate::kafka::protocol::record_headers::NO_HEADERS;
 use crate::kafka::receipt;
@@ -370,7 +371,7 @@ pub extern "C" fn producer_free(producer: *mut Producer) {
         } else {
             // The parent's thread does not exist here: closing would join it forever.
             // Kept, not dropped; reachable, so leak checkers do not count it as lost.
-            INHERITED.lock().unwrap_or_else(|e| e.into_inner()).push(state);
+            INHERITED.locked().push(state);
         }
     })
 }

@@ -4,6 +4,7 @@
 //! avoids page-faulting and zeroing fresh memory for every batch, which
 //! profiles showed to cost as much as encoding the records.
 
+use crate::kafka::lock::Locked;
 use std::sync::Mutex;
 
 /// At most this many idle buffers are kept; more are freed. A compressed
@@ -34,7 +35,7 @@ impl BufferPool {
 
     /// An empty buffer with room for at least `capacity` bytes.
     pub fn take(&self, capacity: usize) -> Vec<u8> {
-        let reused = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let reused = self.idle.locked().pop();
         match reused {
             Some(mut buffer) => {
                 buffer.reserve(capacity);
@@ -50,7 +51,7 @@ impl BufferPool {
             return;
         }
         buffer.clear();
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = self.idle.locked();
         if idle.len() < MAX_IDLE {
             idle.push(buffer);
         }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::client::transport::{AddressFamily, SocketOptions};
 use super::log::{Contexts, LogSettings, LOG_DEBUG};
 use super::partitioner::Partitioner;
 use super::protocol::compression::Codec;
@@ -22,7 +21,10 @@ use super::topic_name;
 mod ignored;
 mod options;
 mod refused;
+pub mod socket;
 mod warnings;
+
+use socket::{AddressFamily, SocketOptions};
 
 use options::{int, INT_MAX, MECHANISMS_NOT_SUPPORTED, OPTIONAL_TEXT, OPTIONS, SECRET_MAX_BYTES};
 use refused::Refusal;

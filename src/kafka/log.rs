@@ -5,6 +5,7 @@
 //! drains by polling (it cannot be called back). Lines are formatted only
 //! when their level or debug context is enabled.
 
+use crate::kafka::lock::Locked;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write;
@@ -200,7 +201,7 @@ impl Logger {
     /// when there is none. After lines were dropped, the next line says how
     /// many.
     pub fn next(&self) -> Option<LogLine> {
-        let mut queue = self.queue.as_ref()?.lock().unwrap_or_else(|e| e.into_inner());
+        let mut queue = self.queue.as_ref()?.locked();
         let mut line = queue.lines.pop_front()?;
         if queue.dropped > 0 {
             line.message = format!("({} older log lines dropped: the log queue was full) {}", queue.dropped, line.message);
@@ -213,7 +214,7 @@ impl Logger {
         match &self.queue {
             Some(queue) => {
                 let line = LogLine { level, facility, message: message.to_string() };
-                let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+                let mut queue = queue.locked();
                 if queue.lines.len() == QUEUE_LINES {
                     queue.lines.pop_front();
                     queue.dropped += 1;

@@ -6,6 +6,7 @@ pub mod buffer_pool;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod lock;
 pub mod log;
 pub mod names;
 pub mod partitioner;

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::connection::{BrokerError, Connection};
+use super::connection::Connection;
+use super::error::BrokerError;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::lock::Locked;
 use crate::kafka::log::{Context, Logger, LOG_ERR};
 use crate::kafka::protocol::metadata::{MetadataRequest, MetadataResponse};
 use crate::kafka::stats::BrokerCounters;
@@ -46,7 +48,7 @@ impl BrokerSlot {
     }
 
     fn address(&self) -> String {
-        self.address.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.address.locked().clone()
     }
 
     /// The broker's name in log lines, as librdkafka names it:
@@ -78,7 +80,7 @@ impl BrokerSlot {
         }
         *slot = None;
         {
-            let backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+            let backoff = self.backoff.locked();
             if backoff.next_attempt.is_some_and(|t| Instant::now() < t) {
                 let detail = backoff.last_error.as_ref().map_or_else(|| format!("{address}: reconnect backoff"), |e| e.detail.clone());
                 return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
@@ -87,7 +89,7 @@ impl BrokerSlot {
         logger.debug(Context::Broker, "CONNECT", format_args!("{}: Connecting to {address}", self.name()));
         self.counters.connecting();
         let opened = Connection::open(&address, config, Arc::clone(buffers), logger, Arc::clone(&self.counters)).await;
-        let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+        let mut backoff = self.backoff.locked();
         match opened {
             Ok(c) => {
                 self.counters.state_changed();
@@ -136,7 +138,7 @@ impl Cluster {
 
     /// A connection to broker `node_id`, as metadata named it.
     pub async fn broker(&self, node_id: i32) -> Result<Arc<Connection>, BrokerError> {
-        let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned();
+        let slot = self.brokers.locked().get(&node_id).cloned();
         match slot {
             Some(slot) => slot.connect(&self.config, &self.buffers, &self.logger).await,
             None => Err(BrokerError { code: ErrorCode::TRANSPORT, detail: format!("broker {node_id} is not in the metadata") }),
@@ -146,7 +148,7 @@ impl Cluster {
     /// The open connection to broker `node_id`, without waiting: None when
     /// there is none, or while a task holds its slot (to connect, say).
     pub fn connected_broker(&self, node_id: i32) -> Option<Arc<Connection>> {
-        let slot = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).get(&node_id).cloned()?;
+        let slot = self.brokers.locked().get(&node_id).cloned()?;
         let address = slot.address();
         let connection = slot.connection.try_lock().ok()?;
         connection.as_ref().filter(|c| c.is_alive() && c.address() == address && !c.session_expiring()).cloned()
@@ -155,7 +157,7 @@ impl Cluster {
     /// Drops the requests in flight on every connection without answering
     /// them: the producer is closing, and their batches fail as dropped.
     pub fn abandon_all(&self) {
-        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let brokers = self.brokers.locked();
         for slot in brokers.values().chain(&self.bootstrap) {
             if let Ok(connection) = slot.connection.try_lock() {
                 if let Some(c) = connection.as_ref() {
@@ -169,7 +171,7 @@ impl Cluster {
     /// (KIP-368), so that none stays open on an expired session; a busy one
     /// is renewed when next used (`BrokerSlot::connect`).
     pub fn close_expiring_idle_sessions(&self) {
-        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let brokers = self.brokers.locked();
         for slot in brokers.values().chain(&self.bootstrap) {
             if let Ok(mut connection) = slot.connection.try_lock() {
                 if connection.as_ref().is_some_and(|c| c.session_expiring() && c.requests_in_flight() == 0) {
@@ -186,7 +188,7 @@ impl Cluster {
     /// each, as librdkafka does. Closes of our own (idle, session renewal)
     /// take the connection out first and are not reported.
     pub fn report_disconnects(&self) {
-        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let brokers = self.brokers.locked();
         for slot in brokers.values().chain(&self.bootstrap) {
             if let Ok(mut connection) = slot.connection.try_lock() {
                 if let Some(dead) = connection.take_if(|c| !c.is_alive()) {
@@ -203,7 +205,7 @@ impl Cluster {
     /// written whole (queue.buffering.backpressure.threshold): they get no
     /// new Produce request until it drains.
     pub fn backpressured(&self, threshold: usize) -> Vec<i32> {
-        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let brokers = self.brokers.locked();
         let full = |slot: &BrokerSlot| {
             slot.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| c.untransmitted_requests() >= threshold))
         };
@@ -214,7 +216,7 @@ impl Cluster {
     /// (connections.max.idle.ms); the next request to its broker opens a
     /// new one.
     pub fn close_idle_connections(&self, max_idle: Duration, now: Instant) {
-        let brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let brokers = self.brokers.locked();
         for slot in brokers.values().chain(&self.bootstrap) {
             if let Ok(mut connection) = slot.connection.try_lock() {
                 if connection.as_ref().is_some_and(|c| c.close_if_idle(max_idle, now)) {
@@ -233,7 +235,7 @@ impl Cluster {
         F: Fn(Arc<Connection>) -> Fut,
         Fut: std::future::Future<Output = Result<T, BrokerError>>,
     {
-        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.locked().values().cloned().collect();
         slots.extend(self.bootstrap.iter().cloned());
         slots.sort_by_key(|s| !s.is_connected());
         let mut unreachable = Vec::new();
@@ -301,11 +303,11 @@ impl Cluster {
     }
 
     fn learn_brokers(&self, response: &MetadataResponse) {
-        let mut brokers = self.brokers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut brokers = self.brokers.locked();
         for b in &response.brokers {
             let address = format_address(&b.host, b.port);
             match brokers.get(&b.node_id) {
-                Some(slot) => *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = address,
+                Some(slot) => *slot.address.locked() = address,
                 None => {
                     brokers.insert(b.node_id, BrokerSlot::new(address, Some(b.node_id), &self.config));
                 }

@@ -22,50 +22,19 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use zeroize::Zeroize;
 
+use super::error::{BrokerError, RequestFailure};
+use super::sasl_login::{authenticate, Exchanger};
 use super::transport;
 use super::wire::{AfterAnswer, Completion, Wire};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::lock::Locked;
 use crate::kafka::log::{Context, Logger};
 use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
 use crate::kafka::protocol::primitives::{EncodeError, Encoder};
 use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
-use crate::kafka::sasl::authenticate::authenticate;
 use crate::kafka::stats::BrokerCounters;
-
-/// Why a broker could not be used: a code for the receipts and a detail
-/// for the producer's status (`producer_error_message`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokerError {
-    pub code: ErrorCode,
-    pub detail: String,
-}
-
-impl BrokerError {
-    pub fn new(code: ErrorCode, address: &str, what: impl std::fmt::Display) -> Self {
-        BrokerError { code, detail: format!("{address}: {what}") }
-    }
-}
-
-/// Why a request failed, and whether any of it may have reached the broker:
-/// a request never written cannot have been stored, one written may have
-/// been, although its answer was lost.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequestFailure {
-    pub code: ErrorCode,
-    pub written: bool,
-}
-
-impl RequestFailure {
-    fn not_written(code: ErrorCode) -> Self {
-        RequestFailure { code, written: false }
-    }
-
-    fn written(code: ErrorCode) -> Self {
-        RequestFailure { code, written: true }
-    }
-}
 
 /// How one request is framed, sent and awaited.
 #[derive(Clone, Copy, Debug)]
@@ -414,14 +383,14 @@ impl Handoff {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Rendezvous> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.locked()
     }
 
     /// What the wire calls with the answer.
     fn sink(&self) -> Completion {
         let state = Arc::clone(&self.0);
         Box::new(move |answer| {
-            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = state.locked();
             match std::mem::replace(&mut *state, Rendezvous::Done) {
                 Rendezvous::Completion(completion) => {
                     drop(state);
@@ -458,6 +427,17 @@ fn renewal_delay(lifetime: Duration) -> Duration {
     let spread = (u64::from(nanos) ^ u64::from(std::process::id())) % 100;
     let fraction = 0.85 + 0.10 * (spread as f64 / 100.0);
     lifetime.mul_f64(fraction).max(Duration::from_secs(1).min(lifetime))
+}
+
+/// The login (`sasl_login`) reaches the broker through `call`.
+impl Exchanger for Connection {
+    fn address(&self) -> &str {
+        Connection::address(self)
+    }
+
+    async fn call<R: Request>(&self, request: &R, timeout: Duration) -> Result<R::Response, BrokerError> {
+        Connection::call(self, request, timeout).await
+    }
 }
 
 #[cfg(test)]

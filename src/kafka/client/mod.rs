@@ -3,6 +3,8 @@
 
 pub mod cluster;
 pub mod connection;
+pub mod error;
+mod sasl_login;
 #[cfg(test)]
 pub mod test_broker;
 mod tls;

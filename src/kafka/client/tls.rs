@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 
+use crate::kafka::lock::Locked;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -63,7 +64,7 @@ pub struct TlsSession {
 
 impl TlsSession {
     fn lock(&self) -> MutexGuard<'_, ClientConnection> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner())
+        self.session.locked()
     }
 
     /// Encrypts as much of `pieces` as the session takes now and writes

@@ -14,8 +14,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::connection::BrokerError;
+use super::error::BrokerError;
 use super::tls::{self, TlsReader, TlsSession};
+use crate::kafka::config::socket::{AddressFamily, SocketOptions};
 use crate::kafka::error::ErrorCode;
 
 /// Where a connection's answers come from.
@@ -28,58 +29,6 @@ pub enum Inlet {
 pub enum Outlet {
     Plain(OwnedWriteHalf),
     Tls(Arc<TlsSession>),
-}
-
-/// How every broker socket is set up: librdkafka's socket.* options and
-/// broker.address.family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SocketOptions {
-    /// socket.keepalive.enable: SO_KEEPALIVE.
-    pub keepalive: bool,
-    /// socket.nagle.disable: TCP_NODELAY.
-    pub nodelay: bool,
-    /// socket.send.buffer.bytes: SO_SNDBUF; None keeps the system's.
-    pub send_buffer: Option<u32>,
-    /// socket.receive.buffer.bytes: SO_RCVBUF; None keeps the system's.
-    pub receive_buffer: Option<u32>,
-    pub family: AddressFamily,
-}
-
-impl Default for SocketOptions {
-    /// librdkafka's defaults.
-    fn default() -> Self {
-        SocketOptions { keepalive: false, nodelay: true, send_buffer: None, receive_buffer: None, family: AddressFamily::Any }
-    }
-}
-
-/// broker.address.family: which of a broker's resolved addresses are tried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AddressFamily {
-    Any,
-    V4,
-    V6,
-}
-
-impl AddressFamily {
-    /// librdkafka's spellings, in the order of the enum.
-    pub const NAMES: [&'static str; 3] = ["any", "v4", "v6"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "any" => Some(AddressFamily::Any),
-            "v4" => Some(AddressFamily::V4),
-            "v6" => Some(AddressFamily::V6),
-            _ => None,
-        }
-    }
-
-    fn allows(self, address: &SocketAddr) -> bool {
-        match self {
-            AddressFamily::Any => true,
-            AddressFamily::V4 => address.is_ipv4(),
-            AddressFamily::V6 => address.is_ipv6(),
-        }
-    }
 }
 
 /// Connects to `address` and, with `tls`, runs the TLS handshake; both

@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::sync::Notify;
 
-use super::connection::RequestFailure;
+use super::error::RequestFailure;
 use super::tls::TlsFailure;
 use super::transport::{Inlet, Outlet};
 use crate::kafka::error::ErrorCode;
+use crate::kafka::lock::Locked;
 use crate::kafka::protocol::split_response;
 use crate::kafka::stats::BrokerCounters;
 
@@ -135,7 +136,7 @@ pub struct Wire {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    mutex.locked()
 }
 
 impl Wire {

@@ -3,8 +3,8 @@
 //! the README's.
 
 use super::refused::{Refusal, NO_GSSAPI, NO_OAUTHBEARER};
+use super::socket::AddressFamily;
 use super::{Kind, OptionSpec, WIRE_STRING_MAX};
-use crate::kafka::client::transport::AddressFamily;
 use crate::kafka::partitioner::Partitioner;
 use crate::kafka::protocol::compression::Codec;
 use crate::kafka::sasl::Mechanism;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::kafka::client::connection::RequestFailure;
+use crate::kafka::client::error::RequestFailure;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 

@@ -129,7 +129,7 @@ pub(super) async fn fetch_producer_id(shared: Arc<Shared>, done: JobDone) {
             let response = connection.call(&InitProducerIdRequest, timeout).await?;
             match ErrorCode::from_kafka(response.error_code) {
                 code if code.is_ok() => Ok((response.producer_id, response.producer_epoch)),
-                code => Err(crate::kafka::client::connection::BrokerError {
+                code => Err(crate::kafka::client::error::BrokerError {
                     code,
                     detail: format!("{}: InitProducerId: {}", connection.address(), code.message()),
                 }),

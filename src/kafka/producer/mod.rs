@@ -38,6 +38,7 @@ use super::log::{Context, LogLine, Logger, LOG_ERR, LOG_WARNING};
 use super::protocol::record_headers::NO_HEADERS;
 use super::receipt::{self, Handle};
 use super::topic_name::InvalidTopic;
+use crate::kafka::lock::Locked;
 
 /// How long close waits for the runtime's helper threads (DNS look-ups,
 /// compression).
@@ -79,11 +80,11 @@ pub struct ProducerStatus {
 
 impl Shared {
     fn queues(&self) -> MutexGuard<'_, Accumulator> {
-        self.queues.lock().unwrap_or_else(|e| e.into_inner())
+        self.queues.locked()
     }
 
     fn status(&self) -> MutexGuard<'_, ProducerStatus> {
-        self.status.lock().unwrap_or_else(|e| e.into_inner())
+        self.status.locked()
     }
 
     /// Records a connection-level problem; a fatal error is never replaced.
@@ -330,12 +331,12 @@ impl Producer {
     /// it (within its own `timeout`) and returns the same, or `_TIMED_OUT`;
     /// a close after a close has nothing left to wait for (NO_ERROR).
     pub fn close(&self, timeout: Option<Duration>) -> ErrorCode {
-        let mut lifecycle = self.lifecycle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lifecycle = self.lifecycle.locked();
         match std::mem::replace(&mut *lifecycle, Lifecycle::Closing) {
             Lifecycle::Running(thread) => {
                 drop(lifecycle);
                 let outcome = self.stop(thread, timeout);
-                *self.lifecycle.lock().unwrap_or_else(|e| e.into_inner()) = Lifecycle::Closed(outcome);
+                *self.lifecycle.locked() = Lifecycle::Closed(outcome);
                 self.closed.notify_all();
                 outcome
             }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Shared;
+use crate::kafka::lock::Locked;
 use crate::kafka::stats::json::Json;
 use crate::kafka::stats::window::Window;
 use crate::kafka::stats::{micros, monotonic_us};
@@ -46,7 +47,7 @@ impl Statistics {
     }
 
     fn delivered(&self) -> MutexGuard<'_, Delivered> {
-        self.delivered.lock().unwrap_or_else(|e| e.into_inner())
+        self.delivered.locked()
     }
 
     /// A batch of `records` was delivered: `payload` key + value + header
@@ -71,7 +72,7 @@ impl Statistics {
 
     /// The latest snapshot; None with statistics off or before the first.
     pub(super) fn latest(&self) -> Option<String> {
-        self.latest.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.latest.locked().clone()
     }
 }
 
@@ -91,7 +92,7 @@ impl Timer {
         let (next, interval) = (self.next?, shared.stats.interval?);
         if now >= next {
             let snapshot = snapshot(shared);
-            *shared.stats.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
+            *shared.stats.latest.locked() = Some(snapshot);
             // Late wake-ups do not pile up snapshots.
             self.next = Some((next + interval).max(now + interval / 2));
         }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::kafka::error::ErrorCode;
+use crate::kafka::lock::Locked;
 use crate::kafka::topic_name::TopicLabel;
 
 /// Slots per block: a block is claimed by one topic's sends and recycled
@@ -156,7 +157,7 @@ impl Block {
     /// live until issued and let go, or returned unissued (`return_unissued`).
     pub(super) fn claim(&self, label: &Arc<TopicLabel>, base_timestamp: i64) {
         self.topic.store(label.with_nul().as_ptr().cast_mut(), Ordering::Release);
-        *self.label.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(label));
+        *self.label.locked() = Some(Arc::clone(label));
         self.base_timestamp.store(base_timestamp, Ordering::Relaxed);
         self.live.store(SLOTS as u32 + 1, Ordering::Release);
     }
@@ -164,7 +165,7 @@ impl Block {
     /// Called when the last slot is let go: forgets the topic.
     pub(super) fn clear(&self) {
         self.topic.store(std::ptr::null_mut(), Ordering::Release);
-        self.label.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.label.locked().take();
     }
 
     /// Hands out slot `i` (never handed out since the claim) with a new

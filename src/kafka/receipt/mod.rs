@@ -34,6 +34,7 @@ pub use shards::{notify_completed, wait_until, Wakeups};
 
 use super::error::ErrorCode;
 use super::topic_name::{InvalidTopic, TopicLabel};
+use crate::kafka::lock::Locked;
 
 const SLOT_INDEX_BITS: u32 = SLOTS.trailing_zeros();
 /// A slot's number: its block's number, then its index in the block.
@@ -311,7 +312,7 @@ static REFUSALS: Mutex<Option<Lane>> = Mutex::new(None);
 /// A receipt completed at once with `code` (a record refused at send), or
 /// with `_INVALID_ARG` and `reason` for a topic name refused at send.
 pub fn refused(topic: &str, code: ErrorCode, reason: Option<InvalidTopic>) -> Option<Handle> {
-    let mut lane = REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lane = REFUSALS.locked();
     if lane.as_ref().map_or(true, |lane| lane.label.as_str() != topic) {
         *lane = Some(Lane::new(TopicLabel::new(topic)));
     }
@@ -322,7 +323,7 @@ pub fn refused(topic: &str, code: ErrorCode, reason: Option<InvalidTopic>) -> Op
 /// every later receipt is refused and the table's memory is handed back
 /// for the caller to free; else nothing is returned and nothing changes.
 pub fn unload() -> Vec<Chunk> {
-    drop(REFUSALS.lock().unwrap_or_else(|e| e.into_inner()).take());
+    drop(REFUSALS.locked().take());
     pool::unload()
 }
 

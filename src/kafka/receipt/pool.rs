@@ -9,6 +9,7 @@ use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::block::{Block, SLOTS};
+use crate::kafka::lock::Locked;
 
 const CHUNK_BLOCKS: usize = 64;
 const MAX_CHUNKS: usize = 1 << 16;
@@ -34,7 +35,7 @@ struct Pool {
 static POOL: Mutex<Pool> = Mutex::new(Pool { free: VecDeque::new(), made: 0, claimed: 0, unloaded: false });
 
 fn pool() -> MutexGuard<'static, Pool> {
-    POOL.lock().unwrap_or_else(|e| e.into_inner())
+    POOL.locked()
 }
 
 /// Block `number`, if it was ever made.

@@ -6,6 +6,7 @@
 //! more, which every completion wakes. Nothing here outlives the code: no
 //! thread, no destructor.
 
+use crate::kafka::lock::Locked;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -79,7 +80,7 @@ impl Shard {
             return;
         }
         // Taking the lock orders this notify after any waiter's last check.
-        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(self.lock.locked());
         self.cond.notify_all();
     }
 
@@ -88,7 +89,7 @@ impl Shard {
             return true;
         }
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.lock.locked();
         self.waiters.fetch_add(1, Ordering::SeqCst);
         WAITERS.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst); // see `notify_completed`

@@ -1,11 +1,11 @@
 //! SASL authentication, client side: PLAIN (RFC 4616) and SCRAM-SHA-256/512
-//! (RFC 5802, RFC 7677). A mechanism is an `Exchange` of opaque messages;
-//! `authenticate` carries them to the broker in SaslAuthenticate requests.
+//! (RFC 5802, RFC 7677). A mechanism is an `Exchange` of opaque messages,
+//! sans-IO; `client::sasl_login` carries them to the broker in
+//! SaslAuthenticate requests.
 //!
 //! Secrets stay out of error strings: those name what went wrong and may
 //! quote the broker, never the password or anything derived from it.
 
-pub mod authenticate;
 pub mod plain;
 pub mod scram;
 
@@ -13,8 +13,6 @@ use std::fmt;
 
 use base64ct::{Base64, Encoding};
 use zeroize::Zeroizing;
-
-pub use authenticate::authenticate;
 
 /// A SASL mechanism this client speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

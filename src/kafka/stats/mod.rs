@@ -4,6 +4,7 @@
 //! window statistics and each broker's counters; the producer builds the
 //! snapshot (`producer::statistics`).
 
+use crate::kafka::lock::Locked;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -82,7 +83,7 @@ impl BrokerCounters {
         Self::add(&self.rx, 1);
         Self::add(&self.rxbytes, bytes as u64);
         if let (true, Some(rtt)) = (self.statistics, rtt) {
-            let mut window = self.rtt.lock().unwrap_or_else(|e| e.into_inner());
+            let mut window = self.rtt.locked();
             window.record(i64::try_from(micros(rtt)).unwrap_or(i64::MAX));
         }
     }
@@ -137,7 +138,7 @@ impl BrokerCounters {
 
     /// The round-trip times since the last call, summed up.
     pub fn roll_rtt(&self) -> Summary {
-        self.rtt.lock().unwrap_or_else(|e| e.into_inner()).roll()
+        self.rtt.locked().roll()
     }
 }
 

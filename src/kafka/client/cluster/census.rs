@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::{BrokerSlot, Cluster};
+use crate::kafka::lock::Locked;
 use crate::kafka::stats::BrokerCounters;
 
 /// One broker, as a snapshot shows it.
@@ -26,8 +27,7 @@ pub struct BrokerCensus {
 impl Cluster {
     /// Every broker metadata named, by node id, then the bootstrap servers.
     pub fn census(&self) -> Vec<BrokerCensus> {
-        let mut brokers: Vec<(i32, Arc<BrokerSlot>)> =
-            self.brokers.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(&id, slot)| (id, Arc::clone(slot))).collect();
+        let mut brokers: Vec<(i32, Arc<BrokerSlot>)> = self.brokers.locked().iter().map(|(&id, slot)| (id, Arc::clone(slot))).collect();
         brokers.sort_by_key(|&(id, _)| id);
         brokers.extend(self.bootstrap.iter().map(|slot| (-1, Arc::clone(slot))));
         brokers.into_iter().map(|(nodeid, slot)| slot.census(nodeid)).collect()

@@ -1,16 +1,26 @@
 //! Authenticates a fresh connection: SaslHandshake v1 names the mechanism,
-//! then the mechanism's messages go back and forth in SaslAuthenticate
-//! requests (KIP-152) until the exchange is done.
+//! then the mechanism's messages (`sasl`, sans-IO) go back and forth in
+//! SaslAuthenticate requests (KIP-152) until the exchange is done. It knows
+//! a connection only as `Exchanger`, so the connection, which logs in
+//! through it, is not imported here.
 
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::{Credentials, Step};
-use crate::kafka::client::connection::{BrokerError, Connection};
+use super::error::BrokerError;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::sasl_authenticate::SaslAuthenticateRequest;
 use crate::kafka::protocol::sasl_handshake::SaslHandshakeRequest;
+use crate::kafka::protocol::Request;
+use crate::kafka::sasl::{self, Credentials, Step};
+
+/// What a login needs of a connection: its address, and one request
+/// answered within a timeout.
+pub(super) trait Exchanger {
+    fn address(&self) -> &str;
+    async fn call<R: Request>(&self, request: &R, timeout: Duration) -> Result<R::Response, BrokerError>;
+}
 
 /// Authenticates `connection` (each request within `timeout`) before any
 /// other request but ApiVersions goes on it. Returns how long the broker
@@ -20,7 +30,11 @@ use crate::kafka::protocol::sasl_handshake::SaslHandshakeRequest;
 /// A refusal, by the broker (an error, or the connection closed) or by us
 /// of the broker's messages, fails with `_AUTHENTICATION`; a timeout keeps
 /// its own code. Either way the connection is unusable.
-pub async fn authenticate(connection: &Connection, credentials: &Credentials, timeout: Duration) -> Result<Option<Duration>, BrokerError> {
+pub(super) async fn authenticate(
+    connection: &impl Exchanger,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Result<Option<Duration>, BrokerError> {
     let refused =
         |what: std::fmt::Arguments| BrokerError { code: ErrorCode::AUTHENTICATION, detail: format!("{}: {what}", connection.address()) };
     let mechanism = credentials.mechanism.name();
@@ -38,7 +52,7 @@ pub async fn authenticate(connection: &Connection, credentials: &Credentials, ti
         code => return Err(refused(format_args!("SASL handshake: {}", code.message()))),
     }
 
-    let mut exchange = super::start(credentials).map_err(|why| refused(format_args!("SASL authentication: {why}")))?;
+    let mut exchange = sasl::start(credentials).map_err(|why| refused(format_args!("SASL authentication: {why}")))?;
     // Client messages can hold the password (PLAIN) or the proof (SCRAM).
     let mut message = Zeroizing::new(exchange.first_message());
     loop {
@@ -66,7 +80,7 @@ pub async fn authenticate(connection: &Connection, credentials: &Credentials, ti
 /// mechanism it does not enable when it does not answer with an error (tansu
 /// 0.6.0 does so for PLAIN) and how SaslAuthenticate v0 refuses credentials.
 /// Any other failure (a timeout) keeps its code.
-fn in_sasl(connection: &Connection, error: BrokerError) -> BrokerError {
+fn in_sasl(connection: &impl Exchanger, error: BrokerError) -> BrokerError {
     let address = connection.address();
     let what = error.detail.strip_prefix(address).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(&error.detail);
     match error.code {
