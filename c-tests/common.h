@@ -80,6 +80,24 @@ static inline int set_ok(ProducerBuilder *b, const char *name, const char *value
                  err ? err : "(no last_error)");
 }
 
+/* splitmix64: a seeded generator, for tests whose random choices must repeat. */
+static inline uint64_t next_rand(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Fisher-Yates over a[0..n), drawing from next_rand(state). */
+static inline void shuffle(size_t *a, size_t n, uint64_t *state) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(next_rand(state) % i);
+        size_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
 static inline int str_eq(const char *a, const char *b) {
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }

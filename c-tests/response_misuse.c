@@ -84,22 +84,6 @@ static uint64_t g_seed = 0x52455350u; /* "RESP" */
 
 /* ---------------------------------------------------------------- small tools */
 
-/* splitmix64: the seeded generator for every random choice here. */
-static uint64_t next_rand(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void shuffle(size_t *a, size_t n, uint64_t *state) {
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(next_rand(state) % i);
-        size_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
 
 static uintptr_t bits(const Response *r) { return (uintptr_t)r; }
 static Response *as_response(uintptr_t v) { return (Response *)v; }

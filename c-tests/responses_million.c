@@ -35,21 +35,6 @@
 #define ERR_INVALID_ARG (-186)
 #define ERR_QUEUE_FULL (-184)
 
-static uint64_t next_rand(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void shuffle(size_t *a, size_t n, uint64_t *state) {
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(next_rand(state) % i);
-        size_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
 
 /* CRC-32 (zlib's): librdkafka's consistent partitioner. */
 static uint32_t crc_table[256];

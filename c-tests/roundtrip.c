@@ -26,13 +26,7 @@
 
 #define MAX_PARTITIONS 1024
 
-/* splitmix64: a deterministic generator, so the same index gives the same message. */
-static uint64_t next_rand(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+/* next_rand (common.h) is deterministic: the same index gives the same message. */
 
 typedef struct {
     const uint8_t *key; /* NULL = null key */

@@ -173,17 +173,25 @@ run() { # run NAME CMD...
     record "$name" "$p" "$f"
 }
 
+# verify NAME TOPIC EXPECT [verify.py options]: reads TOPIC back with librdkafka against the
+# expectation file a test wrote; one check, failed also when the file is missing or empty.
+verify() {
+    local name="$1" topic="$2" expect="$3"
+    shift 3
+    if [ -s "$expect" ] && "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic "$topic" \
+            --expect "$expect" "$@" >"$scratch/logs/$name.log" 2>&1; then
+        record "$name" 1 0
+    else
+        echo "$mode $name: FAILED" >&2
+        tail -n 20 "$scratch/logs/$name.log" >&2 || true
+        record "$name" 0 1
+    fi
+}
+
 for codec in "${CODECS[@]}"; do
     expect="$scratch/expect-$codec.txt"
     run "roundtrip-$codec" "$bin/roundtrip" "$brokers" "$prefix-roundtrip-$codec" "$codec" "$ROUNDTRIP_N" "$expect" 3
-    if [ -s "$expect" ] && "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic "$prefix-roundtrip-$codec" \
-            --expect "$expect" --codec "$codec" >"$scratch/logs/verify-$codec.log" 2>&1; then
-        record "verify-$codec" 1 0
-    else
-        echo "$mode verify-$codec: FAILED" >&2
-        tail -n 20 "$scratch/logs/verify-$codec.log" >&2 || true
-        record "verify-$codec" 0 1
-    fi
+    verify "verify-$codec" "$prefix-roundtrip-$codec" "$expect" --codec "$codec"
 done
 run receipts "$bin/receipts" "$brokers" "$prefix-receipts"
 run dead_broker "$bin/dead_broker"
@@ -202,14 +210,7 @@ for variant in legal misuse; do
         extra=(0x21 misuse)
     fi
     run "responses-$variant" "$bin/responses_million" "$brokers" "$t" 4 "$RESPONSES_N" "$expect" ${extra[@]+"${extra[@]}"}
-    if [ -s "$expect" ] && "$VENV_PYTHON" scripts/verify.py --brokers "$brokers" --topic "$t" \
-            --expect "$expect" --partitioner consistent >"$scratch/logs/verify-responses-$variant.log" 2>&1; then
-        record "verify-responses-$variant" 1 0
-    else
-        echo "$mode verify-responses-$variant: FAILED" >&2
-        tail -n 20 "$scratch/logs/verify-responses-$variant.log" >&2 || true
-        record "verify-responses-$variant" 0 1
-    fi
+    verify "verify-responses-$variant" "$t" "$expect" --partitioner consistent
 done
 # fork's children hold a copy of the parent producer's thread memory without the thread:
 # that test alone adds the suppressions that say so (c-tests/*-fork.supp).
