@@ -24,8 +24,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ablkafka::kafka::protocol::primitives::{Decoder, Encoder};
-use ablkafka::kafka::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
+use ablkafka::testing::protocol::primitives::{Decoder, Encoder};
+use ablkafka::testing::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
 
 // ------------------------------------------------------------------ allocation accounting
 

@@ -4,7 +4,7 @@
 //! justify into a failure too.
 #![no_main]
 
-use ablkafka::kafka::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
+use ablkafka::testing::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -224,6 +224,7 @@ fn unknown(name: &str) -> ConfigError {
 }
 
 /// Names of every supported option, canonical names first then aliases.
+#[cfg(test)]
 pub fn option_names() -> impl Iterator<Item = &'static str> {
     OPTIONS.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
 }

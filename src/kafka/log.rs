@@ -15,8 +15,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const LOG_ERR: u8 = 3;
 pub const LOG_WARNING: u8 = 4;
-pub const LOG_NOTICE: u8 = 5;
-pub const LOG_INFO: u8 = 6;
 pub const LOG_DEBUG: u8 = 7;
 
 /// librdkafka's `debug` contexts, in its order (`rd_kafka_conf`'s list);
@@ -48,28 +46,22 @@ pub const DEBUG_CONTEXTS: &[&str] = &[
 /// The debug contexts ablkafka logs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Context {
-    Generic,
     Broker,
     Topic,
     Metadata,
     Msg,
     Protocol,
-    Security,
-    Eos,
     Conf,
 }
 
 impl Context {
     fn name(self) -> &'static str {
         match self {
-            Context::Generic => "generic",
             Context::Broker => "broker",
             Context::Topic => "topic",
             Context::Metadata => "metadata",
             Context::Msg => "msg",
             Context::Protocol => "protocol",
-            Context::Security => "security",
-            Context::Eos => "eos",
             Context::Conf => "conf",
         }
     }
@@ -276,7 +268,7 @@ mod tests {
         // A million lines never drained: the queue holds the newest 10,000.
         let logger = Logger::new("c", settings(7, "", true));
         for i in 0..1_000_000 {
-            logger.log(LOG_INFO, "TEST", format_args!("line {i}"));
+            logger.log(LOG_WARNING, "TEST", format_args!("line {i}"));
         }
         let first = logger.next().unwrap();
         assert_eq!(first.message, "(990000 older log lines dropped: the log queue was full) line 990000");

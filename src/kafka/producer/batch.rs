@@ -1,66 +1,13 @@
-//! A partition's batch of records and the receipts waiting on it, and the
-//! queue gauge that bounds how much the application may have outstanding.
+//! A partition's batch of records and the receipts waiting on it.
 
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::gauge::QueueGauge;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
 use crate::kafka::receipt::{self, Pending, Wakeups};
 use crate::kafka::topic_config::TopicConfig;
-
-/// Messages and payload bytes sent but not yet completed, bounded by
-/// queue.buffering.max.messages and queue.buffering.max.kbytes.
-#[derive(Debug, Default)]
-pub struct QueueGauge {
-    messages: AtomicUsize,
-    bytes: AtomicUsize,
-    /// Records sent without a receipt that failed, and the latest one's code.
-    failed_without_receipt: AtomicU64,
-    last_failure_without_receipt: AtomicI32,
-}
-
-impl QueueGauge {
-    /// Reserves room for one message, or says the queue is full.
-    pub fn try_reserve(&self, payload: usize, max_messages: usize, max_bytes: usize) -> bool {
-        let messages = self.messages.fetch_add(1, Ordering::AcqRel);
-        let bytes = self.bytes.fetch_add(payload, Ordering::AcqRel);
-        if messages >= max_messages || bytes.saturating_add(payload) > max_bytes {
-            self.release(1, payload);
-            return false;
-        }
-        true
-    }
-
-    pub fn release(&self, messages: usize, bytes: usize) {
-        self.messages.fetch_sub(messages, Ordering::AcqRel);
-        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
-    }
-
-    /// Messages and payload bytes outstanding.
-    pub fn outstanding(&self) -> (usize, usize) {
-        (self.messages.load(Ordering::Acquire), self.bytes.load(Ordering::Acquire))
-    }
-
-    pub fn outstanding_messages(&self) -> usize {
-        self.messages.load(Ordering::Acquire)
-    }
-
-    fn count_failed_without_receipt(&self, records: usize, code: ErrorCode) {
-        if records > 0 {
-            self.last_failure_without_receipt.store(code.code(), Ordering::Release);
-            self.failed_without_receipt.fetch_add(records as u64, Ordering::AcqRel);
-        }
-    }
-
-    /// How many records sent without a receipt have failed, and the latest
-    /// failure's code (NO_ERROR before any).
-    pub fn failed_without_receipt(&self) -> (u64, ErrorCode) {
-        let count = self.failed_without_receipt.load(Ordering::Acquire);
-        (count, ErrorCode(self.last_failure_without_receipt.load(Ordering::Acquire)))
-    }
-}
 
 /// Receipts that complete together, and the gauge room they hold. Dropping
 /// it unsettled fails every receipt with `_DESTROY`, so no receipt can be
@@ -241,18 +188,6 @@ pub fn payload_len(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[u8]) -> 
 mod tests {
     use super::*;
     use crate::kafka::receipt::test_pending;
-
-    #[test]
-    fn gauge_refuses_past_either_limit_and_undoes_the_reservation() {
-        let g = QueueGauge::default();
-        assert!(g.try_reserve(10, 2, 100));
-        assert!(g.try_reserve(10, 2, 100));
-        assert!(!g.try_reserve(1, 2, 100), "message limit");
-        g.release(1, 10);
-        assert!(!g.try_reserve(91, 2, 100), "byte limit");
-        assert!(g.try_reserve(90, 2, 100));
-        assert_eq!(g.outstanding_messages(), 2);
-    }
 
     #[test]
     fn dropped_receipts_fail_with_destroy_and_release_the_gauge() {

@@ -13,6 +13,7 @@ mod answer;
 mod batch;
 mod decision;
 mod dispatch;
+mod gauge;
 mod idempotence;
 mod jobs;
 mod packer;
@@ -26,7 +27,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use accumulator::Outgoing;
 use accumulator::{Accumulator, Appended, Refusal};
-use batch::{payload_len, QueueGauge};
+use batch::payload_len;
+use gauge::QueueGauge;
 use packer::Packer;
 use statistics::Statistics;
 

@@ -248,10 +248,6 @@ impl Lane {
         Lane { label, current: None, next: SLOTS }
     }
 
-    pub fn label(&self) -> &TopicLabel {
-        &self.label
-    }
-
     /// A pending receipt for a record created at `timestamp` (ms since the
     /// epoch): the producer's part and the application's. None when the
     /// table is full (2^28 receipts held) or the library is unloading.

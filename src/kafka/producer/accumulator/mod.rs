@@ -19,7 +19,8 @@ mod topic_queue;
 use partition_queue::PartitionQueue;
 use topic_queue::{AppendShared, NewRecord, TopicIndex, TopicQueue, WaitingRecord};
 
-use super::batch::{payload_len, Batch, QueueGauge, Receipts};
+use super::batch::{payload_len, Batch, Receipts};
+use super::gauge::QueueGauge;
 use super::idempotence::ProducerIdentityState;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;

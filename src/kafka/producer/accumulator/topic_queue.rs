@@ -11,7 +11,8 @@ use super::partition_queue::PartitionQueue;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::partitioner::StickyRandom;
-use crate::kafka::producer::batch::{payload_len, Batch, QueueGauge, Receipts};
+use crate::kafka::producer::batch::{payload_len, Batch, Receipts};
+use crate::kafka::producer::gauge::QueueGauge;
 use crate::kafka::receipt::{Lane, Pending};
 use crate::kafka::topic_config::TopicConfig;
 
