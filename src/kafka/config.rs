@@ -22,12 +22,13 @@ mod ignored;
 mod options;
 mod refused;
 pub mod socket;
+mod spec;
 mod warnings;
 
 use socket::{AddressFamily, SocketOptions};
 
-use options::{int, INT_MAX, MECHANISMS_NOT_SUPPORTED, OPTIONAL_TEXT, OPTIONS, SECRET_MAX_BYTES};
-use refused::Refusal;
+use options::{MECHANISMS_NOT_SUPPORTED, OPTIONS, SECRET_MAX_BYTES};
+use spec::{Kind, OptionSpec, WIRE_STRING_MAX};
 
 /// Why an option was refused. The codes are librdkafka's `rd_kafka_conf_res_t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,69 +135,6 @@ impl Config {
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
-}
-
-/// How an option's value is checked and read.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// librdkafka's `debug` contexts, comma-separated, in any case.
-    DebugContexts,
-    Int {
-        min: i64,
-        max: i64,
-    },
-    /// Milliseconds, which librdkafka accepts as a decimal for linger.ms.
-    Millis {
-        min: f64,
-        max: f64,
-    },
-    /// librdkafka's spellings: true, t, 1, false, f, 0, in any case; kept as
-    /// true or false.
-    Bool,
-    /// `acks`: all, or -1..1000.
-    Acks,
-    /// One of these, in any case (as librdkafka compares them); kept as spelled here.
-    Choice(&'static [&'static str]),
-    /// A `Choice`, and values librdkafka has that are refused here, each
-    /// with the reason.
-    ChoiceRefusing(&'static [&'static str], &'static [(&'static str, &'static str)]),
-    /// A value of `kind` that is honoured as `value` only: the others ask
-    /// for what ablkafka does not do, and are refused with why.
-    Only {
-        kind: &'static Kind,
-        value: &'static str,
-        refusal: Refusal,
-    },
-    /// librdkafka's CSV flags (builtin.features): names in any case, each
-    /// with an optional +/- prefix; refused names with why. Setting only
-    /// checks them: the value stays the default, as in librdkafka, whose
-    /// default holds every flag.
-    Flags {
-        names: &'static [&'static str],
-        refused: &'static [(&'static str, &'static str)],
-    },
-    /// A password or key: never shown, never read back, wiped when dropped.
-    Secret,
-    Text {
-        required: bool,
-        /// Longest value in bytes: a string that goes on the wire as a
-        /// Kafka STRING must fit its INT16 length.
-        max_bytes: usize,
-    },
-    /// client.software.name or .version: any text, as librdkafka takes it
-    /// (sanitized for KIP-511 at build); empty is the default.
-    SoftwareId,
-}
-
-/// Longest Kafka STRING (INT16 length).
-const WIRE_STRING_MAX: usize = i16::MAX as usize;
-
-#[derive(Clone, Copy)]
-struct OptionSpec {
-    name: &'static str,
-    aliases: &'static [&'static str],
-    default: &'static str,
-    kind: Kind,
 }
 
 /// Every option a producer accepts: the honoured ones, then those it

@@ -3,7 +3,8 @@
 //! longer uses. Each value is still checked as librdkafka checks it, kept,
 //! and readable; build warns about each one set (`super::warnings`).
 
-use super::{int, Kind, OptionSpec, INT_MAX, OPTIONAL_TEXT};
+use super::options::{int, INT_MAX, OPTIONAL_TEXT};
+use super::spec::{Kind, OptionSpec};
 
 const fn spec(name: &'static str, default: &'static str, kind: Kind) -> OptionSpec {
     OptionSpec { name, aliases: &[], default, kind }

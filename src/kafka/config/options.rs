@@ -4,7 +4,7 @@
 
 use super::refused::{Refusal, NO_GSSAPI, NO_OAUTHBEARER};
 use super::socket::AddressFamily;
-use super::{Kind, OptionSpec, WIRE_STRING_MAX};
+use super::spec::{Kind, OptionSpec, WIRE_STRING_MAX};
 use crate::kafka::partitioner::Partitioner;
 use crate::kafka::protocol::compression::Codec;
 use crate::kafka::sasl::Mechanism;

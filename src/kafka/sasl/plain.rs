@@ -3,7 +3,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Credentials, Exchange, Step};
+use super::exchange::{Credentials, Exchange, Step};
 
 /// The PLAIN exchange: one message, then the server's empty answer.
 pub struct Plain {

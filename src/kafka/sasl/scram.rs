@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{Credentials, Exchange, Step};
+use super::exchange::{Credentials, Exchange, Step};
 
 /// Kafka refuses SCRAM credentials stored with fewer iterations.
 const MIN_ITERATIONS: u32 = 4096;
