@@ -26,6 +26,7 @@ USE_GROUP = re.compile(r"\buse\s+((?:crate|super|self)(?:::[a-z_][a-z0-9_]*)*)::
 TEST_MOD = re.compile(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;")
 TEST_BLOCK = re.compile(r"#\[cfg\(test\)\]\s*mod\s+[a-z_][a-z0-9_]*\s*\{")
 COMMENT = re.compile(r"//[^\n]*")
+VISIBILITY = re.compile(r"pub\(in [^)]*\)")
 CHILD_MOD = re.compile(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;", re.M)
 
 
@@ -58,7 +59,8 @@ def test_only(files):
 
 def library_text(text):
     cut = TEST_BLOCK.search(text)
-    return COMMENT.sub("", text[: cut.start()] if cut else text)
+    # A visibility path (`pub(in crate::a)`) names where an item may be used, not a use.
+    return VISIBILITY.sub("pub", COMMENT.sub("", text[: cut.start()] if cut else text))
 
 
 def edges_of(module, text, is_dir_module, modules):

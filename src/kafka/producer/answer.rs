@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::batch::Batch;
 use super::decision::{decide, BatchState, Decision, Outcome, Policy};
-use super::Shared;
+use super::shared::Shared;
 use crate::kafka::client::error::RequestFailure;
 use crate::kafka::client::wire::AfterAnswer;
 use crate::kafka::error::ErrorCode;

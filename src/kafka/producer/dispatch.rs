@@ -20,7 +20,7 @@ use super::accumulator::DueBatches;
 use super::answer::{complete_produce, finish};
 use super::batch::Batch;
 use super::decision::Outcome;
-use super::Shared;
+use super::shared::Shared;
 use crate::kafka::client::connection::{Connection, RequestSpec};
 use crate::kafka::client::error::{BrokerError, RequestFailure};
 use crate::kafka::error::ErrorCode;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::accumulator::TopicLayout;
-use super::Shared;
+use super::shared::Shared;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::init_producer_id::InitProducerIdRequest;
 

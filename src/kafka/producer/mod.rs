@@ -18,10 +18,11 @@ mod idempotence;
 mod jobs;
 mod packer;
 mod sender;
+mod shared;
 mod statistics;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,13 +31,15 @@ use accumulator::{Accumulator, Appended, Refusal};
 use batch::payload_len;
 use gauge::QueueGauge;
 use packer::Packer;
+pub use shared::ProducerStatus;
+use shared::Shared;
 use statistics::Statistics;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
 use super::config::Config;
 use super::error::ErrorCode;
-use super::log::{Context, LogLine, Logger, LOG_ERR, LOG_WARNING};
+use super::log::{Context, LogLine, Logger, LOG_WARNING};
 use super::protocol::record_headers::NO_HEADERS;
 use super::receipt::{self, Handle};
 use super::topic_name::InvalidTopic;
@@ -45,82 +48,6 @@ use crate::kafka::lock::Locked;
 /// How long close waits for the runtime's helper threads (DNS look-ups,
 /// compression).
 const RUNTIME_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What the application's threads and the background thread share.
-struct Shared {
-    config: Arc<Config>,
-    gauge: Arc<QueueGauge>,
-    /// Batch and request buffers, reused rather than allocated afresh.
-    buffers: Arc<BufferPool>,
-    queues: Mutex<Accumulator>,
-    /// The brokers and the connections to them.
-    cluster: Arc<Cluster>,
-    /// Packs batches (compressed, summed) before they are sent.
-    packer: Packer,
-    /// Wakes the sender: a batch is due, metadata is wanted, a request is
-    /// over, a job ended, or it must stop.
-    wake: Arc<tokio::sync::Notify>,
-    /// Flush calls in progress: lingering batches go at once.
-    flushing: AtomicUsize,
-    metadata_wanted: AtomicBool,
-    stopping: AtomicBool,
-    /// The latest producer-level error, NO_ERROR once things work again.
-    status: Mutex<ProducerStatus>,
-    /// Where its log lines go (stderr, or a queue the application polls).
-    logger: Arc<Logger>,
-    /// statistics.interval.ms: the latest snapshot, and deliveries counted for the next.
-    stats: Statistics,
-}
-
-/// A producer-level error: what a polling application can read early,
-/// before any receipt fails (librdkafka's error callback, without a callback).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProducerStatus {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Shared {
-    fn queues(&self) -> MutexGuard<'_, Accumulator> {
-        self.queues.locked()
-    }
-
-    fn status(&self) -> MutexGuard<'_, ProducerStatus> {
-        self.status.locked()
-    }
-
-    /// Records a connection-level problem; a fatal error is never replaced.
-    fn set_status(&self, code: ErrorCode, message: String) {
-        let mut status = self.status();
-        if status.code != ErrorCode::FATAL {
-            // librdkafka logs "n/n brokers are down" once, when it happens.
-            if code == ErrorCode::ALL_BROKERS_DOWN && status.code != code {
-                self.logger.log(LOG_ERR, "ERROR", format_args!("{message}"));
-            }
-            *status = ProducerStatus { code, message };
-        }
-    }
-
-    /// The cluster answered: clears the status unless it is fatal.
-    fn clear_status(&self) {
-        let mut status = self.status();
-        if status.code != ErrorCode::NO_ERROR && status.code != ErrorCode::FATAL {
-            *status = ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() };
-        }
-    }
-
-    /// A fatal error (idempotence can no longer be guaranteed): every queued
-    /// and later record fails with `_FATAL`; in-flight ones fail when they return.
-    fn fail_fatal(&self, cause: ErrorCode, detail: &str) {
-        let queued = self.queues().close(ErrorCode::FATAL);
-        let message = format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message());
-        self.logger.log(LOG_ERR, "FATAL", format_args!("{message}"));
-        *self.status() = ProducerStatus { code: ErrorCode::FATAL, message };
-        for receipts in queued {
-            receipts.fail(ErrorCode::FATAL);
-        }
-    }
-}
 
 /// What librdkafka logs when a client starts: its configuration warnings
 /// (CONFWARN), and at debug=conf its configuration.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::dispatch::send_to_leader;
 use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
-use super::statistics;
-use super::Shared;
+use super::shared::Shared;
+use super::statistics::snapshot::Timer;
 use crate::kafka::error::ErrorCode;
 
 /// Longest sleep with nothing due, so periodic work still happens.
@@ -30,7 +30,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut producer_id = Job::new();
     let mut last_metadata: Option<Instant> = None;
     let mut next_session_check = Instant::now() + IDLE_WAKE;
-    let mut statistics = statistics::Timer::new(&shared);
+    let mut statistics = Timer::new(&shared);
     // Learn the cluster at once, so an unreachable one is reported early.
     shared.metadata_wanted.store(true, Ordering::Release);
 
