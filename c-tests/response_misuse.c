@@ -548,27 +548,38 @@ static void case_stable(void) {
     for (int i = 0; i < ALL; i++) free_live(r[i]);
 }
 
+/* Two producers for the cases around a producer's end: *p delivers within 10 ms, *q lingers
+ * 10 s, so that its Responses are still pending when it is freed. Sends n records through *p
+ * (keys PREFIX-i, value VALUE) and m through *q (keys PREFIX-pending-i). 0 when either
+ * producer could not be built (both are then freed, nothing sent). */
+static int send_through_two(const char *prefix, const char *value, Producer **p, Response **sent, int n, Producer **q,
+                            Response **pending, int m) {
+    *p = producer_lingering("10");
+    *q = producer_lingering("10000");
+    if (*p == NULL || *q == NULL) {
+        producer_free(*p);
+        producer_free(*q);
+        return 0;
+    }
+    char key[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "%s-%d", prefix, i);
+        sent[i] = send_kv(*p, key, value);
+    }
+    for (int i = 0; i < m; i++) {
+        snprintf(key, sizeof key, "%s-pending-%d", prefix, i);
+        pending[i] = send_kv(*q, key, "pending at producer_free");
+    }
+    return 1;
+}
+
 /* Responses of a closed and freed producer read their real results. */
 static void case_after_producer(void) {
     enum { N = 40, PENDING = 10 };
-    Producer *p = producer_lingering("10");
-    Producer *q = producer_lingering("10000");
-    if (p == NULL || q == NULL) {
-        producer_free(p);
-        producer_free(q);
-        return;
-    }
+    Producer *p, *q;
     Response *r[N], *w[PENDING];
+    if (!send_through_two("after", "sent before close", &p, r, N, &q, w, PENDING)) return;
     answers snap[N];
-    char key[32];
-    for (int i = 0; i < N; i++) {
-        snprintf(key, sizeof key, "after-%d", i);
-        r[i] = send_kv(p, key, "sent before close");
-    }
-    for (int i = 0; i < PENDING; i++) {
-        snprintf(key, sizeof key, "after-pending-%d", i);
-        w[i] = send_kv(q, key, "pending at producer_free");
-    }
     CHECK(producer_flush(p, 30000) == 0, "after-producer: flush");
     for (int i = 0; i < N; i++) read_answers(r[i], &snap[i]);
     int bad = 0;
@@ -1338,23 +1349,9 @@ static void case_heap(void) {
 /* (f) Responses freed around their producer's close and free. */
 static void case_after_producer_freed(void) {
     enum { N = 30, M = 10 };
-    Producer *p = producer_lingering("10");
-    Producer *q = producer_lingering("10000");
-    if (p == NULL || q == NULL) {
-        producer_free(p);
-        producer_free(q);
-        return;
-    }
+    Producer *p, *q;
     Response *a[N], *b[M];
-    char key[32];
-    for (int i = 0; i < N; i++) {
-        snprintf(key, sizeof key, "apf-%d", i);
-        a[i] = send_kv(p, key, "closed and freed producer");
-    }
-    for (int i = 0; i < M; i++) {
-        snprintf(key, sizeof key, "apf-pending-%d", i);
-        b[i] = send_kv(q, key, "pending at producer_free");
-    }
+    if (!send_through_two("apf", "closed and freed producer", &p, a, N, &q, b, M)) return;
     uintptr_t freed[N + M];
     size_t nf = 0;
     for (int i = 0; i < 10; i++) { /* pending */
