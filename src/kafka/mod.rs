@@ -4,6 +4,7 @@
 
 pub mod buffer_pool;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod lock;

@@ -37,6 +37,7 @@ use statistics::Statistics;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
+use super::clock;
 use super::config::Config;
 use super::error::ErrorCode;
 use super::log::{Context, LogLine, Logger, LOG_WARNING};
@@ -89,6 +90,7 @@ impl Producer {
         let logger = Arc::new(Logger::new(&config.client_id, config.log.clone()));
         log_start(&logger, &config);
         let gauge = Arc::new(QueueGauge::default());
+        clock::prepare();
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ (Arc::as_ptr(&gauge) as u64);
         // A batch buffer grows by doubling up to batch.size, and a request
         // frame holds only headers: larger ones come from rare large records.
@@ -332,6 +334,5 @@ fn stamp(timestamp: i64) -> i64 {
     if timestamp != 0 {
         return timestamp;
     }
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    since_epoch.as_secs() as i64 * 1000 + i64::from(since_epoch.subsec_millis())
+    clock::now_ms()
 }
