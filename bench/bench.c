@@ -23,6 +23,8 @@
  *                        RD_KAFKA_V_HEADER); noreceipt: no receipt kept (ablkafka:
  *                        producer_send_no_receipt; librdkafka: delivery.report.only.error=true),
  *                        no latency samples
+ *     receipts=poll|keep throughput mode, ablkafka: when the Responses are read (poll; see
+ *                        below; librdkafka serves its reports one way)
  *     conf.NAME=VALUE    one more producer option, the same for both libraries (repeatable;
  *                        e.g. conf.security.protocol=sasl_ssl for the TLS rows)
  *
@@ -31,11 +33,17 @@
  *
  *   throughput  send `count` messages as fast as send() returns.
  *               Latency is sampled on every 16th message.
- *               ablkafka: keep every Response; after each sampled send, look at the oldest
- *               sampled Response not yet seen completed (response_completed) and stamp the
- *               ones that have completed; after the last send, response_wait each remaining
- *               sampled one in order and stamp it; then producer_flush, read success and
- *               offset of every Response, free it.
+ *               ablkafka, receipts=poll (the default): after each sampled send, read and
+ *               free the Responses that have completed, oldest first (response_completed,
+ *               then success and offset; stamp the sampled ones), as an ABL poll loop
+ *               does and as librdkafka's run serves its delivery reports; the Responses
+ *               not yet read wait in a ring of RING_SLOTS (a send that finds it full
+ *               waits for the oldest: never in these runs); after the last send,
+ *               response_wait and read the rest in order; then producer_flush.
+ *               receipts=keep: keep every Response and stamp only the sampled ones
+ *               as they complete; after the flush, read success and offset of every
+ *               Response and free it (an application checking its receipts at the end:
+ *               peak RSS then includes every Response and the array of handles).
  *               librdkafka: rd_kafka_produce (F_COPY) and rd_kafka_poll(rk, 0) after each,
  *               as its examples do; the delivery-report callback counts (and stamps the
  *               sampled ones); then rd_kafka_flush.
@@ -128,11 +136,11 @@
 /* ------------------------------------------------------------------ common */
 
 static struct {
-    const char *brokers, *topic, *mode, *codec, *send;
+    const char *brokers, *topic, *mode, *codec, *send, *receipts;
     long count, size, rate, pause_hold_ms, prime;
     const char *linger;
     pid_t pause_pid;
-} opt = {NULL, NULL, "throughput", "none", "receipt", 100000, 100, 1000, 1000, 1, "5", 0};
+} opt = {NULL, NULL, "throughput", "none", "receipt", "poll", 100000, 100, 1000, 1000, 1, "5", 0};
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...) {
@@ -434,7 +442,7 @@ static void read_and_free(struct result *res) {
 
 static RecordBuilder *with_headers; /* send=headers: topic and two headers set once */
 
-static void send_one(Producer *p, long i) {
+static Response *send_one(Producer *p, long i) {
     Response *r;
     if (with_headers != NULL) {
         record_builder_set_value(with_headers, value_of(i), (size_t)opt.size);
@@ -443,7 +451,7 @@ static void send_one(Producer *p, long i) {
         r = producer_send(p, opt.topic, NULL, 0, value_of(i), (size_t)opt.size);
     }
     if (r == NULL) die("producer_send returned NULL at %ld", i);
-    responses[i] = r;
+    return r;
 }
 
 /* send=noreceipt: every message without a receipt; failures are counted by the producer. */
@@ -461,6 +469,46 @@ static void run_without_receipts(Producer *p, struct result *res) {
     if (res->failed > 0) res->first_error = producer_no_receipt_last_error(p);
 }
 
+/* receipts=poll: the Responses not yet read, oldest first; 2 MiB of handles. */
+#define RING_SLOTS (1L << 18)
+
+/* Reads the outcome of message i's Response (stamping a sampled one), frees it. */
+static void read_one(struct result *res, Response *r, long i) {
+    if (i % sample == 0) done_ns[i / sample] = now_ns();
+    if (response_success(r)) {
+        res->delivered++;
+        if (response_offset(r) < 0) die("negative offset at %ld", i);
+    } else if (res->failed++ == 0) {
+        res->first_error = response_error_code(r);
+    }
+    response_free(r);
+}
+
+static void run_polling(Producer *p, struct result *res) {
+    Response **ring = calloc(RING_SLOTS, sizeof *ring);
+    if (ring == NULL) die("out of memory");
+    begin(res);
+    long head = 0; /* the oldest message whose Response is not read yet */
+    for (long i = 0; i < opt.count; i++) {
+        if (i - head == RING_SLOTS) {
+            response_wait(ring[head % RING_SLOTS], -1);
+            read_one(res, ring[head % RING_SLOTS], head);
+            head++;
+        }
+        if (i % sample == 0) sent_ns[i / sample] = now_ns();
+        ring[i % RING_SLOTS] = send_one(p, i);
+        if (i % sample != 0) continue;
+        for (; head <= i && response_completed(ring[head % RING_SLOTS]); head++) read_one(res, ring[head % RING_SLOTS], head);
+    }
+    for (; head < opt.count; head++) {
+        response_wait(ring[head % RING_SLOTS], -1);
+        read_one(res, ring[head % RING_SLOTS], head);
+    }
+    if (producer_flush(p, -1) != 0) die("flush failed");
+    end(res);
+    free(ring);
+}
+
 static void run(struct result *res) {
     Producer *p = make_producer();
     warm_up(p);
@@ -475,16 +523,18 @@ static void run(struct result *res) {
 
     if (strcmp(opt.mode, "throughput") == 0 && strcmp(opt.send, "noreceipt") == 0) {
         run_without_receipts(p, res);
+    } else if (strcmp(opt.mode, "throughput") == 0 && strcmp(opt.receipts, "poll") == 0) {
+        run_polling(p, res);
     } else if (strcmp(opt.mode, "throughput") == 0) {
         begin(res);
         long head = 0; /* the oldest sampled message not yet seen completed */
         for (long i = 0; i < opt.count; i++) {
             if (i % sample != 0) {
-                send_one(p, i);
+                responses[i] = send_one(p, i);
                 continue;
             }
             sent_ns[i / sample] = now_ns();
-            send_one(p, i);
+            responses[i] = send_one(p, i);
             for (; head <= i && response_completed(responses[head]); head += sample) done_ns[head / sample] = now_ns();
         }
         for (; head < opt.count; head += sample) {
@@ -499,7 +549,7 @@ static void run(struct result *res) {
         for (long i = 0; i < opt.count; i++) {
             await_slot(res, i);
             sent_ns[i] = now_ns();
-            send_one(p, i);
+            responses[i] = send_one(p, i);
             response_wait(responses[i], -1);
             done_ns[i] = now_ns(); /* sample is 1 in latency mode */
         }
@@ -515,7 +565,7 @@ static void run(struct result *res) {
         touch(responses, (size_t)opt.count * sizeof *responses);
         malloc_trim(0); /* so that rss_base compares with the trimmed readings below */
         begin(res);
-        for (long i = 0; i < opt.count; i++) send_one(p, i);
+        for (long i = 0; i < opt.count; i++) responses[i] = send_one(p, i);
         if (producer_flush(p, -1) != 0) die("flush failed");
         end(res);
         res->rss_kept_kb = trimmed_rss_kb();
@@ -524,7 +574,7 @@ static void run(struct result *res) {
     } else { /* paused */
         begin(res);
         stop_broker();
-        for (long i = 0; i < opt.count; i++) send_one(p, i);
+        for (long i = 0; i < opt.count; i++) responses[i] = send_one(p, i);
         res->queued_ns = now_ns();
         sleep_ms(opt.pause_hold_ms);
         res->rss_paused_kb = rss_now_kb();
@@ -718,6 +768,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "mode") == 0) opt.mode = v;
         else if (strcmp(k, "codec") == 0) opt.codec = v;
         else if (strcmp(k, "send") == 0) opt.send = v;
+        else if (strcmp(k, "receipts") == 0) opt.receipts = v;
         else if (strcmp(k, "linger") == 0) opt.linger = v;
         else if (strcmp(k, "count") == 0) opt.count = parse_long(k, v);
         else if (strcmp(k, "size") == 0) opt.size = parse_long(k, v);

@@ -8,7 +8,8 @@
 #
 # Each run loads its build through LD_LIBRARY_PATH (build/bin/bench-ablkafka's RUNPATH
 # comes after it), on a fresh 4-partition topic that is deleted afterwards. Prints one
-# line per run: which build, msgs/s, CPU µs/msg, user and system seconds, p50 and p99.
+# line per run: which build, msgs/s, CPU µs/msg, user and system seconds, p50, p99 and
+# peak RSS.
 # For a change's effect on ablkafka alone; `make bench` is the comparison with librdkafka.
 set -euo pipefail
 
@@ -42,7 +43,7 @@ for ((r = 1; r <= rounds; r++)); do
         topic="ab-$v-$r-$$"
         scripts/broker.sh topic "$broker" "$topic" 4 >/dev/null
         result="$(LD_LIBRARY_PATH="$dir" "$exe" "brokers=$addr" "topic=$topic" count=2000000 "$@")"
-        echo "$v round $r: $(grep -o 'msgs_per_s=[0-9]*\|cpu_us_per_msg=[0-9.]*\|user_s=[0-9.]*\|sys_s=[0-9.]*\|p50_us=[0-9.]*\|p99_us=[0-9.]*' <<<"$result" | tr '\n' ' ')"
+        echo "$v round $r: $(grep -o 'msgs_per_s=[0-9]*\|cpu_us_per_msg=[0-9.]*\|user_s=[0-9.]*\|sys_s=[0-9.]*\|p50_us=[0-9.]*\|p99_us=[0-9.]*\|\<maxrss_kb=[0-9]*' <<<"$result" | tr '\n' ' ')"
         "$TANSU_BIN" topic delete --broker "tcp://$addr" "$topic" >/dev/null 2>&1 || true
     done
 done
