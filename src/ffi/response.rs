@@ -9,7 +9,7 @@ use std::ffi::c_char;
 use super::boundary::{guard, timeout_from_ms};
 use super::error::{invalid_topic_ptr, message_ptr};
 use crate::kafka::error::ErrorCode;
-use crate::kafka::receipt::{Handle, Receipt};
+use crate::kafka::receipt::{Handle, Outcome, Receipt};
 
 /// One record's delivery receipt (OpenEdge's ISendResponse).
 ///
@@ -51,12 +51,18 @@ fn read<T: Copy>(response: *const Response, default: T, field: impl FnOnce(&Rece
     guard(default, || handle_of(response).read().as_ref().map_or(default, field))
 }
 
+/// Reads a receipt's outcome alone (what the poll loop's getters need),
+/// with `default` as `read` has.
+fn read_outcome<T: Copy>(response: *const Response, default: T, field: impl FnOnce(Outcome) -> T) -> T {
+    guard(default, || handle_of(response).outcome().map_or(default, field))
+}
+
 /// 1 once the broker answered (or the send failed), else 0. 0 for NULL or
 /// an invalid handle. Never blocks; poll it, or use `response_wait`. Any
 /// thread.
 #[no_mangle]
 pub extern "C" fn response_completed(response: *const Response) -> i32 {
-    read(response, 0, |d| i32::from(d.is_completed()))
+    read_outcome(response, 0, |o| i32::from(o.is_completed()))
 }
 
 /// Blocks until the Response completes or `timeout_ms` passes (-1, or any
@@ -76,14 +82,14 @@ pub extern "C" fn response_wait(response: *const Response, timeout_ms: i32) -> i
 /// handle. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_success(response: *const Response) -> i32 {
-    read(response, 0, |d| i32::from(d.succeeded()))
+    read_outcome(response, 0, |o| i32::from(o.succeeded()))
 }
 
 /// 0 unless completed with an error; then a librdkafka error code (negative:
 /// local, positive: broker). -186 for NULL or an invalid handle. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_error_code(response: *const Response) -> i32 {
-    read(response, ErrorCode::INVALID_ARG.code(), |d| d.error().code())
+    read_outcome(response, ErrorCode::INVALID_ARG.code(), |o| o.error().code())
 }
 
 /// NULL unless completed with an error; then its message, e.g.
@@ -93,7 +99,7 @@ pub extern "C" fn response_error_code(response: *const Response) -> i32 {
 /// free it. NULL for NULL or an invalid handle. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_error_message(response: *const Response) -> *const c_char {
-    read(response, std::ptr::null(), |d| match (d.error(), d.topic_refusal()) {
+    read(response, std::ptr::null(), |d| match (d.outcome().error(), d.topic_refusal()) {
         (code, _) if code.is_ok() => std::ptr::null(),
         (_, Some(reason)) => invalid_topic_ptr(reason),
         (code, None) => message_ptr(code),
@@ -114,7 +120,7 @@ pub extern "C" fn response_topic(response: *const Response) -> *const c_char {
 /// delivered with acks=0. -1 for NULL or an invalid handle. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_offset(response: *const Response) -> i64 {
-    read(response, -1, |d| d.offset())
+    read_outcome(response, -1, Outcome::offset)
 }
 
 /// The record's partition: -1 until the producer has chosen it, and -1

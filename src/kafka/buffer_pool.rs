@@ -91,8 +91,8 @@ mod tests {
         let (a, b) = (first.as_ptr(), second.as_ptr());
         pool.give(first);
         pool.give(second);
-        assert_eq!(pool.take(10).as_ptr(), a);
-        assert_eq!(pool.take(10).as_ptr(), b);
+        let (again_first, again_second) = (pool.take(10), pool.take(10));
+        assert_eq!((again_first.as_ptr(), again_second.as_ptr()), (a, b));
     }
 
     #[test]

@@ -197,7 +197,7 @@ mod tests {
         let mut r = Receipts::new(Arc::clone(&gauge));
         r.push(Some(pending), 5);
         drop(r);
-        assert_eq!(d.read().unwrap().error(), ErrorCode::DESTROY);
+        assert_eq!(d.read().unwrap().outcome().error(), ErrorCode::DESTROY);
         assert_eq!(gauge.outstanding_messages(), 0);
         assert!(d.free());
     }
@@ -215,7 +215,7 @@ mod tests {
             })
             .collect();
         r.deliver(40, None);
-        assert_eq!(ds.iter().map(|d| d.read().unwrap().offset()).collect::<Vec<_>>(), [40, 41, 42]);
+        assert_eq!(ds.iter().map(|d| d.read().unwrap().outcome().offset()).collect::<Vec<_>>(), [40, 41, 42]);
         assert_eq!(gauge.outstanding_messages(), 0);
         assert!(ds.iter().all(|d| d.free()));
     }
@@ -236,12 +236,12 @@ mod tests {
         };
         let (r, ds) = batch(&[false, true, false, true]);
         r.deliver(10, None);
-        let offsets: Vec<i64> = ds.iter().flatten().map(|d| d.read().unwrap().offset()).collect();
+        let offsets: Vec<i64> = ds.iter().flatten().map(|d| d.read().unwrap().outcome().offset()).collect();
         assert_eq!(offsets, [11, 13], "the receipt-less records hold their offsets");
         assert_eq!(gauge.failed_without_receipt(), (0, ErrorCode::NO_ERROR));
         let (r, ds) = batch(&[false, true, false]);
         r.fail(ErrorCode::MSG_TIMED_OUT);
-        assert_eq!(ds[1].map(|d| d.read().unwrap().error()), Some(ErrorCode::MSG_TIMED_OUT));
+        assert_eq!(ds[1].map(|d| d.read().unwrap().outcome().error()), Some(ErrorCode::MSG_TIMED_OUT));
         assert_eq!(gauge.failed_without_receipt(), (2, ErrorCode::MSG_TIMED_OUT));
         drop(batch(&[false]).0);
         assert_eq!(gauge.failed_without_receipt(), (3, ErrorCode::DESTROY), "dropped unsettled: failed with _DESTROY");

@@ -52,6 +52,30 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub fn is_completed(self) -> bool {
+        self != Outcome::Pending
+    }
+
+    pub fn succeeded(self) -> bool {
+        matches!(self, Outcome::Delivered(_))
+    }
+
+    /// NO_ERROR unless completed with an error.
+    pub fn error(self) -> ErrorCode {
+        match self {
+            Outcome::Failed(code) => code,
+            _ => ErrorCode::NO_ERROR,
+        }
+    }
+
+    /// -1 unless delivered (or delivered with acks=0, which gives no offset).
+    pub fn offset(self) -> i64 {
+        match self {
+            Outcome::Delivered(offset) => offset,
+            _ => -1,
+        }
+    }
+
     /// A completed outcome as 64 bits (a pending one has none: it is the
     /// word's completed bit that says whether these bits mean anything).
     fn encode(self) -> i64 {
@@ -265,6 +289,23 @@ impl Block {
     /// Slot `i`'s fields, if a handle of `generation` to it is valid
     /// before and after they are read.
     pub(super) fn read(&self, i: usize, generation: u32) -> Option<Fields> {
+        self.read_checked(i, generation, |outcome| Fields {
+            outcome,
+            partition: self.slots[i].partition.load(Ordering::Acquire),
+            timestamp: self.read_timestamp(i),
+            topic: self.topic.load(Ordering::Acquire),
+        })
+    }
+
+    /// Slot `i`'s outcome alone (the slot's own bytes, not the block's
+    /// shared ones: what a poll loop reads), checked as `read` is.
+    pub(super) fn read_outcome(&self, i: usize, generation: u32) -> Option<Outcome> {
+        self.read_checked(i, generation, |outcome| outcome)
+    }
+
+    /// The sequence lock: `fields` reads what it needs given the outcome,
+    /// and counts only if the handle is valid before and after.
+    fn read_checked<T>(&self, i: usize, generation: u32, fields: impl FnOnce(Outcome) -> T) -> Option<T> {
         let slot = &self.slots[i];
         let word = slot.word.load(Ordering::Acquire);
         if !Self::valid(word, generation) {
@@ -274,16 +315,11 @@ impl Block {
             0 => Outcome::Pending,
             _ => Outcome::decode(slot.outcome()),
         };
-        let fields = Fields {
-            outcome,
-            partition: slot.partition.load(Ordering::Acquire),
-            timestamp: self.read_timestamp(i),
-            topic: self.topic.load(Ordering::Acquire),
-        };
+        let read = fields(outcome);
         // Pairs with the fences in `issue` and `complete`: a read that saw
         // a later use's fields sees its word below.
         std::sync::atomic::fence(Ordering::Acquire);
-        Self::valid(slot.word.load(Ordering::Relaxed), generation).then_some(fields)
+        Self::valid(slot.word.load(Ordering::Relaxed), generation).then_some(read)
     }
 }
 

@@ -81,13 +81,21 @@ impl Handle {
         block.read(i, generation).map(|fields| Receipt { fields })
     }
 
+    /// The receipt's outcome alone, cheaper than `read` (one slot, not the
+    /// block's shared fields); None for an invalid handle.
+    pub fn outcome(self) -> Option<Outcome> {
+        let (slot, generation) = self.parts()?;
+        let (block, i) = locate(slot)?;
+        block.read_outcome(i, generation)
+    }
+
     /// Blocks until the receipt completes or `timeout` (None = forever)
     /// passes: Some(completed), or None for an invalid handle (also one
     /// freed by another thread while this one waited).
     pub fn wait(self, timeout: Option<Duration>) -> Option<bool> {
         let (slot, generation) = self.parts()?;
         let (block, i) = locate(slot)?;
-        let done = || block.read(i, generation).map_or(true, |f| f.outcome != Outcome::Pending);
+        let done = || block.read_outcome(i, generation).map_or(true, Outcome::is_completed);
         let completed = shards::wait_for_slot(slot, timeout, done);
         // `done` also ends the wait for a handle freed meanwhile.
         block.read(i, generation)?;
@@ -124,20 +132,8 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    pub fn is_completed(&self) -> bool {
-        self.fields.outcome != Outcome::Pending
-    }
-
-    pub fn succeeded(&self) -> bool {
-        matches!(self.fields.outcome, Outcome::Delivered(_))
-    }
-
-    /// NO_ERROR unless completed with an error.
-    pub fn error(&self) -> ErrorCode {
-        match self.fields.outcome {
-            Outcome::Failed(code) => code,
-            _ => ErrorCode::NO_ERROR,
-        }
+    pub fn outcome(&self) -> Outcome {
+        self.fields.outcome
     }
 
     /// -1 until the partition is chosen, and after a failure (OpenEdge's
@@ -146,14 +142,6 @@ impl Receipt {
         match self.fields.outcome {
             Outcome::Failed(_) => -1,
             _ => self.fields.partition,
-        }
-    }
-
-    /// -1 unless delivered (or delivered with acks=0, which gives no offset).
-    pub fn offset(&self) -> i64 {
-        match self.fields.outcome {
-            Outcome::Delivered(offset) => offset,
-            _ => -1,
         }
     }
 

@@ -37,9 +37,9 @@ fn made_up_handles_are_invalid() {
         assert_eq!(h.wait(Some(Duration::ZERO)), None, "{raw:#x}");
         assert!(!h.free(), "{raw:#x}");
     }
-    assert!(real.read().is_some_and(|r| !r.is_completed()), "the real one is untouched");
+    assert!(real.read().is_some_and(|r| !r.outcome().is_completed()), "the real one is untouched");
     drop(pending);
-    assert_eq!(real.read().unwrap().error(), ErrorCode::DESTROY);
+    assert_eq!(real.read().unwrap().outcome().error(), ErrorCode::DESTROY);
     assert!(real.free());
 }
 
@@ -67,15 +67,15 @@ fn receipts_read_what_their_records_got() {
     a.set_partition(3);
     b.set_partition(4);
     let pending = ha.read().unwrap();
-    assert!(!pending.is_completed() && !pending.succeeded());
-    assert_eq!((pending.error(), pending.partition(), pending.offset(), pending.timestamp()), (ErrorCode::NO_ERROR, 3, -1, -1));
+    assert!(!pending.outcome().is_completed() && !pending.outcome().succeeded());
+    assert_eq!((pending.outcome().error(), pending.partition(), pending.outcome().offset(), pending.timestamp()), (ErrorCode::NO_ERROR, 3, -1, -1));
     a.deliver(100, None, &mut wakeups);
     b.deliver(-1, Some(1_700_000_009_999), &mut wakeups);
     c.fail(ErrorCode::MSG_TIMED_OUT, &mut wakeups);
     let (ra, rb, rc) = (ha.read().unwrap(), hb.read().unwrap(), hc.read().unwrap());
-    assert_eq!((ra.succeeded(), ra.partition(), ra.offset(), ra.timestamp()), (true, 3, 100, 1_700_000_000_001));
-    assert_eq!((rb.succeeded(), rb.partition(), rb.offset(), rb.timestamp()), (true, 4, -1, 1_700_000_009_999));
-    assert_eq!((rc.succeeded(), rc.error(), rc.partition(), rc.offset(), rc.timestamp()), (false, ErrorCode::MSG_TIMED_OUT, -1, -1, -1));
+    assert_eq!((ra.outcome().succeeded(), ra.partition(), ra.outcome().offset(), ra.timestamp()), (true, 3, 100, 1_700_000_000_001));
+    assert_eq!((rb.outcome().succeeded(), rb.partition(), rb.outcome().offset(), rb.timestamp()), (true, 4, -1, 1_700_000_009_999));
+    assert_eq!((rc.outcome().succeeded(), rc.outcome().error(), rc.partition(), rc.outcome().offset(), rc.timestamp()), (false, ErrorCode::MSG_TIMED_OUT, -1, -1, -1));
     assert_eq!(ra.topic_with_nul(), label.with_nul().as_ptr(), "one label for the block");
     assert_eq!((topic_of(&ra), topic_of(&rc)), ("orders".to_owned(), "orders".to_owned()));
     for h in [ha, hb, hc] {
@@ -87,12 +87,12 @@ fn receipts_read_what_their_records_got() {
 fn refused_receipts_keep_their_topic_and_reason() {
     let h = refused("bad topic", ErrorCode::INVALID_ARG, Some(InvalidTopic::IllegalCharacter)).unwrap();
     let r = h.read().unwrap();
-    assert!(r.is_completed());
-    assert_eq!((r.error(), r.topic_refusal(), r.partition()), (ErrorCode::INVALID_ARG, Some(InvalidTopic::IllegalCharacter), -1));
+    assert!(r.outcome().is_completed());
+    assert_eq!((r.outcome().error(), r.topic_refusal(), r.partition()), (ErrorCode::INVALID_ARG, Some(InvalidTopic::IllegalCharacter), -1));
     assert_eq!(topic_of(&r), "bad topic");
     let full = refused("orders", ErrorCode::QUEUE_FULL, None).unwrap();
     let r = full.read().unwrap();
-    assert_eq!((r.error(), r.topic_refusal(), topic_of(&r)), (ErrorCode::QUEUE_FULL, None, "orders".to_owned()));
+    assert_eq!((r.outcome().error(), r.topic_refusal(), topic_of(&r)), (ErrorCode::QUEUE_FULL, None, "orders".to_owned()));
     assert!(h.free() && full.free());
     assert!(h.read().is_none() && !h.free());
 }
@@ -119,7 +119,7 @@ fn a_slot_is_reused_only_after_both_holders_let_go_and_old_handles_stay_invalid(
     // A live one among reused slots reads its own.
     let (pending, h) = test_pending(9);
     pending.deliver(77, None, &mut Wakeups::default());
-    assert_eq!(h.read().unwrap().offset(), 77);
+    assert_eq!(h.read().unwrap().outcome().offset(), 77);
     assert!(old.iter().all(|o| *o != h));
     assert!(h.free());
 }
@@ -135,7 +135,7 @@ fn waiting_wakes_on_completion_and_times_out_otherwise() {
         notify_completed(wakeups);
     });
     assert_eq!(h.wait(None), Some(true));
-    assert_eq!(h.read().unwrap().offset(), 5);
+    assert_eq!(h.read().unwrap().outcome().offset(), 5);
     t.join().unwrap();
     assert!(h.free());
 }
@@ -186,8 +186,8 @@ fn readers_see_a_receipts_own_values_or_invalid_while_slots_are_freed_and_reused
                         match Handle::from_raw(raw).read() {
                             Some(receipt) => {
                                 valid += 1;
-                                if receipt.is_completed() {
-                                    assert_eq!(receipt.offset(), n as i64, "record {n} read another's offset");
+                                if receipt.outcome().is_completed() {
+                                    assert_eq!(receipt.outcome().offset(), n as i64, "record {n} read another's offset");
                                     assert_eq!(receipt.timestamp(), 1_000 + n as i64);
                                 }
                                 assert!(receipt.partition() == -1 || receipt.partition() == (n % 7) as i32);
@@ -222,7 +222,7 @@ fn readers_see_a_receipts_own_values_or_invalid_while_slots_are_freed_and_reused
     }
     assert!(seen.0 > 0 && seen.1 > 0, "readers saw both kinds: {seen:?}");
     for (n, h) in kept {
-        assert_eq!(h.read().unwrap().offset(), n as i64);
+        assert_eq!(h.read().unwrap().outcome().offset(), n as i64);
         assert!(h.free());
     }
 }

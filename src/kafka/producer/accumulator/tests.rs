@@ -47,11 +47,11 @@ impl Reads for Handle {
     }
 
     fn error(&self) -> ErrorCode {
-        self.read().expect("a valid handle").error()
+        self.read().expect("a valid handle").outcome().error()
     }
 
     fn is_completed(&self) -> bool {
-        self.read().expect("a valid handle").is_completed()
+        self.read().expect("a valid handle").outcome().is_completed()
     }
 }
 
