@@ -1,6 +1,7 @@
 /*
  * frozen_broker restart BROKER_SH DIR TOPIC COUNT KEYS EXPECT_FILE
  * frozen_broker write   BROKER_SH DIR TOPIC
+ * frozen_broker acks0   BROKER_SH DIR TOPIC
  *
  * A broker that stops answering: frozen with SIGSTOP (scripts/broker.sh freeze), so the
  * kernel still accepts connections and bytes while nothing reads them (a GC pause, a
@@ -23,6 +24,14 @@
  * hold, so writes block). Asserts: every Response completes within message.timeout.ms
  * plus 3 s of its send, with -192 (_MSG_TIMED_OUT), and producer_flush(-1) returns;
  * the broker is thawed afterwards.
+ *
+ * acks0 (issue 22): acks=0 and linger.ms=0, where a request is complete as soon as it is
+ * queued on the connection, so only queue.buffering.backpressure.threshold keeps requests
+ * from piling up in front of the frozen broker, and queue.buffering.max.kbytes (8 MiB
+ * here) bounds what waits. Records of 16 KiB are sent without receipts until the queue
+ * has been full (-184) 200 times. Asserts: it fills, after at most 2,048 records (8 MiB
+ * queued and 24 MiB for the socket buffers of both sides); the resident size grew by at
+ * most 40 MiB; after the thaw, producer_flush returns 0 and a record is delivered.
  */
 #include "common.h"
 
@@ -211,13 +220,77 @@ static int case_write(const char *broker_sh, const char *dir, const char *topic)
     return CHECK_SUMMARY("frozen_broker write");
 }
 
+enum { ACKS0_VALUE = 16 << 10, ACKS0_REFUSALS = 200, ACKS0_MAX_ACCEPTED = 2048, ACKS0_MAX_GROWTH_KB = 40 << 10 };
+
+/* The process's resident size in KiB (VmRSS), -1 if unreadable. */
+static long resident_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    if (f != NULL) fclose(f);
+    return kb;
+}
+
+static int case_acks0(const char *broker_sh, const char *dir, const char *topic) {
+    const char *opts[] = {"acks", "0", "linger.ms", "0", "queue.buffering.max.kbytes", "8192",
+                          "queue.buffering.backpressure.threshold", "1", NULL};
+    Producer *p = producer_with(read_bootstrap(dir), opts);
+    if (!CHECK(p != NULL, "build the producer")) return CHECK_SUMMARY("frozen_broker acks0");
+    char *value = malloc(ACKS0_VALUE);
+    memset(value, 'v', ACKS0_VALUE);
+    Response *warm = producer_send(p, topic, NULL, 0, value, ACKS0_VALUE);
+    CHECK(response_wait(warm, 20000) == 1 && response_success(warm) == 1, "warm-up record written (code %d)",
+          (int)response_error_code(warm));
+    response_free(warm);
+    long before_kb = resident_kb();
+
+    if (!CHECK(broker(broker_sh, "freeze", dir, NULL) == 0, "freeze")) return CHECK_SUMMARY("frozen_broker acks0");
+    long accepted = 0, refused = 0, other = 0;
+    int64_t give_up = now_ms() + 30000;
+    while (refused < ACKS0_REFUSALS && accepted <= 100 * ACKS0_MAX_ACCEPTED && now_ms() < give_up) {
+        int rc = producer_send_no_receipt(p, topic, NULL, 0, value, ACKS0_VALUE);
+        if (rc == 0) {
+            accepted++;
+        } else if (rc == -184) {
+            refused++;
+            sleep_ms(1);
+        } else if (other++ == 0) {
+            fprintf(stderr, "frozen_broker: send refused with %d\n", rc);
+        }
+    }
+    long grown_kb = resident_kb() - before_kb;
+    fprintf(stderr, "frozen_broker: %ld records of 16 KiB accepted before the queue stayed full; resident +%ld KiB\n",
+            accepted, grown_kb);
+    CHECK(refused == ACKS0_REFUSALS, "the queue filled (%ld refusals, %ld accepted)", refused, accepted);
+    CHECK(other == 0, "%ld sends refused with another code", other);
+    CHECK(accepted <= ACKS0_MAX_ACCEPTED, "%ld records accepted by a frozen broker's producer (at most %d)", accepted,
+          ACKS0_MAX_ACCEPTED);
+    CHECK(before_kb > 0 && grown_kb <= ACKS0_MAX_GROWTH_KB, "resident size grew by %ld KiB (at most %d)", grown_kb,
+          ACKS0_MAX_GROWTH_KB);
+
+    CHECK(broker(broker_sh, "thaw", dir, NULL) == 0, "thaw");
+    CHECK(producer_flush(p, 60000) == 0, "flush after the thaw writes everything queued");
+    Response *after = producer_send(p, topic, NULL, 0, "after", 5);
+    CHECK(response_wait(after, 30000) == 1 && response_success(after) == 1, "a record after the thaw: code %d",
+          (int)response_error_code(after));
+    response_free(after);
+    free(value);
+    producer_close(p, 5000);
+    producer_free(p);
+    return CHECK_SUMMARY("frozen_broker acks0");
+}
+
 int main(int argc, char **argv) {
     if (argc == 8 && strcmp(argv[1], "restart") == 0 && atoi(argv[6]) >= 1 && atoi(argv[6]) <= MAX_KEYS)
         return case_restart(argv[2], argv[3], argv[4], atoi(argv[5]), atoi(argv[6]), argv[7]);
     if (argc == 5 && strcmp(argv[1], "write") == 0) return case_write(argv[2], argv[3], argv[4]);
+    if (argc == 5 && strcmp(argv[1], "acks0") == 0) return case_acks0(argv[2], argv[3], argv[4]);
     fprintf(stderr,
             "usage: %s restart BROKER_SH DIR TOPIC COUNT KEYS EXPECT_FILE\n"
-            "       %s write BROKER_SH DIR TOPIC\n",
-            argv[0], argv[0]);
+            "       %s write BROKER_SH DIR TOPIC\n"
+            "       %s acks0 BROKER_SH DIR TOPIC\n",
+            argv[0], argv[0], argv[0]);
     return 2;
 }

@@ -329,6 +329,7 @@ done
 #            the same producer id again: every success receipt's record must be on the
 #            new broker exactly once (verify.py); 1 key (one partition) and 16 keys;
 #   write:   400 records of 100 KB into it: every Response within message.timeout.ms.
+#   acks0:   acks=0, linger.ms=0: what waits for it is bounded by queue.buffering.max.kbytes.
 for spec in "1 200" "16 2000"; do
     read -r keys count <<<"$spec"
     dir="$scratch/broker-frozen-$keys"
@@ -357,6 +358,11 @@ if scripts/broker.sh start "$dir" && scripts/broker.sh topic "$dir" frozen-write
     run_counted "frozen write" "$bin/frozen_broker" write "$root/scripts/broker.sh" "$dir" frozen-write
 else
     record "frozen write" 0 1
+fi
+if scripts/broker.sh topic "$dir" frozen-acks0 1; then
+    run_counted "frozen acks=0" "$bin/frozen_broker" acks0 "$root/scripts/broker.sh" "$dir" frozen-acks0
+else
+    record "frozen acks=0" 0 1
 fi
 scripts/broker.sh stop "$dir" || true
 

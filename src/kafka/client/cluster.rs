@@ -145,15 +145,6 @@ impl Cluster {
         }
     }
 
-    /// The open connection to broker `node_id`, without waiting: None when
-    /// there is none, or while a task holds its slot (to connect, say).
-    pub fn connected_broker(&self, node_id: i32) -> Option<Arc<Connection>> {
-        let slot = self.brokers.locked().get(&node_id).cloned()?;
-        let address = slot.address();
-        let connection = slot.connection.try_lock().ok()?;
-        connection.as_ref().filter(|c| c.is_alive() && c.address() == address && !c.session_expiring()).cloned()
-    }
-
     /// Drops the requests in flight on every connection without answering
     /// them: the producer is closing, and their batches fail as dropped.
     pub fn abandon_all(&self) {
@@ -201,15 +192,15 @@ impl Cluster {
         }
     }
 
-    /// Brokers whose connection holds `threshold` or more requests not yet
-    /// written whole (queue.buffering.backpressure.threshold): they get no
-    /// new Produce request until it drains.
-    pub fn backpressured(&self, threshold: usize) -> Vec<i32> {
+    /// Brokers whose connection holds requests not yet written whole, and
+    /// how many (what queue.buffering.backpressure.threshold counts). A
+    /// slot a task holds (connecting) has none written yet.
+    pub fn untransmitted(&self) -> Vec<(i32, usize)> {
         let brokers = self.brokers.locked();
-        let full = |slot: &BrokerSlot| {
-            slot.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| c.untransmitted_requests() >= threshold))
+        let unwritten = |slot: &BrokerSlot| {
+            slot.connection.try_lock().ok().and_then(|c| c.as_ref().map(|c| c.untransmitted_requests())).unwrap_or(0)
         };
-        brokers.iter().filter(|(_, slot)| full(slot)).map(|(&id, _)| id).collect()
+        brokers.iter().map(|(&id, slot)| (id, unwritten(slot))).filter(|&(_, n)| n > 0).collect()
     }
 
     /// Closes every connection idle for `max_idle` at `now`

@@ -1,7 +1,8 @@
 //! A scripted broker for tests over real sockets (test builds only). It
-//! answers ApiVersions and Metadata (itself as the only broker, no
-//! topics), answers nothing else, and records every request and how many
-//! connections it accepted and saw closed.
+//! answers ApiVersions and Metadata (itself as the only broker, and the
+//! script's topic if it has one), answers nothing else (Produce is
+//! accepted in its ApiVersions, never answered), and records every request
+//! and how many connections it accepted and saw closed.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::kafka::protocol::primitives::{Decoder, Encoder};
-use crate::kafka::protocol::{api_versions, metadata};
+use crate::kafka::protocol::{api_versions, metadata, produce};
 
 /// How the broker departs from a good one.
 #[derive(Clone, Copy, Debug, Default)]
@@ -22,6 +23,11 @@ pub struct Script {
     pub ignores_api_versions: bool,
     /// Metadata is never answered.
     pub ignores_metadata: bool,
+    /// A topic with one partition, led by this broker, in every Metadata answer.
+    pub topic: Option<&'static str>,
+    /// On reading a Produce request, stops reading that connection, and
+    /// keeps it open: a broker that froze, whose socket buffers fill.
+    pub stops_reading_at_produce: bool,
 }
 
 /// The highest Metadata version it speaks: v4 carries allow_auto_topic_creation.
@@ -99,7 +105,12 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
         seen.lock().unwrap().requests.push(Received { connection, api_key, version, frame: frame.clone() });
         let body = match api_key {
             api_versions::API_KEY if !script.ignores_api_versions => api_versions_answer(version, script.refuses_api_versions_v3),
-            metadata::API_KEY if !script.ignores_metadata => metadata_answer(version, port),
+            metadata::API_KEY if !script.ignores_metadata => metadata_answer(version, port, script.topic),
+            produce::API_KEY if script.stops_reading_at_produce => {
+                // Holds the connection open, unread, until the test ends.
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
             _ => continue,
         };
         let mut answer = Vec::new();
@@ -114,7 +125,7 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
 }
 
 fn api_versions_answer(version: i16, refuses_v3: bool) -> Vec<u8> {
-    let ranges = [(api_versions::API_KEY, 0, 3), (metadata::API_KEY, 1, METADATA_VERSION)];
+    let ranges = [(api_versions::API_KEY, 0, 3), (metadata::API_KEY, 1, METADATA_VERSION), (produce::API_KEY, 3, 8)];
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
     if version >= 3 && refuses_v3 {
@@ -148,8 +159,9 @@ fn api_versions_answer(version: i16, refuses_v3: bool) -> Vec<u8> {
     body
 }
 
-/// This broker as the cluster's only one, and no topics.
-fn metadata_answer(version: i16, port: u16) -> Vec<u8> {
+/// This broker as the cluster's only one, and `topic` (if any) with one
+/// partition that it leads.
+fn metadata_answer(version: i16, port: u16, topic: Option<&str>) -> Vec<u8> {
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
     if version >= 3 {
@@ -164,7 +176,20 @@ fn metadata_answer(version: i16, port: u16) -> Vec<u8> {
         e.nullable_string(None); // cluster_id
     }
     e.i32(1); // controller_id
-    e.array_len(0);
+    e.array_len(usize::from(topic.is_some()));
+    if let Some(topic) = topic {
+        e.i16(0);
+        e.string(topic);
+        e.bool(false); // is_internal (v1+; this broker speaks v1 to v4)
+        e.array_len(1);
+        e.i16(0);
+        e.i32(0); // partition
+        e.i32(1); // leader: this broker
+        for _replicas_then_isr in 0..2 {
+            e.array_len(1);
+            e.i32(1);
+        }
+    }
     body
 }
 

@@ -1,22 +1,15 @@
-//! Due batches into Produce requests. `submit_produce` is the one function
-//! that builds a Produce request and hands it to a connection's wire; it is
-//! reached two ways, both after the batches were taken out of the
-//! accumulator (which marks their partitions in flight and counts the
-//! leader's max.in.flight slot, so only one thread ever holds them):
-//!
-//! - `send_to_leader`, a task on the producer's runtime: connects if need
-//!   be, packs big batches on the blocking pool, then submits;
-//! - `send_from_caller`, on the application's thread at linger.ms=0 with
-//!   nothing in flight (nothing to batch with): if the leader's connection
-//!   is open and the request small, it packs in place and submits at once,
-//!   saving the runtime's wake-up; otherwise the batches go back to the
-//!   accumulator and the runtime sends them.
+//! Due batches into Produce requests: `send_to_leader`, a task the sender
+//! starts on the producer's runtime for each leader's due batches (taken
+//! out of the accumulator, which marked their partitions in flight, counted
+//! the leader's max.in.flight slot and held back leaders over
+//! queue.buffering.backpressure.threshold), connects if need be, packs big
+//! batches on the blocking pool, and hands them to `submit_produce`, the one
+//! function that builds a Produce request and gives it to a connection's wire.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::accumulator::DueBatches;
 use super::answer::{complete_produce, finish};
 use super::batch::Batch;
 use super::decision::Outcome;
@@ -32,26 +25,36 @@ use crate::kafka::protocol::Splice;
 
 /// Shortest time a Produce request is given, even for records about to expire.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(10);
-/// Largest request the application's thread sends itself.
-const FROM_CALLER_MAX_BYTES: usize = 64 << 10;
 
-/// A leader's max.in.flight slot that the accumulator counted, given back
-/// exactly once: as soon as the request's answer is in, before its receipts
+/// A request the accumulator made for a leader, counted twice there until
+/// given back, each exactly once: as dispatching (toward the backpressure
+/// threshold) until it is on the connection, and in the leader's
+/// max.in.flight slots until its answer is in, before its receipts
 /// complete (so that a record sent on seeing a receipt finds the slot
-/// free), or when dropped.
+/// free); both when dropped.
 pub(super) struct RequestSlot {
     shared: Arc<Shared>,
-    leader: Option<i32>,
+    leader: i32,
+    dispatching: bool,
+    in_flight: bool,
 }
 
 impl RequestSlot {
     fn new(shared: &Arc<Shared>, leader: i32) -> Self {
-        RequestSlot { shared: Arc::clone(shared), leader: Some(leader) }
+        RequestSlot { shared: Arc::clone(shared), leader, dispatching: true, in_flight: true }
+    }
+
+    /// The request is on its connection (or never will be).
+    fn dispatched(&mut self) {
+        if std::mem::take(&mut self.dispatching) {
+            self.shared.queues().request_dispatched(self.leader);
+        }
     }
 
     fn release(&mut self) {
-        if let Some(leader) = self.leader.take() {
-            self.shared.queues().release_request_slot(leader);
+        self.dispatched();
+        if std::mem::take(&mut self.in_flight) {
+            self.shared.queues().release_request_slot(self.leader);
         }
     }
 }
@@ -104,41 +107,6 @@ pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Ve
     submit_produce(&shared, &connection, slot, version, batches);
 }
 
-/// Sends what the application's thread took out at linger.ms=0 (see the
-/// module doc). Returns true when the sender must look: something went back
-/// to the accumulator, or metadata is wanted.
-pub(super) fn send_from_caller(shared: &Arc<Shared>, due: DueBatches) -> bool {
-    for receipts in due.expired {
-        receipts.fail(ErrorCode::MSG_TIMED_OUT);
-    }
-    if due.needs_metadata {
-        shared.metadata_wanted.store(true, Ordering::Release);
-    }
-    // Nothing taken (no producer id yet, a backoff): the sender's own look
-    // knows when it is due.
-    let mut wake = due.needs_metadata || due.requests.is_empty();
-    for (leader, mut batches) in due.requests {
-        let slot = RequestSlot::new(shared, leader);
-        let bytes: usize = batches.iter().map(|b| b.records.encoded_len()).sum();
-        let connection = shared.cluster.connected_broker(leader);
-        let version = connection.as_ref().and_then(|c| produce_version(&batches, c));
-        match (connection, version) {
-            (Some(connection), Some(version)) if bytes <= FROM_CALLER_MAX_BYTES => {
-                for batch in &mut batches {
-                    shared.packer.pack_here(batch);
-                }
-                submit_produce(shared, &connection, slot, version, batches);
-            }
-            _ => {
-                shared.queues().put_back(batches, Instant::now());
-                drop(slot);
-                wake = true;
-            }
-        }
-    }
-    wake
-}
-
 /// Builds one Produce request from `batches` (packed already) and submits
 /// it on `connection`; its answer completes, retries or fails each batch
 /// (`answer::complete_produce`). Expired batches fail here instead.
@@ -160,6 +128,9 @@ fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: Reque
     if batches.iter().any(|b| b.retries > 0) {
         connection.counters().retried();
     }
+    // On the connection from here: the wire counts it as unwritten. (No
+    // await between the two, so the sender never sees it in neither count.)
+    slot.dispatched();
     let answered = Arc::clone(shared);
     let submitted = connection.submit(
         spec,

@@ -1,9 +1,8 @@
 //! The producer: `send` encodes a record into its partition's batch on the
-//! caller's thread and returns its receipt at once; a background thread
-//! with its own single-threaded tokio runtime does the network work. (At
-//! linger.ms=0 with nothing in flight there is nothing to batch with, and
-//! `send` submits the request itself: `dispatch::send_from_caller`, the
-//! same request building and the same connection writer as the runtime's.)
+//! caller's thread, wakes the sender if a batch opened or filled, and
+//! returns its receipt at once; a background thread with its own
+//! single-threaded tokio runtime does all the network work, and is the only
+//! one that builds requests (`sender`, then `dispatch`).
 //!
 //! The runtime belongs to the producer: `close` stops and joins it, so a
 //! library with no open producer runs no thread at all.
@@ -184,7 +183,7 @@ impl Producer {
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
             return Err(Refused::Code(ErrorCode::QUEUE_FULL));
         }
-        let (wake, plan, receipt) = {
+        let (wake, receipt) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
                 drop(queues);
@@ -203,14 +202,7 @@ impl Producer {
                     });
                 }
             };
-            // With linger.ms=0 and no request in flight there is nothing to
-            // batch this record with: this thread sends it at once.
-            let send_now = wake && config.linger.is_zero() && queues.requests_in_flight() == 0;
-            (wake, send_now.then(|| queues.take_due(Instant::now(), false)), receipt)
-        };
-        let wake = match plan {
-            Some(due) => dispatch::send_from_caller(&self.shared, due),
-            None => wake,
+            (wake, receipt)
         };
         if wake {
             self.shared.wake.notify_one();
@@ -307,9 +299,8 @@ impl Producer {
         for receipts in leftovers {
             receipts.fail(ErrorCode::DESTROY);
         }
-        // Requests still in flight (the application's threads may have sent
-        // some after the sender's last look): dropping them fails their
-        // receipts (_DESTROY), and frees what their completions hold.
+        // Requests still in flight: dropping them fails their receipts
+        // (_DESTROY), and frees what their completions hold.
         self.shared.cluster.abandon_all();
         flushed
     }

@@ -50,7 +50,7 @@ impl Packer {
     }
 
     /// Packs `batch` on this thread with its topic's codec, if not packed yet.
-    pub fn pack_here(&self, batch: &mut Batch) {
+    fn pack_here(&self, batch: &mut Batch) {
         let (codec, level) = (batch.settings.codec, batch.settings.compression_level);
         batch.records.pack(codec, level, || self.buffers.take(0));
     }

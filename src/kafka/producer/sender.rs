@@ -37,10 +37,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
     while !shared.stopping.load(Ordering::Acquire) {
         let now = Instant::now();
         let flushing = shared.flushing.load(Ordering::Acquire) > 0;
-        let held_back = shared.cluster.backpressured(config.backpressure_threshold);
+        let untransmitted = shared.cluster.untransmitted();
         let (due, needs_producer_id) = {
             let mut queues = shared.queues();
-            let due = queues.take_due_holding_back(now, flushing, &held_back);
+            let due = queues.take_due(now, flushing, &untransmitted);
             // A new producer id is fetched only once no request is in flight,
             // so no answer under the old id can arrive after it.
             let needs = config.idempotence && queues.producer().is_none() && queues.refusal().is_none() && queues.requests_in_flight() == 0;
@@ -120,7 +120,10 @@ mod tests {
     use super::*;
     use crate::kafka::client::test_broker::{Script, TestBroker};
     use crate::kafka::config::ConfigBuilder;
-    use crate::kafka::producer::Producer;
+    use crate::kafka::error::ErrorCode;
+    use crate::kafka::producer::{Outgoing, Producer};
+    use crate::kafka::protocol::produce;
+    use crate::kafka::protocol::record_headers::NO_HEADERS;
 
     #[tokio::test(flavor = "current_thread")]
     async fn the_sender_closes_connections_idle_for_connections_max_idle_ms() {
@@ -133,6 +136,60 @@ mod tests {
         let closed = broker.wait_for(Duration::from_secs(30), |seen| seen.accepted == 1 && seen.ended == 1).await;
         producer.close(Some(Duration::from_secs(5)));
         assert!(closed, "the idle connection was not closed within 30 s: {:?}", broker.seen());
+    }
+
+    /// Issue 22: at acks=0 a request gives its max.in.flight slot back as
+    /// soon as it is queued, so only queue.buffering.backpressure.threshold
+    /// keeps requests from piling up in front of a broker that stopped
+    /// reading; at linger.ms=0 the application's thread used to build
+    /// requests itself, past that check. Every request comes from the
+    /// sender now, and what waits is bounded by queue.buffering.max.kbytes.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_broker_that_stops_reading_gets_no_more_than_the_backpressure_threshold() {
+        let script = Script { topic: Some("t"), stops_reading_at_produce: true, ..Script::default() };
+        let broker = TestBroker::start(script).await;
+        let mut builder = ConfigBuilder::new();
+        for (name, value) in [
+            ("bootstrap.servers", broker.address.as_str()),
+            ("acks", "0"),
+            ("linger.ms", "0"),
+            ("queue.buffering.backpressure.threshold", "1"),
+            ("queue.buffering.max.kbytes", "4096"),
+            ("socket.send.buffer.bytes", "65536"),
+        ] {
+            builder.set(name, value).unwrap();
+        }
+        let producer = Producer::start(builder.build().unwrap()).unwrap();
+        let value = vec![7u8; 16 << 10];
+        let record = Outgoing { key: None, value: Some(&value), headers: NO_HEADERS, partition: None, timestamp: 0 };
+        // The first record's request freezes the connection; the rest are
+        // sent on it, connected and frozen.
+        assert_eq!(producer.send_without_receipt("t", record), ErrorCode::NO_ERROR);
+        let frozen = broker.wait_for(Duration::from_secs(30), |seen| seen.requests.iter().any(|r| r.api_key == produce::API_KEY)).await;
+        assert!(frozen, "no Produce request within 30 s: {:?}", broker.seen().requests.len());
+        let (mut accepted, mut refused, mut most_unwritten) = (1, 0, 0);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Until the queue is full for a while: the broker's socket buffers
+        // and then 4 MiB of batches have filled.
+        while refused < 200 && Instant::now() < deadline {
+            match producer.send_without_receipt("t", record) {
+                ErrorCode::NO_ERROR => accepted += 1,
+                ErrorCode::QUEUE_FULL => {
+                    refused += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                other => panic!("send refused with {other:?}"),
+            }
+            let unwritten = producer.shared.cluster.untransmitted().iter().map(|&(_, n)| n).max();
+            most_unwritten = most_unwritten.max(unwritten.unwrap_or(0));
+        }
+        producer.close(Some(Duration::ZERO));
+        assert!(refused >= 200, "the queue never filled: {accepted} accepted in 60 s");
+        // The one Produce request the threshold allows, and a Metadata
+        // request queued behind it (the sender's refresh; one at a time).
+        assert!(most_unwritten <= 2, "a connection held {most_unwritten} requests unwritten ({accepted} accepted)");
+        let produce_requests = broker.seen().requests.iter().filter(|r| r.api_key == produce::API_KEY).count();
+        assert_eq!(produce_requests, 1, "the broker read one Produce request, then stopped reading");
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! Per-topic, per-partition queues of batches. The application's thread
-//! appends under one short lock; the sender thread takes out what is ready
-//! to go (full, lingered long enough, flushed or retried) and returns
-//! retried batches to the front of their partition's queue.
+//! Per-topic, per-partition queues of batches. The application's threads
+//! append under one short lock; the sender, and only it, takes out what is
+//! ready to go (full, lingered long enough, flushed or retried), and
+//! retried batches return to the front of their partition's queue.
 //!
 //! At most one Produce request per partition is in flight, so retries can
 //! never reorder a partition's records.
@@ -106,6 +106,11 @@ pub struct Accumulator {
     random: StickyRandom,
     /// Produce requests in flight per broker, bounded by max.in.flight.
     broker_requests: HashMap<i32, usize>,
+    /// Produce requests per broker that `take_due` made and that are not
+    /// on their connection yet (it is connecting, or they are being
+    /// packed): with the requests a connection has not written, what
+    /// queue.buffering.backpressure.threshold counts.
+    dispatching: HashMap<i32, usize>,
     /// The idempotent producer's id and epoch; nothing is sent without them.
     identity: ProducerIdentityState,
     /// Why new records are refused: `_DESTROY` once closed, `_FATAL` after
@@ -131,6 +136,7 @@ impl Accumulator {
             last_topic: 0,
             random: StickyRandom::seeded(seed),
             broker_requests: HashMap::new(),
+            dispatching: HashMap::new(),
             identity: ProducerIdentityState::default(),
             refusal: None,
         }
@@ -312,15 +318,12 @@ impl Accumulator {
 
     /// Takes out what is due now, stamped (idempotence) and counted in its
     /// leader's slots; fails nothing itself but hands back what expired.
-    /// `flushing` sends lingering batches at once.
-    pub fn take_due(&mut self, now: Instant, flushing: bool) -> DueBatches {
-        self.take_due_holding_back(now, flushing, &[])
-    }
-
-    /// `take_due`, but the leaders in `held_back` (their connections hold
-    /// queue.buffering.backpressure.threshold requests not yet written) get
-    /// no new request: their batches wait, and keep filling, as librdkafka's.
-    pub fn take_due_holding_back(&mut self, now: Instant, flushing: bool, held_back: &[i32]) -> DueBatches {
+    /// `flushing` sends lingering batches at once. A leader with
+    /// queue.buffering.backpressure.threshold requests not yet written
+    /// (`untransmitted`: per broker, those its connection holds; plus those
+    /// made here and not yet on it) gets no new request: its batches wait,
+    /// and keep filling, as librdkafka's.
+    pub fn take_due(&mut self, now: Instant, flushing: bool, untransmitted: &[(i32, usize)]) -> DueBatches {
         let config = Arc::clone(&self.config);
         let mut plan = DueBatches::default();
         // Idempotence: no batch leaves without the producer id to stamp it with.
@@ -329,7 +332,7 @@ impl Accumulator {
         // (acks and timeout: one per request): its index in `requests` and
         // its bytes so far.
         let mut filling: HashMap<(i32, (i16, Duration)), (usize, usize)> = HashMap::new();
-        let Accumulator { topics, broker_requests, identity, .. } = self;
+        let Accumulator { topics, broker_requests, dispatching, identity, .. } = self;
         for queue in topics.iter_mut() {
             let timeout = queue.settings.message_timeout;
             let class = queue.settings.request_class();
@@ -386,7 +389,8 @@ impl Accumulator {
                 if room.is_none() && broker_requests.get(&p.leader).copied().unwrap_or(0) >= config.max_in_flight {
                     continue;
                 }
-                if room.is_none() && held_back.contains(&p.leader) {
+                let on_the_wire = untransmitted.iter().find(|&&(broker, _)| broker == p.leader).map_or(0, |&(_, n)| n);
+                if room.is_none() && on_the_wire + dispatching.get(&p.leader).copied().unwrap_or(0) >= config.backpressure_threshold {
                     plan.backpressured = true;
                     continue;
                 }
@@ -405,6 +409,7 @@ impl Accumulator {
                     }
                     None => {
                         *broker_requests.entry(p.leader).or_default() += 1;
+                        *dispatching.entry(p.leader).or_default() += 1;
                         filling.insert((p.leader, class), (plan.requests.len(), bytes));
                         plan.requests.push((p.leader, vec![b]));
                     }
@@ -412,6 +417,14 @@ impl Accumulator {
             }
         }
         plan
+    }
+
+    /// A Produce request to `leader` that `take_due` made is on its
+    /// connection now (or will never be).
+    pub fn request_dispatched(&mut self, leader: i32) {
+        if let Some(n) = self.dispatching.get_mut(&leader) {
+            *n = n.saturating_sub(1);
+        }
     }
 
     /// A Produce request to `leader` that `take_due` counted is over.

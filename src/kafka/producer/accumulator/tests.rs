@@ -12,9 +12,13 @@ fn record<'a>(key: Option<&'a [u8]>, value: Option<&'a [u8]>, timestamp: i64) ->
     Outgoing { key, value, headers: NO_HEADERS, partition: None, timestamp }
 }
 
+/// Nothing here puts the requests it takes on a connection
+/// (`request_dispatched`), so the backpressure threshold is out of the way
+/// unless a test sets it.
 fn accumulator(options: &[(&str, &str)]) -> Accumulator {
     let mut b = ConfigBuilder::new();
     b.set("bootstrap.servers", "127.0.0.1:1").unwrap();
+    b.set("queue.buffering.backpressure.threshold", "1000000").unwrap();
     for (k, v) in options {
         b.set(k, v).unwrap();
     }
@@ -80,7 +84,7 @@ fn a_batch_full_by_bytes_moves_the_sticky_partition_too() {
     let partitions: Vec<i32> = (0..400).map(|_| send(&mut acc, None, now).partition()).collect();
     let changes = partitions.windows(2).filter(|w| w[0] != w[1]).count();
     assert!(changes >= 20, "sticky partition moved only {changes} times");
-    let plan = acc.take_due(now, true);
+    let plan = acc.take_due(now, true, &[]);
     let sent: usize = plan.requests.iter().flat_map(|(_, batches)| batches).map(|b| b.records.count()).sum();
     assert!(plan.requests.iter().flat_map(|(_, batches)| batches).all(|b| b.records.encoded_len() <= 200));
     assert!(sent > 0);
@@ -94,14 +98,14 @@ fn keyed_records_keep_their_partition_and_plan_respects_linger() {
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 7), (1, 7), (2, 7)] }, now).is_empty());
     let expected = crate::kafka::partitioner::Partitioner::Murmur2Random.partition(Some(b"k"), 3).unwrap() as i32;
     assert!((0..5).all(|_| send(&mut acc, Some(b"k"), now).partition() == expected));
-    let early = acc.take_due(now, false);
+    let early = acc.take_due(now, false, &[]);
     assert!(early.requests.is_empty(), "lingering");
     assert_eq!(early.next_due, Some(now + std::time::Duration::from_millis(50)));
-    let due = acc.take_due(now + std::time::Duration::from_millis(50), false);
+    let due = acc.take_due(now + std::time::Duration::from_millis(50), false, &[]);
     let (leader, batches) = &due.requests[0];
     assert_eq!((*leader, due.requests.len()), (7, 1));
     assert_eq!((batches.len(), batches[0].records.count(), batches[0].partition), (1, 6, expected));
-    assert!(acc.take_due(now + std::time::Duration::from_secs(1), true).requests.is_empty(), "one request in flight per partition");
+    assert!(acc.take_due(now + std::time::Duration::from_secs(1), true, &[]).requests.is_empty(), "one request in flight per partition");
 }
 
 #[test]
@@ -113,25 +117,25 @@ fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
     for _ in 0..5 {
         send(&mut acc, Some(b"k"), now);
     }
-    assert!(acc.take_due(now, true).requests.is_empty(), "nothing leaves without a producer id");
+    assert!(acc.take_due(now, true, &[]).requests.is_empty(), "nothing leaves without a producer id");
     acc.set_producer(Some((77, 2)));
-    let first = only_batch(acc.take_due(now, true), 1);
+    let first = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0 });
     assert_eq!(first.records.count(), 3);
     // A retry under the same epoch keeps its sequence; the next batch follows it.
     acc.retry(first, now);
     acc.release_request_slot(1);
-    let again = only_batch(acc.take_due(now, true), 1);
+    let again = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(again.identity.base_sequence, 0);
     acc.partition_done("t", 0);
     acc.release_request_slot(1);
-    let second = only_batch(acc.take_due(now, true), 1);
+    let second = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(second.identity.base_sequence, 3);
     // A new epoch restarts the partition at 0 and restamps old batches.
     acc.retry(second, now);
     acc.release_request_slot(1);
     acc.set_producer(Some((78, 0)));
-    let restamped = only_batch(acc.take_due(now, true), 1);
+    let restamped = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0 });
 }
 
@@ -148,17 +152,17 @@ fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
         send(&mut acc, Some(b"k"), now);
     }
     acc.set_producer(Some((1, 0)));
-    let first = only_batch(acc.take_due(now, true), 1);
+    let first = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(first.identity.base_sequence, 0);
     acc.retry(first, now);
     acc.release_request_slot(1);
     acc.set_producer(None);
     acc.set_producer(Some((1, 0)));
-    let again = only_batch(acc.take_due(now, true), 1);
+    let again = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(again.identity, ProducerIdentity { producer_id: 1, producer_epoch: 0, base_sequence: 0 });
     acc.partition_done("t", 0);
     acc.release_request_slot(1);
-    let next = only_batch(acc.take_due(now, true), 1);
+    let next = only_batch(acc.take_due(now, true, &[]), 1);
     assert_eq!(next.identity.base_sequence, 3, "numbered after the renumbered first batch, not from 0 again");
     assert_ne!(next.stamp_generation, 1, "stamped under the second id");
 }
@@ -170,13 +174,13 @@ fn only_the_current_ids_batches_can_make_it_forget_the_id() {
     acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty());
     acc.set_producer(Some((1, 0)));
-    let old = only_batch(acc.take_due(now, true), 1);
+    let old = only_batch(acc.take_due(now, true, &[]), 1);
     acc.set_producer(Some((1, 0))); // taken again meanwhile
     acc.forget_producer_of(&old);
     assert_eq!(acc.producer(), Some((1, 0)), "a late answer under the old id leaves the new one alone");
     acc.retry(old, now);
     acc.release_request_slot(1);
-    let current = only_batch(acc.take_due(now, true), 1);
+    let current = only_batch(acc.take_due(now, true, &[]), 1);
     acc.forget_producer_of(&current);
     assert_eq!(acc.producer(), None);
 }
@@ -192,7 +196,7 @@ fn idle_empty_topics_are_forgotten_and_learnt_again() {
     assert!(acc.set_layout(&TopicLayout { topic: "one-off", leaders: &[(0, 1)] }, t0).is_empty());
     assert!(acc.set_layout(&TopicLayout { topic: "busy", leaders: &[(0, 1)] }, t0).is_empty());
     acc.forget_idle_topics(t0, age); // both just used
-    let sent = acc.take_due(t0, true).requests.remove(0).1;
+    let sent = acc.take_due(t0, true, &[]).requests.remove(0).1;
     for b in sent.into_iter().filter(|b| &*b.topic == "one-off") {
         acc.partition_done(&b.topic, b.partition);
         b.receipts.deliver(0, None);
@@ -219,7 +223,7 @@ fn max_in_flight_bounds_requests_per_broker() {
     send(&mut acc, Some(b"a"), now);
     send(&mut acc, Some(b"b"), now);
     send(&mut acc, Some(b"c"), now);
-    let first = acc.take_due(now, true);
+    let first = acc.take_due(now, true, &[]);
     assert_eq!(first.requests.len(), 1, "one request to broker 5");
     assert_eq!(acc.requests_in_flight(), 1);
     assert_eq!(first.requests[0].0, 5);
@@ -230,10 +234,10 @@ fn max_in_flight_bounds_requests_per_broker() {
         acc.partition_done(&b.topic, b.partition);
     }
     send(&mut acc, Some(b"a"), now);
-    assert!(acc.take_due(now, true).requests.is_empty(), "the broker's only slot is still taken");
+    assert!(acc.take_due(now, true, &[]).requests.is_empty(), "the broker's only slot is still taken");
     acc.release_request_slot(5);
     assert_eq!(acc.requests_in_flight(), 0);
-    only_batch(acc.take_due(now, true), 5); // the freed slot takes the waiting batch
+    only_batch(acc.take_due(now, true, &[]), 5); // the freed slot takes the waiting batch
 }
 
 #[test]
@@ -254,13 +258,13 @@ fn big_batches_go_in_requests_of_their_own_within_max_in_flight() {
     for p in 0..3 {
         acc.append("t", record(Some(key_of(p).as_bytes()), Some(&[7; 500]), 1), || now, true).unwrap();
     }
-    let plan = acc.take_due(now, true);
+    let plan = acc.take_due(now, true, &[]);
     assert_eq!(plan.requests.len(), 2, "two requests, then max.in.flight is reached");
     assert!(plan.requests.iter().all(|(leader, batches)| *leader == 5 && batches.len() == 1));
     assert_eq!(acc.requests_in_flight(), 2);
-    assert!(acc.take_due(now, true).requests.is_empty(), "the third waits for a free slot");
+    assert!(acc.take_due(now, true, &[]).requests.is_empty(), "the third waits for a free slot");
     acc.release_request_slot(5);
-    assert_eq!(acc.take_due(now, true).requests.len(), 1, "and takes it");
+    assert_eq!(acc.take_due(now, true, &[]).requests.len(), 1, "and takes it");
 }
 
 #[test]
@@ -270,20 +274,20 @@ fn records_sent_while_a_partition_is_blocked_keep_their_own_deadline() {
     let t0 = Instant::now();
     acc.append("t", record(Some(b"k"), Some(b"v"), 1), || t0, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, t0).is_empty());
-    let in_flight = acc.take_due(t0 + Duration::from_millis(10), false);
+    let in_flight = acc.take_due(t0 + Duration::from_millis(10), false, &[]);
     assert_eq!(in_flight.requests[0].1.len(), 1, "the first batch is in flight and stays so");
     let late = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(20));
-    acc.take_due(t0 + Duration::from_millis(30), false); // lingered: sealed although blocked
+    acc.take_due(t0 + Duration::from_millis(30), false, &[]); // lingered: sealed although blocked
     let later = send(&mut acc, Some(b"k"), t0 + Duration::from_millis(500));
-    let plan = acc.take_due(t0 + Duration::from_millis(1020), false);
+    let plan = acc.take_due(t0 + Duration::from_millis(1020), false, &[]);
     assert_eq!(plan.expired.len(), 1, "only the batch sent at +20 ms has expired");
     for r in plan.expired {
         r.fail(ErrorCode::MSG_TIMED_OUT);
     }
     assert_eq!(late.error(), ErrorCode::MSG_TIMED_OUT);
     assert!(!later.is_completed(), "sent at +500 ms, due at +1500 ms");
-    assert_eq!(acc.take_due(t0 + Duration::from_millis(1400), false).expired.len(), 0);
-    assert_eq!(acc.take_due(t0 + Duration::from_millis(1500), false).expired.len(), 1);
+    assert_eq!(acc.take_due(t0 + Duration::from_millis(1400), false, &[]).expired.len(), 0);
+    assert_eq!(acc.take_due(t0 + Duration::from_millis(1500), false, &[]).expired.len(), 1);
 }
 
 #[test]
@@ -316,7 +320,7 @@ fn headers_are_carried_into_the_batch_and_counted_as_payload() {
     let block = headers.encoded();
     acc.append("t", Outgoing { key: None, value: Some(b"v"), headers: &block, partition: None, timestamp: 1 }, || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty(), "placed from the waiting queue");
-    let batch = only_batch(acc.take_due(now, true), 1);
+    let batch = only_batch(acc.take_due(now, true, &[]), 1);
     assert!(batch.records.payload().windows(block.len()).any(|w| w == block.as_slice()), "the header block is in the batch");
 }
 
@@ -327,6 +331,8 @@ fn topics_with_their_own_acks_or_timeout_never_share_a_produce_request() {
     b.set_topic("acks-one", "acks", "1").unwrap();
     b.set_topic("same-as-default", "compression.codec", "zstd").unwrap();
     b.set_topic("slow", "request.timeout.ms", "60000").unwrap();
+    // Every class gets its request in one pass (none is put on a connection here).
+    b.set("queue.buffering.backpressure.threshold", "1000000").unwrap();
     let config = Arc::new(b.build().unwrap());
     let mut acc = Accumulator::new(Arc::clone(&config), Arc::new(QueueGauge::default()), Arc::default(), 1);
     let now = Instant::now();
@@ -335,7 +341,7 @@ fn topics_with_their_own_acks_or_timeout_never_share_a_produce_request() {
         acc.append(topic, record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
         assert!(acc.set_layout(&TopicLayout { topic, leaders: &[(0, 7)] }, now).is_empty());
     }
-    let plan = acc.take_due(now, true);
+    let plan = acc.take_due(now, true, &[]);
     let mut requests: Vec<Vec<&str>> = plan
         .requests
         .iter()
@@ -394,7 +400,7 @@ fn sticky_partitioning_linger_ms_keeps_a_partition_across_batches_for_that_long(
         for step in 0..3u64 {
             let at = t0 + ms(1_100 * round + 300 * step);
             partitions.push((round, send(&mut acc, None, at).partition()));
-            for (_, batches) in acc.take_due(at + ms(2), false).requests {
+            for (_, batches) in acc.take_due(at + ms(2), false, &[]).requests {
                 for b in batches {
                     acc.partition_done(&b.topic, b.partition);
                 }
@@ -416,7 +422,7 @@ fn sticky_partitioning_linger_ms_keeps_a_partition_across_batches_for_that_long(
 
 #[test]
 fn a_backed_up_leader_gets_no_new_request_until_it_drains() {
-    let mut acc = accumulator(&[("linger.ms", "0")]);
+    let mut acc = accumulator(&[("linger.ms", "0"), ("queue.buffering.backpressure.threshold", "1")]);
     let now = Instant::now();
     acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 2)] }, now).is_empty());
@@ -426,11 +432,30 @@ fn a_backed_up_leader_gets_no_new_request_until_it_drains() {
     let (k0, k1) = (key_for(0), key_for(1));
     send(&mut acc, Some(k0.as_bytes()), now);
     send(&mut acc, Some(k1.as_bytes()), now);
-    let plan = acc.take_due_holding_back(now, true, &[1]);
+    let plan = acc.take_due(now, true, &[(1, 1)]);
     assert!(plan.backpressured, "told to look again");
     let leaders: Vec<i32> = plan.requests.iter().map(|(leader, _)| *leader).collect();
     assert_eq!(leaders, [2], "leader 1 is backed up: only leader 2 gets a request");
-    let plan = acc.take_due_holding_back(now, true, &[]);
+    let plan = acc.take_due(now, true, &[]);
     assert!(!plan.backpressured);
     assert!(plan.requests.iter().any(|(leader, _)| *leader == 1), "once drained, leader 1's batch goes");
+}
+
+#[test]
+fn a_request_not_yet_on_its_connection_counts_toward_the_backpressure_threshold() {
+    let mut acc = accumulator(&[("linger.ms", "0"), ("queue.buffering.backpressure.threshold", "1")]);
+    let now = Instant::now();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
+    assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1)] }, now).is_empty());
+    let key_for = |p: i32| {
+        (0..).map(|i| format!("k{i}")).find(|k| Partitioner::ConsistentRandom.partition(Some(k.as_bytes()), 2) == Some(p as u32)).unwrap()
+    };
+    let first = only_batch(acc.take_due(now, true, &[]), 1);
+    send(&mut acc, Some(key_for(1 - first.partition).as_bytes()), now);
+    let plan = acc.take_due(now, true, &[]);
+    assert!(plan.backpressured && plan.requests.is_empty(), "the first request is being connected or packed");
+    acc.request_dispatched(1);
+    let plan = acc.take_due(now, true, &[(1, 1)]);
+    assert!(plan.backpressured && plan.requests.is_empty(), "on its connection, not written yet");
+    assert_eq!(only_batch(acc.take_due(now, true, &[]), 1).partition, 1 - first.partition, "written: the next goes");
 }
