@@ -2,7 +2,9 @@
 //!
 //! Feeds a few hundred thousand byte strings, from a fixed seed, to every
 //! response parser (`split_response`, ApiVersions v0 and v3, Metadata v1-v8,
-//! Produce v3-v8, and the `Decoder` primitives): purely random bytes, valid
+//! Produce v3-v8, InitProducerId v0-v4, SaslHandshake v1, SaslAuthenticate
+//! v0-v1, each through `decode_response` as the connection reads answers,
+//! and the `Decoder` primitives): purely random bytes, valid
 //! responses built by an encoder, and those valid responses mutated (bit
 //! flips, byte overwrites, truncation, insertion, and length fields replaced
 //! by hostile values such as -1, 0x7fff and 0x7fffffff). For each it checks:
@@ -24,8 +26,16 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use ablkafka::testing::protocol::api_versions::{self, ApiVersionsRequest};
+use ablkafka::testing::protocol::init_producer_id::InitProducerIdRequest;
+use ablkafka::testing::protocol::metadata::{self, MetadataRequest};
 use ablkafka::testing::protocol::primitives::{Decoder, Encoder};
-use ablkafka::testing::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
+use ablkafka::testing::protocol::produce::{self, ProduceRequest, RawBatch};
+use ablkafka::testing::protocol::sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse};
+use ablkafka::testing::protocol::sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse};
+use ablkafka::testing::protocol::{decode_response, split_response, Request};
+
+type Produce<'a> = ProduceRequest<RawBatch<'a>>;
 
 // ------------------------------------------------------------------ allocation accounting
 
@@ -302,6 +312,43 @@ fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, Vec<produce::Topic
 const HOSTILE_I32: [i32; 8] = [-1, 0, 1, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, i32::MIN];
 const HOSTILE_I16: [i16; 5] = [-1, 0, 1, 0x7fff, i16::MIN];
 
+/// A valid SaslHandshake v1 response and its content.
+fn sasl_handshake_response(rng: &mut Rng) -> (Vec<u8>, SaslHandshakeResponse) {
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    let error_code = if rng.chance(3) { 33 } else { 0 };
+    let mechanisms: Vec<String> = (0..rng.below(4)).map(|_| rng.text(16)).collect();
+    e.i16(error_code);
+    e.array_len(mechanisms.len());
+    for m in &mechanisms {
+        e.string(m);
+    }
+    (body, SaslHandshakeResponse { error_code, mechanisms })
+}
+
+/// A valid SaslAuthenticate response of `version` (0 or 1) and its content.
+fn sasl_authenticate_response(rng: &mut Rng, version: i16) -> (Vec<u8>, SaslAuthenticateResponse) {
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    let error_message = rng.chance(2).then(|| rng.text(40));
+    let want = SaslAuthenticateResponse {
+        error_code: if error_message.is_some() { 58 } else { 0 },
+        error_message,
+        auth_bytes: {
+            let n = rng.below(64);
+            rng.bytes(n)
+        },
+        session_lifetime_ms: if version >= 1 { rng.below(1 << 20) as i64 } else { 0 },
+    };
+    e.i16(want.error_code);
+    e.nullable_string(want.error_message.as_deref());
+    e.bytes(&want.auth_bytes);
+    if version >= 1 {
+        e.i64(want.session_lifetime_ms);
+    }
+    (body, want)
+}
+
 fn mutate(rng: &mut Rng, mut bytes: Vec<u8>) -> Vec<u8> {
     for _ in 0..1 + rng.below(4) {
         let len = bytes.len();
@@ -355,28 +402,26 @@ fn mutate(rng: &mut Rng, mut bytes: Vec<u8>) -> Vec<u8> {
 /// Every response parser on one input; returns how many accepted it.
 fn decode_everything(input: &[u8]) -> usize {
     let mut ok = 0;
-    for v in [0, api_versions::VERSION] {
-        if let Ok((_, body)) = split_response(input) {
-            ok += usize::from(api_versions::decode_response(body, v).is_ok());
-        }
-        ok += usize::from(api_versions::decode_response(input, v).is_ok());
+    if let Ok((_, body)) = split_response(input) {
+        ok += decode_as::<ApiVersionsRequest>(body);
     }
-    for v in metadata::VERSIONS {
-        ok += usize::from(metadata::decode_response(input, v).is_ok());
-    }
-    for v in produce::VERSIONS {
-        ok += usize::from(produce::decode_response(input, v).is_ok());
-    }
-    for v in init_producer_id::VERSIONS {
-        ok += usize::from(init_producer_id::decode_response(input, v).is_ok());
-    }
-    // Out-of-range versions must not panic either.
-    for v in [i16::MIN, -1, 0, 9, 100, i16::MAX] {
-        let _ = metadata::decode_response(input, v);
-        let _ = produce::decode_response(input, v);
-        let _ = init_producer_id::decode_response(input, v);
-    }
+    ok += decode_as::<ApiVersionsRequest>(input);
+    ok += decode_as::<MetadataRequest>(input);
+    ok += decode_as::<Produce>(input);
+    ok += decode_as::<InitProducerIdRequest>(input);
+    ok += decode_as::<SaslHandshakeRequest>(input);
+    ok += decode_as::<SaslAuthenticateRequest>(input);
     ok + decode_primitives(input)
+}
+
+/// `input` as the answer to `R` in every version it speaks (how many
+/// accepted it), and in versions it does not, which must not panic either.
+fn decode_as<R: Request>(input: &[u8]) -> usize {
+    let ok = R::VERSIONS.filter(|&v| decode_response::<R>(input, v).is_ok()).count();
+    for v in [i16::MIN, -1, 9, 100, i16::MAX] {
+        let _ = decode_response::<R>(input, v);
+    }
+    ok
 }
 
 /// Reads the input as a stream of primitives chosen by the input itself.
@@ -452,15 +497,21 @@ fn valid_responses_decode_to_what_was_encoded() {
     for _ in 0..2_000 {
         for v in [0, api_versions::VERSION] {
             let (body, want) = api_versions_response(&mut rng, v);
-            assert_eq!(api_versions::decode_response(&body, v).unwrap(), want, "ApiVersions v{v}");
+            assert_eq!(decode_response::<ApiVersionsRequest>(&body, v).unwrap(), want, "ApiVersions v{v}");
         }
-        for v in metadata::VERSIONS {
+        for v in MetadataRequest::VERSIONS {
             let (body, want) = metadata_response(&mut rng, v);
-            assert_eq!(metadata::decode_response(&body, v).unwrap(), want, "Metadata v{v}");
+            assert_eq!(decode_response::<MetadataRequest>(&body, v).unwrap(), want, "Metadata v{v}");
         }
-        for v in produce::VERSIONS {
+        for v in Produce::VERSIONS {
             let (body, want) = produce_response(&mut rng, v);
-            assert_eq!(produce::decode_response(&body, v).unwrap(), want, "Produce v{v}");
+            assert_eq!(decode_response::<Produce>(&body, v).unwrap(), want, "Produce v{v}");
+        }
+        let (body, want) = sasl_handshake_response(&mut rng);
+        assert_eq!(decode_response::<SaslHandshakeRequest>(&body, 1).unwrap(), want, "SaslHandshake v1");
+        for v in SaslAuthenticateRequest::VERSIONS {
+            let (body, want) = sasl_authenticate_response(&mut rng, v);
+            assert_eq!(decode_response::<SaslAuthenticateRequest>(&body, v).unwrap(), want, "SaslAuthenticate v{v}");
         }
     }
 }
@@ -494,6 +545,16 @@ fn arbitrary_bytes_never_panic_nor_over_allocate() {
                 let valid = produce_response(&mut rng, v).0;
                 mutate(&mut rng, valid)
             }
+            4 if rng.chance(2) => {
+                let valid = match rng.chance(2) {
+                    true => sasl_handshake_response(&mut rng).0,
+                    false => {
+                        let v = rng.below(2) as i16;
+                        sasl_authenticate_response(&mut rng, v).0
+                    }
+                };
+                mutate(&mut rng, valid)
+            }
             // A size-prefixed frame around a mutated response, as read from the socket.
             _ => {
                 let v = 1 + rng.below(8) as i16;
@@ -523,10 +584,10 @@ fn hostile_lengths_at_every_offset_are_refused_cheaply() {
     for v in [0, api_versions::VERSION] {
         inputs.push(std::iter::repeat_with(|| api_versions_response(&mut rng, v).0).find(fits).unwrap());
     }
-    for v in metadata::VERSIONS {
+    for v in MetadataRequest::VERSIONS {
         inputs.push(std::iter::repeat_with(|| metadata_response(&mut rng, v).0).find(fits).unwrap());
     }
-    for v in produce::VERSIONS {
+    for v in Produce::VERSIONS {
         inputs.push(std::iter::repeat_with(|| produce_response(&mut rng, v).0).find(fits).unwrap());
     }
     for base in &inputs {

@@ -4,23 +4,31 @@
 //! justify into a failure too.
 #![no_main]
 
-use ablkafka::testing::protocol::{api_versions, init_producer_id, metadata, produce, split_response};
+use ablkafka::testing::protocol::api_versions::ApiVersionsRequest;
+use ablkafka::testing::protocol::init_producer_id::InitProducerIdRequest;
+use ablkafka::testing::protocol::metadata::MetadataRequest;
+use ablkafka::testing::protocol::produce::{ProduceRequest, RawBatch};
+use ablkafka::testing::protocol::sasl_authenticate::SaslAuthenticateRequest;
+use ablkafka::testing::protocol::sasl_handshake::SaslHandshakeRequest;
+use ablkafka::testing::protocol::{decode_response, split_response, Request};
 use libfuzzer_sys::fuzz_target;
 
+/// `data` as the answer to `R` in every version it speaks, as the
+/// connection reads answers (response header included).
+fn decode_as<R: Request>(data: &[u8]) {
+    for v in R::VERSIONS {
+        let _ = decode_response::<R>(data, v);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    for v in [0, api_versions::VERSION] {
-        if let Ok((_, body)) = split_response(data) {
-            let _ = api_versions::decode_response(body, v);
-        }
-        let _ = api_versions::decode_response(data, v);
+    if let Ok((_, body)) = split_response(data) {
+        decode_as::<ApiVersionsRequest>(body);
     }
-    for v in metadata::VERSIONS {
-        let _ = metadata::decode_response(data, v);
-    }
-    for v in produce::VERSIONS {
-        let _ = produce::decode_response(data, v);
-    }
-    for v in init_producer_id::VERSIONS {
-        let _ = init_producer_id::decode_response(data, v);
-    }
+    decode_as::<ApiVersionsRequest>(data);
+    decode_as::<MetadataRequest>(data);
+    decode_as::<ProduceRequest<RawBatch>>(data);
+    decode_as::<InitProducerIdRequest>(data);
+    decode_as::<SaslHandshakeRequest>(data);
+    decode_as::<SaslAuthenticateRequest>(data);
 });

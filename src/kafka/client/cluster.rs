@@ -197,9 +197,8 @@ impl Cluster {
     /// slot a task holds (connecting) has none written yet.
     pub fn untransmitted(&self) -> Vec<(i32, usize)> {
         let brokers = self.brokers.locked();
-        let unwritten = |slot: &BrokerSlot| {
-            slot.connection.try_lock().ok().and_then(|c| c.as_ref().map(|c| c.untransmitted_requests())).unwrap_or(0)
-        };
+        let unwritten =
+            |slot: &BrokerSlot| slot.connection.try_lock().ok().and_then(|c| c.as_ref().map(|c| c.untransmitted_requests())).unwrap_or(0);
         brokers.iter().map(|(&id, slot)| (id, unwritten(slot))).filter(|&(_, n)| n > 0).collect()
     }
 
@@ -317,9 +316,8 @@ fn format_address(host: &str, port: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA_VERSION};
+    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA, METADATA_VERSION};
     use crate::kafka::config::ConfigBuilder;
-    use crate::kafka::protocol::metadata;
     use crate::kafka::protocol::primitives::Decoder;
 
     fn cluster(address: &str, options: &[(&str, &str)]) -> Cluster {
@@ -345,7 +343,7 @@ mod tests {
             let broker = TestBroker::start(Script::default()).await;
             cluster(&broker.address, options).fetch_metadata(&topic("t")).await.unwrap();
             let seen = broker.seen();
-            let request = seen.requests.iter().find(|r| r.api_key == metadata::API_KEY).expect("a Metadata request");
+            let request = seen.requests.iter().find(|r| r.api_key == METADATA).expect("a Metadata request");
             assert_eq!(request.version, METADATA_VERSION, "v4 and later carry the flag");
             let body = request_body(request, false);
             let mut d = Decoder::new(&body);

@@ -3,13 +3,15 @@
 //! in order by correlation id (Kafka answers requests on a connection in the
 //! order it received them).
 //!
-//! `Connection::submit` frames a request and hands it to the connection's
-//! wire (`wire::Wire::send`, the one place that writes to the socket), with
-//! a completion that the wire calls with the answer; it never waits, so the
-//! runtime and an application thread (at linger.ms=0) send the same way.
-//! Record batches go out from their own buffers (a vectored write), copied
-//! only when the socket cannot take them at once. `request` is the same for
-//! callers that await the answer (Metadata, InitProducerId).
+//! Every request, of every API (`protocol::Request`), takes one way: `send`
+//! frames it (`protocol::frame_request`) and hands it to the connection's
+//! wire (`wire::Wire::send`, the one place that writes to the socket), and
+//! its answer is decoded by `answered` (`protocol::decode_response`, which
+//! reads the response header as the API and version say). `submit` never
+//! waits: the wire calls a completion with the answer (Produce, whose
+//! record batches go out from their own buffers, copied only when the
+//! socket cannot take them at once); `call` awaits it (ApiVersions,
+//! Metadata, InitProducerId, SASL).
 //!
 //! A request's timeout runs from when it is submitted and covers the write
 //! and the answer; when it passes, or the answer does not match its request,
@@ -31,29 +33,9 @@ use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
 use crate::kafka::log::{Context, Logger};
-use crate::kafka::protocol::api_versions::{self, ApiVersionsResponse};
-use crate::kafka::protocol::primitives::{EncodeError, Encoder};
-use crate::kafka::protocol::{frame_parts, frame_request, negotiate, Request, Splice};
+use crate::kafka::protocol::api_versions::{self, ApiVersionsRequest, ApiVersionsResponse};
+use crate::kafka::protocol::{decode_response, frame_parts, frame_request, negotiate, Request};
 use crate::kafka::stats::BrokerCounters;
-
-/// How one request is framed, sent and awaited.
-#[derive(Clone, Copy, Debug)]
-pub struct RequestSpec {
-    /// The API's name, for debug=protocol lines ("Produce").
-    pub name: &'static str,
-    pub api_key: i16,
-    pub version: i16,
-    /// A flexible version: request header v2.
-    pub flexible: bool,
-    /// false for acks=0 Produce, which the broker does not answer.
-    pub expect_response: bool,
-    pub timeout: Duration,
-    /// The body's expected size, so that its frame is allocated once.
-    pub size_hint: usize,
-    /// The frame holds a secret (a SASL password or proof): it is wiped
-    /// before its buffer goes back to the pool.
-    pub secret: bool,
-}
 
 pub struct Connection {
     address: String,
@@ -82,25 +64,24 @@ impl Connection {
         counters: Arc<BrokerCounters>,
     ) -> Result<Arc<Connection>, BrokerError> {
         let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
-        let wire = Wire::start(inlet, outlet, config.receive_message_max_bytes, counters);
-        let versions = match Self::ask_versions(&wire, address, config).await {
-            Ok(versions) => versions,
-            Err(error) => {
-                // Its tasks end, and the socket closes, when the wire dies.
-                wire.die(ErrorCode::TRANSPORT);
-                return Err(error);
-            }
-        };
         let mut connection = Connection {
             address: address.to_owned(),
             client_id: config.client_id.clone(),
             renew_session_at: None,
-            versions,
+            versions: ApiVersionsResponse::default(),
             next_correlation_id: AtomicI32::new(1),
-            wire,
+            wire: Wire::start(inlet, outlet, config.receive_message_max_bytes, counters),
             buffers,
             logger: Arc::clone(logger),
         };
+        match connection.ask_versions(config).await {
+            Ok(versions) => connection.versions = versions,
+            Err(error) => {
+                // Its tasks end, and the socket closes, when the wire dies.
+                connection.close();
+                return Err(error);
+            }
+        }
         if let Some(credentials) = &config.security.sasl {
             match authenticate(&connection, credentials, config.socket_timeout).await {
                 Ok(lifetime) => connection.renew_session_at = lifetime.map(|lifetime| Instant::now() + renewal_delay(lifetime)),
@@ -115,58 +96,32 @@ impl Connection {
 
     /// ApiVersions, the first request on every connection: v3, which gives
     /// the broker client.software.name and .version (KIP-511), or v0 when
-    /// the broker does not speak v3.
-    async fn ask_versions(wire: &Wire, address: &str, config: &Config) -> Result<ApiVersionsResponse, BrokerError> {
-        let mut versions = Self::exchange_versions(wire, address, config, api_versions::VERSION).await?;
-        if versions.error_code == api_versions::UNSUPPORTED_VERSION {
-            versions = Self::exchange_versions(wire, address, config, api_versions::FALLBACK_VERSION).await?;
-        }
-        match ErrorCode::from_kafka(versions.error_code) {
-            code if code.is_ok() => Ok(versions),
-            code => Err(BrokerError::new(code, address, format_args!("ApiVersions: {}", code.message()))),
-        }
-    }
-
-    /// One ApiVersions request of `version` and its decoded answer,
-    /// within api.version.request.timeout.ms.
-    async fn exchange_versions(wire: &Wire, address: &str, config: &Config, version: i16) -> Result<ApiVersionsResponse, BrokerError> {
-        let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, address, what);
-        let encode =
-            |e: &mut Encoder| api_versions::encode_request(e, version, &config.client_software_name, &config.client_software_version);
-        let correlation_id = i32::from(version);
-        let request = frame_request(
-            Vec::new(),
-            api_versions::API_KEY,
-            version,
-            api_versions::is_flexible(version),
-            correlation_id,
-            &config.client_id,
-            encode,
-        )
-        .map_err(|e| BrokerError::new(ErrorCode::INVALID_ARG, address, e))?;
-        let (sender, receiver) = oneshot::channel();
-        let completion: Completion = Box::new(move |answer| {
-            let _ = sender.send(answer);
-            AfterAnswer::Keep
-        });
-        let answer = match wire.send(&[&request], correlation_id, Instant::now() + config.api_version_timeout, Some(completion)) {
-            Ok(()) => receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY))),
-            Err((failure, _)) => Err(failure),
-        };
-        let body = match answer {
-            Ok(body) => body,
-            Err(failure) => {
-                return Err(match wire.failure() {
-                    // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
-                    Some((code, why)) => BrokerError::new(code, address, why),
-                    None if failure.code == ErrorCode::TIMED_OUT => {
-                        transport(&"no ApiVersions response within api.version.request.timeout.ms")
-                    }
-                    None => transport(&format_args!("ApiVersions failed: {}", failure.code.message())),
-                });
+    /// the broker does not speak v3; each within api.version.request.timeout.ms.
+    async fn ask_versions(&self, config: &Config) -> Result<ApiVersionsResponse, BrokerError> {
+        let request = ApiVersionsRequest { software_name: &config.client_software_name, software_version: &config.client_software_version };
+        for version in [api_versions::VERSION, api_versions::FALLBACK_VERSION] {
+            let versions = match self.call_at(&request, version, config.api_version_timeout).await {
+                Ok(versions) => versions,
+                Err(Unanswered::Undecodable(why)) => return Err(BrokerError::new(ErrorCode::BAD_MSG, &self.address, why)),
+                Err(Unanswered::Failed(failure)) => {
+                    let transport = |what: &dyn std::fmt::Display| BrokerError::new(ErrorCode::TRANSPORT, &self.address, what);
+                    return Err(match self.wire.failure() {
+                        // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
+                        Some((code, why)) => BrokerError::new(code, &self.address, why),
+                        None if failure.code == ErrorCode::TIMED_OUT => {
+                            transport(&"no ApiVersions response within api.version.request.timeout.ms")
+                        }
+                        None => transport(&format_args!("ApiVersions failed: {}", failure.code.message())),
+                    });
+                }
+            };
+            match ErrorCode::from_kafka(versions.error_code) {
+                _ if versions.error_code == api_versions::UNSUPPORTED_VERSION && version != api_versions::FALLBACK_VERSION => continue,
+                code if code.is_ok() => return Ok(versions),
+                code => return Err(BrokerError::new(code, &self.address, format_args!("ApiVersions: {}", code.message()))),
             }
-        };
-        api_versions::decode_response(&body, version).map_err(|e| BrokerError::new(ErrorCode::BAD_MSG, address, e))
+        }
+        unreachable!("the fallback version's answer returns")
     }
 
     /// True once the SASL session should be renewed: the connection takes
@@ -233,72 +188,38 @@ impl Connection {
         self.wire.abandon();
     }
 
-    /// Sends one request without waiting. `body` encodes it from `owner`
-    /// (bytes it adds to the splice list go on the wire from `owner`'s own
-    /// buffers, copied only if the socket cannot take them at once); then
-    /// `complete` gets `owner` back with the answer (the response body after
-    /// the response header), or with `_TRANSPORT` when the connection dies,
-    /// or `_TIMED_OUT` once `spec.timeout` has passed since this call (the
-    /// connection is then closed). A request the broker does not answer
-    /// (`expect_response` false: acks=0) is complete once handed to the
-    /// wire. `complete` runs on the runtime, or on this thread if the answer
-    /// is in before this call returns. Fails, giving `owner` back with
+    /// Sends `request` in `version` without waiting; then `complete` gets
+    /// it back with its decoded answer, or with `_TRANSPORT` when the
+    /// connection dies, `_TIMED_OUT` once `timeout` has passed since this
+    /// call (the connection is then closed), or the decoder's complaint. A
+    /// request the broker does not answer (`Request::unanswered`: acks=0) is
+    /// complete once handed to the wire. Bytes it splices in go on the wire
+    /// from its own buffers, copied only if the socket cannot take them at
+    /// once. `complete` runs on the runtime, or on this thread if the answer
+    /// is in before this call returns. Fails, giving the request back with
     /// nothing sent, when the connection is dead or the request cannot be
     /// encoded.
-    pub fn submit<T: Send + 'static>(
+    pub fn submit<R: Request + Send + 'static>(
         &self,
-        spec: RequestSpec,
-        owner: T,
-        body: impl for<'a> FnOnce(&'a T, &mut Encoder, &mut Vec<Splice<'a>>),
-        complete: impl FnOnce(T, Result<Vec<u8>, RequestFailure>) -> AfterAnswer + Send + 'static,
-    ) -> Result<(), (RequestFailure, T)> {
-        let deadline = Instant::now() + spec.timeout;
+        request: R,
+        version: i16,
+        timeout: Duration,
+        complete: impl FnOnce(R, Result<R::Response, Unanswered>) -> AfterAnswer + Send + 'static,
+    ) -> Result<(), (RequestFailure, R)> {
         let handoff = Handoff::new();
-        let (sent, correlation_id) = {
-            let (frame, splices, correlation_id) = match self.encode(spec, |e, splices| body(&owner, e, splices)) {
-                Ok(encoded) => encoded,
-                Err(_) => return Err((RequestFailure::not_written(ErrorCode::INVALID_ARG), owner)),
-            };
-            let awaited = spec.expect_response.then(|| handoff.sink());
-            let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, awaited);
-            let mut frame = frame;
-            if spec.secret {
-                frame.zeroize();
-            }
-            self.buffers.give(frame);
-            (sent, correlation_id)
+        let unanswered = request.unanswered();
+        let correlation_id = match self.send(&request, version, timeout, unanswered.is_none().then(|| handoff.sink())) {
+            Ok(correlation_id) => correlation_id,
+            Err(failure) => return Err((failure, request)),
         };
-        if let Err((failure, _)) = sent {
-            return Err((failure, owner));
-        }
-        // debug=protocol: a line per request and per answer, as librdkafka's.
-        let traced = self.logger.debugging(Context::Protocol).then(|| {
-            self.logger.debug(
-                Context::Protocol,
-                "SEND",
-                format_args!("{}: Sent {}Request (v{}, CorrId {correlation_id})", self.address, spec.name, spec.version),
-            );
-            (Arc::clone(&self.logger), self.address.clone(), Instant::now())
-        });
-        let completion: Completion = Box::new(move |answer| {
-            if let Some((logger, address, sent_at)) = traced {
-                let rtt = sent_at.elapsed().as_secs_f64() * 1000.0;
-                let what = match &answer {
-                    Ok(body) => format!("{} bytes", body.len()),
-                    Err(failure) => format!("failed: {}", failure.code.message()),
-                };
-                let line = format_args!(
-                    "{address}: Received {}Response (v{}, {what}, CorrId {correlation_id}, rtt {rtt:.2}ms)",
-                    spec.name, spec.version
-                );
-                logger.debug(Context::Protocol, "RECV", line);
+        let sent = self.trace_sent::<R>(version, correlation_id);
+        match unanswered {
+            None => {
+                let completion: Completion = Box::new(move |answer| complete(request, answered::<R>(answer, version, sent)));
+                handoff.complete_with(completion, &self.wire);
             }
-            complete(owner, answer)
-        });
-        match spec.expect_response {
-            true => handoff.complete_with(completion, &self.wire),
-            false => {
-                completion(Ok(Vec::new()));
+            Some(silence) => {
+                complete(request, Ok(silence));
             }
         }
         Ok(())
@@ -312,56 +233,86 @@ impl Connection {
         let Some(version) = self.version_for(R::API_KEY, R::VERSIONS) else {
             return Err(fail(ErrorCode::UNSUPPORTED_VERSION, &ErrorCode::UNSUPPORTED_VERSION.message()));
         };
-        let spec = RequestSpec {
-            name: R::NAME,
-            api_key: R::API_KEY,
-            version,
-            flexible: R::FLEXIBLE_SINCE.is_some_and(|since| version >= since),
-            expect_response: true,
-            timeout,
-            size_hint: 0,
-            secret: R::SECRET,
-        };
-        let body = self.request(spec, |e| request.encode(e, version)).await.map_err(|f| fail(f.code, &f.code.message()))?;
-        R::decode(&body, version).map_err(|e| fail(ErrorCode::BAD_MSG, &e))
+        self.call_at(request, version, timeout).await.map_err(|unanswered| match unanswered {
+            Unanswered::Failed(f) => fail(f.code, &f.code.message()),
+            Unanswered::Undecodable(why) => fail(ErrorCode::BAD_MSG, &why),
+        })
     }
 
-    /// `submit` for a request without splices, awaiting the answer.
-    async fn request(&self, spec: RequestSpec, body: impl FnOnce(&mut Encoder)) -> Result<Vec<u8>, RequestFailure> {
+    /// `call` in `version`, chosen by the caller.
+    async fn call_at<R: Request>(&self, request: &R, version: i16, timeout: Duration) -> Result<R::Response, Unanswered> {
         let (sender, receiver) = oneshot::channel();
-        let submitted = self.submit(
-            spec,
-            (),
-            |_, e, _| body(e),
-            move |_, answer| {
-                let _ = sender.send(answer);
-                AfterAnswer::Keep
-            },
-        );
-        if let Err((failure, ())) = submitted {
-            return Err(failure);
-        }
+        let completion: Completion = Box::new(move |answer| {
+            let _ = sender.send(answer);
+            AfterAnswer::Keep
+        });
+        // The request's bytes are on the wire, or copied, once `send` returns.
+        let correlation_id = self.send(request, version, timeout, Some(completion)).map_err(Unanswered::Failed)?;
+        let sent = self.trace_sent::<R>(version, correlation_id);
         // The wire calls the completion, or drops it when the producer closes.
-        receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY)))
+        let answer = receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY)));
+        answered::<R>(answer, version, sent)
     }
 
-    /// One request's frame, its size prefix set, and its correlation id.
-    #[allow(clippy::type_complexity)]
-    fn encode<'a>(
-        &self,
-        spec: RequestSpec,
-        body: impl FnOnce(&mut Encoder, &mut Vec<Splice<'a>>),
-    ) -> Result<(Vec<u8>, Vec<Splice<'a>>, i32), EncodeError> {
+    /// Frames `request` and hands it to the wire, with `awaited` to call
+    /// with its answer (None: the broker sends none); its correlation id.
+    fn send<R: Request>(&self, request: &R, version: i16, timeout: Duration, awaited: Option<Completion>) -> Result<i32, RequestFailure> {
+        let deadline = Instant::now() + timeout;
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let buffer = self.buffers.take(64 + self.client_id.len() + spec.size_hint);
-        let mut splices = Vec::new();
-        let mut frame =
-            frame_request(buffer, spec.api_key, spec.version, spec.flexible, correlation_id, &self.client_id, |e| body(e, &mut splices))?;
-        let size = frame.len() - 4 + splices.iter().map(|s| s.bytes.len()).sum::<usize>();
-        let size = i32::try_from(size).map_err(|_| EncodeError("a request over 2 GiB"))?;
-        frame[..4].copy_from_slice(&size.to_be_bytes());
-        Ok((frame, splices, correlation_id))
+        let buffer = self.buffers.take(64 + self.client_id.len() + request.size_hint());
+        let (mut frame, splices) = frame_request(buffer, request, version, correlation_id, &self.client_id)
+            .map_err(|_| RequestFailure::not_written(ErrorCode::INVALID_ARG))?;
+        let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, awaited);
+        if R::SECRET {
+            frame.zeroize();
+        }
+        self.buffers.give(frame);
+        sent.map_err(|(failure, _)| failure)?;
+        Ok(correlation_id)
     }
+
+    /// debug=protocol: a line per request sent, as librdkafka's; what the
+    /// answer's line needs.
+    fn trace_sent<R: Request>(&self, version: i16, correlation_id: i32) -> Option<Sent> {
+        self.logger.debugging(Context::Protocol).then(|| {
+            let line = format_args!("{}: Sent {}Request (v{version}, CorrId {correlation_id})", self.address, R::NAME);
+            self.logger.debug(Context::Protocol, "SEND", line);
+            Sent { logger: Arc::clone(&self.logger), address: self.address.clone(), correlation_id, at: Instant::now() }
+        })
+    }
+}
+
+/// A request sent under debug=protocol, for its answer's line.
+struct Sent {
+    logger: Arc<Logger>,
+    address: String,
+    correlation_id: i32,
+    at: Instant,
+}
+
+/// Why a request got no usable answer.
+#[derive(Debug)]
+pub enum Unanswered {
+    /// Not sent, lost with its connection, or timed out.
+    Failed(RequestFailure),
+    /// The answer did not decode: what the decoder said.
+    Undecodable(String),
+}
+
+/// A request's answer decoded (its response header handled as its API and
+/// version say), and under debug=protocol its line logged.
+fn answered<R: Request>(answer: Result<Vec<u8>, RequestFailure>, version: i16, sent: Option<Sent>) -> Result<R::Response, Unanswered> {
+    if let Some(Sent { logger, address, correlation_id, at }) = sent {
+        let rtt = at.elapsed().as_secs_f64() * 1000.0;
+        let what = match &answer {
+            Ok(body) => format!("{} bytes", body.len()),
+            Err(failure) => format!("failed: {}", failure.code.message()),
+        };
+        let line = format_args!("{address}: Received {}Response (v{version}, {what}, CorrId {correlation_id}, rtt {rtt:.2}ms)", R::NAME);
+        logger.debug(Context::Protocol, "RECV", line);
+    }
+    let body = answer.map_err(Unanswered::Failed)?;
+    decode_response::<R>(&body, version).map_err(|e| Unanswered::Undecodable(e.to_string()))
 }
 
 /// Meets a request's answer with its completion, whichever comes first: the
@@ -443,9 +394,9 @@ impl Exchanger for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA_VERSION};
+    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, API_VERSIONS, METADATA, METADATA_VERSION};
     use crate::kafka::config::ConfigBuilder;
-    use crate::kafka::protocol::metadata;
+    use crate::kafka::protocol::metadata::MetadataRequest;
     use crate::kafka::protocol::primitives::Decoder;
 
     fn config(address: &str, options: &[(&str, &str)]) -> Config {
@@ -468,10 +419,10 @@ mod tests {
         let broker = TestBroker::start(Script::default()).await;
         let options = [("client.software.name", "my app!"), ("client.software.version", "1.0+build")];
         let connection = open(&broker.address, &options).await.unwrap();
-        assert_eq!(connection.version_for(metadata::API_KEY, metadata::VERSIONS), Some(METADATA_VERSION), "the v3 answer was read");
+        assert_eq!(connection.version_for(METADATA, MetadataRequest::VERSIONS), Some(METADATA_VERSION), "the v3 answer was read");
         let seen = broker.seen();
         let request = &seen.requests[0];
-        assert_eq!((request.api_key, request.version), (api_versions::API_KEY, 3));
+        assert_eq!((request.api_key, request.version), (API_VERSIONS, 3));
         let body = request_body(request, true);
         let mut d = Decoder::new(&body);
         let sent = (d.compact_string().unwrap(), d.compact_string().unwrap());
@@ -483,10 +434,10 @@ mod tests {
     async fn a_broker_that_refuses_api_versions_v3_is_asked_v0_on_the_same_connection() {
         let broker = TestBroker::start(Script { refuses_api_versions_v3: true, ..Script::default() }).await;
         let connection = open(&broker.address, &[]).await.unwrap();
-        assert_eq!(connection.version_for(metadata::API_KEY, metadata::VERSIONS), Some(METADATA_VERSION));
+        assert_eq!(connection.version_for(METADATA, MetadataRequest::VERSIONS), Some(METADATA_VERSION));
         let seen = broker.seen();
         let asked: Vec<(usize, i16, i16)> = seen.requests.iter().map(|r| (r.connection, r.api_key, r.version)).collect();
-        assert_eq!(asked, [(1, api_versions::API_KEY, 3), (1, api_versions::API_KEY, 0)]);
+        assert_eq!(asked, [(1, API_VERSIONS, 3), (1, API_VERSIONS, 0)]);
         assert!(request_body(&seen.requests[1], false).is_empty(), "v0 has an empty body");
     }
 

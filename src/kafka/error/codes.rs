@@ -1,6 +1,6 @@
 //! The table of codes: librdkafka's numbers, names and messages.
 
-use super::ErrorCode;
+use super::code::ErrorCode;
 
 error_codes! {
     // ---- librdkafka local (client-side) errors: -200 < code < -100 ----

@@ -33,9 +33,7 @@
 
 use std::fmt;
 
-/// A librdkafka-compatible error code (`rd_kafka_resp_err_t` number).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ErrorCode(pub i32);
+pub use code::ErrorCode;
 
 /// [`ErrorCode::name`] of a code that is not in the table.
 pub const UNKNOWN_CODE_NAME: &str = "ERR_UNKNOWN_CODE";
@@ -67,6 +65,7 @@ macro_rules! error_codes {
     };
 }
 
+mod code;
 mod codes;
 #[cfg(test)]
 mod tests;

@@ -10,11 +10,12 @@ use std::time::Instant;
 use super::batch::Batch;
 use super::decision::{decide, BatchState, Decision, Outcome, Policy};
 use super::shared::Shared;
+use crate::kafka::client::connection::Unanswered;
 use crate::kafka::client::error::RequestFailure;
 use crate::kafka::client::wire::AfterAnswer;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::log::Context;
-use crate::kafka::protocol::produce::{self, PartitionResult};
+use crate::kafka::protocol::produce::{PartitionResult, TopicResult};
 
 /// A lost answer: the request was written, its answer cannot be used.
 const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT, written: true };
@@ -24,23 +25,19 @@ const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT,
 /// request's partitions, is treated as lost, as a dropped connection's is:
 /// the batches are retried and the connection is closed (its stream can no
 /// longer be trusted).
-pub(super) fn complete_produce(shared: &Shared, version: i16, batches: Vec<Batch>, answer: Result<Vec<u8>, RequestFailure>) -> AfterAnswer {
+pub(super) fn complete_produce(shared: &Shared, batches: Vec<Batch>, answer: Result<Vec<TopicResult>, Unanswered>) -> AfterAnswer {
     // One request, one acks (`TopicConfig::request_class`).
     let expect_response = batches.first().is_some_and(|b| b.settings.expects_response());
     let results: Result<HashMap<(Arc<str>, i32), PartitionResult>, RequestFailure> = match answer {
-        Err(failure) => Err(failure),
-        Ok(_) if !expect_response => Ok(HashMap::new()),
-        Ok(body) => produce::decode_response(&body, version)
-            .map(|topics| {
-                topics
-                    .into_iter()
-                    .flat_map(|t| {
-                        let topic: Arc<str> = Arc::from(t.topic);
-                        t.partitions.into_iter().map(move |p| ((Arc::clone(&topic), p.partition), p))
-                    })
-                    .collect()
+        Err(Unanswered::Failed(failure)) => Err(failure),
+        Err(Unanswered::Undecodable(_)) => Err(ANSWER_LOST),
+        Ok(topics) => Ok(topics
+            .into_iter()
+            .flat_map(|t| {
+                let topic: Arc<str> = Arc::from(t.topic);
+                t.partitions.into_iter().map(move |p| ((Arc::clone(&topic), p.partition), p))
             })
-            .map_err(|_| ANSWER_LOST),
+            .collect()),
     };
     let mut answer_lost = results.as_ref().is_err_and(|failure| *failure == ANSWER_LOST);
     let mut delivered_any = false;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::gauge::QueueGauge;
 use crate::kafka::error::ErrorCode;
+use crate::kafka::protocol::produce::ProduceBatch;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
 use crate::kafka::receipt::{self, Pending, Wakeups};
 use crate::kafka::topic_config::TopicConfig;
@@ -118,6 +119,26 @@ pub struct Batch {
     pub written_under: Option<(ProducerIdentity, u32)>,
     /// Produce attempts that failed and were retried.
     pub retries: u32,
+}
+
+/// What a Produce request carries of a batch: its header (stamped with
+/// its producer identity) in the frame, its packed records from their buffer.
+impl ProduceBatch for Batch {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    fn write_header(&self, out: &mut Vec<u8>) {
+        self.records.seal_header_into(out, self.identity);
+    }
+
+    fn records(&self) -> &[u8] {
+        self.records.payload()
+    }
 }
 
 impl Batch {

@@ -14,14 +14,12 @@ use super::answer::{complete_produce, finish};
 use super::batch::Batch;
 use super::decision::Outcome;
 use super::shared::Shared;
-use crate::kafka::client::connection::{Connection, RequestSpec};
+use crate::kafka::client::connection::{Connection, Unanswered};
 use crate::kafka::client::error::{BrokerError, RequestFailure};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::log::Context;
-use crate::kafka::protocol::primitives::Encoder;
-use crate::kafka::protocol::produce;
-use crate::kafka::protocol::record_batch::RECORD_BATCH_OVERHEAD;
-use crate::kafka::protocol::Splice;
+use crate::kafka::protocol::produce::ProduceRequest;
+use crate::kafka::protocol::Request;
 
 /// Shortest time a Produce request is given, even for records about to expire.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(10);
@@ -94,7 +92,7 @@ pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Ve
         }
     };
     let Some(version) = produce_version(&batches, &connection) else {
-        let code = match min_produce_version(&batches) > *produce::VERSIONS.start() {
+        let code = match min_produce_version(&batches) > *PRODUCE_VERSIONS.start() {
             true => ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
@@ -111,8 +109,8 @@ pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Ve
 /// it on `connection`; its answer completes, retries or fails each batch
 /// (`answer::complete_produce`). Expired batches fail here instead.
 fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: RequestSlot, version: i16, batches: Vec<Batch>) {
-    let Some((batches, spec)) = prepare_produce(shared, version, batches) else { return };
-    for b in batches.iter().filter(|_| shared.logger.debugging(Context::Msg)) {
+    let Some((request, timeout)) = prepare_produce(shared, batches) else { return };
+    for b in request.batches.iter().filter(|_| shared.logger.debugging(Context::Msg)) {
         let message = format_args!(
             "{}: {} [{}]: Produce MessageSet with {} message(s) ({} bytes, ApiVersion {version}, MsgVersion 2, BaseSeq {}, {})",
             connection.address(),
@@ -125,44 +123,42 @@ fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: Reque
         );
         shared.logger.debug(Context::Msg, "PRODUCE", message);
     }
-    if batches.iter().any(|b| b.retries > 0) {
+    if request.batches.iter().any(|b| b.retries > 0) {
         connection.counters().retried();
     }
     // On the connection from here: the wire counts it as unwritten. (No
     // await between the two, so the sender never sees it in neither count.)
     slot.dispatched();
     let answered = Arc::clone(shared);
-    let submitted = connection.submit(
-        spec,
-        batches,
-        |batches, e, splices| encode_produce(batches, e, splices),
-        move |batches, answer| {
-            slot.release();
-            let after = complete_produce(&answered, version, batches, answer);
-            answered.wake.notify_one();
-            after
-        },
-    );
-    if let Err((failure, batches)) = submitted {
-        complete_produce(shared, version, batches, Err(failure));
+    let submitted = connection.submit(request, version, timeout, move |request, answer| {
+        slot.release();
+        let after = complete_produce(&answered, request.batches, answer);
+        answered.wake.notify_one();
+        after
+    });
+    if let Err((failure, request)) = submitted {
+        complete_produce(shared, request.batches, Err(Unanswered::Failed(failure)));
         shared.wake.notify_one();
     }
 }
 
+/// The Produce versions this client speaks.
+const PRODUCE_VERSIONS: std::ops::RangeInclusive<i16> = ProduceRequest::<Batch>::VERSIONS;
+
 /// The Produce version to speak to this broker: the newest both sides
 /// know, and new enough for the batches' codecs; None when there is none.
 fn produce_version(batches: &[Batch], connection: &Connection) -> Option<i16> {
-    connection.version_for(produce::API_KEY, min_produce_version(batches)..=*produce::VERSIONS.end())
+    connection.version_for(ProduceRequest::<Batch>::API_KEY, min_produce_version(batches)..=*PRODUCE_VERSIONS.end())
 }
 
 /// The oldest Produce version that carries every batch's codec.
 fn min_produce_version(batches: &[Batch]) -> i16 {
-    batches.iter().map(|b| b.settings.codec.min_produce_version()).max().unwrap_or(*produce::VERSIONS.start())
+    batches.iter().map(|b| b.settings.codec.min_produce_version()).max().unwrap_or(*PRODUCE_VERSIONS.start())
 }
 
-/// A Produce request's batches (the expired ones failed and left out),
-/// sorted by topic, and how to send them; None when none is left.
-fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Option<(Vec<Batch>, RequestSpec)> {
+/// A Produce request of the batches not expired (those fail here),
+/// sorted by topic, and its timeout; None when none is left.
+fn prepare_produce(shared: &Shared, mut batches: Vec<Batch>) -> Option<(ProduceRequest<Batch>, Duration)> {
     let now = Instant::now();
     // Expired before it could go: fail rather than send what nobody awaits.
     let (expired, mut live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now));
@@ -179,37 +175,6 @@ fn prepare_produce(shared: &Shared, version: i16, mut batches: Vec<Batch>) -> Op
     let settings = Arc::clone(&live[0].settings);
     let time_left = live.iter().filter_map(|b| b.time_left(now)).min();
     let timeout = time_left.map_or(settings.request_timeout, |t| t.min(settings.request_timeout)).max(MIN_REQUEST_TIMEOUT);
-    // The frame holds what is not spliced: the batches' headers.
-    let size_hint = live.iter().map(|b| RECORD_BATCH_OVERHEAD + b.topic.len() + 16).sum();
-    let expect_response = settings.expects_response();
-    Some((
-        live,
-        RequestSpec {
-            name: "Produce",
-            api_key: produce::API_KEY,
-            version,
-            flexible: false,
-            expect_response,
-            timeout,
-            size_hint,
-            secret: false,
-        },
-    ))
-}
-
-/// The Produce request body for `batches` (sorted by topic, packed
-/// already): each batch's header goes into the frame, and its payload goes
-/// on the wire from the batch's own buffer.
-fn encode_produce<'a>(batches: &'a [Batch], e: &mut Encoder, splices: &mut Vec<Splice<'a>>) {
-    let settings = &batches[0].settings; // one request class per request
     let broker_timeout_ms = settings.request_timeout.as_millis().min(i32::MAX as u128) as i32;
-    let topics: Vec<&[Batch]> = batches.chunk_by(|a, b| a.topic == b.topic).collect();
-    produce::encode_request_start(e, settings.acks, broker_timeout_ms, topics.len());
-    for topic in topics {
-        produce::encode_topic(e, &topic[0].topic, topic.len());
-        for b in topic {
-            let header = |out: &mut Vec<u8>| b.records.seal_header_into(out, b.identity);
-            produce::encode_partition(e, b.partition, header, b.records.payload(), splices);
-        }
-    }
+    Some((ProduceRequest { acks: settings.acks, timeout_ms: broker_timeout_ms, batches: live }, timeout))
 }

@@ -118,11 +118,10 @@ fn metadata_refresh_period(interval: Option<Duration>, max_age: Duration) -> Dur
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client::test_broker::{Script, TestBroker};
+    use crate::kafka::client::test_broker::{Script, TestBroker, PRODUCE};
     use crate::kafka::config::ConfigBuilder;
     use crate::kafka::error::ErrorCode;
     use crate::kafka::producer::{Outgoing, Producer};
-    use crate::kafka::protocol::produce;
     use crate::kafka::protocol::record_headers::NO_HEADERS;
 
     #[tokio::test(flavor = "current_thread")]
@@ -165,7 +164,7 @@ mod tests {
         // The first record's request freezes the connection; the rest are
         // sent on it, connected and frozen.
         assert_eq!(producer.send_without_receipt("t", record), ErrorCode::NO_ERROR);
-        let frozen = broker.wait_for(Duration::from_secs(30), |seen| seen.requests.iter().any(|r| r.api_key == produce::API_KEY)).await;
+        let frozen = broker.wait_for(Duration::from_secs(30), |seen| seen.requests.iter().any(|r| r.api_key == PRODUCE)).await;
         assert!(frozen, "no Produce request within 30 s: {:?}", broker.seen().requests.len());
         let (mut accepted, mut refused, mut most_unwritten) = (1, 0, 0);
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -188,7 +187,7 @@ mod tests {
         // The one Produce request the threshold allows, and a Metadata
         // request queued behind it (the sender's refresh; one at a time).
         assert!(most_unwritten <= 2, "a connection held {most_unwritten} requests unwritten ({accepted} accepted)");
-        let produce_requests = broker.seen().requests.iter().filter(|r| r.api_key == produce::API_KEY).count();
+        let produce_requests = broker.seen().requests.iter().filter(|r| r.api_key == PRODUCE).count();
         assert_eq!(produce_requests, 1, "the broker read one Produce request, then stopped reading");
     }
 

@@ -7,8 +7,8 @@
 //! fields), so that such an answer can be read.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
+use super::{Request, Splice};
 
-pub const API_KEY: i16 = 18;
 /// The version asked first.
 pub const VERSION: i16 = 3;
 /// The version asked of a broker that refuses `VERSION`.
@@ -16,17 +16,54 @@ pub const FALLBACK_VERSION: i16 = 0;
 /// UNSUPPORTED_VERSION: the answer is in version 0's format.
 pub const UNSUPPORTED_VERSION: i16 = 35;
 
-/// From this version on the request uses header v2 and compact strings.
-pub fn is_flexible(version: i16) -> bool {
-    version >= 3
+/// Which versions the broker speaks; from v3 it learns the client's
+/// software name and version.
+pub struct ApiVersionsRequest<'a> {
+    pub software_name: &'a str,
+    pub software_version: &'a str,
 }
 
-/// The request body: empty before version 3.
-pub fn encode_request(e: &mut Encoder, version: i16, software_name: &str, software_version: &str) {
-    if is_flexible(version) {
-        e.compact_string(software_name);
-        e.compact_string(software_version);
-        e.no_tagged_fields();
+impl Request for ApiVersionsRequest<'_> {
+    const NAME: &'static str = "ApiVersions";
+    const API_KEY: i16 = 18;
+    const VERSIONS: std::ops::RangeInclusive<i16> = FALLBACK_VERSION..=VERSION;
+    const FLEXIBLE_SINCE: Option<i16> = Some(3);
+    type Response = ApiVersionsResponse;
+
+    /// Empty before version 3.
+    fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
+        if Self::is_flexible(version) {
+            e.compact_string(self.software_name);
+            e.compact_string(self.software_version);
+            e.no_tagged_fields();
+        }
+    }
+
+    fn decode(body: &[u8], version: i16) -> DecodeResult<ApiVersionsResponse> {
+        let mut d = Decoder::new(body);
+        let error_code = d.i16()?;
+        if error_code == UNSUPPORTED_VERSION {
+            // Kafka answers a refused version in v0's format; librdkafka's mock
+            // cluster answers in a format of its own. Only the code matters: v0
+            // is asked next.
+            let apis = decode_ranges(&mut d, 0).unwrap_or_default();
+            return Ok(ApiVersionsResponse { error_code, apis });
+        }
+        let apis = decode_ranges(&mut d, version)?;
+        if version >= 1 {
+            d.i32()?; // throttle_time_ms
+        }
+        if Self::is_flexible(version) {
+            // SupportedFeatures, FinalizedFeatures and the like: not used.
+            d.skip_tagged_fields()?;
+        }
+        Ok(ApiVersionsResponse { error_code, apis })
+    }
+
+    /// Response header v0 in every version (KIP-511), so that a broker
+    /// refusing the version can still answer.
+    fn response_header_tagged(_version: i16) -> bool {
+        false
     }
 }
 
@@ -38,7 +75,7 @@ pub struct ApiRange {
     pub max_version: i16,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct ApiVersionsResponse {
     pub error_code: i16,
     pub apis: Vec<ApiRange>,
@@ -50,31 +87,8 @@ impl ApiVersionsResponse {
     }
 }
 
-/// Decodes the answer to a request of `version` (the body after the
-/// correlation id).
-pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<ApiVersionsResponse> {
-    let mut d = Decoder::new(body);
-    let error_code = d.i16()?;
-    if error_code == UNSUPPORTED_VERSION {
-        // Kafka answers a refused version in v0's format; librdkafka's mock
-        // cluster answers in a format of its own. Only the code matters: v0
-        // is asked next.
-        let apis = decode_ranges(&mut d, 0).unwrap_or_default();
-        return Ok(ApiVersionsResponse { error_code, apis });
-    }
-    let apis = decode_ranges(&mut d, version)?;
-    if version >= 1 {
-        d.i32()?; // throttle_time_ms
-    }
-    if is_flexible(version) {
-        // SupportedFeatures, FinalizedFeatures and the like: not used.
-        d.skip_tagged_fields()?;
-    }
-    Ok(ApiVersionsResponse { error_code, apis })
-}
-
 fn decode_ranges(d: &mut Decoder, version: i16) -> DecodeResult<Vec<ApiRange>> {
-    let flexible = is_flexible(version);
+    let flexible = ApiVersionsRequest::is_flexible(version);
     let count = if flexible { d.compact_array_len(7)? } else { d.array_len(6)? };
     let mut apis = Vec::with_capacity(count);
     for _ in 0..count {
@@ -89,7 +103,9 @@ fn decode_ranges(d: &mut Decoder, version: i16) -> DecodeResult<Vec<ApiRange>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::protocol::frame_request;
+    use crate::kafka::protocol::{decode_response, frame_request};
+
+    const SOFTWARE: ApiVersionsRequest<'static> = ApiVersionsRequest { software_name: "ablkafka", software_version: "0.1.0" };
 
     #[test]
     fn decodes_a_version_0_list() {
@@ -102,7 +118,7 @@ mod tests {
             e.i16(lo);
             e.i16(hi);
         }
-        let r = decode_response(&body, 0).unwrap();
+        let r = decode_response::<ApiVersionsRequest>(&body, 0).unwrap();
         assert_eq!(r.error_code, 0);
         assert_eq!(r.range(3), Some(ApiRange { api_key: 3, min_version: 0, max_version: 12 }));
         assert_eq!(r.range(18), None);
@@ -110,10 +126,7 @@ mod tests {
 
     #[test]
     fn a_version_3_request_names_the_client_software_byte_for_byte() {
-        let frame = frame_request(Vec::new(), API_KEY, VERSION, is_flexible(VERSION), 7, "cid", |e| {
-            encode_request(e, VERSION, "ablkafka", "0.1.0")
-        })
-        .unwrap();
+        let (frame, _) = frame_request(Vec::new(), &SOFTWARE, VERSION, 7, "cid").unwrap();
         #[rustfmt::skip]
         let expected: &[u8] = &[
             0, 0, 0, 30,              // size
@@ -126,10 +139,7 @@ mod tests {
             0,                        // the body's tagged fields
         ];
         assert_eq!(frame, expected);
-        let v0 = frame_request(Vec::new(), API_KEY, FALLBACK_VERSION, is_flexible(FALLBACK_VERSION), 7, "cid", |e| {
-            encode_request(e, FALLBACK_VERSION, "ablkafka", "0.1.0")
-        })
-        .unwrap();
+        let (v0, _) = frame_request(Vec::new(), &SOFTWARE, FALLBACK_VERSION, 7, "cid").unwrap();
         assert_eq!(v0, [&[0, 0, 0, 13, 0, 18, 0, 0, 0, 0, 0, 7, 0, 3][..], b"cid"].concat(), "v0: header v1, empty body");
     }
 
@@ -144,14 +154,14 @@ mod tests {
             0, 0, 0, 0,               // throttle_time_ms
             1, 0, 3, 1, 2, 3,         // one top-level tagged field (SupportedFeatures, say)
         ];
-        let r = decode_response(body, 3).unwrap();
+        let r = decode_response::<ApiVersionsRequest>(body, 3).unwrap();
         assert_eq!(r.error_code, 0);
         assert_eq!(
             r.apis,
             [ApiRange { api_key: 0, min_version: 3, max_version: 9 }, ApiRange { api_key: 18, min_version: 0, max_version: 4 }]
         );
         for len in 0..body.len() {
-            assert!(decode_response(&body[..len], 3).is_err(), "prefix of {len} bytes");
+            assert!(decode_response::<ApiVersionsRequest>(&body[..len], 3).is_err(), "prefix of {len} bytes");
         }
     }
 
@@ -159,9 +169,9 @@ mod tests {
     fn an_unsupported_version_answer_is_read_in_version_0s_format() {
         // What a broker that speaks ApiVersions 0..2 answers to v3.
         let body = [0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 2];
-        let r = decode_response(&body, 3).unwrap();
+        let r = decode_response::<ApiVersionsRequest>(&body, 3).unwrap();
         assert_eq!(r.error_code, UNSUPPORTED_VERSION);
-        assert_eq!(r.range(API_KEY), Some(ApiRange { api_key: 18, min_version: 0, max_version: 2 }));
+        assert_eq!(r.range(ApiVersionsRequest::API_KEY), Some(ApiRange { api_key: 18, min_version: 0, max_version: 2 }));
     }
 
     #[test]
@@ -169,12 +179,12 @@ mod tests {
         // librdkafka 2.16's mock cluster (ApiVersions 0..2) answering v3: a one-byte
         // count, no tagged fields, a throttle time.
         let body = [0, 35, 1, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0];
-        assert_eq!(decode_response(&body, 3).unwrap().error_code, UNSUPPORTED_VERSION);
+        assert_eq!(decode_response::<ApiVersionsRequest>(&body, 3).unwrap().error_code, UNSUPPORTED_VERSION);
     }
 
     #[test]
     fn a_lying_array_length_is_an_error() {
-        assert!(decode_response(&[0, 0, 0x7f, 0xff, 0xff, 0xff], 0).is_err());
-        assert!(decode_response(&[0, 0, 0xff, 0xff, 0xff, 0x7f], 3).is_err());
+        assert!(decode_response::<ApiVersionsRequest>(&[0, 0, 0x7f, 0xff, 0xff, 0xff], 0).is_err());
+        assert!(decode_response::<ApiVersionsRequest>(&[0, 0, 0xff, 0xff, 0xff, 0x7f], 3).is_err());
     }
 }

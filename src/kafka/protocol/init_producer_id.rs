@@ -4,27 +4,10 @@
 //! set to -1 to ask for a new id.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
+use super::{Request, Splice};
 
-pub const API_KEY: i16 = 22;
-pub const VERSIONS: std::ops::RangeInclusive<i16> = 0..=4;
 /// The first flexible version (request header v2, response header v1).
-pub const FLEXIBLE_SINCE: i16 = 2;
-
-pub fn encode_request(e: &mut Encoder, version: i16) {
-    if version >= FLEXIBLE_SINCE {
-        e.compact_nullable_string(None); // transactional_id
-    } else {
-        e.nullable_string(None);
-    }
-    e.i32(-1); // transaction_timeout_ms: unused without a transactional id
-    if version >= 3 {
-        e.i64(-1); // producer_id: none yet
-        e.i16(-1); // producer_epoch
-    }
-    if version >= FLEXIBLE_SINCE {
-        e.no_tagged_fields();
-    }
-}
+const FLEXIBLE_SINCE: i16 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InitProducerIdResponse {
@@ -33,47 +16,53 @@ pub struct InitProducerIdResponse {
     pub producer_epoch: i16,
 }
 
-/// `body` starts after the correlation id, so for flexible versions with
-/// the response header's tagged fields.
 /// InitProducerId for a new, non-transactional producer id.
 pub struct InitProducerIdRequest;
 
-impl super::Request for InitProducerIdRequest {
+impl Request for InitProducerIdRequest {
     const NAME: &'static str = "InitProducerId";
-    const API_KEY: i16 = API_KEY;
-    const VERSIONS: std::ops::RangeInclusive<i16> = VERSIONS;
+    const API_KEY: i16 = 22;
+    const VERSIONS: std::ops::RangeInclusive<i16> = 0..=4;
     const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
     type Response = InitProducerIdResponse;
 
-    fn encode(&self, e: &mut Encoder, version: i16) {
-        encode_request(e, version);
+    fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
+        let flexible = Self::is_flexible(version);
+        match flexible {
+            true => e.compact_nullable_string(None), // transactional_id
+            false => e.nullable_string(None),
+        }
+        e.i32(-1); // transaction_timeout_ms: unused without a transactional id
+        if version >= 3 {
+            e.i64(-1); // producer_id: none yet
+            e.i16(-1); // producer_epoch
+        }
+        if flexible {
+            e.no_tagged_fields();
+        }
     }
 
     fn decode(body: &[u8], version: i16) -> DecodeResult<InitProducerIdResponse> {
-        decode_response(body, version)
+        let mut d = Decoder::new(body);
+        d.i32()?; // throttle_time_ms
+        let response = InitProducerIdResponse { error_code: d.i16()?, producer_id: d.i64()?, producer_epoch: d.i16()? };
+        if Self::is_flexible(version) {
+            d.skip_tagged_fields()?;
+        }
+        Ok(response)
     }
-}
-
-pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<InitProducerIdResponse> {
-    let mut d = Decoder::new(body);
-    if version >= FLEXIBLE_SINCE {
-        d.skip_tagged_fields()?; // response header v1
-    }
-    d.i32()?; // throttle_time_ms
-    let response = InitProducerIdResponse { error_code: d.i16()?, producer_id: d.i64()?, producer_epoch: d.i16()? };
-    if version >= FLEXIBLE_SINCE {
-        d.skip_tagged_fields()?;
-    }
-    Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::protocol::decode_response;
+
+    const VERSIONS: std::ops::RangeInclusive<i16> = InitProducerIdRequest::VERSIONS;
 
     fn request(version: i16) -> Vec<u8> {
         let mut body = Vec::new();
-        encode_request(&mut Encoder::new(&mut body), version);
+        InitProducerIdRequest.encode(&mut Encoder::new(&mut body), version, &mut Vec::new());
         body
     }
 
@@ -107,9 +96,9 @@ mod tests {
         for version in VERSIONS {
             let body = response(version);
             let expected = InitProducerIdResponse { error_code: 0, producer_id: 4242, producer_epoch: 3 };
-            assert_eq!(decode_response(&body, version).unwrap(), expected, "v{version}");
+            assert_eq!(decode_response::<InitProducerIdRequest>(&body, version).unwrap(), expected, "v{version}");
             for len in 0..body.len() {
-                assert!(decode_response(&body[..len], version).is_err(), "v{version} prefix {len}");
+                assert!(decode_response::<InitProducerIdRequest>(&body[..len], version).is_err(), "v{version} prefix {len}");
             }
         }
     }

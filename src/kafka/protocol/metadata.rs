@@ -1,24 +1,7 @@
 //! Metadata (key 3), versions 1-8: brokers, and each topic's partitions and leaders.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
-
-pub const API_KEY: i16 = 3;
-pub const VERSIONS: std::ops::RangeInclusive<i16> = 1..=8;
-
-/// Asks for these topics (never "all topics": a producer needs only its own).
-pub fn encode_request(e: &mut Encoder, version: i16, topics: &[&str], allow_auto_topic_creation: bool) {
-    e.array_len(topics.len());
-    for topic in topics {
-        e.string(topic);
-    }
-    if version >= 4 {
-        e.bool(allow_auto_topic_creation);
-    }
-    if version >= 8 {
-        e.bool(false); // include_cluster_authorized_operations
-        e.bool(false); // include_topic_authorized_operations
-    }
-}
+use super::Splice;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerMetadata {
@@ -48,7 +31,8 @@ pub struct MetadataResponse {
     pub topics: Vec<TopicMetadata>,
 }
 
-/// A Metadata request for these topics (none: only the brokers).
+/// A Metadata request for these topics (none: only the brokers; never
+/// "all topics": a producer needs only its own).
 pub struct MetadataRequest<'a> {
     pub topics: &'a [&'a str],
     pub allow_auto_topic_creation: bool,
@@ -56,13 +40,23 @@ pub struct MetadataRequest<'a> {
 
 impl super::Request for MetadataRequest<'_> {
     const NAME: &'static str = "Metadata";
-    const API_KEY: i16 = API_KEY;
-    const VERSIONS: std::ops::RangeInclusive<i16> = VERSIONS;
+    const API_KEY: i16 = 3;
+    const VERSIONS: std::ops::RangeInclusive<i16> = 1..=8;
     const FLEXIBLE_SINCE: Option<i16> = None;
     type Response = MetadataResponse;
 
-    fn encode(&self, e: &mut Encoder, version: i16) {
-        encode_request(e, version, self.topics, self.allow_auto_topic_creation);
+    fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
+        e.array_len(self.topics.len());
+        for topic in self.topics {
+            e.string(topic);
+        }
+        if version >= 4 {
+            e.bool(self.allow_auto_topic_creation);
+        }
+        if version >= 8 {
+            e.bool(false); // include_cluster_authorized_operations
+            e.bool(false); // include_topic_authorized_operations
+        }
     }
 
     fn decode(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> {
@@ -70,7 +64,7 @@ impl super::Request for MetadataRequest<'_> {
     }
 }
 
-pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> {
+fn decode_response(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> {
     let mut d = Decoder::new(body);
     if version >= 3 {
         d.i32()?; // throttle_time_ms
@@ -131,6 +125,9 @@ fn skip_i32_array(d: &mut Decoder) -> DecodeResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::protocol::Request;
+
+    const VERSIONS: std::ops::RangeInclusive<i16> = MetadataRequest::VERSIONS;
 
     /// Encodes a response the way a broker would, for `version`.
     fn response(version: i16) -> Vec<u8> {
@@ -192,11 +189,12 @@ mod tests {
 
     #[test]
     fn request_carries_topics_and_flags_by_version() {
+        let request = MetadataRequest { topics: &["ab"], allow_auto_topic_creation: true };
         let mut v1 = Vec::new();
-        encode_request(&mut Encoder::new(&mut v1), 1, &["ab"], true);
+        request.encode(&mut Encoder::new(&mut v1), 1, &mut Vec::new());
         assert_eq!(v1, [0, 0, 0, 1, 0, 2, b'a', b'b']);
         let mut v8 = Vec::new();
-        encode_request(&mut Encoder::new(&mut v8), 8, &["ab"], true);
+        request.encode(&mut Encoder::new(&mut v8), 8, &mut Vec::new());
         assert_eq!(&v8[8..], [1, 0, 0]);
     }
 

@@ -223,6 +223,11 @@ impl<'a> Decoder<'a> {
         self.buf.len()
     }
 
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.buf
+    }
+
     fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
         if n > self.buf.len() {
             return Err(DecodeError("truncated"));

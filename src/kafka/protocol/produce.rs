@@ -1,43 +1,96 @@
 //! Produce (key 0), versions 3-8: RecordBatch v2 per partition, one
-//! result per partition back (none at all when acks=0).
+//! result per partition back (none at all when acks=0). The records are
+//! spliced in from their batches' buffers, never copied into the frame.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
-use super::Splice;
+use super::record_batch::RECORD_BATCH_OVERHEAD;
+use super::{Request, Splice};
 
-pub const API_KEY: i16 = 0;
-pub const VERSIONS: std::ops::RangeInclusive<i16> = 3..=8;
-
-/// Writes the request up to its topic array: then, for each topic,
-/// `encode_topic` and for each of its partitions `encode_partition`.
-pub fn encode_request_start(e: &mut Encoder, acks: i16, timeout_ms: i32, topic_count: usize) {
-    e.nullable_string(None); // transactional_id
-    e.i16(acks);
-    e.i32(timeout_ms);
-    e.array_len(topic_count);
+/// One partition's batch as a Produce request carries it: the RecordBatch
+/// header goes into the request's frame, the records go on the wire from
+/// their own buffer.
+pub trait ProduceBatch {
+    fn topic(&self) -> &str;
+    fn partition(&self) -> i32;
+    /// Appends the batch's header (everything before its records).
+    fn write_header(&self, out: &mut Vec<u8>);
+    fn records(&self) -> &[u8];
 }
 
-pub fn encode_topic(e: &mut Encoder, topic: &str, partition_count: usize) {
-    e.string(topic);
-    e.array_len(partition_count);
+/// Batches for one broker, sorted by topic, under one acks and timeout.
+pub struct ProduceRequest<B> {
+    pub acks: i16,
+    pub timeout_ms: i32,
+    pub batches: Vec<B>,
 }
 
-/// One partition's RecordBatch, its records spliced in rather than copied:
-/// `write_header` appends the part that goes before them (the batch's
-/// header), then `spliced` follows on the wire from its own buffer.
-pub fn encode_partition<'a>(
-    e: &mut Encoder,
-    partition: i32,
-    write_header: impl FnOnce(&mut Vec<u8>),
-    spliced: &'a [u8],
-    splices: &mut Vec<Splice<'a>>,
-) {
-    e.i32(partition);
-    let length_at = e.position();
-    e.i32(0);
-    write_header(e.buffer());
-    let length = e.position() - length_at - 4 + spliced.len();
-    e.patch_i32(length_at, length as i32);
-    splices.push(Splice { at: e.position(), bytes: spliced });
+impl<B: ProduceBatch> Request for ProduceRequest<B> {
+    const NAME: &'static str = "Produce";
+    const API_KEY: i16 = 0;
+    const VERSIONS: std::ops::RangeInclusive<i16> = 3..=8;
+    const FLEXIBLE_SINCE: Option<i16> = None;
+    type Response = Vec<TopicResult>;
+
+    fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, splices: &mut Vec<Splice<'a>>) {
+        let topics: Vec<&[B]> = self.batches.chunk_by(|a, b| a.topic() == b.topic()).collect();
+        e.nullable_string(None); // transactional_id
+        e.i16(self.acks);
+        e.i32(self.timeout_ms);
+        e.array_len(topics.len());
+        for topic in topics {
+            e.string(topic[0].topic());
+            e.array_len(topic.len());
+            for batch in topic {
+                e.i32(batch.partition());
+                let length_at = e.position();
+                e.i32(0);
+                batch.write_header(e.buffer());
+                let length = e.position() - length_at - 4 + batch.records().len();
+                e.patch_i32(length_at, length as i32);
+                splices.push(Splice { at: e.position(), bytes: batch.records() });
+            }
+        }
+    }
+
+    fn decode(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
+        decode_results(body, version)
+    }
+
+    /// acks=0: the broker answers nothing, and nothing is known.
+    fn unanswered(&self) -> Option<Vec<TopicResult>> {
+        (self.acks == 0).then(Vec::new)
+    }
+
+    /// The frame holds the batches' headers and the topic names.
+    fn size_hint(&self) -> usize {
+        self.batches.iter().map(|b| RECORD_BATCH_OVERHEAD + b.topic().len() + 16).sum()
+    }
+}
+
+/// A batch given as its bytes (tests, and the decoders' fuzz targets).
+pub struct RawBatch<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub header: &'a [u8],
+    pub records: &'a [u8],
+}
+
+impl ProduceBatch for RawBatch<'_> {
+    fn topic(&self) -> &str {
+        self.topic
+    }
+
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    fn write_header(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.header);
+    }
+
+    fn records(&self) -> &[u8] {
+        self.records
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +108,7 @@ pub struct TopicResult {
     pub partitions: Vec<PartitionResult>,
 }
 
-pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
+fn decode_results(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
     let mut d = Decoder::new(body);
     let topic_count = d.array_len(6)?;
     let mut topics = Vec::with_capacity(topic_count);
@@ -90,15 +143,19 @@ pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResul
 mod tests {
     use super::*;
 
+    const VERSIONS: std::ops::RangeInclusive<i16> = ProduceRequest::<RawBatch>::VERSIONS;
+    fn decode_response(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
+        ProduceRequest::<RawBatch>::decode(body, version)
+    }
+
     #[test]
     fn request_layout_with_spliced_records() {
         let mut frame = Vec::new();
         let mut splices = Vec::new();
         let records = [1u8, 2, 3, 4, 5];
-        let mut e = Encoder::new(&mut frame);
-        encode_request_start(&mut e, -1, 30_000, 1);
-        encode_topic(&mut e, "t", 1);
-        encode_partition(&mut e, 2, |out| out.extend_from_slice(b"HDR"), &records, &mut splices);
+        let batch = RawBatch { topic: "t", partition: 2, header: b"HDR", records: &records };
+        let request = ProduceRequest { acks: -1, timeout_ms: 30_000, batches: vec![batch] };
+        request.encode(&mut Encoder::new(&mut frame), 8, &mut splices);
         assert_eq!(splices.len(), 1);
         let body = crate::kafka::protocol::frame_parts(&frame, &splices).concat();
         let mut d = Decoder::new(&body);
@@ -111,6 +168,22 @@ mod tests {
         assert_eq!(d.i32().unwrap(), 2);
         assert_eq!(d.i32().unwrap(), 8, "header and records");
         assert_eq!(&body[body.len() - d.remaining()..], b"HDR\x01\x02\x03\x04\x05");
+    }
+
+    #[test]
+    fn batches_of_one_topic_share_its_entry() {
+        let batch = |topic, partition| RawBatch { topic, partition, header: b"H", records: b"R" };
+        let request = ProduceRequest { acks: 1, timeout_ms: 1, batches: vec![batch("a", 0), batch("a", 1), batch("b", 0)] };
+        let mut frame = Vec::new();
+        let mut splices = Vec::new();
+        request.encode(&mut Encoder::new(&mut frame), 8, &mut splices);
+        let body = crate::kafka::protocol::frame_parts(&frame, &splices).concat();
+        let mut d = Decoder::new(&body[2 + 2 + 4..]);
+        assert_eq!(d.array_len(1).unwrap(), 2, "two topics");
+        assert_eq!((d.string().unwrap(), d.array_len(1).unwrap()), ("a".to_owned(), 2));
+        assert_eq!(splices.len(), 3);
+        assert_eq!(request.unanswered(), None, "acks=1 is answered");
+        assert_eq!(ProduceRequest::<RawBatch> { acks: 0, timeout_ms: 1, batches: vec![] }.unanswered(), Some(vec![]));
     }
 
     fn response(version: i16) -> Vec<u8> {

@@ -3,11 +3,7 @@
 //! (KIP-368); v2 is flexible and adds nothing we need.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
-
-pub const API_KEY: i16 = 36;
-pub const VERSIONS: std::ops::RangeInclusive<i16> = 0..=1;
-/// The first flexible version, which we do not speak.
-pub const FLEXIBLE_SINCE: i16 = 2;
+use super::Splice;
 
 /// Carries the mechanism's next client message.
 pub struct SaslAuthenticateRequest<'a> {
@@ -27,29 +23,26 @@ pub struct SaslAuthenticateResponse {
 
 impl super::Request for SaslAuthenticateRequest<'_> {
     const NAME: &'static str = "SaslAuthenticate";
-    const API_KEY: i16 = API_KEY;
-    const VERSIONS: std::ops::RangeInclusive<i16> = VERSIONS;
-    const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
+    const API_KEY: i16 = 36;
+    const VERSIONS: std::ops::RangeInclusive<i16> = 0..=1;
+    /// v2, which we do not speak.
+    const FLEXIBLE_SINCE: Option<i16> = Some(2);
     const SECRET: bool = true;
     type Response = SaslAuthenticateResponse;
 
-    fn encode(&self, e: &mut Encoder, _version: i16) {
+    fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, _: &mut Vec<Splice<'a>>) {
         e.bytes(self.auth_bytes);
     }
 
     fn decode(body: &[u8], version: i16) -> DecodeResult<SaslAuthenticateResponse> {
-        decode_response(body, version)
+        let mut d = Decoder::new(body);
+        Ok(SaslAuthenticateResponse {
+            error_code: d.i16()?,
+            error_message: d.nullable_string()?,
+            auth_bytes: d.bytes()?,
+            session_lifetime_ms: if version >= 1 { d.i64()? } else { 0 },
+        })
     }
-}
-
-pub fn decode_response(body: &[u8], version: i16) -> DecodeResult<SaslAuthenticateResponse> {
-    let mut d = Decoder::new(body);
-    Ok(SaslAuthenticateResponse {
-        error_code: d.i16()?,
-        error_message: d.nullable_string()?,
-        auth_bytes: d.bytes()?,
-        session_lifetime_ms: if version >= 1 { d.i64()? } else { 0 },
-    })
 }
 
 #[cfg(test)]
@@ -60,7 +53,7 @@ mod tests {
     #[test]
     fn request_is_the_auth_bytes() {
         let mut body = Vec::new();
-        SaslAuthenticateRequest { auth_bytes: b"n,,n=u" }.encode(&mut Encoder::new(&mut body), 1);
+        SaslAuthenticateRequest { auth_bytes: b"n,,n=u" }.encode(&mut Encoder::new(&mut body), 1, &mut Vec::new());
         assert_eq!(body, b"\x00\x00\x00\x06n,,n=u");
     }
 
@@ -78,7 +71,7 @@ mod tests {
 
     #[test]
     fn decodes_every_version_and_refuses_truncations() {
-        for version in VERSIONS {
+        for version in SaslAuthenticateRequest::VERSIONS {
             let body = response(version);
             let expected = SaslAuthenticateResponse {
                 error_code: 58,
@@ -88,7 +81,7 @@ mod tests {
             };
             assert_eq!(SaslAuthenticateRequest::decode(&body, version).unwrap(), expected, "v{version}");
             for len in 0..body.len() {
-                assert!(decode_response(&body[..len], version).is_err(), "v{version} prefix {len}");
+                assert!(SaslAuthenticateRequest::decode(&body[..len], version).is_err(), "v{version} prefix {len}");
             }
         }
     }
@@ -101,7 +94,7 @@ mod tests {
         e.nullable_string(None);
         e.bytes(b"");
         e.i64(0);
-        let decoded = decode_response(&body, 1).unwrap();
+        let decoded = SaslAuthenticateRequest::decode(&body, 1).unwrap();
         assert_eq!((decoded.error_message, decoded.auth_bytes.len()), (None, 0));
     }
 }

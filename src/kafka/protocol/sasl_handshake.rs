@@ -3,9 +3,7 @@
 //! requests instead of as raw bytes on the socket.
 
 use super::primitives::{DecodeResult, Decoder, Encoder};
-
-pub const API_KEY: i16 = 17;
-pub const VERSIONS: std::ops::RangeInclusive<i16> = 1..=1;
+use super::Splice;
 
 /// Asks the broker to authenticate this connection with `mechanism`
 /// ("PLAIN", "SCRAM-SHA-256", ...).
@@ -23,29 +21,25 @@ pub struct SaslHandshakeResponse {
 
 impl super::Request for SaslHandshakeRequest<'_> {
     const NAME: &'static str = "SaslHandshake";
-    const API_KEY: i16 = API_KEY;
-    const VERSIONS: std::ops::RangeInclusive<i16> = VERSIONS;
+    const API_KEY: i16 = 17;
+    const VERSIONS: std::ops::RangeInclusive<i16> = 1..=1;
     const FLEXIBLE_SINCE: Option<i16> = None;
     type Response = SaslHandshakeResponse;
 
-    fn encode(&self, e: &mut Encoder, _version: i16) {
+    fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, _: &mut Vec<Splice<'a>>) {
         e.string(self.mechanism);
     }
 
     fn decode(body: &[u8], _version: i16) -> DecodeResult<SaslHandshakeResponse> {
-        decode_response(body)
+        let mut d = Decoder::new(body);
+        let error_code = d.i16()?;
+        let count = d.array_len(2)?;
+        let mut mechanisms = Vec::with_capacity(count);
+        for _ in 0..count {
+            mechanisms.push(d.string()?);
+        }
+        Ok(SaslHandshakeResponse { error_code, mechanisms })
     }
-}
-
-pub fn decode_response(body: &[u8]) -> DecodeResult<SaslHandshakeResponse> {
-    let mut d = Decoder::new(body);
-    let error_code = d.i16()?;
-    let count = d.array_len(2)?;
-    let mut mechanisms = Vec::with_capacity(count);
-    for _ in 0..count {
-        mechanisms.push(d.string()?);
-    }
-    Ok(SaslHandshakeResponse { error_code, mechanisms })
 }
 
 #[cfg(test)]
@@ -56,7 +50,7 @@ mod tests {
     #[test]
     fn request_is_the_mechanism_name() {
         let mut body = Vec::new();
-        SaslHandshakeRequest { mechanism: "SCRAM-SHA-256" }.encode(&mut Encoder::new(&mut body), 1);
+        SaslHandshakeRequest { mechanism: "SCRAM-SHA-256" }.encode(&mut Encoder::new(&mut body), 1, &mut Vec::new());
         assert_eq!(body, b"\x00\x0dSCRAM-SHA-256");
     }
 
@@ -80,7 +74,7 @@ mod tests {
     fn truncated_responses_are_refused() {
         let body = response();
         for len in 0..body.len() {
-            assert!(decode_response(&body[..len]).is_err(), "prefix {len}");
+            assert!(SaslHandshakeRequest::decode(&body[..len], 1).is_err(), "prefix {len}");
         }
     }
 }

@@ -68,14 +68,20 @@ fn receipts_read_what_their_records_got() {
     b.set_partition(4);
     let pending = ha.read().unwrap();
     assert!(!pending.outcome().is_completed() && !pending.outcome().succeeded());
-    assert_eq!((pending.outcome().error(), pending.partition(), pending.outcome().offset(), pending.timestamp()), (ErrorCode::NO_ERROR, 3, -1, -1));
+    assert_eq!(
+        (pending.outcome().error(), pending.partition(), pending.outcome().offset(), pending.timestamp()),
+        (ErrorCode::NO_ERROR, 3, -1, -1)
+    );
     a.deliver(100, None, &mut wakeups);
     b.deliver(-1, Some(1_700_000_009_999), &mut wakeups);
     c.fail(ErrorCode::MSG_TIMED_OUT, &mut wakeups);
     let (ra, rb, rc) = (ha.read().unwrap(), hb.read().unwrap(), hc.read().unwrap());
     assert_eq!((ra.outcome().succeeded(), ra.partition(), ra.outcome().offset(), ra.timestamp()), (true, 3, 100, 1_700_000_000_001));
     assert_eq!((rb.outcome().succeeded(), rb.partition(), rb.outcome().offset(), rb.timestamp()), (true, 4, -1, 1_700_000_009_999));
-    assert_eq!((rc.outcome().succeeded(), rc.outcome().error(), rc.partition(), rc.outcome().offset(), rc.timestamp()), (false, ErrorCode::MSG_TIMED_OUT, -1, -1, -1));
+    assert_eq!(
+        (rc.outcome().succeeded(), rc.outcome().error(), rc.partition(), rc.outcome().offset(), rc.timestamp()),
+        (false, ErrorCode::MSG_TIMED_OUT, -1, -1, -1)
+    );
     assert_eq!(ra.topic_with_nul(), label.with_nul().as_ptr(), "one label for the block");
     assert_eq!((topic_of(&ra), topic_of(&rc)), ("orders".to_owned(), "orders".to_owned()));
     for h in [ha, hb, hc] {
