@@ -2,13 +2,12 @@
 //!
 //! Every byte a producer sends to a broker goes through `Wire::send`: it
 //! queues the request for its answer and writes its frame, under one lock,
-//! so the answer queue keeps the wire's order. Any thread may call it
-//! (the producer's runtime, or an application thread that sends at
-//! linger.ms=0); it never waits. What the socket does not take at once is
-//! copied into the outbound buffer, and the connection's writer task writes
-//! that when the socket is writable again, before anything sent later.
+//! so the answer queue keeps the wire's order. It never waits. What the
+//! socket does not take at once is copied into the outbound buffer, and the
+//! connection's writer task writes that when the socket is writable again,
+//! before anything sent later.
 //!
-//! Three tasks serve a wire on the runtime: the reader (answers each request
+//! Three tasks (`tasks.rs`) serve a wire on the runtime: the reader (answers each request
 //! in order and calls its completion), the writer (drains the outbound
 //! buffer) and the watchdog (a request past its deadline kills the
 //! connection, as librdkafka does: a late answer could otherwise be taken
@@ -19,27 +18,20 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, BufReader};
 use tokio::sync::Notify;
 
 use super::error::RequestFailure;
-use super::tls::TlsFailure;
 use super::transport::{Inlet, Outlet};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
-use crate::kafka::protocol::split_response;
 use crate::kafka::stats::BrokerCounters;
 
 mod census;
+mod tasks;
 
-/// A response buffer starts this large and grows only as bytes arrive.
-const INITIAL_FRAME_BYTES: usize = 64 << 10;
-/// The reader takes in up to this much per system call, so that a small
-/// response's size prefix and body come from one read, not two.
-const READ_BUFFER_BYTES: usize = 64 << 10;
 /// At most this many pieces go to one vectored write (IOV_MAX is 1024).
 const MAX_WRITE_PIECES: usize = 64;
 
@@ -135,10 +127,6 @@ pub struct Wire {
     counters: Arc<BrokerCounters>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.locked()
-}
-
 impl Wire {
     /// Starts the reader, writer and watchdog tasks. Must be called on the
     /// producer's runtime. A response larger than `max_response_bytes`
@@ -162,9 +150,9 @@ impl Wire {
             closed: Notify::new(),
             counters,
         });
-        tokio::spawn(read_loop(inlet, Arc::clone(&wire), max_response_bytes));
-        tokio::spawn(write_loop(Arc::clone(&wire)));
-        tokio::spawn(watchdog(Arc::clone(&wire)));
+        tokio::spawn(Arc::clone(&wire).read_loop(inlet, max_response_bytes));
+        tokio::spawn(Arc::clone(&wire).write_loop());
+        tokio::spawn(Arc::clone(&wire).watchdog());
         wire
     }
 
@@ -188,14 +176,14 @@ impl Wire {
     /// a certificate): `failure` returns it.
     fn die_because(&self, cause: ErrorCode, why: String) {
         if self.is_alive() {
-            *lock(&self.failure) = Some(why);
+            *self.failure.locked() = Some(why);
         }
         self.die(cause);
     }
 
     /// Why the connection died, when it was more than a lost socket.
     pub fn failure(&self) -> Option<(ErrorCode, String)> {
-        let why = lock(&self.failure).clone()?;
+        let why = self.failure.locked().clone()?;
         Some((ErrorCode(self.cause.load(Ordering::Acquire)), why))
     }
 
@@ -204,7 +192,7 @@ impl Wire {
     /// references completions hold.
     pub fn abandon(&self) {
         self.die(ErrorCode::DESTROY);
-        drop(std::mem::take(&mut lock(&self.in_flight).requests));
+        drop(std::mem::take(&mut self.in_flight.locked().requests));
     }
 
     /// The one place that writes to the socket. Queues `completion` (if an
@@ -220,7 +208,7 @@ impl Wire {
         deadline: Instant,
         completion: Option<Completion>,
     ) -> Result<(), (RequestFailure, Option<Completion>)> {
-        let mut out = lock(&self.outbound);
+        let mut out = self.outbound.locked();
         if !self.is_alive() {
             return Err((RequestFailure { code: ErrorCode::TRANSPORT, written: false }, completion));
         }
@@ -230,7 +218,7 @@ impl Wire {
         out.last_sent = Instant::now();
         self.counters.sent(bytes as usize);
         if let Some(completion) = completion {
-            let mut in_flight = lock(&self.in_flight);
+            let mut in_flight = self.in_flight.locked();
             in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at: out.last_sent, completion });
             let due_before_armed = match in_flight.armed {
                 Some(armed) => deadline < armed,
@@ -241,7 +229,7 @@ impl Wire {
                 self.deadlines.notify_one();
             }
         } else {
-            let mut in_flight = lock(&self.in_flight);
+            let mut in_flight = self.in_flight.locked();
             if in_flight.unawaited.len() == UNAWAITED_KEPT {
                 in_flight.unawaited.pop_front();
             }
@@ -286,7 +274,7 @@ impl Wire {
     /// Writes what is pending, as far as the socket takes it now. True when
     /// nothing is left.
     fn write_pending(&self) -> std::io::Result<bool> {
-        let mut out = lock(&self.outbound);
+        let mut out = self.outbound.locked();
         while !out.pending.is_empty() {
             let (front, back) = out.pending.as_slices();
             let written = match self.outlet.try_write_vectored(&[IoSlice::new(front), IoSlice::new(back)]) {
@@ -307,8 +295,8 @@ impl Wire {
     /// request either went out first (the connection is not idle) or finds
     /// it closed and is refused as not written. True when it closed it.
     pub fn close_if_idle(&self, max_idle: Duration, now: Instant) -> bool {
-        let out = lock(&self.outbound);
-        let in_flight = lock(&self.in_flight);
+        let out = self.outbound.locked();
+        let in_flight = self.in_flight.locked();
         let last_activity = out.last_sent.max(in_flight.last_answer);
         let idle = self.is_alive()
             && out.pending.is_empty()
@@ -323,134 +311,16 @@ impl Wire {
 
     /// Requests written (or being written) and not yet answered.
     pub fn requests_in_flight(&self) -> usize {
-        lock(&self.in_flight).requests.len()
+        self.in_flight.locked().requests.len()
     }
 
     /// Takes every request in flight, for failing.
     fn take_in_flight(&self) -> VecDeque<InFlight> {
-        std::mem::take(&mut lock(&self.in_flight).requests)
+        std::mem::take(&mut self.in_flight.locked().requests)
     }
 
     fn written(&self) -> u64 {
-        lock(&self.outbound).written
-    }
-}
-
-/// Drains the outbound buffer whenever the socket can take more.
-async fn write_loop(wire: Arc<Wire>) {
-    while wire.is_alive() {
-        match wire.write_pending() {
-            Ok(true) => wire.pending.notified().await,
-            Ok(false) => {
-                if wire.outlet.writable().await.is_err() {
-                    wire.die(ErrorCode::TRANSPORT);
-                }
-            }
-            Err(_) => wire.die(ErrorCode::TRANSPORT),
-        }
-    }
-}
-
-/// Kills the connection when a request in flight passes its deadline.
-async fn watchdog(wire: Arc<Wire>) {
-    while wire.is_alive() {
-        let earliest = {
-            let mut in_flight = lock(&wire.in_flight);
-            let earliest = in_flight.requests.iter().map(|r| r.deadline).min();
-            in_flight.armed = earliest;
-            earliest
-        };
-        match earliest {
-            Some(deadline) if deadline <= Instant::now() => {
-                wire.counters.timed_out(1);
-                wire.die(ErrorCode::TIMED_OUT);
-            }
-            Some(deadline) => {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(deadline.into()) => {}
-                    _ = wire.deadlines.notified() => {}
-                }
-            }
-            None => wire.deadlines.notified().await,
-        }
-    }
-}
-
-/// Reads every response and calls its request's completion; when the
-/// connection dies, fails every request still in flight.
-async fn read_loop(inlet: Inlet, wire: Arc<Wire>, max_bytes: usize) {
-    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, inlet);
-    while wire.is_alive() {
-        let frame = tokio::select! {
-            frame = read_frame(&mut reader, max_bytes) => frame,
-            _ = wire.closed.notified() => break,
-        };
-        let frame = match frame {
-            Ok(frame) => frame,
-            Err(error) => {
-                if let Some(tls) = TlsFailure::within(&error) {
-                    wire.die_because(ErrorCode::SSL, format!("SSL error: {tls}"));
-                }
-                break;
-            }
-        };
-        if wire.outlet.holds_bytes() {
-            // Reading made TLS records to send (a key update's answer).
-            wire.pending.notify_one();
-        }
-        let Ok((correlation_id, _)) = split_response(&frame) else { break };
-        let next = {
-            let mut in_flight = lock(&wire.in_flight);
-            in_flight.last_answer = Instant::now();
-            match in_flight.requests.front().filter(|r| r.correlation_id == correlation_id).map(|r| r.starts_at) {
-                // Answers come in order: requests before this one that
-                // expected none will get none now.
-                Some(starts_at) => {
-                    while in_flight.unawaited.front().is_some_and(|&(_, at)| at < starts_at) {
-                        in_flight.unawaited.pop_front();
-                    }
-                }
-                None if in_flight.forget_unawaited(correlation_id) => {
-                    wire.counters.received(frame.len() + 4, None);
-                    continue;
-                }
-                None => {}
-            }
-            in_flight.requests.pop_front()
-        };
-        match next {
-            Some(request) if request.correlation_id == correlation_id => {
-                wire.counters.received(frame.len() + 4, Some(request.sent_at.elapsed()));
-                let mut body = frame;
-                body.drain(..4); // response header v0: the correlation id
-                if (request.completion)(Ok(body)) == AfterAnswer::Close {
-                    break;
-                }
-                if reader.buffer().is_empty() {
-                    // The completion woke the application; let it run before
-                    // this task tries a read that would most likely find nothing.
-                    tokio::task::yield_now().await;
-                }
-            }
-            // An answer to another request: the stream is out of step, and
-            // this request's answer is lost like every other one's on it.
-            Some(request) => {
-                lock(&wire.in_flight).requests.push_front(request);
-                break;
-            }
-            None => break,
-        }
-    }
-    wire.die(ErrorCode::TRANSPORT);
-    let cause = ErrorCode(wire.cause.load(Ordering::Acquire));
-    let written = wire.written();
-    let failed = wire.take_in_flight();
-    if cause != ErrorCode::DESTROY {
-        wire.counters.failed(failed.len());
-    }
-    for request in failed {
-        let failure = RequestFailure { code: cause, written: written > request.starts_at };
-        (request.completion)(Err(failure));
+        self.outbound.locked().written
     }
 }
 
@@ -494,28 +364,11 @@ impl WriteCursor {
     }
 }
 
-/// Reads one size-prefixed frame of at most `max_bytes` and returns it
-/// without the size. The buffer grows as bytes arrive, so a size prefix
-/// alone (a broken or hostile peer) cannot make us allocate what it never
-/// sends.
-async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin), max_bytes: usize) -> std::io::Result<Vec<u8>> {
-    let size = stream.read_i32().await?;
-    if size < 0 || size as usize > max_bytes {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response size"));
-    }
-    let size = size as usize;
-    let mut frame = Vec::with_capacity(size.min(INITIAL_FRAME_BYTES));
-    stream.take(size as u64).read_to_end(&mut frame).await?;
-    if frame.len() < size {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "response cut short"));
-    }
-    Ok(frame)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::tasks::{read_frame, READ_BUFFER_BYTES};
     use super::*;
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::{TcpListener, TcpStream};
 
     /// The largest response these tests read.

@@ -1,7 +1,8 @@
 //! What a statistics snapshot reads from a wire (librdkafka's `outbuf_cnt`
 //! and `waitresp_cnt`), under the locks `Wire::send` takes, in its order.
 
-use super::{lock, Wire};
+use super::Wire;
+use crate::kafka::lock::Locked;
 use crate::kafka::stats::BrokerCounters;
 
 impl Wire {
@@ -11,8 +12,8 @@ impl Wire {
     /// written whole and waiting for their answer (`waitresp_cnt`). A frame
     /// ends where the next one starts, or where the queued bytes end.
     pub fn queue_depths(&self) -> (usize, usize) {
-        let out = lock(&self.outbound);
-        let in_flight = lock(&self.in_flight);
+        let out = self.outbound.locked();
+        let in_flight = self.in_flight.locked();
         if out.pending.is_empty() {
             return (0, in_flight.requests.len());
         }
