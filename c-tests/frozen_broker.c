@@ -9,7 +9,7 @@
  * scripts/broker.sh with a running tansu; TOPIC exists there (4 partitions for restart,
  * which creates it again after the restart, 32 for write).
  *
- * restart (issue 16, defect 1): an idempotent producer; the broker is frozen, COUNT
+ * restart: an idempotent producer; the broker is frozen, COUNT
  * records (KEYS keys: 1 puts them all in one partition) are sent, so the first batches
  * are written into a broker that never reads them; then it is killed and started again
  * on the same port with an empty memory storage, which hands out the same producer id
@@ -19,13 +19,13 @@
  * receipt's partition and offset, and scripts/verify.py checks that the topic holds each
  * exactly once and nothing else: no success receipt for a record the broker never stored.
  *
- * write (issue 16, defect 2): message.timeout.ms=5000; the broker is frozen, then 400
+ * write: message.timeout.ms=5000; the broker is frozen, then 400
  * records of 100 KB go to 32 partitions (~40 MB, far more than the socket buffers
  * hold, so writes block). Asserts: every Response completes within message.timeout.ms
  * plus 3 s of its send, with -192 (_MSG_TIMED_OUT), and producer_flush(-1) returns;
  * the broker is thawed afterwards.
  *
- * acks0 (issue 22): acks=0 and linger.ms=0, where a request is complete as soon as it is
+ * acks0: acks=0 and linger.ms=0, where a request is complete as soon as it is
  * queued on the connection, so only queue.buffering.backpressure.threshold keeps requests
  * from piling up in front of the frozen broker, and queue.buffering.max.kbytes (8 MiB
  * here) bounds what waits. Records of 16 KiB are sent without receipts until the queue

@@ -16,8 +16,9 @@
 //! TSC) makes the thread read the system clock again.
 
 use std::cell::Cell;
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use once_cell::sync::Lazy;
 
 /// How long a thread extrapolates from one reading of the system clock.
 const ANCHOR_LIFETIME_NS: u64 = 100_000_000;
@@ -27,7 +28,7 @@ const ANCHOR_LIFETIME_NS: u64 = 100_000_000;
 /// producer is built, not on a send). quanta's `Clock` rather than its
 /// `Instant::now`, which checks a thread-local override (with a destructor,
 /// which would keep the library from unloading) on every call.
-static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
+static COUNTER: Lazy<quanta::Clock> = Lazy::new(quanta::Clock::new);
 
 thread_local! {
     /// This thread's last reading of the system clock: the counter's raw
@@ -36,18 +37,14 @@ thread_local! {
     static ANCHOR: Cell<Option<(u64, i64)>> = const { Cell::new(None) };
 }
 
-fn counter() -> &'static quanta::Clock {
-    COUNTER.get_or_init(quanta::Clock::new)
-}
-
 /// Calibrates the counter now, so that no send waits for it.
 pub fn prepare() {
-    counter();
+    Lazy::force(&COUNTER);
 }
 
 /// Now, in milliseconds since the epoch (0 for a clock set before 1970).
 pub fn now_ms() -> i64 {
-    let counter = counter();
+    let counter = &*COUNTER;
     let raw = counter.raw();
     ANCHOR.with(|anchor| {
         if let Some((at, wall_ns)) = anchor.get() {

@@ -130,7 +130,8 @@ impl Connection {
         self.renew_session_at.is_some_and(|at| Instant::now() >= at)
     }
 
-    /// Requests sent and not yet answered.
+    /// Requests sent and not yet answered: a connection with none can be
+    /// closed or replaced (a SASL session renewal) without failing any.
     pub fn requests_in_flight(&self) -> usize {
         self.wire.requests_in_flight()
     }
@@ -149,7 +150,8 @@ impl Connection {
         self.wire.queue_depths()
     }
 
-    /// Its broker's statistics.
+    /// Its broker's statistics counters, which outlive the connection (a
+    /// reconnect keeps counting in them).
     pub fn counters(&self) -> &BrokerCounters {
         self.wire.counters()
     }

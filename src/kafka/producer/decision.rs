@@ -71,7 +71,9 @@ pub enum Decision {
 }
 
 /// The decision for one batch. `producer_failed` is true once the producer
-/// has had a fatal error: then nothing is retried or delivered.
+/// has had a fatal error: then a batch the broker holds (stored, or a
+/// duplicate of one written before) is still delivered, and every other
+/// fails with `_FATAL`, never retried.
 pub fn decide(outcome: Outcome, batch: BatchState, policy: Policy, producer_failed: bool) -> Decision {
     let failure = match outcome {
         Outcome::Stored { base_offset, log_append_time } => return Decision::Deliver { base_offset, log_append_time },

@@ -139,7 +139,7 @@ impl Producer {
     /// with `_UNKNOWN_PARTITION` once metadata is known) or a timestamp of
     /// its own (CreateTime; 0 means now, as in librdkafka).
     pub fn send_record(&self, topic: &str, record: Outgoing) -> Option<Handle> {
-        let timestamp = stamp(record.timestamp);
+        let timestamp = timestamp_or_now(record.timestamp);
         match self.enqueue(topic, Outgoing { timestamp, ..record }, true) {
             Ok(receipt) => receipt,
             Err(Refused::Topic(reason)) => receipt::refused(topic, ErrorCode::INVALID_ARG, Some(reason)),
@@ -153,7 +153,7 @@ impl Producer {
     /// (`failed_without_receipt`); flush and close wait for these records
     /// as for the others.
     pub fn send_without_receipt(&self, topic: &str, record: Outgoing) -> ErrorCode {
-        let timestamp = stamp(record.timestamp);
+        let timestamp = timestamp_or_now(record.timestamp);
         match self.enqueue(topic, Outgoing { timestamp, ..record }, false) {
             Ok(_) => ErrorCode::NO_ERROR,
             Err(Refused::Topic(_)) => ErrorCode::INVALID_ARG,
@@ -321,7 +321,7 @@ enum Refused {
 }
 
 /// A record's timestamp: its own, or now for 0 (librdkafka's rule).
-fn stamp(timestamp: i64) -> i64 {
+fn timestamp_or_now(timestamp: i64) -> i64 {
     if timestamp != 0 {
         return timestamp;
     }

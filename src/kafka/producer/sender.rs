@@ -137,7 +137,7 @@ mod tests {
         assert!(closed, "the idle connection was not closed within 30 s: {:?}", broker.seen());
     }
 
-    /// Issue 22: at acks=0 a request gives its max.in.flight slot back as
+    /// At acks=0 a request gives its max.in.flight slot back as
     /// soon as it is queued, so only queue.buffering.backpressure.threshold
     /// keeps requests from piling up in front of a broker that stopped
     /// reading; at linger.ms=0 the application's thread used to build

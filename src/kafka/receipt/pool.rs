@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use once_cell::sync::Lazy;
+
 use super::block::{Block, SLOTS};
 use crate::kafka::lock::Locked;
 
@@ -74,9 +76,8 @@ pub(super) fn claim() -> Option<(u32, &'static Block)> {
 /// slots do not share them (splitmix64 of the slot, keyed once per process
 /// by std's random hasher keys).
 fn first_generation(slot: u64) -> u32 {
-    static KEY: OnceLock<u64> = OnceLock::new();
-    let key = *KEY.get_or_init(|| RandomState::new().hash_one(0u64));
-    let mut z = (slot ^ key).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    static KEY: Lazy<u64> = Lazy::new(|| RandomState::new().hash_one(0u64));
+    let mut z = (slot ^ *KEY).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     (z ^ (z >> 31)) as u32

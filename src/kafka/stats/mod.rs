@@ -6,7 +6,9 @@
 
 use crate::kafka::lock::Locked;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+
+use once_cell::sync::Lazy;
 use std::time::{Duration, Instant};
 
 pub mod json;
@@ -17,9 +19,8 @@ use window::{Summary, Window};
 /// Microseconds on a monotonic clock (librdkafka's `ts`); its origin is
 /// the first time the library read it.
 pub fn monotonic_us() -> u64 {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    let origin = *ORIGIN.get_or_init(Instant::now);
-    micros(origin.elapsed())
+    static ORIGIN: Lazy<Instant> = Lazy::new(Instant::now);
+    micros(ORIGIN.elapsed())
 }
 
 pub fn micros(d: Duration) -> u64 {

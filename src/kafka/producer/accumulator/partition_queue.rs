@@ -35,7 +35,8 @@ impl PartitionQueue {
         full
     }
 
-    /// Moves the open batch to the ready queue.
+    /// Closes the open batch to more records: it waits in the ready queue,
+    /// and its size sizes the next batch's buffer.
     pub(super) fn seal_open(&mut self) {
         if let Some(batch) = self.open.take() {
             self.last_batch_len = batch.records.encoded_len();
