@@ -24,35 +24,23 @@ use crate::kafka::protocol::Request;
 /// Shortest time a Produce request is given, even for records about to expire.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(10);
 
-/// A request the accumulator made for a leader, counted twice there until
-/// given back, each exactly once: as dispatching (toward the backpressure
-/// threshold) until it is on the connection, and in the leader's
-/// max.in.flight slots until its answer is in, before its receipts
+/// A leader's max.in.flight slot that the accumulator counted, given back
+/// exactly once: as soon as the request's answer is in, before its receipts
 /// complete (so that a record sent on seeing a receipt finds the slot
-/// free); both when dropped.
+/// free), or when dropped.
 pub(super) struct RequestSlot {
     shared: Arc<Shared>,
-    leader: i32,
-    dispatching: bool,
-    in_flight: bool,
+    leader: Option<i32>,
 }
 
 impl RequestSlot {
     fn new(shared: &Arc<Shared>, leader: i32) -> Self {
-        RequestSlot { shared: Arc::clone(shared), leader, dispatching: true, in_flight: true }
-    }
-
-    /// The request is on its connection (or never will be).
-    fn dispatched(&mut self) {
-        if std::mem::take(&mut self.dispatching) {
-            self.shared.queues().request_dispatched(self.leader);
-        }
+        RequestSlot { shared: Arc::clone(shared), leader: Some(leader) }
     }
 
     fn release(&mut self) {
-        self.dispatched();
-        if std::mem::take(&mut self.in_flight) {
-            self.shared.queues().release_request_slot(self.leader);
+        if let Some(leader) = self.leader.take() {
+            self.shared.queues().release_request_slot(leader);
         }
     }
 }
@@ -126,9 +114,6 @@ fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: Reque
     if request.batches.iter().any(|b| b.retries > 0) {
         connection.counters().retried();
     }
-    // On the connection from here: the wire counts it as unwritten. (No
-    // await between the two, so the sender never sees it in neither count.)
-    slot.dispatched();
     let answered = Arc::clone(shared);
     let submitted = connection.submit(request, version, timeout, move |request, answer| {
         slot.release();

@@ -106,11 +106,6 @@ pub struct Accumulator {
     random: StickyRandom,
     /// Produce requests in flight per broker, bounded by max.in.flight.
     broker_requests: HashMap<i32, usize>,
-    /// Produce requests per broker that `take_due` made and that are not
-    /// on their connection yet (it is connecting, or they are being
-    /// packed): with the requests a connection has not written, what
-    /// queue.buffering.backpressure.threshold counts.
-    dispatching: HashMap<i32, usize>,
     /// The idempotent producer's id and epoch; nothing is sent without them.
     identity: ProducerIdentityState,
     /// Why new records are refused: `_DESTROY` once closed, `_FATAL` after
@@ -136,7 +131,6 @@ impl Accumulator {
             last_topic: 0,
             random: StickyRandom::seeded(seed),
             broker_requests: HashMap::new(),
-            dispatching: HashMap::new(),
             identity: ProducerIdentityState::default(),
             refusal: None,
         }
@@ -318,10 +312,9 @@ impl Accumulator {
 
     /// Takes out what is due now, stamped (idempotence) and counted in its
     /// leader's slots; fails nothing itself but hands back what expired.
-    /// `flushing` sends lingering batches at once. A leader with
-    /// queue.buffering.backpressure.threshold requests not yet written
-    /// (`untransmitted`: per broker, those its connection holds; plus those
-    /// made here and not yet on it) gets no new request: its batches wait,
+    /// `flushing` sends lingering batches at once. A leader whose connection
+    /// holds queue.buffering.backpressure.threshold requests not yet written
+    /// (`untransmitted`, per broker) gets no new request: its batches wait,
     /// and keep filling, as librdkafka's.
     pub fn take_due(&mut self, now: Instant, flushing: bool, untransmitted: &[(i32, usize)]) -> DueBatches {
         let config = Arc::clone(&self.config);
@@ -332,7 +325,7 @@ impl Accumulator {
         // (acks and timeout: one per request): its index in `requests` and
         // its bytes so far.
         let mut filling: HashMap<(i32, (i16, Duration)), (usize, usize)> = HashMap::new();
-        let Accumulator { topics, broker_requests, dispatching, identity, .. } = self;
+        let Accumulator { topics, broker_requests, identity, .. } = self;
         for queue in topics.iter_mut() {
             let timeout = queue.settings.message_timeout;
             let class = queue.settings.request_class();
@@ -390,7 +383,7 @@ impl Accumulator {
                     continue;
                 }
                 let on_the_wire = untransmitted.iter().find(|&&(broker, _)| broker == p.leader).map_or(0, |&(_, n)| n);
-                if room.is_none() && on_the_wire + dispatching.get(&p.leader).copied().unwrap_or(0) >= config.backpressure_threshold {
+                if room.is_none() && on_the_wire >= config.backpressure_threshold {
                     plan.backpressured = true;
                     continue;
                 }
@@ -409,7 +402,6 @@ impl Accumulator {
                     }
                     None => {
                         *broker_requests.entry(p.leader).or_default() += 1;
-                        *dispatching.entry(p.leader).or_default() += 1;
                         filling.insert((p.leader, class), (plan.requests.len(), bytes));
                         plan.requests.push((p.leader, vec![b]));
                     }
@@ -417,14 +409,6 @@ impl Accumulator {
             }
         }
         plan
-    }
-
-    /// A Produce request to `leader` that `take_due` made is on its
-    /// connection now (or will never be).
-    pub fn request_dispatched(&mut self, leader: i32) {
-        if let Some(n) = self.dispatching.get_mut(&leader) {
-            *n = n.saturating_sub(1);
-        }
     }
 
     /// A Produce request to `leader` that `take_due` counted is over.

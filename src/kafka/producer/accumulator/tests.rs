@@ -12,13 +12,9 @@ fn record<'a>(key: Option<&'a [u8]>, value: Option<&'a [u8]>, timestamp: i64) ->
     Outgoing { key, value, headers: NO_HEADERS, partition: None, timestamp }
 }
 
-/// Nothing here puts the requests it takes on a connection
-/// (`request_dispatched`), so the backpressure threshold is out of the way
-/// unless a test sets it.
 fn accumulator(options: &[(&str, &str)]) -> Accumulator {
     let mut b = ConfigBuilder::new();
     b.set("bootstrap.servers", "127.0.0.1:1").unwrap();
-    b.set("queue.buffering.backpressure.threshold", "1000000").unwrap();
     for (k, v) in options {
         b.set(k, v).unwrap();
     }
@@ -331,8 +327,6 @@ fn topics_with_their_own_acks_or_timeout_never_share_a_produce_request() {
     b.set_topic("acks-one", "acks", "1").unwrap();
     b.set_topic("same-as-default", "compression.codec", "zstd").unwrap();
     b.set_topic("slow", "request.timeout.ms", "60000").unwrap();
-    // Every class gets its request in one pass (none is put on a connection here).
-    b.set("queue.buffering.backpressure.threshold", "1000000").unwrap();
     let config = Arc::new(b.build().unwrap());
     let mut acc = Accumulator::new(Arc::clone(&config), Arc::new(QueueGauge::default()), Arc::default(), 1);
     let now = Instant::now();
@@ -422,7 +416,7 @@ fn sticky_partitioning_linger_ms_keeps_a_partition_across_batches_for_that_long(
 
 #[test]
 fn a_backed_up_leader_gets_no_new_request_until_it_drains() {
-    let mut acc = accumulator(&[("linger.ms", "0"), ("queue.buffering.backpressure.threshold", "1")]);
+    let mut acc = accumulator(&[("linger.ms", "0")]);
     let now = Instant::now();
     acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
     assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 2)] }, now).is_empty());
@@ -439,23 +433,4 @@ fn a_backed_up_leader_gets_no_new_request_until_it_drains() {
     let plan = acc.take_due(now, true, &[]);
     assert!(!plan.backpressured);
     assert!(plan.requests.iter().any(|(leader, _)| *leader == 1), "once drained, leader 1's batch goes");
-}
-
-#[test]
-fn a_request_not_yet_on_its_connection_counts_toward_the_backpressure_threshold() {
-    let mut acc = accumulator(&[("linger.ms", "0"), ("queue.buffering.backpressure.threshold", "1")]);
-    let now = Instant::now();
-    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
-    assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1), (1, 1)] }, now).is_empty());
-    let key_for = |p: i32| {
-        (0..).map(|i| format!("k{i}")).find(|k| Partitioner::ConsistentRandom.partition(Some(k.as_bytes()), 2) == Some(p as u32)).unwrap()
-    };
-    let first = only_batch(acc.take_due(now, true, &[]), 1);
-    send(&mut acc, Some(key_for(1 - first.partition).as_bytes()), now);
-    let plan = acc.take_due(now, true, &[]);
-    assert!(plan.backpressured && plan.requests.is_empty(), "the first request is being connected or packed");
-    acc.request_dispatched(1);
-    let plan = acc.take_due(now, true, &[(1, 1)]);
-    assert!(plan.backpressured && plan.requests.is_empty(), "on its connection, not written yet");
-    assert_eq!(only_batch(acc.take_due(now, true, &[]), 1).partition, 1 - first.partition, "written: the next goes");
 }
