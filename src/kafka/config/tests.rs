@@ -544,3 +544,5 @@ fn every_listed_name_resolves() {
     }
     assert!(option_names().count() > 25);
 }
+
+mod boundaries;
