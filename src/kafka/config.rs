@@ -1,10 +1,11 @@
 //! Producer options by librdkafka's names, aliases, ranges and defaults.
 //!
 //! Each value is checked when it is set, so a bad value is refused at once
-//! with a message naming the option; `build` then checks the combinations.
+//! with a message naming the option, and kept with what it means; `build`
+//! reads those meanings and checks the combinations.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -20,15 +21,19 @@ use super::topic_name;
 
 mod ignored;
 mod options;
+mod read;
 mod refused;
 pub mod socket;
 mod spec;
+mod value;
 mod warnings;
 
 use socket::{AddressFamily, SocketOptions};
 
 use options::{MECHANISMS_NOT_SUPPORTED, OPTIONS, SECRET_MAX_BYTES};
+use read::Read;
 use spec::{Kind, OptionSpec, WIRE_STRING_MAX};
+use value::{Checked, Setting, Value};
 
 /// Why an option was refused. The codes are librdkafka's `rd_kafka_conf_res_t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,14 +172,24 @@ pub fn option_names() -> impl Iterator<Item = &'static str> {
     OPTIONS.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
 }
 
+/// The meaning of an option's default: checked once, on first use, by the
+/// same `check` as a value set. None where the default is not a value a
+/// caller could set (bootstrap.servers' and debug's empty ones,
+/// sasl.mechanism's GSSAPI).
+fn default_value(spec: &OptionSpec) -> Option<Value> {
+    static DEFAULTS: OnceLock<BTreeMap<&'static str, Value>> = OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| accepted().filter_map(|s| Some((s.name, check(s, s.name, s.default).ok()?.value))).collect());
+    defaults.get(spec.name).copied()
+}
+
 /// Collects options; cheap to clone, reusable after `build`.
 #[derive(Clone, Default)]
 pub struct ConfigBuilder {
-    /// Values as set; every one is wiped from memory when dropped, secrets
-    /// among them.
-    values: BTreeMap<&'static str, Zeroizing<String>>,
+    /// Values as set, each with its meaning; every text is wiped from
+    /// memory when dropped, secrets among them.
+    values: BTreeMap<&'static str, Setting>,
     /// Topic-level values set for one topic, by topic.
-    topics: BTreeMap<String, BTreeMap<&'static str, Zeroizing<String>>>,
+    topics: BTreeMap<String, BTreeMap<&'static str, Setting>>,
 }
 
 /// How a secret option reads back.
@@ -199,9 +214,8 @@ impl ConfigBuilder {
                 None => unknown(name),
             });
         };
-        let value = value.trim();
-        let value = check(spec, name, value)?;
-        self.values.insert(spec.name, Zeroizing::new(value.to_owned()));
+        let checked = check(spec, name, value.trim())?;
+        self.values.insert(spec.name, checked.into());
         Ok(())
     }
 
@@ -214,8 +228,8 @@ impl ConfigBuilder {
         if let Err(why) = topic_name::validate(topic) {
             return Err(ConfigError::Invalid(format!("Cannot configure topic \"{topic}\": {}", why.reason())));
         }
-        let value = check(spec, name, value.trim())?;
-        self.topics.entry(topic.to_owned()).or_default().insert(spec.name, Zeroizing::new(value.to_owned()));
+        let checked = check(spec, name, value.trim())?;
+        self.topics.entry(topic.to_owned()).or_default().insert(spec.name, checked.into());
         Ok(())
     }
 
@@ -223,7 +237,7 @@ impl ConfigBuilder {
     /// producer's (or the default). None for a name that is not topic-level.
     pub fn get_topic(&self, topic: &str, name: &str) -> Option<&str> {
         let spec = topic_spec(name)?;
-        Some(self.topic_value(Some(topic), spec.name))
+        Some(self.current(Some(topic), spec.name)?.0)
     }
 
     /// The current value (or default) of an option, by name or alias, as an
@@ -233,248 +247,234 @@ impl ConfigBuilder {
         let spec = spec(name)?;
         match (spec.kind, self.values.contains_key(spec.name)) {
             (Kind::Secret, true) => Some(REDACTED),
-            _ => Some(self.value(spec.name)),
+            _ => Some(self.current(None, spec.name)?.0),
         }
     }
 
-    /// The value as set, secrets included.
-    fn value(&self, name: &'static str) -> &str {
-        let spec = spec(name).expect("every name read by build is in OPTIONS");
-        self.values.get(spec.name).map_or(spec.default, |v| v.as_str())
+    /// An option's text (secrets included) and meaning: `topic`'s own if
+    /// it has one, else the producer's, else the default's. None for a name
+    /// that is not an option.
+    fn current(&self, topic: Option<&str>, name: &str) -> Option<(&str, Option<Value>)> {
+        let spec = spec(name)?;
+        let own = topic.and_then(|t| self.topics.get(t)).and_then(|values| values.get(spec.name));
+        Some(match own.or_else(|| self.values.get(spec.name)) {
+            Some(setting) => (setting.text.as_str(), Some(setting.value)),
+            None => (spec.default, default_value(spec)),
+        })
     }
 
-    /// A topic-level value: `topic`'s own if it has one, else the producer's.
-    fn topic_value(&self, topic: Option<&str>, name: &'static str) -> &str {
-        match topic.and_then(|t| self.topics.get(t)).and_then(|values| values.get(name)) {
-            Some(own) => own.as_str(),
-            None => self.value(name),
-        }
-    }
-
-    /// The value as set, None when unset or empty.
-    fn set_value(&self, name: &'static str) -> Option<&str> {
-        Some(self.value(name)).filter(|v| !v.is_empty())
-    }
-
-    fn int(&self, name: &'static str) -> i64 {
-        self.value(name).parse().expect("checked when set")
-    }
-
-    fn millis(&self, name: &'static str) -> Duration {
-        Duration::from_secs_f64(self.value(name).parse::<f64>().expect("checked when set") / 1000.0)
+    /// Whether the producer's value of an option was set.
+    fn is_set(&self, name: &str) -> bool {
+        self.values.contains_key(name)
     }
 
     pub fn build(&self) -> Result<Config, ConfigError> {
+        let read = Read::producer(self);
         let servers: Vec<String> =
-            self.value("bootstrap.servers").split(',').map(str::trim).filter(|s| !s.is_empty()).map(with_default_port).collect();
+            read.text("bootstrap.servers")?.split(',').map(str::trim).filter(|s| !s.is_empty()).map(with_default_port).collect();
         if servers.is_empty() {
             return Err(ConfigError::Invalid("bootstrap.servers must be set to at least one host[:port]".into()));
         }
-        let idempotence = self.value("enable.idempotence") == "true";
-        let topic_defaults = Arc::new(self.topic_config(None, idempotence)?);
+        let idempotence = read.flag("enable.idempotence")?;
+        let topic_defaults = Arc::new(topic_config(&read, idempotence)?);
         let topics = self
             .topics
             .keys()
-            .map(|topic| Ok((topic.clone(), Arc::new(self.topic_config(Some(topic), idempotence)?))))
+            .map(|topic| Ok((topic.clone(), Arc::new(topic_config(&Read::topic(self, topic), idempotence)?))))
             .collect::<Result<HashMap<_, _>, ConfigError>>()?;
-        let mut max_in_flight = self.int("max.in.flight.requests.per.connection") as usize;
+        let mut max_in_flight = read.int("max.in.flight.requests.per.connection")? as usize;
+        let retries = read.int("retries")?;
         if idempotence {
             // librdkafka's rules: acks=all (checked per topic), at most 5 in
             // flight, retries > 0; an unset max.in.flight is lowered to 5
             // rather than refused.
-            if !self.values.contains_key("max.in.flight.requests.per.connection") {
+            if !self.is_set("max.in.flight.requests.per.connection") {
                 max_in_flight = 5;
             } else if max_in_flight > 5 {
                 return Err(ConfigError::Invalid(
                     "`max.in.flight.requests.per.connection` must be set <= 5 when `enable.idempotence` is true".into(),
                 ));
             }
-            if self.int("retries") == 0 {
+            if retries == 0 {
                 return Err(ConfigError::Invalid("`retries` must be greater than 0 when `enable.idempotence` is true".into()));
             }
         }
-        let ms = |name| Duration::from_millis(self.int(name) as u64);
-        let metadata_refresh_interval = match self.int("topic.metadata.refresh.interval.ms") {
+        let metadata_refresh_interval = match read.int("topic.metadata.refresh.interval.ms")? {
             n if n <= 0 => None,
             n => Some(Duration::from_millis(n as u64)),
         };
         Ok(Config {
             bootstrap_servers: servers,
-            client_id: self.value("client.id").to_owned(),
-            linger: self.millis("linger.ms"),
-            batch_num_messages: self.int("batch.num.messages") as usize,
-            batch_size: self.int("batch.size") as usize,
+            client_id: read.text("client.id")?.to_owned(),
+            linger: read.millis("linger.ms")?,
+            batch_num_messages: read.int("batch.num.messages")? as usize,
+            batch_size: read.int("batch.size")? as usize,
             topic_defaults,
             topics,
-            request_timeout: ms("request.timeout.ms"),
-            retries: self.int("retries") as u32,
-            retry_backoff: ms("retry.backoff.ms"),
-            retry_backoff_max: ms("retry.backoff.max.ms").max(ms("retry.backoff.ms")),
-            reconnect_backoff: ms("reconnect.backoff.ms"),
-            reconnect_backoff_max: ms("reconnect.backoff.max.ms").max(ms("reconnect.backoff.ms")),
-            connect_timeout: ms("socket.connection.setup.timeout.ms"),
-            message_max_bytes: self.int("message.max.bytes") as usize,
+            request_timeout: read.millis("request.timeout.ms")?,
+            retries: retries as u32,
+            retry_backoff: read.millis("retry.backoff.ms")?,
+            retry_backoff_max: read.millis("retry.backoff.max.ms")?.max(read.millis("retry.backoff.ms")?),
+            reconnect_backoff: read.millis("reconnect.backoff.ms")?,
+            reconnect_backoff_max: read.millis("reconnect.backoff.max.ms")?.max(read.millis("reconnect.backoff.ms")?),
+            connect_timeout: read.millis("socket.connection.setup.timeout.ms")?,
+            message_max_bytes: read.int("message.max.bytes")? as usize,
             // 0: no limit, as in librdkafka.
-            queue_max_messages: match self.int("queue.buffering.max.messages") {
+            queue_max_messages: match read.int("queue.buffering.max.messages")? {
                 0 => usize::MAX,
                 n => n as usize,
             },
-            queue_max_bytes: (self.int("queue.buffering.max.kbytes") as usize).saturating_mul(1024),
-            sticky_linger: ms("sticky.partitioning.linger.ms"),
-            backpressure_threshold: self.int("queue.buffering.backpressure.threshold") as usize,
+            queue_max_bytes: (read.int("queue.buffering.max.kbytes")? as usize).saturating_mul(1024),
+            sticky_linger: read.millis("sticky.partitioning.linger.ms")?,
+            backpressure_threshold: read.int("queue.buffering.backpressure.threshold")? as usize,
             metadata_refresh_interval,
-            metadata_propagation_max: ms("topic.metadata.propagation.max.ms"),
+            metadata_propagation_max: read.millis("topic.metadata.propagation.max.ms")?,
             idempotence,
             max_in_flight,
-            security: self.security()?,
-            socket: self.socket_options(),
-            socket_timeout: ms("socket.timeout.ms"),
-            connections_max_idle: Some(ms("connections.max.idle.ms")).filter(|idle| !idle.is_zero()),
-            metadata_max_age: self.metadata_max_age(),
-            metadata_fast_interval: match self.values.contains_key("topic.metadata.refresh.fast.interval.ms") {
-                true => ms("topic.metadata.refresh.fast.interval.ms"),
-                false => ms("retry.backoff.ms"),
+            security: security(&read)?,
+            socket: socket_options(&read)?,
+            socket_timeout: read.millis("socket.timeout.ms")?,
+            connections_max_idle: Some(read.millis("connections.max.idle.ms")?).filter(|idle| !idle.is_zero()),
+            metadata_max_age: self.metadata_max_age(&read)?,
+            metadata_fast_interval: match self.is_set("topic.metadata.refresh.fast.interval.ms") {
+                true => read.millis("topic.metadata.refresh.fast.interval.ms")?,
+                false => read.millis("retry.backoff.ms")?,
             },
-            allow_auto_create_topics: self.value("allow.auto.create.topics") == "true",
-            client_software_name: self.software_id("client.software.name")?,
-            client_software_version: self.software_id("client.software.version")?,
-            receive_message_max_bytes: self.int("receive.message.max.bytes") as usize,
-            api_version_timeout: ms("api.version.request.timeout.ms"),
-            log: self.log_settings(),
-            statistics_interval: Some(ms("statistics.interval.ms")).filter(|interval| !interval.is_zero()),
-            dump: self.dump(),
-            warnings: warnings::warnings(accepted().map(|s| s.name).filter(|name| self.values.contains_key(name))),
+            allow_auto_create_topics: read.flag("allow.auto.create.topics")?,
+            client_software_name: software_id(&read, "client.software.name")?,
+            client_software_version: software_id(&read, "client.software.version")?,
+            receive_message_max_bytes: read.int("receive.message.max.bytes")? as usize,
+            api_version_timeout: read.millis("api.version.request.timeout.ms")?,
+            log: log_settings(&read)?,
+            statistics_interval: Some(read.millis("statistics.interval.ms")?).filter(|interval| !interval.is_zero()),
+            dump: self.dump(&read)?,
+            warnings: warnings::warnings(accepted().map(|s| s.name).filter(|name| self.is_set(name))),
         })
-    }
-
-    fn log_settings(&self) -> LogSettings {
-        let debug = Contexts::parse(self.value("debug")).expect("checked when set");
-        // As librdkafka: naming a debug context raises log_level to debug.
-        let level = if debug.is_empty() { self.int("log_level") as u8 } else { LOG_DEBUG };
-        LogSettings {
-            level,
-            debug,
-            to_queue: self.value("log.queue") == "true",
-            thread_name: self.value("log.thread.name") == "true",
-            connection_close: self.value("log.connection.close") == "true",
-        }
     }
 
     /// "name = value" for every option a producer honours, as it reads
     /// back (secrets redacted); empty unless `debug` names `conf`.
-    fn dump(&self) -> Vec<String> {
-        let wanted = Contexts::parse(self.value("debug")).is_some_and(|c| c.has(super::log::Context::Conf));
-        match wanted {
+    fn dump(&self, read: &Read) -> Result<Vec<String>, ConfigError> {
+        Ok(match read.debug_contexts("debug")?.has(super::log::Context::Conf) {
             false => Vec::new(),
             true => OPTIONS.iter().map(|s| format!("{} = {}", s.name, self.get(s.name).unwrap_or_default())).collect(),
-        }
-    }
-
-    /// The topic-level options of `topic` (None: the producer's, for topics
-    /// without their own).
-    fn topic_config(&self, topic: Option<&str>, idempotence: bool) -> Result<TopicConfig, ConfigError> {
-        let value = |name| self.topic_value(topic, name);
-        let int = |name| value(name).parse::<i64>().expect("checked when set");
-        let acks = int("acks") as i16;
-        if idempotence && acks != -1 {
-            let whose = topic.map_or(String::new(), |t| format!(" (topic \"{t}\")"));
-            return Err(ConfigError::Invalid(format!("`acks`{whose} must be set to `all` when `enable.idempotence` is true")));
-        }
-        let codec = Codec::from_name(value("compression.codec")).expect("checked when set");
-        Ok(TopicConfig {
-            acks,
-            request_timeout: Duration::from_millis(int("request.timeout.ms") as u64),
-            message_timeout: match int("message.timeout.ms") {
-                0 => None,
-                n => Some(Duration::from_millis(n as u64)),
-            },
-            partitioner: Partitioner::from_name(value("partitioner")).expect("checked when set"),
-            codec,
-            compression_level: codec.effective_level(int("compression.level") as i32),
         })
     }
 
-    fn socket_options(&self) -> SocketOptions {
-        // 0: the system's default size.
-        let buffer = |name| Some(self.int(name) as u32).filter(|&size| size > 0);
-        SocketOptions {
-            keepalive: self.value("socket.keepalive.enable") == "true",
-            nodelay: self.value("socket.nagle.disable") == "true",
-            send_buffer: buffer("socket.send.buffer.bytes"),
-            receive_buffer: buffer("socket.receive.buffer.bytes"),
-            family: AddressFamily::from_name(self.value("broker.address.family")).expect("checked when set"),
-        }
-    }
-
-    fn metadata_max_age(&self) -> Duration {
-        let interval = self.int("topic.metadata.refresh.interval.ms");
-        let max_age = match self.values.contains_key("metadata.max.age.ms") || interval <= 0 {
-            true => self.int("metadata.max.age.ms"),
+    fn metadata_max_age(&self, read: &Read) -> Result<Duration, ConfigError> {
+        let interval = read.int("topic.metadata.refresh.interval.ms")?;
+        let max_age = match self.is_set("metadata.max.age.ms") || interval <= 0 {
+            true => read.int("metadata.max.age.ms")?,
             false => interval * 3,
         };
-        Duration::from_millis(max_age as u64)
+        Ok(Duration::from_millis(max_age as u64))
     }
+}
 
-    /// A client.software.* value as KIP-511 allows it on the wire; one with
-    /// nothing left is refused (librdkafka would send garbage).
-    fn software_id(&self, name: &'static str) -> Result<String, ConfigError> {
-        let value = self.value(name);
-        let sanitized = sanitize_software_id(value);
-        if sanitized.is_empty() {
-            return Err(ConfigError::Invalid(format!(
-                "{name} \"{value}\" has no letter or digit, which KIP-511 requires at its start and end"
-            )));
+fn log_settings(read: &Read) -> Result<LogSettings, ConfigError> {
+    let debug = read.debug_contexts("debug")?;
+    // As librdkafka: naming a debug context raises log_level to debug.
+    let level = if debug.is_empty() { read.int("log_level")? as u8 } else { LOG_DEBUG };
+    Ok(LogSettings {
+        level,
+        debug,
+        to_queue: read.flag("log.queue")?,
+        thread_name: read.flag("log.thread.name")?,
+        connection_close: read.flag("log.connection.close")?,
+    })
+}
+
+/// The topic-level options `read` sees: a topic's own, or the producer's
+/// for topics without their own.
+fn topic_config(read: &Read, idempotence: bool) -> Result<TopicConfig, ConfigError> {
+    let acks = read.int("acks")? as i16;
+    if idempotence && acks != -1 {
+        let whose = read.topic_name().map_or(String::new(), |t| format!(" (topic \"{t}\")"));
+        return Err(ConfigError::Invalid(format!("`acks`{whose} must be set to `all` when `enable.idempotence` is true")));
+    }
+    let codec = read.choice("compression.codec", &Codec::ALL)?;
+    Ok(TopicConfig {
+        acks,
+        request_timeout: read.millis("request.timeout.ms")?,
+        message_timeout: Some(read.millis("message.timeout.ms")?).filter(|timeout| !timeout.is_zero()),
+        partitioner: read.choice("partitioner", &Partitioner::ALL)?,
+        codec,
+        compression_level: codec.effective_level(read.int("compression.level")? as i32),
+    })
+}
+
+fn socket_options(read: &Read) -> Result<SocketOptions, ConfigError> {
+    // 0: the system's default size.
+    let buffer = |name| Ok::<_, ConfigError>(Some(read.int(name)? as u32).filter(|&size| size > 0));
+    Ok(SocketOptions {
+        keepalive: read.flag("socket.keepalive.enable")?,
+        nodelay: read.flag("socket.nagle.disable")?,
+        send_buffer: buffer("socket.send.buffer.bytes")?,
+        receive_buffer: buffer("socket.receive.buffer.bytes")?,
+        family: read.choice("broker.address.family", &AddressFamily::ALL)?,
+    })
+}
+
+/// A client.software.* value as KIP-511 allows it on the wire; one with
+/// nothing left is refused (librdkafka would send garbage).
+fn software_id(read: &Read, name: &'static str) -> Result<String, ConfigError> {
+    let value = read.text(name)?;
+    let sanitized = sanitize_software_id(value);
+    if sanitized.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "{name} \"{value}\" has no letter or digit, which KIP-511 requires at its start and end"
+        )));
+    }
+    Ok(sanitized)
+}
+
+/// The TLS configuration and SASL credentials security.protocol asks for;
+/// a file that cannot be read or a key that does not parse is refused
+/// here, naming its option.
+fn security(read: &Read) -> Result<Security, ConfigError> {
+    let protocol = read.choice("security.protocol", &Protocol::ALL)?;
+    let tls = match protocol.uses_tls() {
+        false => None,
+        true => {
+            let options = TlsOptions {
+                ca_location: read.set_text("ssl.ca.location")?,
+                ca_pem: read.set_text("ssl.ca.pem")?,
+                certificate_location: read.set_text("ssl.certificate.location")?,
+                certificate_pem: read.set_text("ssl.certificate.pem")?,
+                key_location: read.set_text("ssl.key.location")?,
+                key_pem: read.set_text("ssl.key.pem")?,
+                key_password: read.set_text("ssl.key.password")?,
+                verify_certificate: read.flag("enable.ssl.certificate.verification")?,
+                // Its choices are none and https.
+                verify_name: read.choice("ssl.endpoint.identification.algorithm", &[false, true])?,
+            };
+            Some(
+                tls_settings::client_config(&options)
+                    .map_err(|why| ConfigError::Invalid(format!("security.protocol={}: {why}", protocol.name())))?,
+            )
         }
-        Ok(sanitized)
-    }
-
-    /// The TLS configuration and SASL credentials security.protocol asks for;
-    /// a file that cannot be read or a key that does not parse is refused
-    /// here, naming its option.
-    fn security(&self) -> Result<Security, ConfigError> {
-        let protocol = Protocol::from_name(self.value("security.protocol")).expect("checked when set");
-        let tls = match protocol.uses_tls() {
-            false => None,
-            true => {
-                let options = TlsOptions {
-                    ca_location: self.set_value("ssl.ca.location"),
-                    ca_pem: self.set_value("ssl.ca.pem"),
-                    certificate_location: self.set_value("ssl.certificate.location"),
-                    certificate_pem: self.set_value("ssl.certificate.pem"),
-                    key_location: self.set_value("ssl.key.location"),
-                    key_pem: self.set_value("ssl.key.pem"),
-                    key_password: self.set_value("ssl.key.password"),
-                    verify_certificate: self.value("enable.ssl.certificate.verification") == "true",
-                    verify_name: self.value("ssl.endpoint.identification.algorithm") == "https",
-                };
-                Some(
-                    tls_settings::client_config(&options)
-                        .map_err(|why| ConfigError::Invalid(format!("security.protocol={}: {why}", protocol.name())))?,
-                )
-            }
-        };
-        let sasl = match protocol.uses_sasl() {
-            false => None,
-            true => {
-                let mechanism_name = self.value("sasl.mechanism");
-                let Some(mechanism) = Mechanism::from_name(mechanism_name) else {
-                    let why = MECHANISMS_NOT_SUPPORTED.iter().find(|(m, _)| *m == mechanism_name).map_or("not supported", |(_, why)| why);
-                    return Err(ConfigError::Invalid(format!("sasl.mechanism {mechanism_name} is not supported: {why}")));
-                };
-                let username = self.set_value("sasl.username");
-                let password = self.set_value("sasl.password");
-                let (Some(username), Some(password)) = (username, password) else {
-                    return Err(ConfigError::Invalid(format!(
-                        "security.protocol={} with sasl.mechanism {}: sasl.username and sasl.password must be set",
-                        protocol.name(),
-                        mechanism.name()
-                    )));
-                };
-                Some(Arc::new(Credentials { mechanism, username: username.to_owned(), password: Zeroizing::new(password.to_owned()) }))
-            }
-        };
-        Ok(Security { tls, sasl })
-    }
+    };
+    let sasl = match protocol.uses_sasl() {
+        false => None,
+        true => {
+            let Some(mechanism) = read.listed("sasl.mechanism", &Mechanism::ALL)? else {
+                let mechanism_name = read.text("sasl.mechanism")?;
+                let why = MECHANISMS_NOT_SUPPORTED.iter().find(|(m, _)| *m == mechanism_name).map_or("not supported", |(_, why)| why);
+                return Err(ConfigError::Invalid(format!("sasl.mechanism {mechanism_name} is not supported: {why}")));
+            };
+            let username = read.set_text("sasl.username")?;
+            let password = read.set_text("sasl.password")?;
+            let (Some(username), Some(password)) = (username, password) else {
+                return Err(ConfigError::Invalid(format!(
+                    "security.protocol={} with sasl.mechanism {}: sasl.username and sasl.password must be set",
+                    protocol.name(),
+                    mechanism.name()
+                )));
+            };
+            Some(Arc::new(Credentials { mechanism, username: username.to_owned(), password: Zeroizing::new(password.to_owned()) }))
+        }
+    };
+    Ok(Security { tls, sasl })
 }
 
 impl Config {
@@ -484,8 +484,9 @@ impl Config {
     }
 }
 
-/// Checks a value; returns it as it is kept (a choice in its listed spelling).
-fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, ConfigError> {
+/// Checks a value; returns it as it is kept (a choice in its listed
+/// spelling) with what it means.
+fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<Checked<'v>, ConfigError> {
     // A long value is shown by its start only: the message is for a person.
     let shown: String = match value.chars().count() > 64 {
         true => value.chars().take(64).chain("...".chars()).collect(),
@@ -494,27 +495,31 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
     let invalid = |why: String| ConfigError::Invalid(format!("Invalid value \"{shown}\" for configuration property \"{name}\": {why}"));
     match spec.kind {
         Kind::Int { min, max } => match value.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(value),
+            Ok(n) if (min..=max).contains(&n) => Ok(Checked { text: value, value: Value::Int(n) }),
             Ok(_) => Err(invalid(format!("value must be {min}..{max}"))),
             Err(_) => Err(invalid("expected an integer".into())),
         },
         Kind::Millis { min, max } => match value.parse::<f64>() {
-            Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(value),
+            // In range, so neither negative nor too long for a Duration.
+            Ok(n) if n.is_finite() && (min..=max).contains(&n) => match Duration::try_from_secs_f64(n / 1000.0) {
+                Ok(duration) => Ok(Checked { text: value, value: Value::Duration(duration) }),
+                Err(_) => Err(invalid(format!("value must be {min}..{max}"))),
+            },
             Ok(_) => Err(invalid(format!("value must be {min}..{max}"))),
             Err(_) => Err(invalid("expected a number of milliseconds".into())),
         },
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
-            "true" | "t" | "1" => Ok("true"),
-            "false" | "f" | "0" => Ok("false"),
+            "true" | "t" | "1" => Ok(Checked { text: "true", value: Value::Bool(true) }),
+            "false" | "f" | "0" => Ok(Checked { text: "false", value: Value::Bool(false) }),
             _ => Err(invalid("expected true or false".into())),
         },
-        Kind::Acks if value.eq_ignore_ascii_case("all") => Ok("-1"),
+        Kind::Acks if value.eq_ignore_ascii_case("all") => Ok(Checked { text: "-1", value: Value::Int(-1) }),
         Kind::Acks => match value.parse::<i64>() {
-            Ok(n) if (-1..=1000).contains(&n) => Ok(value),
+            Ok(n) if (-1..=1000).contains(&n) => Ok(Checked { text: value, value: Value::Int(n) }),
             _ => Err(invalid("expected all, or -1..1000".into())),
         },
-        Kind::Choice(choices) | Kind::ChoiceRefusing(choices, _) => match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
-            Some(choice) => Ok(choice),
+        Kind::Choice(choices) | Kind::ChoiceRefusing(choices, _) => match choices.iter().position(|c| c.eq_ignore_ascii_case(value)) {
+            Some(index) => Ok(Checked { text: choices[index], value: Value::Choice(index) }),
             None => {
                 let refusals = match spec.kind {
                     Kind::ChoiceRefusing(_, refusals) => refusals,
@@ -527,17 +532,17 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
             }
         },
         Kind::Only { kind, value: only, refusal } => {
-            let kept = check(&OptionSpec { kind: *kind, ..*spec }, name, value)?;
+            let checked = check(&OptionSpec { kind: *kind, ..*spec }, name, value)?;
             // A number is compared as one ("01" asks for 1).
-            let same = kept == only || matches!((kept.parse::<i64>(), only.parse::<i64>()), (Ok(a), Ok(b)) if a == b);
+            let same = checked.text == only || matches!((checked.text.parse::<i64>(), only.parse::<i64>()), (Ok(a), Ok(b)) if a == b);
             match same {
-                true => Ok(only),
+                true => Ok(Checked { text: only, value: checked.value }),
                 false => Err(invalid(format!("{refusal} (only \"{only}\" is)"))),
             }
         }
         Kind::DebugContexts if value.is_empty() => Err(invalid("must not be empty".into())),
         Kind::DebugContexts => match Contexts::parse(value) {
-            Some(_) => Ok(value),
+            Some(contexts) => Ok(Checked { text: value, value: Value::DebugContexts(contexts) }),
             None => Err(invalid(format!("expected a comma-separated list of: {}", super::log::DEBUG_CONTEXTS.join(", ")))),
         },
         Kind::Flags { names, refused } => {
@@ -552,23 +557,23 @@ fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result<&'v str, C
                     return Err(invalid(format!("{flag}: expected any of: {}", names.join(", "))));
                 }
             }
-            Ok(spec.default)
+            Ok(Checked { text: spec.default, value: Value::Text })
         }
         // Whatever it is, it is not repeated: it may be a password or a key.
         Kind::Secret if value.len() > SECRET_MAX_BYTES => {
             Err(ConfigError::Invalid(format!("Invalid value for configuration property \"{name}\": {} bytes is too long", value.len())))
         }
-        Kind::Secret => Ok(value),
+        Kind::Secret => Ok(Checked { text: value, value: Value::Text }),
         Kind::Text { required: true, .. } if value.is_empty() => Err(invalid("must not be empty".into())),
         Kind::Text { max_bytes, .. } if value.len() > max_bytes => {
             Err(invalid(format!("{} bytes, longer than the {max_bytes} a Kafka string can carry", value.len())))
         }
-        Kind::Text { .. } => Ok(value),
-        Kind::SoftwareId if value.is_empty() => Ok(spec.default),
+        Kind::Text { .. } => Ok(Checked { text: value, value: Value::Text }),
+        Kind::SoftwareId if value.is_empty() => Ok(Checked { text: spec.default, value: Value::Text }),
         Kind::SoftwareId if value.len() > WIRE_STRING_MAX => {
             Err(invalid(format!("{} bytes, longer than the {WIRE_STRING_MAX} a Kafka string can carry", value.len())))
         }
-        Kind::SoftwareId => Ok(value),
+        Kind::SoftwareId => Ok(Checked { text: value, value: Value::Text }),
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 
+use crate::kafka::names::{names_of, values_of};
+
 /// How every broker socket is set up: librdkafka's socket.* options and
 /// broker.address.family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,18 +36,14 @@ pub enum AddressFamily {
     V6,
 }
 
-impl AddressFamily {
-    /// librdkafka's spellings, in the order of the enum.
-    pub const NAMES: [&'static str; 3] = ["any", "v4", "v6"];
+/// Every family with librdkafka's spelling, in the order of the enum (the
+/// transport names a family by its place).
+const FAMILIES: [(AddressFamily, &str); 3] = [(AddressFamily::Any, "any"), (AddressFamily::V4, "v4"), (AddressFamily::V6, "v6")];
 
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "any" => Some(AddressFamily::Any),
-            "v4" => Some(AddressFamily::V4),
-            "v6" => Some(AddressFamily::V6),
-            _ => None,
-        }
-    }
+impl AddressFamily {
+    pub const NAMES: [&'static str; FAMILIES.len()] = names_of(&FAMILIES);
+    /// The families, in `NAMES`' order.
+    pub const ALL: [AddressFamily; FAMILIES.len()] = values_of(&FAMILIES);
 
     /// Whether a connection to `address` may be tried.
     pub fn allows(self, address: &SocketAddr) -> bool {

@@ -546,3 +546,4 @@ fn every_listed_name_resolves() {
 }
 
 mod boundaries;
+mod typed;

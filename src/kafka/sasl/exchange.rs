@@ -6,6 +6,8 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+use crate::kafka::names::{names_of, values_of};
+
 /// A SASL mechanism this client speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mechanism {
@@ -14,15 +16,15 @@ pub enum Mechanism {
     ScramSha512,
 }
 
-impl Mechanism {
-    /// Every mechanism's name, for configuration errors.
-    pub const NAMES: [&'static str; 3] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
-    pub(super) const ALL: [Mechanism; 3] = [Mechanism::Plain, Mechanism::ScramSha256, Mechanism::ScramSha512];
+/// Every mechanism with the name brokers know it by.
+const MECHANISMS: [(Mechanism, &str); 3] =
+    [(Mechanism::Plain, "PLAIN"), (Mechanism::ScramSha256, "SCRAM-SHA-256"), (Mechanism::ScramSha512, "SCRAM-SHA-512")];
 
-    /// The mechanism named `name`, in any case (as librdkafka accepts it).
-    pub fn from_name(name: &str) -> Option<Mechanism> {
-        Self::ALL.into_iter().find(|m| m.name().eq_ignore_ascii_case(name))
-    }
+impl Mechanism {
+    /// The sasl.mechanism choices, as brokers know them.
+    pub const NAMES: [&'static str; MECHANISMS.len()] = names_of(&MECHANISMS);
+    /// The mechanisms, in `NAMES`' order.
+    pub const ALL: [Mechanism; MECHANISMS.len()] = values_of(&MECHANISMS);
 
     /// The name brokers know it by, as sent in SaslHandshake.
     pub fn name(self) -> &'static str {

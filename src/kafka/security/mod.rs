@@ -8,7 +8,7 @@ mod verifier;
 
 use std::sync::Arc;
 
-use super::names::names_of;
+use super::names::{names_of, values_of};
 use super::sasl::Credentials;
 
 /// librdkafka's `security.protocol`.
@@ -20,21 +20,21 @@ pub enum Protocol {
     SaslSsl,
 }
 
-impl Protocol {
-    const ALL: [(Protocol, &'static str); 4] = [
-        (Protocol::Plaintext, "plaintext"),
-        (Protocol::Ssl, "ssl"),
-        (Protocol::SaslPlaintext, "sasl_plaintext"),
-        (Protocol::SaslSsl, "sasl_ssl"),
-    ];
-    pub const NAMES: [&'static str; 4] = names_of(&Self::ALL);
+/// Every protocol with its `security.protocol` name.
+const PROTOCOLS: [(Protocol, &str); 4] = [
+    (Protocol::Plaintext, "plaintext"),
+    (Protocol::Ssl, "ssl"),
+    (Protocol::SaslPlaintext, "sasl_plaintext"),
+    (Protocol::SaslSsl, "sasl_ssl"),
+];
 
-    pub fn from_name(name: &str) -> Option<Protocol> {
-        Self::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(p, _)| *p)
-    }
+impl Protocol {
+    pub const NAMES: [&'static str; PROTOCOLS.len()] = names_of(&PROTOCOLS);
+    /// The protocols, in `NAMES`' order.
+    pub const ALL: [Protocol; PROTOCOLS.len()] = values_of(&PROTOCOLS);
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(p, _)| *p == self).map_or("plaintext", |(_, n)| n)
+        PROTOCOLS.iter().find(|(p, _)| *p == self).map_or("plaintext", |(_, n)| n)
     }
 
     pub fn uses_tls(self) -> bool {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use super::super::*;
 
 /// The table's options in order, each with the values a case sets.
-fn samples(spec: &OptionSpec) -> Vec<String> {
+pub(super) fn samples(spec: &OptionSpec) -> Vec<String> {
     let kind_samples = |kind: &Kind| -> Vec<String> {
         match *kind {
             Kind::Int { min, max } => vec![min.to_string(), max.to_string()],
