@@ -1,6 +1,19 @@
 //! Tests of option names, values, defaults and their combinations.
 
+use std::time::Duration;
+
+use super::builder::REDACTED;
+use super::lookup::spec;
+use super::options::OPTIONS;
+use super::socket::{AddressFamily, SocketOptions};
 use super::*;
+use crate::kafka::partitioner::Partitioner;
+use crate::kafka::protocol::compression::Codec;
+
+/// Names of every supported option, canonical names first then aliases.
+fn option_names() -> impl Iterator<Item = &'static str> {
+    OPTIONS.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+}
 
 fn builder(pairs: &[(&str, &str)]) -> ConfigBuilder {
     let mut b = ConfigBuilder::new();

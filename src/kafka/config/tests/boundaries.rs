@@ -10,7 +10,10 @@
 
 use std::collections::BTreeMap;
 
+use super::super::lookup::{accepted, topic_spec};
+use super::super::spec::{Kind, OptionSpec};
 use super::super::*;
+use crate::kafka::topic_config::TOPIC_OPTIONS;
 
 /// The table's options in order, each with the values a case sets.
 pub(super) fn samples(spec: &OptionSpec) -> Vec<String> {

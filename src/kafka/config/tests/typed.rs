@@ -1,10 +1,20 @@
 //! Values are parsed once: `check` gives each its meaning, which is what
 //! `build` reads, for every option of the table and every kind.
 
+use std::time::Duration;
+
+use super::super::builder::REDACTED;
+use super::super::check::check;
+use super::super::lookup::{accepted, default_value, topic_spec};
 use super::super::read::Read;
-use super::super::value::Value;
+use super::super::spec::Kind;
+use super::super::value::{Checked, Value};
 use super::super::*;
 use super::boundaries::samples;
+use crate::kafka::log::Contexts;
+use crate::kafka::protocol::compression::Codec;
+use crate::kafka::sasl::Mechanism;
+use crate::kafka::topic_config::TOPIC_OPTIONS;
 
 fn builder_with(name: &str, value: &str) -> ConfigBuilder {
     let mut b = ConfigBuilder::new();
