@@ -44,19 +44,21 @@ pub(super) fn check<'v>(spec: &OptionSpec, name: &str, value: &'v str) -> Result
             Ok(n) if (-1..=1000).contains(&n) => Ok(Checked { text: value, value: Value::Int(n) }),
             _ => Err(invalid("expected all, or -1..1000".into())),
         },
-        Kind::Choice(choices) | Kind::ChoiceRefusing(choices, _) => match choices.iter().position(|c| c.eq_ignore_ascii_case(value)) {
-            Some(index) => Ok(Checked { text: choices[index], value: Value::Choice(index) }),
-            None => {
-                let refusals = match spec.kind {
-                    Kind::ChoiceRefusing(_, refusals) => refusals,
-                    _ => &[],
-                };
-                match refusals.iter().find(|(refused, _)| refused.eq_ignore_ascii_case(value)) {
-                    Some((_, why)) => Err(invalid(format!("not supported: {why}"))),
-                    None => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
+        Kind::Choice(choices) | Kind::ChoiceRefusing(choices, _) => {
+            match choices.iter().enumerate().find(|(_, c)| c.eq_ignore_ascii_case(value)) {
+                Some((index, choice)) => Ok(Checked { text: choice, value: Value::Choice(index) }),
+                None => {
+                    let refusals = match spec.kind {
+                        Kind::ChoiceRefusing(_, refusals) => refusals,
+                        _ => &[],
+                    };
+                    match refusals.iter().find(|(refused, _)| refused.eq_ignore_ascii_case(value)) {
+                        Some((_, why)) => Err(invalid(format!("not supported: {why}"))),
+                        None => Err(invalid(format!("expected one of: {}", choices.join(", ")))),
+                    }
                 }
             }
-        },
+        }
         Kind::Only { kind, value: only, refusal } => {
             let checked = check(&OptionSpec { kind: *kind, ..*spec }, name, value)?;
             // A number is compared as one ("01" asks for 1).

@@ -50,12 +50,11 @@ impl<'a> Read<'a> {
         }
     }
 
-    /// A whole (`Int`) or decimal (`Millis`) number of milliseconds. A
-    /// negative whole number wraps, as the casts it replaces did: `build`
-    /// reads one only where the kind's range has none.
+    /// A whole (`Int`) or decimal (`Millis`) number of milliseconds; a
+    /// negative one is no duration (`build` reads none whose range has one).
     pub(super) fn millis(&self, name: &'static str) -> Result<Duration, ConfigError> {
         match self.value(name)? {
-            Some(Value::Int(n)) => Ok(Duration::from_millis(n as u64)),
+            Some(Value::Int(n)) => u64::try_from(n).map(Duration::from_millis).map_err(|_| disagree(name, "is negative, not a duration")),
             Some(Value::Duration(duration)) => Ok(duration),
             _ => Err(disagree(name, "has no value in milliseconds")),
         }

@@ -129,12 +129,14 @@ fn build_reads_every_option_by_its_kind_in_every_branch() {
 
 #[test]
 fn a_read_the_table_cannot_answer_is_refused_naming_the_option() {
-    let b = builder_with("compression.codec", "zstd");
+    let mut b = builder_with("compression.codec", "zstd");
+    b.set("topic.metadata.refresh.interval.ms", "-1").unwrap();
     let read = Read::producer(&b);
     let refusals = [
         read.int("compression.codec").unwrap_err(),
         read.flag("linger.ms").unwrap_err(),
         read.millis("enable.idempotence").unwrap_err(),
+        read.millis("topic.metadata.refresh.interval.ms").unwrap_err(),
         read.debug_contexts("acks").unwrap_err(),
         read.choice("client.id", &[1, 2]).unwrap_err(),
         // zstd is the fifth choice: a list of values shorter than the names.
@@ -146,6 +148,7 @@ fn a_read_the_table_cannot_answer_is_refused_naming_the_option() {
         "compression.codec",
         "linger.ms",
         "enable.idempotence",
+        "topic.metadata.refresh.interval.ms",
         "acks",
         "client.id",
         "compression.codec",
