@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
+use super::builder::ConfigBuilder;
+use super::error::ConfigError;
 use super::value::Value;
-use super::{ConfigBuilder, ConfigError};
 use crate::kafka::log::Contexts;
 
 /// The options as one topic, or the producer, sees them.
