@@ -1,7 +1,6 @@
 //! Options by name: the table entry of a name or alias, and the meaning of
 //! each default.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::check::check;
@@ -37,12 +36,24 @@ pub(super) fn unknown(name: &str) -> ConfigError {
     ConfigError::Unknown(format!("No such configuration property: \"{name}\""))
 }
 
+/// How many options a producer accepts.
+const ACCEPTED: usize = OPTIONS.len() + ignored::NO_LONGER_USED.len() + ignored::CONSUMER_ONLY.len();
+
 /// The meaning of an option's default: checked once, on first use, by the
 /// same `check` as a value set. None where the default is not a value a
 /// caller could set (bootstrap.servers' and debug's empty ones,
 /// sasl.mechanism's GSSAPI).
 pub(super) fn default_value(spec: &OptionSpec) -> Option<Value> {
-    static DEFAULTS: OnceLock<BTreeMap<&'static str, Value>> = OnceLock::new();
-    let defaults = DEFAULTS.get_or_init(|| accepted().filter_map(|s| Some((s.name, check(s, s.name, s.default).ok()?.value))).collect());
-    defaults.get(spec.name).copied()
+    // An array in static memory, not a map on the heap: a library unloaded
+    // by dlclose leaves nothing behind (the dlopen_cycle test's leak check).
+    static DEFAULTS: OnceLock<[Option<Value>; ACCEPTED]> = OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| {
+        let mut defaults = [None; ACCEPTED];
+        for (default, s) in defaults.iter_mut().zip(accepted()) {
+            *default = check(s, s.name, s.default).ok().map(|checked| checked.value);
+        }
+        defaults
+    });
+    let place = accepted().position(|s| s.name == spec.name)?;
+    defaults.get(place).copied().flatten()
 }
