@@ -1,7 +1,7 @@
 //! Options by name: the table entry of a name or alias, and the meaning of
 //! each default.
 
-use std::sync::OnceLock;
+use once_cell::sync::Lazy;
 
 use super::check::check;
 use super::error::ConfigError;
@@ -46,8 +46,7 @@ const ACCEPTED: usize = OPTIONS.len() + ignored::NO_LONGER_USED.len() + ignored:
 pub(super) fn default_value(spec: &OptionSpec) -> Option<Value> {
     // An array in static memory, not a map on the heap: a library unloaded
     // by dlclose leaves nothing behind (the dlopen_cycle test's leak check).
-    static DEFAULTS: OnceLock<[Option<Value>; ACCEPTED]> = OnceLock::new();
-    let defaults = DEFAULTS.get_or_init(|| {
+    static DEFAULTS: Lazy<[Option<Value>; ACCEPTED]> = Lazy::new(|| {
         let mut defaults = [None; ACCEPTED];
         for (default, s) in defaults.iter_mut().zip(accepted()) {
             *default = check(s, s.name, s.default).ok().map(|checked| checked.value);
@@ -55,5 +54,5 @@ pub(super) fn default_value(spec: &OptionSpec) -> Option<Value> {
         defaults
     });
     let place = accepted().position(|s| s.name == spec.name)?;
-    defaults.get(place).copied().flatten()
+    DEFAULTS.get(place).copied().flatten()
 }
