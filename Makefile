@@ -4,13 +4,15 @@
 #   make header-check   the committed include/ablkafka.h matches what the build generates
 #   make ctests         compile c-tests/ and examples-c/ against include/ and target/release
 #                       (SAN=asan: the same programs with ASan+UBSan, in build/asan/bin)
+#   make check          the quick tier: fmt, clippy, cargo test, header check, C build, and
+#                       the C programs of c-tests/manifest that need at most one tansu
 #   make test           everything: deps, cargo test, header check, C tests against tansu,
 #                       read-back by an independent consumer; ends with "N passed, N failed"
 #   make demo           deps, build, start tansu, send with every codec, print receipts,
 #                       read the topics back
-#   make test-asan      the whole C suite built with -fsanitize=address,undefined, against
-#                       its own tansu (scripts/c-suite.sh asan)
-#   make test-valgrind  the whole C suite under valgrind memcheck, smaller message counts
+#   make test-asan      every run of c-tests/manifest built with -fsanitize=address,undefined,
+#                       against its own brokers (scripts/c-suite.sh asan)
+#   make test-valgrind  the same under valgrind memcheck, smaller message counts
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #                       libablkafka.so.VERSION with its SONAME link and libablkafka.so, the
 #                       static libablkafka.a, include/ablkafka.h and lib/pkgconfig/ablkafka.pc
@@ -51,7 +53,8 @@ pkgconfigdir ?= $(libdir)/pkgconfig
 INSTALL ?= install
 
 # The C programs: every c-tests/*.c and *.cpp (but header_c11.c, which is only compiled)
-# and every examples-c/*.c.
+# and every examples-c/*.c. How each one runs, and under which memory checkers, is
+# c-tests/manifest's business.
 PROGRAMS := $(basename $(notdir $(filter-out c-tests/header_c11.c,$(wildcard c-tests/*.c c-tests/*.cpp examples-c/*.c))))
 
 # Two variants from the same rules: as they are (build/bin), and with SAN=asan built with
@@ -79,7 +82,7 @@ LDLIBS += -lablkafka -pthread
 # it once scripts/deps.sh has made the venv). The benchmark links the same library.
 RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
 
-.PHONY: all lib header-check header-compile ctests c-binaries test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
+.PHONY: all lib header-check header-compile ctests c-binaries check test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
 
 all: lib
 
@@ -158,7 +161,11 @@ deps:
 test:
 	scripts/run-tests.sh
 
-# The C suite instrumented (asan) or under valgrind; each starts its own broker.
+# The quick tier: what needs at most one tansu (scripts/run-tests.sh check).
+check:
+	scripts/run-tests.sh check
+
+# Every run of c-tests/manifest under one memory checker; each starts its own brokers.
 test-asan:
 	scripts/c-suite.sh asan
 
