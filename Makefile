@@ -3,13 +3,16 @@
 #   make lib            cargo build --release (libablkafka.so, libablkafka.a, include/ablkafka.h)
 #   make header-check   the committed include/ablkafka.h matches what the build generates
 #   make ctests         compile c-tests/ and examples-c/ against include/ and target/release
+#                       (SAN=asan: the same programs with ASan+UBSan, in build/asan/bin)
+#   make check          the quick tier: fmt, clippy, cargo test, header check, C build, and
+#                       the C programs of c-tests/manifest that need at most one tansu
 #   make test           everything: deps, cargo test, header check, C tests against tansu,
 #                       read-back by an independent consumer; ends with "N passed, N failed"
 #   make demo           deps, build, start tansu, send with every codec, print receipts,
 #                       read the topics back
-#   make test-asan      the whole C suite built with -fsanitize=address,undefined, against
-#                       its own tansu (scripts/c-suite.sh asan)
-#   make test-valgrind  the whole C suite under valgrind memcheck, smaller message counts
+#   make test-asan      every run of c-tests/manifest built with -fsanitize=address,undefined,
+#                       against its own brokers (scripts/c-suite.sh asan)
+#   make test-valgrind  the same under valgrind memcheck, smaller message counts
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #                       libablkafka.so.VERSION with its SONAME link and libablkafka.so, the
 #                       static libablkafka.a, include/ablkafka.h and lib/pkgconfig/ablkafka.pc
@@ -33,11 +36,11 @@ LIBDIR := target/release
 LIB_SO := $(LIBDIR)/libablkafka.so
 LIB_A := $(LIBDIR)/libablkafka.a
 HEADER := include/ablkafka.h
-BIN := build/bin
 
-# The version is Cargo.toml's; the ABI number in the SONAME follows Cargo's compatibility
-# rule (major, or 0.minor while the major is 0), as build.rs sets it.
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The version is Cargo.toml's (read once, in scripts/env.sh); the ABI number in the SONAME
+# follows Cargo's compatibility rule (major, or 0.minor while the major is 0), as build.rs
+# sets it.
+VERSION := $(shell . scripts/env.sh && echo "$$ABLKAFKA_VERSION")
 VERSION_WORDS := $(subst ., ,$(VERSION))
 ABI := $(if $(filter 0,$(word 1,$(VERSION_WORDS))),0.$(word 2,$(VERSION_WORDS)),$(word 1,$(VERSION_WORDS)))
 SONAME := libablkafka.so.$(ABI)
@@ -49,26 +52,37 @@ includedir ?= $(prefix)/include
 pkgconfigdir ?= $(libdir)/pkgconfig
 INSTALL ?= install
 
+# The C programs: every c-tests/*.c and *.cpp (but header_c11.c, which is only compiled)
+# and every examples-c/*.c. How each one runs, and under which memory checkers, is
+# c-tests/manifest's business.
+PROGRAMS := $(basename $(notdir $(filter-out c-tests/header_c11.c,$(wildcard c-tests/*.c c-tests/*.cpp examples-c/*.c))))
+
+# Two variants from the same rules: as they are (build/bin), and with SAN=asan built with
+# AddressSanitizer and UBSan (build/asan/bin), still linked with the release library.
+SAN ?=
+ifeq ($(SAN),asan)
+BIN := build/asan/bin
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SAN),)
+BIN := build/bin
+SANFLAGS :=
+else
+$(error SAN=$(SAN): the only variant is SAN=asan)
+endif
+
 CC ?= cc
 CFLAGS ?= -O1 -g
-CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror
+CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Werror $(SANFLAGS)
 CPPFLAGS += -Iinclude -Ic-tests
 LDFLAGS += -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR))
-LDLIBS += -lablkafka
-
-CTESTS := roundtrip receipts dead_broker errors tansu_restart frozen_broker threads fork dlopen_cycle version secure_errors session_renewal records no_receipt topic_config logs response_misuse responses_million
-EXAMPLES := basic demo dlopen sasl_ssl
-CTEST_BINS := $(addprefix $(BIN)/,$(CTESTS))
-EXAMPLE_BINS := $(addprefix $(BIN)/,$(EXAMPLES))
+LDLIBS += -lablkafka -pthread
 
 # The fault tests run librdkafka's mock cluster in-process: Debian's librdkafka-dev headers,
 # linked against the newer librdkafka inside the confluent-kafka wheel (scripts/env.sh finds
-# it once scripts/deps.sh has made the venv).
+# it once scripts/deps.sh has made the venv). The benchmark links the same library.
 RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
-MOCK_TESTS := mock_faults
-MOCK_BINS := $(addprefix $(BIN)/,$(MOCK_TESTS))
 
-.PHONY: all lib header-check header-compile ctests c-binaries test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
+.PHONY: all lib header-check header-compile ctests c-binaries check test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
 
 all: lib
 
@@ -89,13 +103,13 @@ header-check: lib
 ctests: lib
 	@$(MAKE) --no-print-directory c-binaries
 
-c-binaries: $(CTEST_BINS) $(EXAMPLE_BINS) $(MOCK_BINS)
-	@echo "ctests: $(CTESTS) $(MOCK_TESTS) $(EXAMPLES) are built in $(BIN)"
+c-binaries: $(addprefix $(BIN)/,$(PROGRAMS))
+	@echo "ctests: $(PROGRAMS) are built in $(BIN)"
 
 $(BIN)/%: c-tests/%.c c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-$(MOCK_BINS): $(BIN)/%: c-tests/%.c c-tests/mock.h c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
+$(BIN)/mock_faults: $(BIN)/%: c-tests/%.c c-tests/mock.h c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
 	@test -n "$(RDKAFKA_LIB)" && test -f "$(RDKAFKA_LIB)" || \
 		{ echo "$@: librdkafka from the confluent-kafka wheel not found (run scripts/deps.sh)" >&2; exit 1; }
 	@test -f /usr/include/librdkafka/rdkafka_mock.h || \
@@ -112,10 +126,9 @@ header-compile: $(BIN)/header_cpp
 	@echo "header-compile: $(HEADER) compiles as C11 (-pedantic-errors) and as C++11"
 
 $(BIN)/header_cpp: c-tests/header_cpp.cpp $(HEADER) $(LIB_SO) | $(BIN)
-	$(CXX) $(CPPFLAGS) -std=c++11 -Wall -Wextra -Wpedantic -Werror -o $@ $< $(LDFLAGS) $(LDLIBS)
+	$(CXX) $(CPPFLAGS) -std=c++11 -Wall -Wextra -Wpedantic -Werror $(SANFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-# Threads; fork; dlopen (these two load the library themselves: no -lablkafka).
-$(BIN)/threads $(BIN)/dead_broker $(BIN)/response_misuse $(BIN)/responses_million: LDLIBS += -pthread
+# These two load the library themselves with dlopen: no -lablkafka.
 $(BIN)/dlopen_cycle $(BIN)/dlopen: LDLIBS = -ldl -pthread
 $(BIN)/dlopen_cycle $(BIN)/dlopen: CPPFLAGS += -DABLKAFKA_SO='"$(abspath $(LIB_SO))"'
 
@@ -125,7 +138,6 @@ $(BIN):
 # The benchmark: bench/bench.c built twice, so each process loads one library only.
 # librdkafka: Debian's headers, the confluent-kafka wheel's newer shared library.
 BENCH_CFLAGS := -O2 -g -std=c11 -Wall -Wextra -Wpedantic -Werror
-RDKAFKA_LIB ?= $(shell . scripts/env.sh && echo "$$RDKAFKA_LIB")
 
 bench-binaries: lib
 	@$(MAKE) --no-print-directory $(BIN)/bench-ablkafka $(BIN)/bench-rdkafka
@@ -149,7 +161,11 @@ deps:
 test:
 	scripts/run-tests.sh
 
-# The C suite instrumented (asan) or under valgrind; each starts its own broker.
+# The quick tier: what needs at most one tansu (scripts/run-tests.sh check).
+check:
+	scripts/run-tests.sh check
+
+# Every run of c-tests/manifest under one memory checker; each starts its own brokers.
 test-asan:
 	scripts/c-suite.sh asan
 

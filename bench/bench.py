@@ -50,6 +50,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import tally  # noqa: E402 (scripts/ is on the path only now)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
 BROKER_SH = os.path.join(ROOT, "scripts", "broker.sh")
@@ -514,18 +517,13 @@ def main():
     log("\n== medians and ratios (ablkafka/librdkafka)\n" + header + "\n" + table)
 
     # Every run must have delivered every message, in either mode.
-    passed = failed = 0
     for r in results:
-        ok = r["rc"] == 0 and r.get("delivered") == r.get("count") and r.get("failed") == 0
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-            log(f"FAIL {r['workload']} {r['lib']} {round_name(r)}: rc={r['rc']} "
-                f"delivered={r.get('delivered')} of {r.get('count')} failed={r.get('failed')} "
-                f"first_error={r.get('first_error')} {r.get('stderr', '')}")
-    log(f"\n{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+        tally.check(r["rc"] == 0 and r.get("delivered") == r.get("count") and r.get("failed") == 0,
+                    f"{r['workload']} {r['lib']} {round_name(r)}: rc={r['rc']} "
+                    f"delivered={r.get('delivered')} of {r.get('count')} failed={r.get('failed')} "
+                    f"first_error={r.get('first_error')} {r.get('stderr', '')}", quiet=True)
+    log("")
+    return tally.summary()
 
 
 if __name__ == "__main__":

@@ -41,11 +41,13 @@ import faulthandler
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import tally  # noqa: E402 (scripts/ is on the path only now)
 
 LONG, INT64, CHARACTER, MEMPTR = ctypes.c_int32, ctypes.c_int64, ctypes.c_char_p, ctypes.c_void_p
 SECRETS = {"sasl.password", "ssl.key.password", "ssl.key.pem"}
@@ -94,17 +96,8 @@ ABL_SIGNATURES = {
     "ablkafka_version": (INT64, []),
 }
 
-passed = failed = 0
-
-
 def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL abl_ctypes: {what}", file=sys.stderr, flush=True)
-    return ok
+    return tally.check(ok, f"abl_ctypes: {what}", quiet=True)
 
 
 def load(path):
@@ -495,7 +488,6 @@ def response_misuse(path, brokers, topic, extra):
 
 def response_misuse_child(path, brokers, topic, extra):
     """Runs response_misuse in a child process and adds its counts to this one's."""
-    global passed, failed
     if os.environ.get("ABL_RESPONSE_MISUSE", "1") == "0":
         print("abl_ctypes: Response misuse section skipped (ABL_RESPONSE_MISUSE=0)", file=sys.stderr)
         return
@@ -508,12 +500,11 @@ def response_misuse_child(path, brokers, topic, extra):
         return
     for line in (child.stdout + child.stderr).splitlines():
         print(f"  misuse: {line}", file=sys.stderr)
-    counts = re.findall(r"^(\d+) passed, (\d+) failed$", child.stdout, re.M)
+    counts = tally.closing_counts(child.stdout)
     child_failed = 0
     if counts:
-        passed += int(counts[-1][0])
-        child_failed = int(counts[-1][1])
-        failed += child_failed
+        tally.add(*counts)
+        child_failed = counts[1]
     if child.returncode < 0:
         check(False, f"Response misuse section died of {signal.Signals(-child.returncode).name} "
                      f"(a library that does not check Response handles)")
@@ -522,8 +513,7 @@ def response_misuse_child(path, brokers, topic, extra):
 
 
 def report():
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 0 if failed == 0 else 1
+    return tally.summary()
 
 
 if __name__ == "__main__":

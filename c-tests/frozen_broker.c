@@ -160,7 +160,7 @@ static int case_write(const char *broker_sh, const char *dir, const char *topic)
     memset(value, 'v', WRITE_VALUE);
     static Response *r[WRITE_RECORDS];
     static int64_t sent_at[WRITE_RECORDS], done_at[WRITE_RECORDS];
-    char key[16];
+    char key[24]; /* room for any int: the ASan build warns otherwise */
     for (int i = 0; i < WRITE_RECORDS; i++) {
         snprintf(key, sizeof key, "p%02d-%d", i % 32, i);
         sent_at[i] = now_ms();

@@ -1,6 +1,6 @@
 /* What the producer tells its operator (issue 15): log lines, polled or on stderr.
  *
- *   logs BROKERS TOPIC
+ *   logs BROKERS TOPIC SCRATCH_DIR [RECORDS FLUSH_SECONDS]
  *
  * - A broker that refuses connections (127.0.0.1:1): with log.queue=true a level-3 FAIL line
  *   naming the broker and the reason is polled within one connect attempt, and nothing
@@ -9,8 +9,9 @@
  *   debug context is refused, listing the valid ones.
  * - debug=conf: the configuration dump, the password redacted; a consumer property's
  *   CONFWARN line at level 4.
- * - A queue never drained while every record makes lines keeps at most 10,000 and says
- *   how many it dropped. */
+ * - A queue never drained while each of RECORDS records (default 20,000) makes several
+ *   lines keeps at most 10,000 and says how many it dropped: more than RECORDS; their
+ *   flush returns 0 within FLUSH_SECONDS (default 60; valgrind needs longer). */
 #include "common.h"
 
 #include <fcntl.h>
@@ -132,13 +133,12 @@ static void conf_case(const char *brokers) {
     producer_free(p);
 }
 
-static void bounded_case(const char *brokers, const char *topic) {
+static void bounded_case(const char *brokers, const char *topic, int records, int flush_s) {
     Producer *p = producer_with(brokers, (const char *const[]){"debug", "all", "log.queue", "true", "batch.num.messages", "1",
                                                                 "linger.ms", "0", NULL});
     if (p == NULL) return;
-    enum { N = 20000 };
-    for (int i = 0; i < N; i++) response_free(producer_send(p, topic, NULL, 0, "x", 1));
-    CHECK(producer_flush(p, 60000) == 0, "flush %d records", N);
+    for (int i = 0; i < records; i++) response_free(producer_send(p, topic, NULL, 0, "x", 1));
+    CHECK(producer_flush(p, flush_s * 1000) == 0, "flush %d records within %d s", records, flush_s);
     char line[4096];
     int lines = 0, dropped_notes = 0;
     long long dropped = 0;
@@ -146,18 +146,19 @@ static void bounded_case(const char *brokers, const char *topic) {
         if (lines++ == 0 && sscanf(line, "%*[^(](%lld older log lines dropped", &dropped) == 1) dropped_notes++;
     }
     CHECK(lines <= 10000 && lines > 9000, "an undrained queue keeps at most 10,000 lines: %d", lines);
-    CHECK(dropped_notes == 1 && dropped > N, "the first line read says %lld lines were dropped (%d notes)", dropped, dropped_notes);
+    CHECK(dropped_notes == 1 && dropped > records, "the first line read says %lld lines were dropped (%d notes)", dropped, dropped_notes);
     producer_free(p);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s BROKERS TOPIC SCRATCH_DIR\n", argv[0]);
+    int records = argc == 6 ? atoi(argv[4]) : 20000, flush_s = argc == 6 ? atoi(argv[5]) : 60;
+    if ((argc != 4 && argc != 6) || records < 1 || flush_s < 1) {
+        fprintf(stderr, "usage: %s BROKERS TOPIC SCRATCH_DIR [RECORDS FLUSH_SECONDS]\n", argv[0]);
         return 2;
     }
     dead_broker_case(argv[3]);
     debug_case(argv[1], argv[2]);
     conf_case(argv[1]);
-    bounded_case(argv[1], argv[2]);
+    bounded_case(argv[1], argv[2], records, flush_s);
     return CHECK_SUMMARY("logs");
 }

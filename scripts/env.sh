@@ -11,6 +11,11 @@
 
 ABLKAFKA_CACHE="${ABLKAFKA_CACHE:-$HOME/.cache/ablkafka}"
 
+# The library's version, read once from Cargo.toml (the Makefile, the version test and
+# install-check.sh compare against it).
+ABLKAFKA_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml" | head -n 1)"
+export ABLKAFKA_VERSION
+
 # tansu, the Kafka-compatible broker the tests run against.
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
 # sqlite storage (libsql) keeps SASL users across the restart that turns authentication on.

@@ -36,12 +36,8 @@
 # Logs: build/test/garbled/.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-# shellcheck source=scripts/env.sh
-. scripts/env.sh
-# shellcheck source=scripts/on-error.sh
-. scripts/on-error.sh
+# shellcheck source=scripts/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 COUNT="${GARBLED_COUNT:-2000}"
 CASE_TIMEOUT_S="${GARBLED_CASE_TIMEOUT_S:-60}"
@@ -49,11 +45,7 @@ scratch="$root/build/test/garbled"
 broker_dir="$scratch/broker"
 bin="$root/build/bin"
 
-# shellcheck source=scripts/counted.sh
-. scripts/counted.sh
-
 proxy_pid=""
-broker_started=0
 stop_proxy() {
     if [ -n "$proxy_pid" ]; then
         kill -TERM "$proxy_pid" 2>/dev/null || true
@@ -61,15 +53,7 @@ stop_proxy() {
         proxy_pid=""
     fi
 }
-cleanup() {
-    stop_proxy
-    if ((broker_started)); then
-        scripts/broker.sh stop "$broker_dir" || true
-        broker_started=0
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit stop_proxy
 
 # start_proxy MODE LOG: the proxy on port A in front of tansu; returns once it listens.
 start_proxy() {
@@ -89,7 +73,7 @@ start_proxy() {
 
 # run_case MODE IDEMPOTENT(true|false)
 run_case() {
-    local mode="$1" idempotent="$2" name topic expect rt_log proxy_log rc line fault
+    local mode="$1" idempotent="$2" name topic expect rt_log proxy_log status p f fault
     local -a options=(linger.ms=5 batch.num.messages=100)
     if [ "$idempotent" = true ]; then
         name="$mode, idempotent"
@@ -117,25 +101,20 @@ run_case() {
 
     local unplaced=0
     [ "$idempotent" = true ] && unplaced=1
-    set +e
-    ROUNDTRIP_UNPLACED_DUPLICATES="$unplaced" timeout --kill-after=5 "$CASE_TIMEOUT_S" "$bin/roundtrip" \
-        "127.0.0.1:$proxy_port" "$topic" lz4 "$COUNT" "$expect" 3 "${options[@]}" >"$rt_log" 2>&1
-    rc=$?
-    set -e
+    ROUNDTRIP_UNPLACED_DUPLICATES="$unplaced" QUIET_RUNS=0 run_logged "$rt_log" "$CASE_TIMEOUT_S" \
+        "$bin/roundtrip" "127.0.0.1:$proxy_port" "$topic" lz4 "$COUNT" "$expect" 3 "${options[@]}"
     # The proxy stays up until the topic is read back: tansu's metadata names the proxy's
     # port, so the consumer goes through it too (it sends no Produce, so nothing is spoiled).
 
-    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rt_log" | tail -n 1 || true)"
+    read -r p f < <(counts_of "$rt_log" "$status")
     # Receipts delivered as DUPLICATE_SEQUENCE_NUMBER (offset -1), idempotent cases only.
     no_offset="$(sed -n 's/^roundtrip lz4: \([0-9]*\) delivered as duplicates, offset -1$/\1/p' "$rt_log")"
     no_offset="${no_offset:-0}"
-    if ((rc == 0)) && [[ "$line" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
-        ok "$name: roundtrip exit status 0, \"$line\": every receipt succeeded" \
+    if ((f == 0)); then
+        ok "$name: roundtrip exit status 0, \"$p passed, $f failed\": every receipt succeeded" \
             "($no_offset of them as duplicates with offset -1)"
     else
-        local note=""
-        if ((rc == 124 || rc == 137)); then note=" (timed out after ${CASE_TIMEOUT_S}s)"; fi
-        bad "$name: roundtrip exit status $rc$note, closing line \"${line:-missing}\"; its last lines:"
+        bad "$name: roundtrip exit status $status, $p passed, $f failed; its last lines:"
         tail -n 25 "$rt_log" | indent
     fi
     if ((no_offset > 0)); then
@@ -207,8 +186,7 @@ fi
 
 ON_ERROR_HINT="tansu did not start: read $broker_dir/tansu.log"
 proxy_port="$(scripts/broker.sh free-port)"
-BROKER_ADVERTISED_PORT="$proxy_port" scripts/broker.sh start "$broker_dir" 2>>"$scratch/broker.log"
-broker_started=1
+BROKER_ADVERTISED_PORT="$proxy_port" start_broker "$broker_dir" 2>>"$scratch/broker.log"
 upstream="$(scripts/broker.sh address "$broker_dir")"
 if [ "$upstream" = "127.0.0.1:$proxy_port" ]; then
     bad "tansu took the proxy's port $proxy_port itself; run again"
@@ -224,5 +202,4 @@ for idempotent in true false; do
     done
 done
 
-cleanup
 finish

@@ -21,6 +21,8 @@ import os
 import re
 import sys
 
+import tally
+
 PATH = re.compile(r"\b((?:crate|super|self)(?:::(?:super|[A-Za-z_][A-Za-z0-9_]*))+)")
 USE_GROUP = re.compile(r"\buse\s+((?:crate|super|self)(?:::[a-z_][a-z0-9_]*)*)::\{([^;]*)\}", re.S)
 TEST_MOD = re.compile(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+([a-z_][a-z0-9_]*)\s*;")
@@ -158,7 +160,6 @@ def main(argv):
                 line = line.split("#", 1)[0].strip()
                 if line:
                     allowed.add(line)
-    passed = failed = 0
     seen = set()
     for comp in cycles:
         key = " <-> ".join(name(m) for m in comp)
@@ -168,19 +169,14 @@ def main(argv):
         print(f"{status}: {key}")
         for a, b in inside:
             print(f"    {name(a)} -> {name(b)}  ({why[(a, b)]})")
-        if key in allowed:
-            passed += 1
-        else:
-            failed += 1
+        tally.check(key in allowed, f"{key} is not in {allow_file}", quiet=True)
     for key in sorted(allowed - seen):
-        print(f"STALE: {key} is listed in {allow_file} but is no longer a cycle: take it off the list")
-        failed += 1
+        tally.check(False, f"STALE: {key} is listed in {allow_file} but is no longer a cycle: take it off the list")
     edges = sum(len(v) for v in graph.values())
     print(f"import_cycles: {len(modules)} files, {edges} edges, {len(cycles)} cycle(s)")
-    if failed == 0:
-        passed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    if tally.failed == 0:
+        tally.check(True, "no import cycle beyond the listed ones", quiet=True)
+    return tally.summary()
 
 
 if __name__ == "__main__":

@@ -16,23 +16,19 @@
 # Prints one line per check and ends with "N passed, N failed".
 set -uo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root" || exit 1
+# shellcheck source=scripts/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 [ $# -eq 2 ] || { echo "usage: $0 BROKERS TOPIC" >&2; exit 2; }
 brokers="$1"
 topic="$2"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*" >&2; }
 check() { # check DESCRIPTION CMD...
     local what="$1"
     shift
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
 
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+version="$ABLKAFKA_VERSION"
 major="${version%%.*}"
 rest="${version#*.}"
 minor="${rest%%.*}"
@@ -40,11 +36,13 @@ if [ "$major" = 0 ]; then abi="0.$minor"; else abi="$major"; fi
 soname="libablkafka.so.$abi"
 so="target/release/libablkafka.so"
 
-make --no-print-directory lib >/dev/null || { bad "make lib"; echo "$passed passed, $failed failed"; exit 1; }
+make --no-print-directory lib >/dev/null || { bad "make lib"; finish; }
 
 # ---------------------------------------------------------------- exports
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck disable=SC2317 # called on exit
+remove_tmp() { rm -rf "$tmp"; }
+on_exit remove_tmp
 # The header's functions: the identifier before "(" on each declaration line.
 grep -E '^[A-Za-z].*\(' include/ablkafka.h | grep -vE '^(typedef|#)' |
     sed -E 's/^[^(]*[ *]([A-Za-z_][A-Za-z0-9_]*)\(.*/\1/' | sort -u >"$tmp/header.txt"
@@ -116,5 +114,4 @@ else
     bad "static link against libablkafka.a"
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

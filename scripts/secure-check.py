@@ -43,6 +43,8 @@ import uuid
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition, OFFSET_BEGINNING
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import tally
+
 
 def read_env(path):
     env = {}
@@ -194,17 +196,12 @@ def names(codes):
 def check(env):
     ep = Endpoints(env)
     run = uuid.uuid4().hex[:8]
-    passed = failed = 0
 
     def ok(msg):
-        nonlocal passed
-        passed += 1
-        print(f"ok   {msg}", flush=True)
+        tally.check(True, msg)
 
     def bad(msg):
-        nonlocal failed
-        failed += 1
-        print(f"FAIL {msg}", flush=True)
+        tally.check(False, msg)
 
     good = [
         ("ssl", ep.ssl()),
@@ -295,8 +292,7 @@ def check(env):
         bad(f"sasl_plaintext PLAIN: delivered={delivered}, errors {names(codes)}, "
             f"NoSharedMechanism in {log}: {after - before} new")
 
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return tally.summary()
 
 
 CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}

@@ -11,11 +11,12 @@
 #     each way over every protocol below, and the failures that must fail (wrong CA, name
 #     mismatch, expired certificate: -181; wrong or no client certificate; wrong password:
 #     -169). SECURE_CHECK=0 leaves this out;
-#   - then, over the same endpoints, c-tests/secure_errors.c: every refusal with its code
-#     (-181, -169), its reason, no secret in any message, Responses failing with -192
-#     after message.timeout.ms; options refused at build; the redaction of secrets;
-#     c-tests/session_renewal.c (KIP-368: 70 s over tansu's 60 s SASL sessions);
-#     c-tests/abl_ctypes.py and examples-c/sasl_ssl.c over sasl_ssl;
+#   - then, over the same endpoints, the lines of c-tests/manifest with brokers secure:
+#     c-tests/secure_errors.c, every refusal with its code (-181, -169), its reason, no
+#     secret in any message, Responses failing with -192 after message.timeout.ms; options
+#     refused at build; the redaction of secrets; c-tests/session_renewal.c (KIP-368: 70 s
+#     over tansu's 60 s SASL sessions); examples-c/sasl_ssl.c; and c-tests/abl_ctypes.py
+#     over sasl_ssl;
 #   - for each row, on a fresh 3-partition topic per codec, roundtrip sends SECURE_COUNT
 #     (300) messages with the row's security options (NAME=VALUE producer options) and
 #     checks every receipt; scripts/verify.py reads the topic back with librdkafka over the
@@ -43,12 +44,10 @@
 # exit, also on failure or interrupt. Logs: build/test/secure/.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-# shellcheck source=scripts/env.sh
-. scripts/env.sh
-# shellcheck source=scripts/on-error.sh
-. scripts/on-error.sh
+# shellcheck source=scripts/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+# shellcheck source=scripts/manifest.sh
+. scripts/manifest.sh
 
 COUNT="${SECURE_COUNT:-300}"
 CASE_TIMEOUT_S="${SECURE_CASE_TIMEOUT_S:-120}"
@@ -58,24 +57,11 @@ scratch="$root/build/test/secure"
 brokers_dir="$scratch/brokers"
 roundtrip="${1:-${ROUNDTRIP:-$root/build/bin/roundtrip}}"
 
-# shellcheck source=scripts/counted.sh
-. scripts/counted.sh
-
-brokers_started=0
-cleanup() {
-    if ((brokers_started)); then
-        scripts/secure-brokers.sh stop "$brokers_dir" 2>>"$scratch/brokers.log" || true
-        brokers_started=0
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # run_row NAME SLUG BROKER BOOTSTRAP RAW_BROKERS DB CODEC... -- OPTION...
 # BROKER: secure-brokers.sh's name for the tansu (t1..t4); RAW_BROKERS: its plain port
 # for verify.py's codec check, or "" when it has none; DB: its sqlite file, or "" (memory).
 run_row() {
-    local name="$1" slug="$2" broker="$3" bootstrap="$4" raw="$5" db="$6" codec topic expect rt_log v_log rc line
+    local name="$1" slug="$2" broker="$3" bootstrap="$4" raw="$5" db="$6" codec topic expect rt_log v_log status p f
     shift 6
     local -a codecs=() options=() config=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do
@@ -100,18 +86,13 @@ run_row() {
             continue
         fi
 
-        set +e
-        timeout --kill-after=5 "$CASE_TIMEOUT_S" "$roundtrip" \
-            "$bootstrap" "$topic" "$codec" "$COUNT" "$expect" 0 "${options[@]}" >"$rt_log" 2>&1
-        rc=$?
-        set -e
-        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rt_log" | tail -n 1 || true)"
-        if ((rc == 0)) && [[ "$line" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
-            ok "$name, $codec: roundtrip of $COUNT messages, \"$line\""
+        QUIET_RUNS=0 run_logged "$rt_log" "$CASE_TIMEOUT_S" "$roundtrip" \
+            "$bootstrap" "$topic" "$codec" "$COUNT" "$expect" 0 "${options[@]}"
+        read -r p f < <(counts_of "$rt_log" "$status")
+        if ((f == 0)); then
+            ok "$name, $codec: roundtrip of $COUNT messages, \"$p passed, $f failed\""
         else
-            local note=""
-            if ((rc == 124 || rc == 137)); then note=" (timed out after ${CASE_TIMEOUT_S}s)"; fi
-            bad "$name, $codec: roundtrip exit status $rc$note, closing line \"${line:-missing}\"; its last lines ($rt_log):"
+            bad "$name, $codec: roundtrip exit status $status, $p passed, $f failed; its last lines ($rt_log):"
             tail -n 15 "$rt_log" | indent
         fi
 
@@ -175,8 +156,7 @@ if [ -n "$missing" ]; then
     finish
 fi
 
-brokers_started=1 # stop whatever part of it started, also if start fails
-if ! scripts/secure-brokers.sh start "$brokers_dir" 2>>"$scratch/brokers.log"; then
+if ! start_secure_brokers "$brokers_dir"; then
     bad "secure-brokers.sh start failed; the end of $scratch/brokers.log:"
     tail -n 30 "$scratch/brokers.log" | indent
     finish
@@ -220,68 +200,29 @@ run_row "sasl_ssl SCRAM-SHA-512" sasl-ssl-512 t4 "$SASL_SSL_BOOTSTRAP" "" "$T4_D
     "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD"
 
 # ---------------------------------------------------------------- refusals, redaction, renewal
-# Each program below ends with "N passed, N failed"; it counts here as one pass or fail.
-bin="$(dirname "$roundtrip")"
-run_program() { # run_program LABEL TIMEOUT_S CMD...
-    local label="$1" limit="$2" log rc line
-    shift 2
-    log="$scratch/$(printf '%s' "$label" | tr -c 'A-Za-z0-9' '-').log"
-    set +e
-    timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1
-    rc=$?
-    set -e
-    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)"
-    if ((rc == 0)) && [[ "$line" =~ ^[0-9]+\ passed,\ 0\ failed$ ]]; then
-        ok "$label: \"$line\"; $(grep -m 1 -E '^(secure_errors|session_renewal|delivered)' "$log" || true)"
+# The manifest's lines for these endpoints; each program ends with "N passed, N failed"
+# and counts here as one check.
+manifest_count() { # manifest_count NAME PASSED FAILED LOG
+    if (($3 == 0)); then
+        ok "$1: \"$2 passed, $3 failed\"; $(grep -m 1 -E '^(secure_errors|session_renewal|delivered)' "$4" || true)"
     else
-        bad "$label: exit status $rc, closing line \"${line:-missing}\"; its last lines ($log):"
-        tail -n 15 "$log" | indent
+        bad "$1: $2 passed, $3 failed; its last lines ($4):"
+        tail -n 15 "$4" | indent
     fi
 }
-errors="$bin/secure_errors"
-scram512=(sasl.mechanism=SCRAM-SHA-512 "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD")
-run_program "refused: unknown CA" 30 "$errors" connect "$SSL_BOOTSTRAP" -181 "UnknownIssuer" \
-    security.protocol=ssl "ssl.ca.location=$OTHER_CA_PEM"
-run_program "refused: name mismatch" 30 "$errors" connect "$BADNAME_BOOTSTRAP" -181 "not valid for name" "${tls[@]}"
-run_program "refused: expired certificate" 30 "$errors" connect "$EXPIRED_BOOTSTRAP" -181 "certificate expired" "${tls[@]}"
-run_program "refused: no client certificate" 30 "$errors" connect "$MTLS_BOOTSTRAP" -181 "CertificateRequired" "${tls[@]}"
-run_program "refused: client certificate of another CA" 30 "$errors" connect "$MTLS_BOOTSTRAP" -181 "UnknownCA" "${tls[@]}" \
-    "ssl.certificate.location=$OTHER_CLIENT_CERT" "ssl.key.location=$OTHER_CLIENT_KEY"
-run_program "refused: wrong password" 30 "$errors" connect "$SASL_SSL_BOOTSTRAP" -169 "invalid-proof" "${tls[@]}" \
-    security.protocol=sasl_ssl sasl.mechanism=SCRAM-SHA-512 "sasl.username=$SCRAM512_USER" "sasl.password=not-$SCRAM512_PASSWORD"
-run_program "refused: unknown user" 30 "$errors" connect "$SASL_PLAINTEXT_BOOTSTRAP" -169 "unknown-user" \
-    security.protocol=sasl_plaintext sasl.mechanism=SCRAM-SHA-256 sasl.username=nobody "sasl.password=$SCRAM256_PASSWORD"
-run_program "refused: mechanism not enabled (PLAIN)" 30 "$errors" connect "$SASL_PLAINTEXT_BOOTSTRAP" -169 \
-    "closed the connection" security.protocol=sasl_plaintext sasl.mechanism=PLAIN \
-    "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD"
-run_program "refused at build: missing CA file" 10 "$errors" build ssl.ca.location "No such file" \
-    security.protocol=ssl ssl.ca.location=/nonexistent/ca.pem
-run_program "refused at build: certificate without key" 10 "$errors" build ssl.certificate "needs its key" \
-    "${tls[@]}" "ssl.certificate.location=$CLIENT_CERT"
-run_program "refused at build: encrypted key, wrong password" 10 "$errors" build ssl.key.location "cannot be decrypted" \
-    "${tls[@]}" "ssl.certificate.location=$CLIENT_CERT" "ssl.key.location=$CLIENT_KEY_ENCRYPTED" \
-    "ssl.key.password=not-$CLIENT_KEY_PASSWORD"
-run_program "refused at build: a key that does not parse" 10 "$errors" build ssl.key.location "not a PEM private key" \
-    "${tls[@]}" "ssl.certificate.location=$CLIENT_CERT" "ssl.key.location=$CLIENT_CERT"
-run_program "secrets redacted" 10 "$errors" redaction
+LOGS="$scratch/logs"
+MANIFEST_SCRATCH="$scratch"
+SECURE_DIR="$brokers_dir"
+QUIET_RUNS=0
+run_manifest plain secure
 
-# KIP-368: tansu grants 60 s SASL sessions; the producer must renew them by reconnecting.
-scripts/secure-brokers.sh topic "$brokers_dir" t3 secure-renewal 1 2>>"$scratch/brokers.log" || true
-run_program "SASL session renewal (70 s)" 150 "$bin/session_renewal" "$SASL_PLAINTEXT_BOOTSTRAP" secure-renewal 70 \
-    security.protocol=sasl_plaintext "${scram512[@]}"
-
-# The ABL-style FFI test, and the C example, over sasl_ssl.
+# The ABL-style FFI test over sasl_ssl.
 scripts/secure-brokers.sh topic "$brokers_dir" t4 secure-abl 3 2>>"$scratch/brokers.log" || true
-run_program "abl ctypes over sasl_ssl" 120 "$VENV_PYTHON" c-tests/abl_ctypes.py "$root/target/release/libablkafka.so" \
+abl_log="$scratch/abl-ctypes-over-sasl_ssl.log"
+run_logged "$abl_log" 120 "$VENV_PYTHON" c-tests/abl_ctypes.py "$root/target/release/libablkafka.so" \
     "$SASL_SSL_BOOTSTRAP" secure-abl 300 security.protocol=SASL_SSL sasl.mechanisms=SCRAM-SHA-512 \
     "sasl.username=$SCRAM512_USER" "sasl.password=$SCRAM512_PASSWORD" "ssl.ca.location=$CA_PEM"
-example_log="$scratch/example-sasl_ssl.log"
-if timeout 60 "$bin/sasl_ssl" "$SASL_SSL_BOOTSTRAP" secure-abl "$CA_PEM" "$SCRAM512_USER" "$SCRAM512_PASSWORD" \
-    >"$example_log" 2>&1 && grep -q '^delivered to partition' "$example_log"; then
-    ok "example sasl_ssl: $(cat "$example_log")"
-else
-    bad "example sasl_ssl: $(tail -n 3 "$example_log")"
-fi
+read -r p f < <(counts_of "$abl_log" "$status")
+manifest_count "abl ctypes over sasl_ssl" "$p" "$f" "$abl_log"
 
-cleanup
 finish

@@ -11,17 +11,15 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root" || exit 1
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*" >&2; }
-
+# The real cache, before the harness reads scripts/env.sh (which would set it).
 real_cache="${ABLKAFKA_CACHE:-$HOME/.cache/ablkafka}"
+# shellcheck source=scripts/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+
 empty="$(mktemp -d)"
-trap 'rm -rf "$empty"' EXIT
+# shellcheck disable=SC2317 # called on exit
+remove_empty() { rm -rf "$empty"; }
+on_exit remove_empty
 # Only the cache is fresh: the paths derived from it must be too.
 fresh=(env -u TANSU_ROOT -u TANSU_BIN -u TANSU_INSTALL_LOG -u VENV_DIR -u RDKAFKA_LIB
     ABLKAFKA_CACHE="$empty/cache")
@@ -73,5 +71,4 @@ if [ -d "$real_cache" ]; then
     if grep -q "nothing to install" <<<"$out"; then ok "with the installed cache, --check has nothing to install"; else bad "with the installed cache: $out"; fi
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

@@ -178,12 +178,17 @@ fn readers_see_a_receipts_own_values_or_invalid_while_slots_are_freed_and_reused
     const RECORDS: usize = 40_000;
     let issued: Arc<Vec<std::sync::atomic::AtomicU64>> = Arc::new((0..RECORDS).map(|_| std::sync::atomic::AtomicU64::new(0)).collect());
     let done = Arc::new(AtomicBool::new(false));
+    // Passes the readers have made: the issuer waits for more of them now and
+    // then, so they read while it frees and reuses slots even on a machine
+    // too busy to schedule them before the issuer is through.
+    let passes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let readers: Vec<_> = (0..4)
         .map(|r| {
-            let (issued, done) = (Arc::clone(&issued), Arc::clone(&done));
+            let (issued, done, passes) = (Arc::clone(&issued), Arc::clone(&done), Arc::clone(&passes));
             std::thread::spawn(move || {
                 let (mut valid, mut invalid) = (0u64, 0u64);
                 while !done.load(Ordering::Acquire) {
+                    passes.fetch_add(1, Ordering::AcqRel);
                     for (n, raw) in issued.iter().enumerate().skip(r).step_by(3) {
                         let raw = raw.load(Ordering::Acquire);
                         if raw == 0 {
@@ -218,6 +223,12 @@ fn readers_see_a_receipts_own_values_or_invalid_while_slots_are_freed_and_reused
             kept.push((n, h));
         } else {
             assert!(h.free());
+        }
+        if n % 4_000 == 3_999 {
+            let seen = passes.load(Ordering::Acquire);
+            while passes.load(Ordering::Acquire) < seen + 4 {
+                std::thread::yield_now();
+            }
         }
     }
     done.store(true, Ordering::Release);
