@@ -121,7 +121,8 @@ impl Connection {
                 code => return Err(BrokerError::new(code, &self.address, format_args!("ApiVersions: {}", code.message()))),
             }
         }
-        unreachable!("the fallback version's answer returns")
+        // The fallback's answer returns above; no panic path on a connection.
+        Err(BrokerError::new(ErrorCode::UNSUPPORTED_VERSION, &self.address, "ApiVersions: no version both sides speak"))
     }
 
     /// True once the SASL session should be renewed: the connection takes
