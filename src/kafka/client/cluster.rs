@@ -145,6 +145,16 @@ impl Cluster {
         }
     }
 
+    /// The open connection to broker `node_id`, if there is one and it can
+    /// take requests now; never waits (a connection being opened counts as
+    /// none).
+    pub fn connected_broker(&self, node_id: i32) -> Option<Arc<Connection>> {
+        let slot = self.brokers.locked().get(&node_id).cloned()?;
+        let connection = slot.connection.try_lock().ok()?;
+        let address = slot.address.locked();
+        connection.as_ref().filter(|c| c.is_alive() && c.address() == *address && !c.session_expiring()).cloned()
+    }
+
     /// Drops the requests in flight on every connection without answering
     /// them: the producer is closing, and their batches fail as dropped.
     pub fn abandon_all(&self) {

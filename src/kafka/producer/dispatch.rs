@@ -1,10 +1,12 @@
-//! Due batches into Produce requests: `send_to_leader`, a task the sender
-//! starts on the producer's runtime for each leader's due batches (taken
-//! out of the accumulator, which marked their partitions in flight, counted
-//! the leader's max.in.flight slot and held back leaders over
-//! queue.buffering.backpressure.threshold), connects if need be, packs big
-//! batches on the blocking pool, and hands them to `submit_produce`, the one
-//! function that builds a Produce request and gives it to a connection's wire.
+//! Due batches into Produce requests. `dispatch` takes one leader's batches
+//! from the drain (taken out of the accumulator, which marked their
+//! partitions in flight and counted the leader's max.in.flight slot): when
+//! the leader's connection is open and every batch small enough to pack in
+//! place, it submits them at once on the draining thread; otherwise a task on
+//! the producer's runtime (`send_to_leader`) connects, packs big batches on
+//! the blocking pool, then submits. Either way `submit_produce` is the one
+//! function that builds a Produce request and gives it to a connection's
+//! wire.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -51,10 +53,29 @@ impl Drop for RequestSlot {
     }
 }
 
-/// Sends `batches`, due for `leader` and counted in one of its slots, from
-/// the producer's runtime.
-pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Vec<Batch>) {
-    let slot = RequestSlot::new(&shared, leader);
+/// Sends `batches`, due for `leader` and counted in one of its slots: at
+/// once when its connection is open and they pack in place, else from a task.
+pub(super) fn dispatch(shared: &Arc<Shared>, leader: i32, mut batches: Vec<Batch>) {
+    let slot = RequestSlot::new(shared, leader);
+    let packs_here = batches.iter().all(|b| shared.packer.packs_here(b));
+    match shared.cluster.connected_broker(leader).filter(|_| packs_here) {
+        Some(connection) => {
+            let Some(version) = produce_version_or_fail(shared, &connection, &mut batches) else { return };
+            for batch in &mut batches {
+                shared.packer.pack_here(batch);
+            }
+            submit_produce(shared, &connection, slot, version, batches);
+        }
+        None => {
+            shared.runtime.spawn(send_to_leader(Arc::clone(shared), slot, batches));
+        }
+    }
+}
+
+/// `dispatch`'s task: connects if need be (within the batches'
+/// message.timeout.ms), packs, and submits.
+async fn send_to_leader(shared: Arc<Shared>, slot: RequestSlot, mut batches: Vec<Batch>) {
+    let Some(leader) = slot.leader else { return };
     let config = &shared.config;
     // Connecting (TCP, then ApiVersions) may take up to its own timeouts;
     // the batches' message.timeout.ms bounds it too, so that a broker that
@@ -79,18 +100,27 @@ pub(super) async fn send_to_leader(shared: Arc<Shared>, leader: i32, batches: Ve
             return;
         }
     };
-    let Some(version) = produce_version(&batches, &connection) else {
-        let code = match min_produce_version(&batches) > *PRODUCE_VERSIONS.start() {
+    let Some(version) = produce_version_or_fail(&shared, &connection, &mut batches) else { return };
+    let batches = shared.packer.pack(batches).await;
+    submit_produce(&shared, &connection, slot, version, batches);
+}
+
+/// The Produce version to speak to this broker: the newest both sides
+/// know, and new enough for the batches' codecs. When there is none, the
+/// batches fail (taken out of `batches`) and None comes back.
+fn produce_version_or_fail(shared: &Shared, connection: &Connection, batches: &mut Vec<Batch>) -> Option<i16> {
+    let oldest = min_produce_version(batches);
+    let version = connection.version_for(ProduceRequest::<Batch>::API_KEY, oldest..=*PRODUCE_VERSIONS.end());
+    if version.is_none() {
+        let code = match oldest > *PRODUCE_VERSIONS.start() {
             true => ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
-        for batch in batches {
-            finish(&shared, batch, Outcome::Failed(RequestFailure { code, written: false }));
+        for batch in batches.drain(..) {
+            finish(shared, batch, Outcome::Failed(RequestFailure { code, written: false }));
         }
-        return;
-    };
-    let batches = shared.packer.pack(batches).await;
-    submit_produce(&shared, &connection, slot, version, batches);
+    }
+    version
 }
 
 /// Builds one Produce request from `batches` (packed already) and submits
@@ -129,12 +159,6 @@ fn submit_produce(shared: &Arc<Shared>, connection: &Connection, mut slot: Reque
 
 /// The Produce versions this client speaks.
 const PRODUCE_VERSIONS: std::ops::RangeInclusive<i16> = ProduceRequest::<Batch>::VERSIONS;
-
-/// The Produce version to speak to this broker: the newest both sides
-/// know, and new enough for the batches' codecs; None when there is none.
-fn produce_version(batches: &[Batch], connection: &Connection) -> Option<i16> {
-    connection.version_for(ProduceRequest::<Batch>::API_KEY, min_produce_version(batches)..=*PRODUCE_VERSIONS.end())
-}
 
 /// The oldest Produce version that carries every batch's codec.
 fn min_produce_version(batches: &[Batch]) -> i16 {

@@ -1,8 +1,10 @@
 //! The producer: `send` encodes a record into its partition's batch on the
 //! caller's thread, wakes the sender if a batch opened or filled, and
 //! returns its receipt at once; a background thread with its own
-//! single-threaded tokio runtime does all the network work, and is the only
-//! one that builds requests (`sender`, then `dispatch`).
+//! single-threaded tokio runtime does the network work. Requests are built
+//! by one drain (`drain`, then `dispatch`), which the sender runs, and which
+//! `send` runs in place at linger.ms=0 with nothing in flight, where waking
+//! the sender would only add latency.
 //!
 //! The runtime belongs to the producer: `close` stops and joins it, so a
 //! library with no open producer runs no thread at all.
@@ -12,6 +14,7 @@ mod answer;
 mod batch;
 mod decision;
 mod dispatch;
+mod drain;
 mod gauge;
 mod idempotence;
 mod jobs;
@@ -28,6 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub use accumulator::Outgoing;
 use accumulator::{Accumulator, Appended, Refusal};
 use batch::payload_len;
+use drain::DrainClaim;
 use gauge::QueueGauge;
 use packer::Packer;
 pub use shared::ProducerStatus;
@@ -95,11 +99,17 @@ impl Producer {
         // frame holds only headers: larger ones come from rare large records.
         let buffers = Arc::new(BufferPool::keeping_up_to(config.batch_size.max(1 << 20).saturating_mul(2)));
         let wake = Arc::new(tokio::sync::Notify::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
         let shared = Arc::new(Shared {
             stats: Statistics::new(config.statistics_interval),
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
             cluster: Arc::new(Cluster::new(Arc::clone(&config), Arc::clone(&buffers), Arc::clone(&logger))),
             packer: Packer::new(Arc::clone(&buffers)),
+            runtime: runtime.handle().clone(),
+            drain_claim: DrainClaim::default(),
             config,
             gauge,
             buffers,
@@ -110,10 +120,6 @@ impl Producer {
             status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
             logger: Arc::clone(&logger),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
         let background = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("ablkafka".into())
@@ -183,7 +189,7 @@ impl Producer {
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
             return Err(Refused::Code(ErrorCode::QUEUE_FULL));
         }
-        let (wake, receipt) = {
+        let (wake, drain_here, receipt) = {
             let mut queues = self.shared.queues();
             if let Some(code) = queues.refusal() {
                 drop(queues);
@@ -202,9 +208,17 @@ impl Producer {
                     });
                 }
             };
-            (wake, receipt)
+            // linger.ms=0 with nothing in flight: nothing to batch with.
+            let drain_here = wake && config.linger.is_zero() && queues.requests_in_flight() == 0;
+            (wake, drain_here, receipt)
         };
-        if wake {
+        if drain_here {
+            // The sender is woken only for what the drain leaves (or, if
+            // another thread drains, by that thread).
+            if drain::drain(&self.shared).is_some_and(|left| !left.left_nothing()) {
+                self.shared.wake.notify_one();
+            }
+        } else if wake {
             self.shared.wake.notify_one();
         }
         Ok(receipt)

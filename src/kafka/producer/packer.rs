@@ -49,8 +49,18 @@ impl Packer {
         Packer { buffers, threads: Arc::new(Semaphore::new(cpus)) }
     }
 
+    /// Whether `pack` packs `batch` where it is (packed already, or too
+    /// small to be worth a thread hand-off).
+    pub fn packs_here(&self, batch: &Batch) -> bool {
+        let hand_off_min = match batch.settings.codec {
+            Codec::None => SUM_HAND_OFF_MIN_BYTES,
+            _ => COMPRESS_HAND_OFF_MIN_BYTES,
+        };
+        batch.records.is_packed() || batch.records.encoded_len() < hand_off_min
+    }
+
     /// Packs `batch` on this thread with its topic's codec, if not packed yet.
-    fn pack_here(&self, batch: &mut Batch) {
+    pub fn pack_here(&self, batch: &mut Batch) {
         let (codec, level) = (batch.settings.codec, batch.settings.compression_level);
         batch.records.pack(codec, level, || self.buffers.take(0));
     }
@@ -62,11 +72,7 @@ impl Packer {
     pub async fn pack(&self, batches: Vec<Batch>) -> Vec<Batch> {
         let mut packing = Vec::with_capacity(batches.len());
         for mut batch in batches {
-            let hand_off_min = match batch.settings.codec {
-                Codec::None => SUM_HAND_OFF_MIN_BYTES,
-                _ => COMPRESS_HAND_OFF_MIN_BYTES,
-            };
-            if batch.records.is_packed() || batch.records.encoded_len() < hand_off_min {
+            if self.packs_here(&batch) {
                 self.pack_here(&mut batch);
                 packing.push(Packing::Done(batch));
                 continue;

@@ -1,26 +1,26 @@
-//! The producer's background loop, on its own runtime thread: it takes due
-//! batches out of the accumulator and starts a task to send each leader's
-//! (`dispatch::send_to_leader`), fails what expired while queued, and starts
-//! the background jobs (metadata, producer id) when they are wanted, and
-//! once a second closes idle connections whose SASL session ends soon. It
-//! sleeps until something is due or it is woken: by a send that started a
-//! batch, a request that is over, a flush, a job that ended, or close.
+//! The producer's background loop, on its own runtime thread: it drains the
+//! accumulator (`drain`: due batches to their leaders, expired ones failed),
+//! starts the background jobs (metadata, producer id) when they are wanted,
+//! and once a second closes idle connections whose SASL session ends soon.
+//! It sleeps until something is due or it is woken: by a send that started
+//! or filled a batch, a request that is over, a flush, a job that ended, or
+//! close.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::dispatch::send_to_leader;
+use super::drain::{drain, Drained};
 use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
 use super::shared::Shared;
 use super::statistics::snapshot::Timer;
-use crate::kafka::error::ErrorCode;
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 /// How soon a producer held back by queue.buffering.backpressure.threshold
-/// looks again at its connections.
-const BACKPRESSURE_RECHECK: Duration = Duration::from_millis(1);
+/// looks again at its connections, and the sender looks again after finding
+/// another thread draining (which wakes it only for what it leaves).
+const RECHECK: Duration = Duration::from_millis(1);
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let config = Arc::clone(&shared.config);
@@ -36,23 +36,19 @@ pub(super) async fn run(shared: Arc<Shared>) {
 
     while !shared.stopping.load(Ordering::Acquire) {
         let now = Instant::now();
-        let flushing = shared.flushing.load(Ordering::Acquire) > 0;
-        let untransmitted = shared.cluster.untransmitted();
-        let (due, needs_producer_id) = {
-            let mut queues = shared.queues();
-            let due = queues.take_due(now, flushing, &untransmitted);
-            // A new producer id is fetched only once no request is in flight,
-            // so no answer under the old id can arrive after it.
-            let needs = config.idempotence && queues.producer().is_none() && queues.refusal().is_none() && queues.requests_in_flight() == 0;
-            (due, needs)
+        // Another thread draining wakes the sender only for what it leaves
+        // behind; a look shortly after makes sure of it.
+        let due = drain(&shared).unwrap_or(Drained { next_due: Some(now + RECHECK), ..Drained::default() });
+        // A new producer id is fetched only once no request is in flight,
+        // so no answer under the old id can arrive after it.
+        let needs_producer_id = config.idempotence && {
+            let queues = shared.queues();
+            queues.producer().is_none() && queues.refusal().is_none() && queues.requests_in_flight() == 0
         };
-        for receipts in due.expired {
-            receipts.fail(ErrorCode::MSG_TIMED_OUT);
-        }
         let mut next_due = due.next_due;
         if due.backpressured {
             // The connection's writer drains on its own: look again shortly.
-            next_due = Some(next_due.map_or(now + BACKPRESSURE_RECHECK, |d| d.min(now + BACKPRESSURE_RECHECK)));
+            next_due = Some(next_due.map_or(now + RECHECK, |d| d.min(now + RECHECK)));
         }
         let mut due_at = |t: Option<Instant>| {
             if let Some(t) = t {
@@ -92,9 +88,6 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 shared.cluster.close_idle_connections(max_idle, now);
             }
             next_session_check = now + IDLE_WAKE;
-        }
-        for (leader, batches) in due.requests {
-            tokio::spawn(send_to_leader(Arc::clone(&shared), leader, batches));
         }
         if let Some(at) = statistics.tick(&shared, now) {
             next_due = Some(next_due.map_or(at, |d| d.min(at)));
@@ -142,7 +135,9 @@ mod tests {
     /// requests from piling up in front of a broker that stopped reading;
     /// at linger.ms=0 the application's thread used to build requests
     /// itself, past that check (1,025 unwritten and 2.4 GB queued in 60 s).
-    /// Every request comes from the sender now: no new one while the
+    /// Every request comes from the one drain now, the sender's or the
+    /// application thread's (which runs it here, at acks=0 and linger.ms=0,
+    /// on almost every send): no new one while the
     /// connection holds the threshold's count unwritten, so at most the
     /// ones taken before the first was written (each holds a max.in.flight
     /// slot until then), and what waits is bounded by

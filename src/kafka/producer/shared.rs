@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::accumulator::Accumulator;
+use super::drain::DrainClaim;
 use super::gauge::QueueGauge;
 use super::packer::Packer;
 use super::statistics::Statistics;
@@ -28,6 +29,10 @@ pub(super) struct Shared {
     pub(super) cluster: Arc<Cluster>,
     /// Packs batches (compressed, summed) before they are sent.
     pub(super) packer: Packer,
+    /// The producer's runtime, for the tasks a drain starts on any thread.
+    pub(super) runtime: tokio::runtime::Handle,
+    /// Who drains the accumulator now (`drain`).
+    pub(super) drain_claim: DrainClaim,
     /// Wakes the sender: a batch is due, metadata is wanted, a request is
     /// over, a job ended, or it must stop.
     pub(super) wake: Arc<tokio::sync::Notify>,
