@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::dispatch::dispatch;
 use super::shared::Shared;
@@ -34,10 +34,17 @@ pub(super) struct Drained {
     pub next_due: Option<Instant>,
 }
 
+/// The sender looks at the accumulator at least this often, so a drain
+/// elsewhere wakes it only for what is due sooner.
+pub(super) const SENDER_IDLE_WAKE: Duration = Duration::from_secs(1);
+
 impl Drained {
-    /// Nothing was left behind that the sender must schedule.
-    pub fn left_nothing(&self) -> bool {
-        !self.needs_metadata && !self.backpressured && self.next_due.is_none()
+    /// Whether the sender must look before its next idle look: to ask for
+    /// metadata, to retry a backed-up connection, or for something due
+    /// within `SENDER_IDLE_WAKE` of `now`. (Each record's expiry, minutes
+    /// away, is not worth a wake-up.)
+    pub fn needs_the_sender(&self, now: Instant) -> bool {
+        self.needs_metadata || self.backpressured || self.next_due.is_some_and(|t| t < now + SENDER_IDLE_WAKE)
     }
 }
 
@@ -113,7 +120,6 @@ mod tests {
     use crate::kafka::config::ConfigBuilder;
     use crate::kafka::producer::{Outgoing, Producer};
     use crate::kafka::protocol::record_headers::NO_HEADERS;
-    use std::time::Duration;
 
     /// The drain runs on the application's thread at linger.ms=0 with
     /// nothing in flight (acks=0 holds nothing in flight): the record's

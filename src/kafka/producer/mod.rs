@@ -215,7 +215,7 @@ impl Producer {
         if drain_here {
             // The sender is woken only for what the drain leaves (or, if
             // another thread drains, by that thread).
-            if drain::drain(&self.shared).is_some_and(|left| !left.left_nothing()) {
+            if drain::drain(&self.shared).is_some_and(|left| left.needs_the_sender(Instant::now())) {
                 self.shared.wake.notify_one();
             }
         } else if wake {

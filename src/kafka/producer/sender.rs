@@ -10,13 +10,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::drain::{drain, Drained};
+use super::drain::{drain, Drained, SENDER_IDLE_WAKE};
 use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
 use super::shared::Shared;
 use super::statistics::snapshot::Timer;
 
 /// Longest sleep with nothing due, so periodic work still happens.
-const IDLE_WAKE: Duration = Duration::from_secs(1);
+const IDLE_WAKE: Duration = SENDER_IDLE_WAKE;
 /// How soon a producer held back by queue.buffering.backpressure.threshold
 /// looks again at its connections, and the sender looks again after finding
 /// another thread draining (which wakes it only for what it leaves).
