@@ -15,7 +15,7 @@
 //! packing big batches go to a task), so a claim per leader would only
 //! scan the accumulator once per leader.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,52 +48,14 @@ impl Drained {
     }
 }
 
-/// Who drains: the count of drains asked for since the holder began its
-/// current pass; 0 when nobody drains.
-#[derive(Debug, Default)]
-pub(super) struct DrainClaim(AtomicUsize);
-
-impl DrainClaim {
-    /// Asks for a drain: true when this thread now holds the claim and must
-    /// drain, false when another drains and will look again.
-    fn ask(&self) -> bool {
-        self.0.fetch_add(1, Ordering::AcqRel) == 0
-    }
-
-    /// The asks a pass beginning now answers.
-    fn asked(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-
-    /// After a pass that answered `asked` asks: true when none came
-    /// meanwhile and the claim is let go, false when another pass is due.
-    fn finish(&self, asked: usize) -> bool {
-        self.0.fetch_sub(asked, Ordering::AcqRel) == asked
-    }
-}
-
-/// Lets the claim go if a pass panics, so that the next drain can run.
-struct Holding<'a>(&'a DrainClaim);
-
-impl Drop for Holding<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0 .0.store(0, Ordering::Release);
-        }
-    }
-}
-
 /// Drains until no drain was asked for meanwhile; None when another thread
 /// holds the claim (it drains again for this ask).
 pub(super) fn drain(shared: &Arc<Shared>) -> Option<Drained> {
-    if !shared.drain_claim.ask() {
-        return None;
-    }
-    let holding = Holding(&shared.drain_claim);
+    let holding = shared.drain_claim.ask()?;
     loop {
-        let asked = holding.0.asked();
+        let asked = holding.asked();
         let drained = drain_once(shared);
-        if holding.0.finish(asked) {
+        if holding.finish(asked) {
             return Some(drained);
         }
     }
@@ -151,29 +113,5 @@ mod tests {
         let written = broker.wait_for(Duration::from_secs(2), produced(2)).await;
         producer.close(Some(Duration::from_secs(5)));
         assert!(written, "the second Produce waited for the runtime: {} requests seen", broker.seen().requests.len());
-    }
-
-    #[test]
-    fn an_ask_while_another_drains_makes_the_holder_drain_again() {
-        let claim = DrainClaim::default();
-        assert!(claim.ask(), "the first ask holds the claim");
-        let asked = claim.asked();
-        assert!(!claim.ask(), "a second ask while held is left to the holder");
-        assert!(!claim.finish(asked), "the holder must drain again for the second ask");
-        let asked = claim.asked();
-        assert!(claim.finish(asked), "no ask came during the second pass");
-        assert!(claim.ask(), "a let-go claim is taken by the next ask");
-    }
-
-    #[test]
-    fn a_panicking_pass_lets_the_claim_go() {
-        let claim = DrainClaim::default();
-        let result = std::panic::catch_unwind(|| {
-            assert!(claim.ask());
-            let _holding = Holding(&claim);
-            panic!("a pass panicked");
-        });
-        assert!(result.is_err());
-        assert!(claim.ask(), "the claim was let go by the panic");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::accumulator::Accumulator;
-use super::drain::DrainClaim;
+use super::drain_claim::DrainClaim;
 use super::gauge::QueueGauge;
 use super::packer::Packer;
 use super::statistics::Statistics;
