@@ -9,11 +9,14 @@
 //! v3-v8 (zstd needs v7+), all non-flexible (request header v1, response
 //! header v0), and InitProducerId v0-v4, flexible from v2 (request header
 //! v2, response header v1: both handled here, not by the message). For
-//! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible.
+//! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible. For
+//! transactions: FindCoordinator v1-v4 (group and transaction keys),
+//! flexible from v3.
 
 pub mod api_versions;
 pub mod compression;
 pub mod crc32c_combine;
+pub mod find_coordinator;
 pub mod init_producer_id;
 pub mod metadata;
 pub mod primitives;
