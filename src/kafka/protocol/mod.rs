@@ -10,9 +10,10 @@
 //! header v0), and InitProducerId v0-v4, flexible from v2 (request header
 //! v2, response header v1: both handled here, not by the message). For
 //! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible. For
-//! transactions: FindCoordinator v1-v4 (group and transaction keys) and
-//! AddPartitionsToTxn v0-v3, flexible from v3.
+//! transactions: FindCoordinator v1-v4 (group and transaction keys),
+//! AddPartitionsToTxn v0-v3 and AddOffsetsToTxn v0-v3, flexible from v3.
 
+pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod compression;
