@@ -11,13 +11,15 @@
 //! v2, response header v1: both handled here, not by the message). For
 //! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible. For
 //! transactions: FindCoordinator v1-v4 (group and transaction keys),
-//! AddPartitionsToTxn v0-v3 and AddOffsetsToTxn v0-v3, flexible from v3.
+//! AddPartitionsToTxn v0-v3, AddOffsetsToTxn v0-v3 and EndTxn v0-v3, all
+//! flexible from v3.
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod compression;
 pub mod crc32c_combine;
+pub mod end_txn;
 pub mod find_coordinator;
 pub mod init_producer_id;
 pub mod metadata;
