@@ -11,8 +11,8 @@
 //! v2, response header v1: both handled here, not by the message). For
 //! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible. For
 //! transactions: FindCoordinator v1-v4 (group and transaction keys),
-//! AddPartitionsToTxn v0-v3, AddOffsetsToTxn v0-v3 and EndTxn v0-v3, all
-//! flexible from v3.
+//! AddPartitionsToTxn v0-v3, AddOffsetsToTxn v0-v3, TxnOffsetCommit v0-v3
+//! and EndTxn v0-v3, all flexible from v3.
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
@@ -29,6 +29,7 @@ pub mod record_batch;
 pub mod record_headers;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
+pub mod txn_offset_commit;
 
 use primitives::{DecodeError, DecodeResult, Decoder, EncodeError, Encoder};
 
