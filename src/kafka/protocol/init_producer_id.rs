@@ -17,6 +17,7 @@ pub const CURRENT_ID_SINCE: i16 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InitProducerIdResponse {
+    pub throttle_time_ms: i32,
     pub error_code: i16,
     pub producer_id: i64,
     pub producer_epoch: i16,
@@ -77,8 +78,8 @@ impl Request for InitProducerIdRequest<'_> {
 
     fn decode(body: &[u8], version: i16) -> DecodeResult<InitProducerIdResponse> {
         let mut d = Decoder::new(body);
-        d.i32()?; // throttle_time_ms
-        let response = InitProducerIdResponse { error_code: d.i16()?, producer_id: d.i64()?, producer_epoch: d.i16()? };
+        let response =
+            InitProducerIdResponse { throttle_time_ms: d.i32()?, error_code: d.i16()?, producer_id: d.i64()?, producer_epoch: d.i16()? };
         if Self::is_flexible(version) {
             d.skip_tagged_fields()?;
         }
@@ -126,12 +127,21 @@ mod tests {
     fn decodes_every_version_and_refuses_truncations() {
         for version in VERSIONS {
             let body = response(version);
-            let expected = InitProducerIdResponse { error_code: 0, producer_id: 4242, producer_epoch: 3 };
+            let expected = InitProducerIdResponse { throttle_time_ms: 0, error_code: 0, producer_id: 4242, producer_epoch: 3 };
             assert_eq!(decode_response::<InitProducerIdRequest>(&body, version).unwrap(), expected, "v{version}");
             for len in 0..body.len() {
                 assert!(decode_response::<InitProducerIdRequest>(&body[..len], version).is_err(), "v{version} prefix {len}");
             }
         }
+    }
+
+    #[test]
+    fn an_error_and_the_throttle_time_decode() {
+        // throttle 250 ms, PRODUCER_FENCED (90), id -1, epoch -1, no tags
+        let body = [0, 0, 0, 0xfa, 0, 90, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0];
+        let expected = InitProducerIdResponse { throttle_time_ms: 250, error_code: 90, producer_id: -1, producer_epoch: -1 };
+        assert_eq!(InitProducerIdRequest::decode(&body, 4).unwrap(), expected);
+        assert_eq!(InitProducerIdRequest::decode(&body[..16], 1).unwrap(), expected, "no tags before v2");
     }
 
     fn encoded(request: &InitProducerIdRequest, version: i16) -> Vec<u8> {
