@@ -9,11 +9,11 @@
 //! v3-v8 (zstd needs v7+), all non-flexible (request header v1, response
 //! header v0), and InitProducerId v0-v4 (idempotent or transactional),
 //! flexible from v2 (request header v2, response header v1: both handled
-//! here, not by the message). For
-//! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible. For
-//! transactions: FindCoordinator v1-v4 (group and transaction keys),
-//! AddPartitionsToTxn v0-v3, AddOffsetsToTxn v0-v3, TxnOffsetCommit v0-v3
-//! and EndTxn v0-v3, all flexible from v3.
+//! here, not by the message). For SASL: SaslHandshake v1 and
+//! SaslAuthenticate v0-v1, non-flexible. For transactions: FindCoordinator
+//! v1-v4 (group and transaction keys), AddPartitionsToTxn v0-v3,
+//! AddOffsetsToTxn v0-v3, TxnOffsetCommit v0-v3 and EndTxn v0-v3, all
+//! flexible from v3.
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
