@@ -31,6 +31,7 @@ impl CoordinatorType {
 }
 
 /// The coordinator of one group or transactional id.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FindCoordinatorRequest<'a> {
     pub key: &'a str,
     pub key_type: CoordinatorType,
