@@ -3,8 +3,10 @@
 //! Feeds a few hundred thousand byte strings, from a fixed seed, to every
 //! response parser (`split_response`, ApiVersions v0 and v3, Metadata v1-v8,
 //! Produce v3-v8, InitProducerId v0-v4, SaslHandshake v1, SaslAuthenticate
-//! v0-v1, each through `decode_response` as the connection reads answers,
-//! and the `Decoder` primitives): purely random bytes, valid
+//! v0-v1, and the transactions' FindCoordinator v1-v4, AddPartitionsToTxn,
+//! AddOffsetsToTxn, TxnOffsetCommit and EndTxn v0-v3, each through
+//! `decode_response` as the connection reads answers, and the `Decoder`
+//! primitives): purely random bytes, valid
 //! responses built by an encoder, and those valid responses mutated (bit
 //! flips, byte overwrites, truncation, insertion, and length fields replaced
 //! by hostile values such as -1, 0x7fff and 0x7fffffff). For each it checks:
@@ -26,13 +28,20 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use ablkafka::testing::protocol::add_offsets_to_txn::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
+use ablkafka::testing::protocol::add_partitions_to_txn::{
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, PartitionError, TopicErrors,
+};
 use ablkafka::testing::protocol::api_versions::{self, ApiVersionsRequest};
+use ablkafka::testing::protocol::end_txn::{EndTxnRequest, EndTxnResponse};
+use ablkafka::testing::protocol::find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse};
 use ablkafka::testing::protocol::init_producer_id::InitProducerIdRequest;
 use ablkafka::testing::protocol::metadata::{self, MetadataRequest};
 use ablkafka::testing::protocol::primitives::{Decoder, Encoder};
 use ablkafka::testing::protocol::produce::{self, ProduceRequest, RawBatch};
 use ablkafka::testing::protocol::sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse};
 use ablkafka::testing::protocol::sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse};
+use ablkafka::testing::protocol::txn_offset_commit::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use ablkafka::testing::protocol::{decode_response, split_response, Request};
 
 type Produce<'a> = ProduceRequest<RawBatch<'a>>;
@@ -306,6 +315,129 @@ fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, Vec<produce::Topic
     (body, topics)
 }
 
+/// The transaction messages are flexible from this version.
+const TXN_FLEXIBLE_SINCE: i16 = 3;
+
+/// A valid FindCoordinator response of `version` (1-4), response header
+/// included, and its content.
+fn find_coordinator_response(rng: &mut Rng, version: i16) -> (Vec<u8>, FindCoordinatorResponse) {
+    let flexible = version >= TXN_FLEXIBLE_SINCE;
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    if flexible {
+        tagged_fields(rng, &mut e); // response header v1
+    }
+    let failed = rng.chance(3);
+    let want = FindCoordinatorResponse {
+        throttle_time_ms: rng.below(1000) as i32,
+        error_code: if failed { 15 } else { 0 },
+        error_message: if failed || rng.chance(4) { Some(rng.text(40)) } else { None },
+        node_id: if failed { -1 } else { rng.below(10) as i32 },
+        host: if failed { String::new() } else { rng.text(20) },
+        port: if failed { -1 } else { 9000 + rng.below(1000) as i32 },
+    };
+    // A failure's host: "" from Kafka, null from librdkafka's mock cluster.
+    let host = if failed && rng.chance(2) { None } else { Some(want.host.as_str()) };
+    e.i32(want.throttle_time_ms);
+    if version >= 4 {
+        e.compact_array_len(1);
+        e.compact_string(&rng.text(20)); // key
+        e.i32(want.node_id);
+        e.compact_nullable_string(host);
+        e.i32(want.port);
+        e.i16(want.error_code);
+        e.compact_nullable_string(want.error_message.as_deref());
+        tagged_fields(rng, &mut e);
+    } else {
+        e.i16(want.error_code);
+        e.nullable_string_for(flexible, want.error_message.as_deref());
+        e.i32(want.node_id);
+        e.nullable_string_for(flexible, host);
+        e.i32(want.port);
+    }
+    if flexible {
+        tagged_fields(rng, &mut e);
+    }
+    (body, want)
+}
+
+/// A valid answer of AddPartitionsToTxn or TxnOffsetCommit (the same shape)
+/// of `version` (0-3), response header included, its throttle time and its
+/// per-topic per-partition error codes.
+fn topic_errors_response(rng: &mut Rng, version: i16) -> (Vec<u8>, i32, Vec<TopicErrors>) {
+    let flexible = version >= TXN_FLEXIBLE_SINCE;
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    if flexible {
+        tagged_fields(rng, &mut e);
+    }
+    let throttle_time_ms = rng.below(1000) as i32;
+    e.i32(throttle_time_ms);
+    let mut topics = Vec::new();
+    let nt = rng.below(5);
+    e.array_len_for(flexible, nt);
+    for _ in 0..nt {
+        let name = rng.text(30);
+        e.string_for(flexible, &name);
+        let np = rng.below(8);
+        e.array_len_for(flexible, np);
+        let mut partitions = Vec::new();
+        for p in 0..np {
+            let r = PartitionError { partition: p as i32, error_code: if rng.chance(4) { 51 } else { 0 } };
+            e.i32(r.partition);
+            e.i16(r.error_code);
+            if flexible {
+                tagged_fields(rng, &mut e);
+            }
+            partitions.push(r);
+        }
+        if flexible {
+            tagged_fields(rng, &mut e);
+        }
+        topics.push(TopicErrors { name, partitions });
+    }
+    if flexible {
+        tagged_fields(rng, &mut e);
+    }
+    (body, throttle_time_ms, topics)
+}
+
+/// A valid answer of AddOffsetsToTxn or EndTxn (the same shape) of
+/// `version` (0-3), response header included, its throttle time and error code.
+fn error_code_response(rng: &mut Rng, version: i16) -> (Vec<u8>, i32, i16) {
+    let flexible = version >= TXN_FLEXIBLE_SINCE;
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    if flexible {
+        tagged_fields(rng, &mut e);
+    }
+    let (throttle_time_ms, error_code) = (rng.below(1000) as i32, if rng.chance(3) { 51 } else { 0 });
+    e.i32(throttle_time_ms);
+    e.i16(error_code);
+    if flexible {
+        tagged_fields(rng, &mut e);
+    }
+    (body, throttle_time_ms, error_code)
+}
+
+/// A valid response of some transaction message and version (for mutation).
+fn txn_response(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(3) {
+        0 => {
+            let v = 1 + rng.below(4) as i16;
+            find_coordinator_response(rng, v).0
+        }
+        1 => {
+            let v = rng.below(4) as i16;
+            topic_errors_response(rng, v).0
+        }
+        _ => {
+            let v = rng.below(4) as i16;
+            error_code_response(rng, v).0
+        }
+    }
+}
+
 // ------------------------------------------------------------------ mutations
 
 /// Values that make length fields lie.
@@ -411,6 +543,11 @@ fn decode_everything(input: &[u8]) -> usize {
     ok += decode_as::<InitProducerIdRequest>(input);
     ok += decode_as::<SaslHandshakeRequest>(input);
     ok += decode_as::<SaslAuthenticateRequest>(input);
+    ok += decode_as::<FindCoordinatorRequest>(input);
+    ok += decode_as::<AddPartitionsToTxnRequest>(input);
+    ok += decode_as::<AddOffsetsToTxnRequest>(input);
+    ok += decode_as::<TxnOffsetCommitRequest>(input);
+    ok += decode_as::<EndTxnRequest>(input);
     ok + decode_primitives(input)
 }
 
@@ -513,6 +650,30 @@ fn valid_responses_decode_to_what_was_encoded() {
             let (body, want) = sasl_authenticate_response(&mut rng, v);
             assert_eq!(decode_response::<SaslAuthenticateRequest>(&body, v).unwrap(), want, "SaslAuthenticate v{v}");
         }
+        for v in FindCoordinatorRequest::VERSIONS {
+            let (body, want) = find_coordinator_response(&mut rng, v);
+            assert_eq!(decode_response::<FindCoordinatorRequest>(&body, v).unwrap(), want, "FindCoordinator v{v}");
+        }
+        for v in AddPartitionsToTxnRequest::VERSIONS {
+            let (body, throttle_time_ms, topics) = topic_errors_response(&mut rng, v);
+            let want = AddPartitionsToTxnResponse { throttle_time_ms, topics };
+            assert_eq!(decode_response::<AddPartitionsToTxnRequest>(&body, v).unwrap(), want, "AddPartitionsToTxn v{v}");
+        }
+        for v in TxnOffsetCommitRequest::VERSIONS {
+            let (body, throttle_time_ms, topics) = topic_errors_response(&mut rng, v);
+            let want = TxnOffsetCommitResponse { throttle_time_ms, topics };
+            assert_eq!(decode_response::<TxnOffsetCommitRequest>(&body, v).unwrap(), want, "TxnOffsetCommit v{v}");
+        }
+        for v in AddOffsetsToTxnRequest::VERSIONS {
+            let (body, throttle_time_ms, error_code) = error_code_response(&mut rng, v);
+            let want = AddOffsetsToTxnResponse { throttle_time_ms, error_code };
+            assert_eq!(decode_response::<AddOffsetsToTxnRequest>(&body, v).unwrap(), want, "AddOffsetsToTxn v{v}");
+        }
+        for v in EndTxnRequest::VERSIONS {
+            let (body, throttle_time_ms, error_code) = error_code_response(&mut rng, v);
+            let want = EndTxnResponse { throttle_time_ms, error_code };
+            assert_eq!(decode_response::<EndTxnRequest>(&body, v).unwrap(), want, "EndTxn v{v}");
+        }
     }
 }
 
@@ -523,7 +684,7 @@ fn arbitrary_bytes_never_panic_nor_over_allocate() {
     let (mut accepted, mut nonempty) = (0usize, 0usize);
     let start = std::time::Instant::now();
     for case in 0..total {
-        let input = match case % 5 {
+        let input = match case % 6 {
             // Purely random, mostly short.
             0 => {
                 let n = if rng.chance(10) { rng.below(2048) } else { rng.below(64) };
@@ -553,6 +714,10 @@ fn arbitrary_bytes_never_panic_nor_over_allocate() {
                         sasl_authenticate_response(&mut rng, v).0
                     }
                 };
+                mutate(&mut rng, valid)
+            }
+            5 => {
+                let valid = txn_response(&mut rng);
                 mutate(&mut rng, valid)
             }
             // A size-prefixed frame around a mutated response, as read from the socket.
@@ -589,6 +754,12 @@ fn hostile_lengths_at_every_offset_are_refused_cheaply() {
     }
     for v in Produce::VERSIONS {
         inputs.push(std::iter::repeat_with(|| produce_response(&mut rng, v).0).find(fits).unwrap());
+    }
+    for v in FindCoordinatorRequest::VERSIONS {
+        inputs.push(std::iter::repeat_with(|| find_coordinator_response(&mut rng, v).0).find(fits).unwrap());
+    }
+    for v in AddPartitionsToTxnRequest::VERSIONS {
+        inputs.push(std::iter::repeat_with(|| topic_errors_response(&mut rng, v).0).find(fits).unwrap());
     }
     for base in &inputs {
         for at in 0..base.len() {

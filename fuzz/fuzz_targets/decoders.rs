@@ -4,12 +4,17 @@
 //! justify into a failure too.
 #![no_main]
 
+use ablkafka::testing::protocol::add_offsets_to_txn::AddOffsetsToTxnRequest;
+use ablkafka::testing::protocol::add_partitions_to_txn::AddPartitionsToTxnRequest;
 use ablkafka::testing::protocol::api_versions::ApiVersionsRequest;
+use ablkafka::testing::protocol::end_txn::EndTxnRequest;
+use ablkafka::testing::protocol::find_coordinator::FindCoordinatorRequest;
 use ablkafka::testing::protocol::init_producer_id::InitProducerIdRequest;
 use ablkafka::testing::protocol::metadata::MetadataRequest;
 use ablkafka::testing::protocol::produce::{ProduceRequest, RawBatch};
 use ablkafka::testing::protocol::sasl_authenticate::SaslAuthenticateRequest;
 use ablkafka::testing::protocol::sasl_handshake::SaslHandshakeRequest;
+use ablkafka::testing::protocol::txn_offset_commit::TxnOffsetCommitRequest;
 use ablkafka::testing::protocol::{decode_response, split_response, Request};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,4 +36,9 @@ fuzz_target!(|data: &[u8]| {
     decode_as::<InitProducerIdRequest>(data);
     decode_as::<SaslHandshakeRequest>(data);
     decode_as::<SaslAuthenticateRequest>(data);
+    decode_as::<FindCoordinatorRequest>(data);
+    decode_as::<AddPartitionsToTxnRequest>(data);
+    decode_as::<AddOffsetsToTxnRequest>(data);
+    decode_as::<TxnOffsetCommitRequest>(data);
+    decode_as::<EndTxnRequest>(data);
 });

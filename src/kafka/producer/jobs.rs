@@ -126,7 +126,7 @@ pub(super) async fn fetch_producer_id(shared: Arc<Shared>, done: JobDone) {
     let result = shared
         .cluster
         .with_any_broker(|connection| async move {
-            let response = connection.call(&InitProducerIdRequest, timeout).await?;
+            let response = connection.call(&InitProducerIdRequest::idempotent(), timeout).await?;
             match ErrorCode::from_kafka(response.error_code) {
                 code if code.is_ok() => Ok((response.producer_id, response.producer_epoch)),
                 code => Err(crate::kafka::client::error::BrokerError {

@@ -7,13 +7,21 @@
 //! Versions spoken: ApiVersions v3 (flexible, but answered with response
 //! header v0), or v0 when the broker refuses v3; Metadata v1-v8, Produce
 //! v3-v8 (zstd needs v7+), all non-flexible (request header v1, response
-//! header v0), and InitProducerId v0-v4, flexible from v2 (request header
-//! v2, response header v1: both handled here, not by the message). For
-//! SASL: SaslHandshake v1 and SaslAuthenticate v0-v1, non-flexible.
+//! header v0), and InitProducerId v0-v4 (idempotent or transactional),
+//! flexible from v2 (request header v2, response header v1: both handled
+//! here, not by the message). For SASL: SaslHandshake v1 and
+//! SaslAuthenticate v0-v1, non-flexible. For transactions: FindCoordinator
+//! v1-v4 (group and transaction keys), AddPartitionsToTxn v0-v3,
+//! AddOffsetsToTxn v0-v3, TxnOffsetCommit v0-v3 and EndTxn v0-v3, all
+//! flexible from v3.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod compression;
 pub mod crc32c_combine;
+pub mod end_txn;
+pub mod find_coordinator;
 pub mod init_producer_id;
 pub mod metadata;
 pub mod primitives;
@@ -22,6 +30,7 @@ pub mod record_batch;
 pub mod record_headers;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
+pub mod txn_offset_commit;
 
 use primitives::{DecodeError, DecodeResult, Decoder, EncodeError, Encoder};
 

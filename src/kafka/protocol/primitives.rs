@@ -175,6 +175,40 @@ impl<'a> Encoder<'a> {
         self.unsigned_varint(0);
     }
 
+    // The same field in either form, chosen by whether the message's
+    // version is flexible: one line per field in the messages, not a match.
+
+    /// `compact_string` when `flexible`, else `string`.
+    pub fn string_for(&mut self, flexible: bool, s: &str) {
+        match flexible {
+            true => self.compact_string(s),
+            false => self.string(s),
+        }
+    }
+
+    /// `compact_nullable_string` when `flexible`, else `nullable_string`.
+    pub fn nullable_string_for(&mut self, flexible: bool, s: Option<&str>) {
+        match flexible {
+            true => self.compact_nullable_string(s),
+            false => self.nullable_string(s),
+        }
+    }
+
+    /// `compact_array_len` when `flexible`, else `array_len`.
+    pub fn array_len_for(&mut self, flexible: bool, len: usize) {
+        match flexible {
+            true => self.compact_array_len(len),
+            false => self.array_len(len),
+        }
+    }
+
+    /// An empty tagged-field section when `flexible`; nothing otherwise.
+    pub fn tagged_fields_for(&mut self, flexible: bool) {
+        if flexible {
+            self.no_tagged_fields();
+        }
+    }
+
     pub fn unsigned_varint(&mut self, mut v: u32) {
         while v >= 0x80 {
             self.buf.push((v as u8) | 0x80);
@@ -331,6 +365,38 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// `compact_string` when `flexible`, else `string`.
+    pub fn string_for(&mut self, flexible: bool) -> DecodeResult<String> {
+        match flexible {
+            true => self.compact_string(),
+            false => self.string(),
+        }
+    }
+
+    /// `compact_nullable_string` when `flexible`, else `nullable_string`.
+    pub fn nullable_string_for(&mut self, flexible: bool) -> DecodeResult<Option<String>> {
+        match flexible {
+            true => self.compact_nullable_string(),
+            false => self.nullable_string(),
+        }
+    }
+
+    /// `compact_array_len` when `flexible`, else `array_len`.
+    pub fn array_len_for(&mut self, flexible: bool, min_item_len: usize) -> DecodeResult<usize> {
+        match flexible {
+            true => self.compact_array_len(min_item_len),
+            false => self.array_len(min_item_len),
+        }
+    }
+
+    /// Skips a tagged-field section when `flexible`; reads nothing otherwise.
+    pub fn tagged_fields_for(&mut self, flexible: bool) -> DecodeResult<()> {
+        match flexible {
+            true => self.skip_tagged_fields(),
+            false => Ok(()),
+        }
+    }
+
     pub fn unsigned_varint(&mut self) -> DecodeResult<u32> {
         let mut value: u32 = 0;
         for shift in (0..35).step_by(7) {
@@ -424,6 +490,32 @@ mod tests {
         assert!(Decoder::new(&[]).i32().is_err());
         assert!(Decoder::new(&[0x7f, 0xff, 0xff, 0xff, 1]).bytes().is_err());
         assert!(Decoder::new(&[0xff, 0xff, 0xff, 0xff]).bytes().is_err(), "null bytes");
+    }
+
+    #[test]
+    fn the_for_forms_pick_compact_in_flexible_versions() {
+        let classic = encoded(|e| {
+            e.string_for(false, "ab");
+            e.array_len_for(false, 1);
+            e.nullable_string_for(false, None);
+            e.tagged_fields_for(false);
+        });
+        assert_eq!(classic, [0, 2, b'a', b'b', 0, 0, 0, 1, 0xff, 0xff]);
+        let flexible = encoded(|e| {
+            e.string_for(true, "ab");
+            e.array_len_for(true, 1);
+            e.nullable_string_for(true, None);
+            e.tagged_fields_for(true);
+        });
+        assert_eq!(flexible, [3, b'a', b'b', 2, 0, 0]);
+        for (bytes, flexible) in [(classic, false), (flexible, true)] {
+            let mut d = Decoder::new(&bytes);
+            assert_eq!(d.string_for(flexible).unwrap(), "ab");
+            assert_eq!(d.array_len_for(flexible, 1).unwrap(), 1);
+            assert_eq!(d.nullable_string_for(flexible).unwrap(), None);
+            d.tagged_fields_for(flexible).unwrap();
+            assert_eq!(d.remaining(), 0, "flexible: {flexible}");
+        }
     }
 
     #[test]
