@@ -35,11 +35,22 @@ impl ConfigBuilder {
         if servers.is_empty() {
             return Err(ConfigError::Invalid("bootstrap.servers must be set to at least one host[:port]".into()));
         }
-        let idempotence = read.flag("enable.idempotence")?;
-        let topic_defaults = Arc::new(topic_config(&read, idempotence)?);
+        let transactional_id: Option<Arc<str>> = Some(read.text("transactional.id")?).filter(|id| !id.is_empty()).map(Arc::from);
+        let transaction_timeout = read.millis("transaction.timeout.ms")?;
+        let mut idempotence = read.flag("enable.idempotence")?;
+        if transactional_id.is_some() && !idempotence {
+            // As librdkafka: a transactional producer is idempotent, unless
+            // told otherwise, which is refused.
+            if self.is_set("enable.idempotence") {
+                return Err(ConfigError::Invalid("`transactional.id` requires `enable.idempotence=true`".into()));
+            }
+            idempotence = true;
+        }
+        let eos = Eos { idempotence, transaction_timeout: transactional_id.as_ref().map(|_| transaction_timeout) };
+        let topic_defaults = Arc::new(topic_config(&read, eos)?);
         let topics = self
             .topics()
-            .map(|topic| Ok((topic.to_owned(), Arc::new(topic_config(&Read::topic(self, topic), idempotence)?))))
+            .map(|topic| Ok((topic.to_owned(), Arc::new(topic_config(&Read::topic(self, topic), eos)?))))
             .collect::<Result<HashMap<_, _>, ConfigError>>()?;
         let mut max_in_flight = read.int("max.in.flight.requests.per.connection")? as usize;
         let retries = read.int("retries")?;
@@ -89,10 +100,12 @@ impl ConfigBuilder {
             metadata_refresh_interval,
             metadata_propagation_max: read.millis("topic.metadata.propagation.max.ms")?,
             idempotence,
+            transactional_id,
+            transaction_timeout,
             max_in_flight,
             security: security(&read)?,
             socket: socket_options(&read)?,
-            socket_timeout: read.millis("socket.timeout.ms")?,
+            socket_timeout: self.socket_timeout(&read, eos)?,
             connections_max_idle: Some(read.millis("connections.max.idle.ms")?).filter(|idle| !idle.is_zero()),
             metadata_max_age: self.metadata_max_age(&read)?,
             metadata_fast_interval: match self.is_set("topic.metadata.refresh.fast.interval.ms") {
@@ -120,6 +133,23 @@ impl ConfigBuilder {
         })
     }
 
+    /// socket.timeout.ms; for a transactional producer librdkafka makes it
+    /// 100 ms less than transaction.timeout.ms (at least 900 ms) unless set,
+    /// and refuses one set higher than transaction.timeout.ms + 100, so
+    /// that a request can be sent before the transaction times out.
+    fn socket_timeout(&self, read: &Read, eos: Eos) -> Result<Duration, ConfigError> {
+        let set = read.millis("socket.timeout.ms")?;
+        let Some(transaction_timeout) = eos.transaction_timeout else { return Ok(set) };
+        let margin = Duration::from_millis(100);
+        if !self.is_set("socket.timeout.ms") {
+            return Ok(transaction_timeout.saturating_sub(margin).max(Duration::from_millis(900)));
+        }
+        if transaction_timeout + margin < set {
+            return Err(ConfigError::Invalid("`socket.timeout.ms` must be set <= `transaction.timeout.ms` + 100".into()));
+        }
+        Ok(set)
+    }
+
     fn metadata_max_age(&self, read: &Read) -> Result<Duration, ConfigError> {
         let interval = read.int("topic.metadata.refresh.interval.ms")?;
         let max_age = match self.is_set("metadata.max.age.ms") || interval <= 0 {
@@ -143,19 +173,36 @@ fn log_settings(read: &Read) -> Result<LogSettings, ConfigError> {
     })
 }
 
+/// Exactly-once settings the topic-level options are checked against.
+#[derive(Clone, Copy)]
+struct Eos {
+    idempotence: bool,
+    /// transaction.timeout.ms, for a transactional producer.
+    transaction_timeout: Option<Duration>,
+}
+
 /// The topic-level options `read` sees: a topic's own, or the producer's
 /// for topics without their own.
-fn topic_config(read: &Read, idempotence: bool) -> Result<TopicConfig, ConfigError> {
+fn topic_config(read: &Read, eos: Eos) -> Result<TopicConfig, ConfigError> {
     let acks = read.int("acks")? as i16;
-    if idempotence && acks != -1 {
-        let whose = read.topic_name().map_or(String::new(), |t| format!(" (topic \"{t}\")"));
-        return Err(ConfigError::Invalid(format!("`acks`{whose} must be set to `all` when `enable.idempotence` is true")));
+    let whose = || read.topic_name().map_or(String::new(), |t| format!(" (topic \"{t}\")"));
+    if eos.idempotence && acks != -1 {
+        return Err(ConfigError::Invalid(format!("`acks`{} must be set to `all` when `enable.idempotence` is true", whose())));
+    }
+    let mut message_timeout = read.millis("message.timeout.ms")?;
+    // As librdkafka: a transaction's records may not outlive it.
+    if let Some(transaction_timeout) = eos.transaction_timeout {
+        if !read.is_set("message.timeout.ms") {
+            message_timeout = transaction_timeout;
+        } else if message_timeout > transaction_timeout {
+            return Err(ConfigError::Invalid(format!("`message.timeout.ms`{} must be set <= `transaction.timeout.ms`", whose())));
+        }
     }
     let codec = read.choice("compression.codec", &Codec::ALL)?;
     Ok(TopicConfig {
         acks,
         request_timeout: read.millis("request.timeout.ms")?,
-        message_timeout: Some(read.millis("message.timeout.ms")?).filter(|timeout| !timeout.is_zero()),
+        message_timeout: Some(message_timeout).filter(|timeout| !timeout.is_zero()),
         partitioner: read.choice("partitioner", &Partitioner::ALL)?,
         codec,
         compression_level: codec.effective_level(read.int("compression.level")? as i32),

@@ -98,6 +98,11 @@ impl ConfigBuilder {
         self.values.contains_key(name)
     }
 
+    /// Whether `topic`'s value of an option was set, its own or the producer's.
+    pub(super) fn is_set_for(&self, topic: Option<&str>, name: &str) -> bool {
+        topic.and_then(|t| self.topics.get(t)).is_some_and(|values| values.contains_key(name)) || self.is_set(name)
+    }
+
     /// The topics with options of their own.
     pub(super) fn topics(&self) -> impl Iterator<Item = &str> {
         self.topics.keys().map(String::as_str)

@@ -53,6 +53,8 @@ pub(super) const OPTIONS: &[OptionSpec] = &[
     OptionSpec { name: "topic.metadata.refresh.interval.ms", aliases: &[], default: "300000", kind: int(-1, 3_600_000) },
     OptionSpec { name: "topic.metadata.propagation.max.ms", aliases: &[], default: "30000", kind: int(0, 3_600_000) },
     OptionSpec { name: "enable.idempotence", aliases: &[], default: "false", kind: Kind::Bool },
+    OptionSpec { name: "transactional.id", aliases: &[], default: "", kind: Kind::Text { required: false, max_bytes: WIRE_STRING_MAX } },
+    OptionSpec { name: "transaction.timeout.ms", aliases: &[], default: "60000", kind: int(1000, INT_MAX) },
     OptionSpec { name: "max.in.flight.requests.per.connection", aliases: &["max.in.flight"], default: "1000000", kind: int(1, 1_000_000) },
     OptionSpec { name: "security.protocol", aliases: &[], default: "plaintext", kind: Kind::Choice(&Protocol::NAMES) },
     OptionSpec { name: "ssl.ca.location", aliases: &[], default: "", kind: OPTIONAL_TEXT },

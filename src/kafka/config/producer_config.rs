@@ -46,6 +46,11 @@ pub struct Config {
     pub metadata_propagation_max: Duration,
     /// enable.idempotence: producer id, sequence numbers, acks=all.
     pub idempotence: bool,
+    /// transactional.id: the transactional producer (idempotent too).
+    pub transactional_id: Option<Arc<str>>,
+    /// transaction.timeout.ms, sent in InitProducerId; also the default
+    /// timeout of the transaction calls.
+    pub transaction_timeout: Duration,
     /// Produce requests in flight at once on one broker connection.
     pub max_in_flight: usize,
     /// TLS and SASL, per security.protocol.

@@ -34,6 +34,12 @@ impl<'a> Read<'a> {
         self.topic
     }
 
+    /// Whether the option was set (the topic's own or the producer's), as
+    /// librdkafka's "is modified".
+    pub(super) fn is_set(&self, name: &'static str) -> bool {
+        self.options.is_set_for(self.topic, name)
+    }
+
     /// The text as set (or the default's), secrets included.
     pub(super) fn text(&self, name: &'static str) -> Result<&'a str, ConfigError> {
         Ok(self.current(name)?.0)

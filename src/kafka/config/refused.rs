@@ -29,7 +29,6 @@ const RUSTLS: &str = "OpenSSL engines do not exist in rustls, the TLS library us
 /// never by name; an ABL program cannot pass a callback, so results are polled.
 const CALLBACK: Refusal =
     Refusal::Never("a callback or pointer, which librdkafka sets through a function of its own; ablkafka has none (results are polled)");
-const TRANSACTIONS: Refusal = Refusal::Yet("transactions are a later issue; enable.idempotence is supported");
 
 /// Refused names. A name ending in '.' is a prefix.
 const REFUSED: &[(&str, Refusal)] = &[
@@ -80,8 +79,6 @@ const REFUSED: &[(&str, Refusal)] = &[
     ("ut_handle_ProduceResponse", CALLBACK),
     ("enable_sasl_queue", Refusal::Never("the SASL callback queue serves OAUTHBEARER token refreshes, and OAUTHBEARER is not supported")),
     ("test.mock.", Refusal::Never("librdkafka's built-in mock cluster is not part of ablkafka")),
-    ("transactional.id", TRANSACTIONS),
-    ("transaction.timeout.ms", TRANSACTIONS),
     (
         "metadata.recovery.rebootstrap.trigger.ms",
         Refusal::Yet("there is no rebootstrap timer: the bootstrap servers are tried again at once whenever no known broker answers"),

@@ -128,6 +128,36 @@ fn idempotence_forces_librdkafkas_rules() {
 }
 
 #[test]
+fn a_transactional_id_makes_the_producer_idempotent_and_bounds_its_timeouts_as_librdkafka() {
+    let c = builder(&[("transactional.id", "tx-1")]).build().unwrap();
+    assert_eq!(c.transactional_id.as_deref(), Some("tx-1"));
+    assert!(c.idempotence, "enable.idempotence is forced");
+    assert_eq!(c.transaction_timeout, Duration::from_millis(60_000));
+    assert_eq!(c.socket_timeout, Duration::from_millis(59_900), "transaction.timeout.ms - 100 unless set");
+    assert_eq!(c.topic_defaults.message_timeout, Some(Duration::from_millis(60_000)), "transaction.timeout.ms unless set");
+    let c = builder(&[("transactional.id", "tx-1"), ("transaction.timeout.ms", "1000")]).build().unwrap();
+    assert_eq!(c.socket_timeout, Duration::from_millis(900), "never below 900 ms");
+    let refusals = [
+        (("enable.idempotence", "false"), "`transactional.id` requires `enable.idempotence=true`"),
+        (("socket.timeout.ms", "60101"), "`socket.timeout.ms` must be set <= `transaction.timeout.ms` + 100"),
+        (("message.timeout.ms", "60001"), "`message.timeout.ms` must be set <= `transaction.timeout.ms`"),
+        (("acks", "1"), "`acks` must be set to `all` when `enable.idempotence` is true"),
+    ];
+    for ((name, value), why) in refusals {
+        let err = builder(&[("transactional.id", "tx-1"), (name, value)]).build().unwrap_err();
+        assert!(err.message().contains(why), "{name}={value}: {}", err.message());
+    }
+    assert_eq!(
+        builder(&[("transactional.id", "tx-1"), ("socket.timeout.ms", "60100")]).build().unwrap().socket_timeout,
+        Duration::from_millis(60_100)
+    );
+    assert_eq!(builder(&[]).set("transaction.timeout.ms", "999").unwrap_err().code(), -1, "librdkafka's range starts at 1000");
+    let plain = builder(&[]).build().unwrap();
+    assert_eq!((plain.transactional_id, plain.idempotence), (None, false));
+    assert_eq!(plain.topic_defaults.message_timeout, Some(Duration::from_millis(300_000)));
+}
+
+#[test]
 fn secrets_read_back_redacted_and_never_show_in_errors_or_debug() {
     let mut b = builder(&[("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanisms", "scram-sha-512"), ("sasl.username", "alice")]);
     b.set("sasl.password", "hunter2,=").unwrap();
@@ -317,9 +347,9 @@ fn callbacks_and_pointers_are_refused_as_not_supported() {
 #[test]
 fn what_a_later_issue_adds_is_refused_as_not_supported_yet() {
     let mut b = builder(&[]);
-    let err = b.set("transactional.id", "tx-1").unwrap_err();
+    let err = b.set("metadata.recovery.rebootstrap.trigger.ms", "300000").unwrap_err();
     assert_eq!(err.code(), -1);
-    assert!(err.message().contains("transactional.id") && err.message().contains("not supported yet: "), "{}", err.message());
+    assert!(err.message().contains("rebootstrap") && err.message().contains("not supported yet: "), "{}", err.message());
     // The value that asks for what ablkafka does is accepted.
     b.set("broker.address.ttl", "0").unwrap();
     assert_eq!(b.set("broker.address.ttl", "1000").unwrap_err().code(), -1);
