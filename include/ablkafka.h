@@ -107,6 +107,17 @@ typedef struct RecordBuilder RecordBuilder;
  */
 typedef struct Response Response;
 
+/*
+ A list of (topic, partition, offset) to commit in a transaction.
+
+ Owner: the caller, from `txn_offsets_new` until `txn_offsets_free`.
+ `producer_send_offsets_to_transaction` copies it, so it may be changed
+ or freed as soon as that returns. Not thread-safe: one thread at a time.
+ Passing another kind of handle, or a freed list, is a caller error that
+ these functions detect in most cases (they then act as for NULL).
+ */
+typedef struct TxnOffsets TxnOffsets;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -536,6 +547,136 @@ int64_t response_timestamp(const Response *response);
  NULL and invalid handles are fine. Any thread.
  */
 void response_free(Response *response);
+
+/*
+ Initializes the transactional producer (`transactional.id` set): finds
+ the transaction coordinator and takes a producer id and epoch, fencing
+ any older producer with the same transactional.id and completing its
+ open transaction. Call once, before the first transaction.
+
+ Blocks for at most `timeout_ms` (-1: twice `transaction.timeout.ms`, as
+ librdkafka). Returns 0; -185 when the time ran out (retriable: call it
+ again, and it waits for the same work); -145 without transactional.id;
+ -172 when already initialized; -173 while another transaction call is
+ under way or must be called again first; -144 fenced, or another fatal
+ code (class 3); -186 for a NULL producer or a timeout below -1.
+ The reason: `producer_transaction_error_message`. Any thread; one
+ transaction call at a time.
+ */
+int32_t producer_init_transactions(Producer *producer, int32_t timeout_ms);
+
+/*
+ Opens a transaction: records sent from now on belong to it, until
+ commit or abort. Sends outside a transaction fail their Response with
+ -172. Does not block. Returns 0; -172 when not initialized or a
+ transaction is open; the abortable or fatal error while there is one;
+ -145 without transactional.id; -186 for a NULL producer. Any thread.
+ */
+int32_t producer_begin_transaction(Producer *producer);
+
+/*
+ OpenEdge's SendOffsetToTransaction: commits one offset of consumer
+ group `group_id` with the transaction, as
+ `producer_send_offsets_to_transaction` with a one-entry list.
+ `group_id` and `topic` are copied; `partition` and `offset` must be 0
+ or more (-186 otherwise, nothing sent).
+ */
+int32_t producer_send_offset_to_transaction(Producer *producer, const char *group_id, const char *topic, int32_t partition, int64_t offset, int32_t timeout_ms);
+
+/*
+ OpenEdge's SendOffsetsToTransaction: commits every offset in `offsets`
+ (built with `txn_offsets_add`) for consumer group `group_id` with the
+ transaction, in one AddOffsetsToTxn and one TxnOffsetCommit (to the
+ group's coordinator). An empty list sends nothing and returns 0, as
+ librdkafka. The list and `group_id` are copied; the caller keeps them.
+
+ Blocks for at most `timeout_ms` (-1: `transaction.timeout.ms`). Returns
+ 0; -185 (retriable) when the time ran out; -172 outside a transaction;
+ the transaction's abortable error (class 2: abort) or a fatal one
+ (class 3); -173 while another transaction call is under way; -186 for
+ a NULL producer or list, a NULL or empty `group_id`, or a timeout below
+ -1. Any thread; one transaction call at a time.
+ */
+int32_t producer_send_offsets_to_transaction(Producer *producer, const TxnOffsets *offsets, const char *group_id, int32_t timeout_ms);
+
+/*
+ Commits the transaction: first sends whatever lingers and waits for
+ every record of it, then ends it at the coordinator (EndTxn).
+
+ Blocks for at most `timeout_ms` (-1: `transaction.timeout.ms`). Returns
+ 0 (committed; the records become visible to read_committed consumers);
+ -185 (retriable) when the time ran out: call it again, and it resumes
+ the same commit; the code of a record that failed, or of the
+ coordinator's refusal, with class 2 (the transaction must be aborted);
+ a fatal code (class 3); -165 when the broker has no EndTxn (retriable,
+ as librdkafka); -172 without an open transaction; -173 while another
+ transaction call is under way or must be called again first; -186 for
+ a NULL producer or a timeout below -1. Any thread; one transaction call
+ at a time.
+ */
+int32_t producer_commit_transaction(Producer *producer, int32_t timeout_ms);
+
+/*
+ Aborts the transaction: its records not yet sent fail their Responses
+ with -152 (`_PURGE_QUEUE`); those in flight are waited for (one that
+ would be retried fails with -151, `_PURGE_INFLIGHT`); then the
+ coordinator ends it (after a new epoch, when the broker lost the
+ producer's state). The producer then takes a new transaction.
+
+ Blocks for at most `timeout_ms` (-1: `transaction.timeout.ms`). Returns
+ 0; -185 (retriable: call it again to resume); a fatal code (class 3);
+ -172 without an open transaction; -173 while another transaction call
+ is under way or must be called again first; -186 for a NULL producer or
+ a timeout below -1. Any thread; one transaction call at a time.
+ */
+int32_t producer_abort_transaction(Producer *producer, int32_t timeout_ms);
+
+/*
+ What the last failed transaction call's error means (0 after a
+ success): 1 retriable (call the same function again, e.g. a commit that
+ timed out), 2 the transaction must be aborted
+ (`producer_abort_transaction`), 3 fatal (the producer can only be
+ closed); 0 too for an error that is none of these (a call in the wrong
+ state, a bad argument). librdkafka's `rd_kafka_error_is_retriable`,
+ `rd_kafka_error_txn_requires_abort` and `rd_kafka_error_is_fatal`.
+ -186 for a NULL producer. Any thread.
+ */
+int32_t producer_transaction_error_class(const Producer *producer);
+
+/*
+ Copies the reason of the last failed transaction call (empty after a
+ success) into `buf` as a NUL-terminated string, truncated to
+ `buf_len - 1` bytes, and returns the full text's length, as snprintf
+ does (`buf` NULL and `buf_len` 0 to learn the size). 0 for a NULL
+ producer. Any thread.
+ */
+size_t producer_transaction_error_message(const Producer *producer, char *buf, size_t buf_len);
+
+/*
+ Creates an empty list. NULL only if memory runs out. The caller owns it
+ and frees it with `txn_offsets_free`. Any thread.
+ */
+TxnOffsets *txn_offsets_new(void);
+
+/*
+ Adds `offset` of `topic` [`partition`] (copied): the offset of the next
+ record the group will read, as Kafka commits it. A partition added
+ twice is committed with the offset added last. Returns 0, or -186
+ (nothing added) for a NULL list, a NULL, empty or non-UTF-8 topic, a
+ negative partition or a negative offset.
+ */
+int32_t txn_offsets_add(TxnOffsets *offsets, const char *topic, int32_t partition, int64_t offset);
+
+/*
+ The number of offsets added; -186 for a NULL list.
+ */
+int32_t txn_offsets_count(const TxnOffsets *offsets);
+
+/*
+ Frees the list. NULL is fine. Must not be called twice, nor while
+ another thread uses it.
+ */
+void txn_offsets_free(TxnOffsets *offsets);
 
 #ifdef __cplusplus
 }  // extern "C"

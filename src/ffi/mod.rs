@@ -13,4 +13,6 @@ pub mod record;
 pub mod response;
 #[cfg(test)]
 mod tests;
+pub mod transaction;
+pub mod txn_offsets;
 mod unload;

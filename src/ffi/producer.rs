@@ -63,7 +63,7 @@ fn live_state<'a>(handle: *const Producer) -> Option<&'a ProducerState> {
 }
 
 /// The producer behind a handle, if it is live and belongs to this process.
-fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
+pub(super) fn live_producer<'a>(handle: *const Producer) -> Option<&'a CoreProducer> {
     live_state(handle).map(|state| &state.core)
 }
 

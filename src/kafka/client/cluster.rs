@@ -303,14 +303,20 @@ impl Cluster {
     }
 
     fn learn_brokers(&self, response: &MetadataResponse) {
-        let mut brokers = self.brokers.locked();
         for b in &response.brokers {
-            let address = format_address(&b.host, b.port);
-            match brokers.get(&b.node_id) {
-                Some(slot) => *slot.address.locked() = address,
-                None => {
-                    brokers.insert(b.node_id, BrokerSlot::new(address, Some(b.node_id), &self.config));
-                }
+            self.learn_broker(b.node_id, &b.host, b.port);
+        }
+    }
+
+    /// Broker `node_id` is at `host`:`port` (metadata, or a coordinator
+    /// found before metadata named it).
+    pub fn learn_broker(&self, node_id: i32, host: &str, port: i32) {
+        let address = format_address(host, port);
+        let mut brokers = self.brokers.locked();
+        match brokers.get(&node_id) {
+            Some(slot) => *slot.address.locked() = address,
+            None => {
+                brokers.insert(node_id, BrokerSlot::new(address, Some(node_id), &self.config));
             }
         }
     }

@@ -10,6 +10,8 @@ use std::time::Instant;
 use super::batch::Batch;
 use super::decision::{decide, BatchState, Decision, Outcome, Policy};
 use super::shared::Shared;
+use super::transaction::error::TxnError;
+use super::transaction::state::{Phase, Transactions};
 use crate::kafka::client::connection::Unanswered;
 use crate::kafka::client::error::RequestFailure;
 use crate::kafka::client::wire::AfterAnswer;
@@ -77,6 +79,34 @@ fn partition_outcome(result: &PartitionResult) -> Outcome {
     }
 }
 
+/// A transactional producer's decision: nothing is retried once the
+/// transaction is being aborted (the batch fails with `_PURGE_INFLIGHT`);
+/// a broker that lost the producer's state fails the batch and makes the
+/// transaction abortable, its abort taking a new epoch (KIP-360, where the
+/// idempotent producer would retry under a new id); and any failure makes
+/// the transaction abortable, as librdkafka's.
+fn in_transaction(txn: &Transactions, batch: &Batch, decision: Decision, failed_with: Option<ErrorCode>) -> Decision {
+    let aborting = txn.is(Phase::Aborting);
+    let abortable = |code: ErrorCode, bump: bool| {
+        let why =
+            format!("Failed to produce {} message(s) to {} [{}]: {}", batch.records.count(), batch.topic, batch.partition, code.message());
+        txn.abortable(TxnError::abortable(code, why), bump);
+    };
+    match decision {
+        Decision::Retry { .. } if aborting => Decision::Fail { code: ErrorCode::PURGE_INFLIGHT },
+        Decision::Retry { new_producer_id: true, .. } => {
+            let code = failed_with.unwrap_or(ErrorCode::UNKNOWN_PRODUCER_ID);
+            abortable(code, true);
+            Decision::Fail { code }
+        }
+        Decision::Fail { code } if !aborting => {
+            abortable(code, false);
+            decision
+        }
+        decision => decision,
+    }
+}
+
 /// Applies `decide` to one batch.
 pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
     let state = BatchState {
@@ -92,9 +122,18 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
             shared.metadata_wanted.store(true, Ordering::Release);
         }
     }
+    let failed_with = match outcome {
+        Outcome::Failed(failure) => Some(failure.code),
+        Outcome::Duplicate => Some(ErrorCode::DUPLICATE_SEQUENCE_NUMBER),
+        Outcome::Stored { .. } => None,
+    };
     let mut queues = shared.queues();
     let producer_failed = queues.refusal() == Some(ErrorCode::FATAL);
-    match decide(outcome, state, Policy::of(&shared.config), producer_failed) {
+    let mut decision = decide(outcome, state, Policy::of(&shared.config), producer_failed);
+    if let Some(txn) = &shared.txn {
+        decision = in_transaction(txn, &batch, decision, failed_with);
+    }
+    match decision {
         Decision::Deliver { base_offset, log_append_time } => {
             queues.partition_done(&batch.topic, batch.partition);
             drop(queues);

@@ -185,5 +185,13 @@ fn prepare_produce(shared: &Shared, mut batches: Vec<Batch>) -> Option<(ProduceR
     let time_left = live.iter().filter_map(|b| b.time_left(now)).min();
     let timeout = time_left.map_or(settings.request_timeout, |t| t.min(settings.request_timeout)).max(MIN_REQUEST_TIMEOUT);
     let broker_timeout_ms = settings.request_timeout.as_millis().min(i32::MAX as u128) as i32;
-    Some((ProduceRequest { acks: settings.acks, timeout_ms: broker_timeout_ms, batches: live }, timeout))
+    Some((
+        ProduceRequest {
+            transactional_id: shared.config.transactional_id.clone(),
+            acks: settings.acks,
+            timeout_ms: broker_timeout_ms,
+            batches: live,
+        },
+        timeout,
+    ))
 }

@@ -32,6 +32,8 @@ pub(super) struct Drained {
     pub backpressured: bool,
     /// When something will next be due (a linger, a backoff, an expiry).
     pub next_due: Option<Instant>,
+    /// Partitions to add to the transaction before their batches go.
+    pub to_add: Vec<(Arc<str>, i32)>,
 }
 
 /// The sender looks at the accumulator at least this often, so a drain
@@ -40,11 +42,12 @@ pub(super) const SENDER_IDLE_WAKE: Duration = Duration::from_secs(1);
 
 impl Drained {
     /// Whether the sender must look before its next idle look: to ask for
-    /// metadata, to retry a backed-up connection, or for something due
+    /// metadata or partitions added to the transaction, to retry a
+    /// backed-up connection, or for something due
     /// within `SENDER_IDLE_WAKE` of `now`. (Each record's expiry, minutes
     /// away, is not worth a wake-up.)
     pub fn needs_the_sender(&self, now: Instant) -> bool {
-        self.needs_metadata || self.backpressured || self.next_due.is_some_and(|t| t < now + SENDER_IDLE_WAKE)
+        self.needs_metadata || self.backpressured || !self.to_add.is_empty() || self.next_due.is_some_and(|t| t < now + SENDER_IDLE_WAKE)
     }
 }
 
@@ -72,7 +75,7 @@ fn drain_once(shared: &Arc<Shared>) -> Drained {
     for (leader, batches) in due.requests {
         dispatch(shared, leader, batches);
     }
-    Drained { needs_metadata: due.needs_metadata, backpressured: due.backpressured, next_due: due.next_due }
+    Drained { needs_metadata: due.needs_metadata, backpressured: due.backpressured, next_due: due.next_due, to_add: due.to_add }
 }
 
 #[cfg(test)]

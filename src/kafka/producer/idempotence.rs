@@ -15,9 +15,19 @@ pub struct ProducerIdentityState {
     /// are stamped anew, whatever the id's value (a broker that lost its
     /// state hands out the same id and epoch again).
     generation: u32,
+    /// A transactional producer's: its batches carry the transactional bit.
+    transactional: bool,
 }
 
 impl ProducerIdentityState {
+    pub fn new(transactional: bool) -> Self {
+        ProducerIdentityState { transactional, ..Self::default() }
+    }
+
+    pub fn transactional(&self) -> bool {
+        self.transactional
+    }
+
     pub fn current(&self) -> Option<(i64, i16)> {
         self.current
     }
@@ -52,7 +62,7 @@ impl ProducerIdentityState {
             return;
         }
         batch.stamp_generation = self.generation;
-        batch.identity = ProducerIdentity { producer_id, producer_epoch, base_sequence: *next_sequence };
+        batch.identity = ProducerIdentity { producer_id, producer_epoch, base_sequence: *next_sequence, transactional: self.transactional };
         // Sequences wrap from i32::MAX to 0, as Kafka's do.
         *next_sequence = ((i64::from(*next_sequence) + batch.records.count() as i64) % (i64::from(i32::MAX) + 1)) as i32;
     }

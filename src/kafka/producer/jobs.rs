@@ -72,7 +72,7 @@ impl FastRefresh {
 pub(super) struct JobDone(Arc<AtomicBool>);
 
 impl JobDone {
-    fn finish(self, shared: &Shared) {
+    pub(super) fn finish(self, shared: &Shared) {
         self.0.store(false, Ordering::Release);
         shared.wake.notify_one();
     }

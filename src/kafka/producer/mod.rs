@@ -23,6 +23,7 @@ mod packer;
 mod sender;
 mod shared;
 mod statistics;
+mod transaction;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -38,6 +39,9 @@ use packer::Packer;
 pub use shared::ProducerStatus;
 use shared::Shared;
 use statistics::Statistics;
+pub use transaction::calls::GroupOffset;
+pub use transaction::error::TxnError;
+use transaction::state::Transactions;
 
 use super::buffer_pool::BufferPool;
 use super::client::cluster::Cluster;
@@ -104,6 +108,7 @@ impl Producer {
             .enable_all()
             .build()
             .map_err(|e| format!("could not start the producer's runtime: {e}"))?;
+        let txn = config.transactional_id.clone().map(|id| Arc::new(Transactions::new(id)));
         let shared = Arc::new(Shared {
             stats: Statistics::new(config.statistics_interval),
             queues: Mutex::new(Accumulator::new(Arc::clone(&config), Arc::clone(&gauge), Arc::clone(&buffers), seed)),
@@ -120,6 +125,7 @@ impl Producer {
             stopping: AtomicBool::new(false),
             status: Mutex::new(ProducerStatus { code: ErrorCode::NO_ERROR, message: String::new() }),
             logger: Arc::clone(&logger),
+            txn,
         });
         let background = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -186,6 +192,10 @@ impl Producer {
         let payload = payload_len(record.key, record.value, record.headers);
         if payload > config.message_max_bytes {
             return Err(Refused::Code(ErrorCode::MSG_SIZE_TOO_LARGE));
+        }
+        // A transactional producer takes records only inside a transaction.
+        if let Some(txn) = &self.shared.txn {
+            txn.accepts_records().map_err(Refused::Code)?;
         }
         if !self.shared.gauge.try_reserve(payload, config.queue_max_messages, config.queue_max_bytes) {
             return Err(Refused::Code(ErrorCode::QUEUE_FULL));

@@ -14,6 +14,7 @@ use super::drain::{drain, Drained, SENDER_IDLE_WAKE};
 use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
 use super::shared::Shared;
 use super::statistics::snapshot::Timer;
+use super::transaction;
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = SENDER_IDLE_WAKE;
@@ -28,6 +29,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut fast_refresh = FastRefresh::new(config.metadata_fast_interval, config.retry_backoff_max);
     let refresh_period = metadata_refresh_period(config.metadata_refresh_interval, config.metadata_max_age);
     let mut producer_id = Job::new();
+    let mut add_partitions = Job::new();
     let mut last_metadata: Option<Instant> = None;
     let mut next_session_check = Instant::now() + IDLE_WAKE;
     let mut statistics = Timer::new(&shared);
@@ -41,7 +43,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
         let due = drain(&shared).unwrap_or(Drained { next_due: Some(now + RECHECK), ..Drained::default() });
         // A new producer id is fetched only once no request is in flight,
         // so no answer under the old id can arrive after it.
-        let needs_producer_id = config.idempotence && {
+        // (A transactional producer takes its id in init_transactions.)
+        let needs_producer_id = config.idempotence && shared.txn.is_none() && {
             let queues = shared.queues();
             queues.producer().is_none() && queues.refusal().is_none() && queues.requests_in_flight() == 0
         };
@@ -71,6 +74,14 @@ pub(super) async fn run(shared: Arc<Shared>) {
                     shared.metadata_wanted.store(true, Ordering::Release);
                     due_at(retry_at);
                 }
+            }
+        }
+        if let (Some(txn), false) = (&shared.txn, due.to_add.is_empty()) {
+            match add_partitions.try_start(now, Duration::ZERO) {
+                Ok(done) => {
+                    tokio::spawn(transaction::tasks::add_partitions(Arc::clone(&shared), Arc::clone(txn), due.to_add, done));
+                }
+                Err(retry_at) => due_at(retry_at),
             }
         }
         if needs_producer_id {

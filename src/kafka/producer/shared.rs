@@ -11,6 +11,9 @@ use super::drain_claim::DrainClaim;
 use super::gauge::QueueGauge;
 use super::packer::Packer;
 use super::statistics::Statistics;
+use super::transaction;
+use super::transaction::error::TxnError;
+use super::transaction::state::Transactions;
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::client::cluster::Cluster;
 use crate::kafka::config::Config;
@@ -46,6 +49,8 @@ pub(super) struct Shared {
     pub(super) logger: Arc<Logger>,
     /// statistics.interval.ms: the latest snapshot, and deliveries counted for the next.
     pub(super) stats: Statistics,
+    /// The transactional producer's state (transactional.id set).
+    pub(super) txn: Option<Arc<Transactions>>,
 }
 
 /// A producer-level error: what a polling application can read early,
@@ -88,6 +93,9 @@ impl Shared {
     /// A fatal error (idempotence can no longer be guaranteed): every queued
     /// and later record fails with `_FATAL`; in-flight ones fail when they return.
     pub(super) fn fail_fatal(&self, cause: ErrorCode, detail: &str) {
+        if let Some(txn) = &self.txn {
+            txn.fatal(TxnError::fatal(transaction::error::reported_code(cause), format!("{}: {detail}", cause.message())));
+        }
         let queued = self.queues().close(ErrorCode::FATAL);
         let message = format!("Fatal error: {}: {} ({detail})", cause.name(), cause.message());
         self.logger.log(LOG_ERR, "FATAL", format_args!("{message}"));

@@ -19,6 +19,8 @@ pub trait ProduceBatch {
 
 /// Batches for one broker, sorted by topic, under one acks and timeout.
 pub struct ProduceRequest<B> {
+    /// The transactional producer's transactional.id, else None.
+    pub transactional_id: Option<std::sync::Arc<str>>,
     pub acks: i16,
     pub timeout_ms: i32,
     pub batches: Vec<B>,
@@ -33,7 +35,7 @@ impl<B: ProduceBatch> Request for ProduceRequest<B> {
 
     fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, splices: &mut Vec<Splice<'a>>) {
         let topics: Vec<&[B]> = self.batches.chunk_by(|a, b| a.topic() == b.topic()).collect();
-        e.nullable_string(None); // transactional_id
+        e.nullable_string(self.transactional_id.as_deref());
         e.i16(self.acks);
         e.i32(self.timeout_ms);
         e.array_len(topics.len());
@@ -154,7 +156,7 @@ mod tests {
         let mut splices = Vec::new();
         let records = [1u8, 2, 3, 4, 5];
         let batch = RawBatch { topic: "t", partition: 2, header: b"HDR", records: &records };
-        let request = ProduceRequest { acks: -1, timeout_ms: 30_000, batches: vec![batch] };
+        let request = ProduceRequest { transactional_id: None, acks: -1, timeout_ms: 30_000, batches: vec![batch] };
         request.encode(&mut Encoder::new(&mut frame), 8, &mut splices);
         assert_eq!(splices.len(), 1);
         let body = crate::kafka::protocol::frame_parts(&frame, &splices).concat();
@@ -173,7 +175,8 @@ mod tests {
     #[test]
     fn batches_of_one_topic_share_its_entry() {
         let batch = |topic, partition| RawBatch { topic, partition, header: b"H", records: b"R" };
-        let request = ProduceRequest { acks: 1, timeout_ms: 1, batches: vec![batch("a", 0), batch("a", 1), batch("b", 0)] };
+        let request =
+            ProduceRequest { transactional_id: None, acks: 1, timeout_ms: 1, batches: vec![batch("a", 0), batch("a", 1), batch("b", 0)] };
         let mut frame = Vec::new();
         let mut splices = Vec::new();
         request.encode(&mut Encoder::new(&mut frame), 8, &mut splices);
@@ -183,7 +186,10 @@ mod tests {
         assert_eq!((d.string().unwrap(), d.array_len(1).unwrap()), ("a".to_owned(), 2));
         assert_eq!(splices.len(), 3);
         assert_eq!(request.unanswered(), None, "acks=1 is answered");
-        assert_eq!(ProduceRequest::<RawBatch> { acks: 0, timeout_ms: 1, batches: vec![] }.unanswered(), Some(vec![]));
+        assert_eq!(
+            ProduceRequest::<RawBatch> { transactional_id: None, acks: 0, timeout_ms: 1, batches: vec![] }.unanswered(),
+            Some(vec![])
+        );
     }
 
     fn response(version: i16) -> Vec<u8> {

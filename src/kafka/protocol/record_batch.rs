@@ -27,10 +27,15 @@ pub struct ProducerIdentity {
     pub producer_id: i64,
     pub producer_epoch: i16,
     pub base_sequence: i32,
+    /// Part of a transaction: the attributes' transactional bit.
+    pub transactional: bool,
 }
 
+/// The attributes' bit for a batch that is part of a transaction.
+const TRANSACTIONAL_ATTRIBUTE: i16 = 0x10;
+
 impl ProducerIdentity {
-    pub const NONE: ProducerIdentity = ProducerIdentity { producer_id: -1, producer_epoch: -1, base_sequence: -1 };
+    pub const NONE: ProducerIdentity = ProducerIdentity { producer_id: -1, producer_epoch: -1, base_sequence: -1, transactional: false };
 }
 
 /// The uncompressed records of one batch under construction.
@@ -186,7 +191,8 @@ impl RecordsBuilder {
         e.i32(-1); // partitionLeaderEpoch
         e.i8(2); // magic
         e.i32(0); // crc: patched by the caller
-        e.i16(codec as i16); // attributes: CreateTime, not transactional
+                  // attributes: the codec, CreateTime, the transactional bit.
+        e.i16(codec as i16 | if identity.transactional { TRANSACTIONAL_ATTRIBUTE } else { 0 });
         e.i32(self.count - 1); // lastOffsetDelta
         e.i64(self.base_timestamp);
         e.i64(self.max_timestamp);
@@ -383,8 +389,8 @@ mod tests {
         b.pack(Codec::Zstd, -1, || unreachable!("packed already"));
         assert_eq!(b.payload().as_ptr(), compressed, "packed once");
         for id in [
-            ProducerIdentity { producer_id: 5, producer_epoch: 0, base_sequence: 0 },
-            ProducerIdentity { producer_id: 6, producer_epoch: 2, base_sequence: 40 },
+            ProducerIdentity { producer_id: 5, producer_epoch: 0, base_sequence: 0, transactional: false },
+            ProducerIdentity { producer_id: 6, producer_epoch: 2, base_sequence: 40, transactional: false },
         ] {
             let mut header = Vec::new();
             b.seal_header_into(&mut header, id);
@@ -410,7 +416,7 @@ mod tests {
                 b.pack(Codec::None, -1, || unreachable!("no buffer without a codec"));
             }
             assert_eq!(b.is_packed(), packed);
-            let id = ProducerIdentity { producer_id: 9, producer_epoch: 1, base_sequence: 100 };
+            let id = ProducerIdentity { producer_id: 9, producer_epoch: 1, base_sequence: 100, transactional: false };
             let mut header = vec![0xEE];
             b.seal_header_into(&mut header, id);
             assert_eq!(header.len(), 1 + RECORD_BATCH_OVERHEAD);
@@ -424,7 +430,7 @@ mod tests {
     fn identity_is_written_for_idempotent_batches() {
         let mut b = RecordsBuilder::with_capacity(0);
         b.append(1, None, Some(b"v"), NO_HEADERS);
-        let id = ProducerIdentity { producer_id: 42, producer_epoch: 3, base_sequence: 17 };
+        let id = ProducerIdentity { producer_id: 42, producer_epoch: 3, base_sequence: 17, transactional: false };
         let batch = b.seal(Codec::None, -1, id);
         let mut d = Decoder::new(&batch[43..]);
         assert_eq!((d.i64().unwrap(), d.i16().unwrap(), d.i32().unwrap()), (42, 3, 17));

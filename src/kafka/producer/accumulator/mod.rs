@@ -85,6 +85,9 @@ pub struct DueBatches {
     pub backpressured: bool,
     /// When something will next be due (a linger, a backoff, an expiry).
     pub next_due: Option<Instant>,
+    /// A transactional producer's partitions with batches to send that are
+    /// not yet part of the transaction (AddPartitionsToTxn first).
+    pub to_add: Vec<(Arc<str>, i32)>,
 }
 
 /// A topic's partitions and their leaders, as metadata reported them.
@@ -122,6 +125,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 
 impl Accumulator {
     pub fn new(config: Arc<Config>, gauge: Arc<QueueGauge>, buffers: Arc<BufferPool>, seed: u64) -> Self {
+        let transactional = config.transactional_id.is_some();
         Accumulator {
             config,
             gauge,
@@ -131,7 +135,7 @@ impl Accumulator {
             last_topic: 0,
             random: StickyRandom::seeded(seed),
             broker_requests: HashMap::new(),
-            identity: ProducerIdentityState::default(),
+            identity: ProducerIdentityState::new(transactional),
             refusal: None,
         }
     }
@@ -150,6 +154,12 @@ impl Accumulator {
     /// in flight, for the caller to fail.
     pub fn close(&mut self, code: ErrorCode) -> Vec<Receipts> {
         self.refuse_new(code);
+        self.purge()
+    }
+
+    /// Hands back every record not yet in flight, for the caller to fail
+    /// (an aborted transaction's); later appends are taken as before.
+    pub fn purge(&mut self) -> Vec<Receipts> {
         let mut out = Vec::new();
         for topic in &mut self.topics {
             out.extend(topic.waiting.drain(..).map(|w| w.receipts));
@@ -325,6 +335,7 @@ impl Accumulator {
         // (acks and timeout: one per request): its index in `requests` and
         // its bytes so far.
         let mut filling: HashMap<(i32, (i16, Duration)), (usize, usize)> = HashMap::new();
+        let transactional = self.identity.transactional();
         let Accumulator { topics, broker_requests, identity, .. } = self;
         for queue in topics.iter_mut() {
             let timeout = queue.settings.message_timeout;
@@ -339,7 +350,7 @@ impl Accumulator {
                 }
                 continue;
             }
-            for p in &mut queue.partitions {
+            for (index, p) in queue.partitions.iter_mut().enumerate() {
                 // Expire what has waited too long, wherever it waits.
                 if p.open.as_ref().is_some_and(|b| b.expired(now)) {
                     plan.expired.push(p.open.take().expect("checked").receipts);
@@ -372,6 +383,12 @@ impl Accumulator {
                     continue;
                 }
                 if p.ready.is_empty() || p.in_flight || !can_send {
+                    continue;
+                }
+                // A transaction's partition takes records only once the
+                // coordinator knows it is part of it.
+                if transactional && !p.in_transaction {
+                    plan.to_add.push((Arc::clone(&queue.name), index as i32));
                     continue;
                 }
                 // Into this plan's request to the leader while it stays within
@@ -409,6 +426,23 @@ impl Accumulator {
             }
         }
         plan
+    }
+
+    /// The coordinator added these partitions to the transaction: their
+    /// batches may go.
+    pub fn added_to_transaction(&mut self, partitions: &[(Arc<str>, i32)]) {
+        for (topic, partition) in partitions {
+            if let Some(p) = self.partition_mut(topic, *partition) {
+                p.in_transaction = true;
+            }
+        }
+    }
+
+    /// The transaction ended: the next one adds its partitions anew.
+    pub fn transaction_ended(&mut self) {
+        for p in self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+            p.in_transaction = false;
+        }
     }
 
     /// A Produce request to `leader` that `take_due` counted is over.

@@ -19,6 +19,8 @@ pub(super) struct PartitionQueue {
     pub(super) not_before: Option<Instant>,
     /// The idempotent producer's next sequence number for this partition.
     pub(super) next_sequence: i32,
+    /// Added to the open transaction (a transactional producer's).
+    pub(super) in_transaction: bool,
     /// Bytes of the last batch that filled up, to size the next one's buffer.
     pub(super) last_batch_len: usize,
 }

@@ -116,7 +116,7 @@ fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
     assert!(acc.take_due(now, true, &[]).requests.is_empty(), "nothing leaves without a producer id");
     acc.set_producer(Some((77, 2)));
     let first = only_batch(acc.take_due(now, true, &[]), 1);
-    assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0 });
+    assert_eq!(first.identity, ProducerIdentity { producer_id: 77, producer_epoch: 2, base_sequence: 0, transactional: false });
     assert_eq!(first.records.count(), 3);
     // A retry under the same epoch keeps its sequence; the next batch follows it.
     acc.retry(first, now);
@@ -132,7 +132,7 @@ fn idempotent_batches_wait_for_an_id_then_get_consecutive_sequences() {
     acc.release_request_slot(1);
     acc.set_producer(Some((78, 0)));
     let restamped = only_batch(acc.take_due(now, true, &[]), 1);
-    assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0 });
+    assert_eq!(restamped.identity, ProducerIdentity { producer_id: 78, producer_epoch: 0, base_sequence: 0, transactional: false });
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn a_new_producer_id_equal_to_the_old_renumbers_every_unacknowledged_batch() {
     acc.set_producer(None);
     acc.set_producer(Some((1, 0)));
     let again = only_batch(acc.take_due(now, true, &[]), 1);
-    assert_eq!(again.identity, ProducerIdentity { producer_id: 1, producer_epoch: 0, base_sequence: 0 });
+    assert_eq!(again.identity, ProducerIdentity { producer_id: 1, producer_epoch: 0, base_sequence: 0, transactional: false });
     acc.partition_done("t", 0);
     acc.release_request_slot(1);
     let next = only_batch(acc.take_due(now, true, &[]), 1);
