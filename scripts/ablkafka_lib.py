@@ -29,6 +29,12 @@ SIGNATURES = {
     "response_error_code": (I32, [HANDLE]),
     "response_error_message": (TEXT, [HANDLE]),
     "response_free": (None, [HANDLE]),
+    "producer_init_transactions": (I32, [HANDLE, I32]),
+    "producer_begin_transaction": (I32, [HANDLE]),
+    "producer_commit_transaction": (I32, [HANDLE, I32]),
+    "producer_abort_transaction": (I32, [HANDLE, I32]),
+    "producer_transaction_error_class": (I32, [HANDLE]),
+    "producer_transaction_error_message": (SIZE, [HANDLE, BUFFER, SIZE]),
 }
 
 

@@ -23,7 +23,8 @@
 #      the manifest's lines for those endpoints)
 #   7. option values against librdkafka's (scripts/conf_agreement.py),
 #      client.software.name/.version in ApiVersions v3 (scripts/client_software_check.py),
-#      the statistics snapshot against librdkafka's (scripts/stats_check.py), the
+#      the statistics snapshot against librdkafka's (scripts/stats_check.py), a
+#      transaction on tansu (scripts/txn_tansu_check.py), the
 #      ABL-style ctypes test (read back), make install + pkg-config + exported symbols
 #      (scripts/install-check.sh)
 #   8. every line of the manifest again under ASan+UBSan and under valgrind
@@ -114,7 +115,7 @@ TEST_TIMEOUT_S=600 run_counted "TLS and SASL" scripts/secure-suite.sh
 
 # ---------------------------------------------------------------- embedding, from Python
 lib_so="$root/target/release/libablkafka.so"
-for spec in abl:3 install:1 client-software:1 stats:3; do
+for spec in abl:3 install:1 client-software:1 stats:3 txn-tansu:3; do
     scripts/broker.sh topic "$TANSU_DIR" "${spec%:*}" "${spec#*:}"
 done
 # Every property of librdkafka's own list: its README status, its values and its
@@ -125,6 +126,9 @@ run_counted "client software name" "$VENV_PYTHON" scripts/client_software_check.
 # statistics.interval.ms: the snapshot's counts after 10,000 records, and its key paths
 # and JSON types against librdkafka's own snapshot of the same workload (issue 15).
 run_counted "statistics" "$VENV_PYTHON" scripts/stats_check.py "$lib_so" "$brokers" stats
+# A transaction on tansu, which has no EndTxn: records stored with the transactional bit
+# (read back raw), the commit refused with -165 within its timeout (issue 23).
+run_counted "transactions on tansu" "$VENV_PYTHON" scripts/txn_tansu_check.py "$lib_so" "$brokers" txn-tansu
 ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
 if [ -s "$scratch/expect-abl.txt" ]; then
     run_one "verify abl" "$VENV_PYTHON" scripts/verify.py \
