@@ -3,6 +3,7 @@
 
     abl_ctypes.py LIBRARY BROKERS TOPIC [COUNT [NAME=VALUE...]]
     abl_ctypes.py --response-misuse LIBRARY BROKERS TOPIC [NAME=VALUE...]
+    abl_ctypes.py --transactions LIBRARY RDKAFKA_LIBRARY
 
 Each NAME=VALUE is one more producer option, set with the same CHARACTER arguments
 (security.protocol=sasl_ssl, sasl.username=..., as produce.p shows).
@@ -34,6 +35,9 @@ timestamp -1; response_free does nothing), and a valid Response and the producer
 unharmed. It runs in a child process (this script with --response-misuse), so that a
 library that still crashes on such a handle costs one counted failure instead of the
 whole test; ABL_RESPONSE_MISUSE=0 in the environment skips it.
+
+Transactions (issue 23), with --transactions: examples-abl/transactional.p's calls against
+librdkafka's mock cluster (c-tests/abl_transactions.py says what is checked).
 """
 
 import ctypes
@@ -127,6 +131,11 @@ def threads_now():
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--transactions":
+        import abl_transactions  # noqa: E402 (beside this file; needs confluent_kafka)
+        lib = load(sys.argv[2])
+        abl_transactions.run(lib, sys.argv[3], check, get_string, memptr)
+        return report()
     if len(sys.argv) >= 2 and sys.argv[1] == "--response-misuse":
         if len(sys.argv) < 5 or any("=" not in a for a in sys.argv[5:]):
             print(__doc__, file=sys.stderr)

@@ -129,6 +129,8 @@ run_counted "statistics" "$VENV_PYTHON" scripts/stats_check.py "$lib_so" "$broke
 # A transaction on tansu, which has no EndTxn: records stored with the transactional bit
 # (read back raw), the commit refused with -165 within its timeout (issue 23).
 run_counted "transactions on tansu" "$VENV_PYTHON" scripts/txn_tansu_check.py "$lib_so" "$brokers" txn-tansu
+# examples-abl/transactional.p's calls, ABL-style, on librdkafka's mock cluster.
+run_counted "abl transactions" "$VENV_PYTHON" c-tests/abl_ctypes.py --transactions "$lib_so" "$RDKAFKA_LIB"
 ABL_EXPECT="$scratch/expect-abl.txt" run_counted "abl ctypes" "$VENV_PYTHON" c-tests/abl_ctypes.py "$lib_so" "$brokers" abl 500
 if [ -s "$scratch/expect-abl.txt" ]; then
     run_one "verify abl" "$VENV_PYTHON" scripts/verify.py \
