@@ -1,7 +1,7 @@
 //! A scripted broker for tests over real sockets (test builds only). It
 //! answers ApiVersions and Metadata (itself as the only broker, and the
-//! script's topic if it has one), answers nothing else (Produce is
-//! accepted in its ApiVersions, never answered), and records every request
+//! script's topic if it has one), answers nothing else (Produce and
+//! FindCoordinator are accepted in its ApiVersions, never answered), and records every request
 //! and how many connections it accepted and saw closed.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,6 +38,8 @@ pub const METADATA_VERSION: i16 = 4;
 pub const PRODUCE: i16 = 0;
 pub const METADATA: i16 = 3;
 pub const API_VERSIONS: i16 = 18;
+/// Listed in its ApiVersions, never answered: a coordinator that is never found.
+pub const FIND_COORDINATOR: i16 = 10;
 
 /// One request as the broker read it.
 #[derive(Clone, Debug)]
@@ -131,7 +133,7 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
 }
 
 fn api_versions_answer(version: i16, refuses_v3: bool) -> Vec<u8> {
-    let ranges = [(API_VERSIONS, 0, 3), (METADATA, 1, METADATA_VERSION), (PRODUCE, 3, 8)];
+    let ranges = [(API_VERSIONS, 0, 3), (METADATA, 1, METADATA_VERSION), (PRODUCE, 3, 8), (FIND_COORDINATOR, 1, 3)];
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
     if version >= 3 && refuses_v3 {

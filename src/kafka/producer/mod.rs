@@ -327,6 +327,11 @@ impl Producer {
         // Requests still in flight: dropping them fails their receipts
         // (_DESTROY), and frees what their completions hold.
         self.shared.cluster.abandon_all();
+        // A transaction call waiting on work the stopped runtime dropped
+        // returns now rather than at its deadline.
+        if let Some(txn) = &self.shared.txn {
+            txn.task_ended(Err(TxnError::new(None, ErrorCode::DESTROY, "The producer was closed")));
+        }
         flushed
     }
 }

@@ -160,6 +160,10 @@ impl Producer {
     /// `transaction_error`). `_NOT_CONFIGURED` without transactional.id.
     fn transaction_call(&self, call: Call, body: impl FnOnce(&Arc<Transactions>) -> Result<(), TxnError>) -> Result<(), TxnError> {
         let Some(txn) = self.shared.txn.as_ref() else { return Err(not_configured()) };
+        // Closed: its runtime would never do the work.
+        if self.shared.stopping.load(Ordering::Acquire) {
+            return Err(TxnError::new(None, ErrorCode::DESTROY, "The producer is closed"));
+        }
         txn.state().enter(call)?;
         let result = body(txn);
         txn.state().leave(result)

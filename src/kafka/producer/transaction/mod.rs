@@ -10,3 +10,5 @@ pub mod calls;
 pub mod error;
 pub mod state;
 pub mod tasks;
+#[cfg(test)]
+mod tests;

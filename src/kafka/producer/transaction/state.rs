@@ -196,7 +196,8 @@ impl Transactions {
     /// A call's background work ended with `result`.
     pub fn task_ended(&self, result: Result<(), TxnError>) {
         let mut state = self.state();
-        if let Some(task) = state.task.as_mut() {
+        // The first end counts (a close ends unfinished work with _DESTROY).
+        if let Some(task) = state.task.as_mut().filter(|t| t.result.is_none()) {
             task.result = Some(result);
         }
         self.changed.notify_all();

@@ -175,19 +175,17 @@ async fn ask<R: Request>(
         if shared.stopping.load(Ordering::Acquire) {
             return Err(TxnError::new(None, ErrorCode::DESTROY, "The producer is closing"));
         }
-        let (code, detail, answer) = match coordinator(shared, txn, to).await {
-            Err((code, detail)) => (code, detail, None),
+        let (code, detail, answer, asked) = match coordinator(shared, txn, to).await {
+            Err((code, detail)) => (code, detail, None, FindCoordinatorRequest::NAME),
             Ok(node) => match call(shared, node, request).await {
-                Ok(answer) => (code_of(&answer), String::new(), Some(answer)),
-                Err((code, detail)) => (code, detail, None),
+                Ok(answer) => (code_of(&answer), String::new(), Some(answer), R::NAME),
+                Err((code, detail)) => (code, detail, None, R::NAME),
             },
         };
         if code == ErrorCode::UNSUPPORTED_VERSION && answer.is_none() {
             // As librdkafka: retriable, though only another broker helps.
-            return Err(TxnError::retriable(
-                ErrorCode::UNSUPPORTED_FEATURE,
-                format!("{}Request (KIP-98) not supported by broker", R::NAME),
-            ));
+            let why = format!("{asked}Request (KIP-98) not supported by broker");
+            return Err(TxnError::retriable(ErrorCode::UNSUPPORTED_FEATURE, why));
         }
         let why = || match detail.is_empty() {
             true => format!("{} failed: {}", api.name(), code.message()),
