@@ -15,6 +15,7 @@ use super::jobs::{fetch_producer_id, refresh_metadata, FastRefresh, Job};
 use super::shared::Shared;
 use super::statistics::snapshot::Timer;
 use super::transaction;
+use super::transaction::state::Phase;
 
 /// Longest sleep with nothing due, so periodic work still happens.
 const IDLE_WAKE: Duration = SENDER_IDLE_WAKE;
@@ -76,7 +77,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 }
             }
         }
-        if let (Some(txn), false) = (&shared.txn, due.to_add.is_empty()) {
+        // Partitions are added only while the transaction can take them: in
+        // an abortable one its records wait for the abort's purge.
+        let adding = shared.txn.as_ref().filter(|txn| txn.is(Phase::InTransaction) || txn.is(Phase::Committing));
+        if let (Some(txn), false) = (adding, due.to_add.is_empty()) {
             match add_partitions.try_start(now, Duration::ZERO) {
                 Ok(done) => {
                     tokio::spawn(transaction::tasks::add_partitions(Arc::clone(&shared), Arc::clone(txn), due.to_add, done));
