@@ -234,6 +234,37 @@ fn bad_tls_files_are_refused_at_build_naming_the_option() {
 const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
 const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
 
+/// `ssl.*.location` naming a device, a FIFO, `/dev` or `/proc`: refused at
+/// once, naming the option and the file, or skipped inside a CA directory;
+/// never read without end, never a hang (issue 24).
+#[test]
+fn tls_files_are_read_with_a_bound_and_never_block_the_build() {
+    let started = std::time::Instant::now();
+    let tls = |location: &str| builder(&[("security.protocol", "ssl"), ("ssl.ca.location", location)]).build();
+    let error = tls("/dev/zero").unwrap_err();
+    assert!(error.message().contains("ssl.ca.location: /dev/zero: not a regular file"), "{}", error.message());
+    for dir in ["/dev", "/proc"] {
+        let error = tls(dir).unwrap_err();
+        assert!(error.message().contains(&format!("ssl.ca.location: {dir}: no PEM certificate in this directory")), "{}", error.message());
+    }
+    let dir = std::env::temp_dir().join(format!("ablkafka-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(dir.join("a-fifo")).status().unwrap().success());
+    // A real CA certificate: the directory's certificates are parsed.
+    let system = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").expect("the system CA bundle (ca-certificates)");
+    let end = system.find("-----END CERTIFICATE-----").expect("a certificate in the bundle") + "-----END CERTIFICATE-----\n".len();
+    std::fs::write(dir.join("ca.pem"), &system[..end]).unwrap();
+    let with_fifo = tls(dir.to_str().unwrap());
+    let fifo_as_file = tls(dir.join("a-fifo").to_str().unwrap()).unwrap_err();
+    let key =
+        builder(&[("security.protocol", "ssl"), ("ssl.certificate.pem", CERTIFICATE_PEM), ("ssl.key.location", "/dev/urandom")]).build();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(with_fifo.is_ok(), "a FIFO beside a certificate is skipped: {:?}", with_fifo.err().map(|e| e.message().to_owned()));
+    assert!(fifo_as_file.message().ends_with("a-fifo: not a regular file"), "{}", fifo_as_file.message());
+    assert!(key.unwrap_err().message().contains("ssl.key.location: /dev/urandom: not a regular file"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "nothing blocked: {:?}", started.elapsed());
+}
+
 #[test]
 fn values_are_read_as_librdkafka_reads_them() {
     let mut b = builder(&[]);

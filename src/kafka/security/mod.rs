@@ -3,6 +3,7 @@
 //! built, so that a bad CA file or key is refused by `build`, not found at
 //! the first connection.
 
+mod pem_files;
 pub mod tls_settings;
 mod verifier;
 

@@ -12,6 +12,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use zeroize::Zeroizing;
 
+use super::pem_files::read_pem_file;
 use super::verifier;
 
 /// The `ssl.*` options as set (None: unset).
@@ -92,7 +93,7 @@ fn client_identity(options: &TlsOptions) -> Result<Option<(Vec<CertificateDer<'s
     let key = match (options.key_location, options.key_pem) {
         (Some(_), Some(_)) => return Err("ssl.key.location and ssl.key.pem are both set: set one".into()),
         (Some(location), None) => {
-            let pem = Zeroizing::new(std::fs::read(location).map_err(|e| format!("ssl.key.location: {location}: {e}"))?);
+            let pem = Zeroizing::new(read_pem_file(Path::new(location), &format!("ssl.key.location: {location}"))?);
             Some(private_key(&pem, options.key_password, "ssl.key.location")?)
         }
         (None, Some(pem)) => Some(private_key(pem.as_bytes(), options.key_password, "ssl.key.pem")?),
@@ -116,14 +117,15 @@ fn client_identity(options: &TlsOptions) -> Result<Option<(Vec<CertificateDer<'s
 fn certificates_at(location: &str, option: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let path = Path::new(location);
     if !path.is_dir() {
-        let pem = std::fs::read(path).map_err(|e| format!("{option}: {location}: {e}"))?;
+        let pem = read_pem_file(path, &format!("{option}: {location}"))?;
         return certificates_in(&pem, &format!("{option}: {location}"));
     }
     let entries = std::fs::read_dir(path).map_err(|e| format!("{option}: {location}: {e}"))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
-        // Other files may sit beside the certificates (hash links, READMEs).
-        if let Ok(pem) = std::fs::read(entry.path()) {
+        // Other files may sit beside the certificates (hash links, READMEs),
+        // and devices, FIFOs or huge files (/dev, /proc): skipped.
+        if let Ok(pem) = read_pem_file(&entry.path(), "") {
             found.extend(CertificateDer::pem_slice_iter(&pem).map_while(Result::ok));
         }
     }
