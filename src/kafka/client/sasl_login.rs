@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::error::broker_text;
 use super::error::BrokerError;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::sasl_authenticate::SaslAuthenticateRequest;
@@ -45,7 +46,7 @@ pub(super) async fn authenticate(
         ErrorCode::UNSUPPORTED_SASL_MECHANISM => {
             let enabled = match handshake.mechanisms.is_empty() {
                 true => "none".to_owned(),
-                false => handshake.mechanisms.join(", "),
+                false => broker_text(&handshake.mechanisms.join(", ")),
             };
             return Err(refused(format_args!("SASL handshake: broker does not enable {mechanism} (it enables: {enabled})")));
         }
@@ -60,7 +61,7 @@ pub(super) async fn authenticate(
             connection.call(&SaslAuthenticateRequest { auth_bytes: &message }, timeout).await.map_err(|e| in_sasl(connection, e))?;
         if answer.error_code != 0 {
             let code = ErrorCode::from_kafka(answer.error_code);
-            let why = answer.error_message.as_deref().filter(|m| !m.is_empty()).unwrap_or(code.message());
+            let why = answer.error_message.as_deref().filter(|m| !m.is_empty()).map_or_else(|| code.message().to_owned(), broker_text);
             return Err(refused(format_args!("SASL authentication failed: {why}")));
         }
         match exchange.next_message(&answer.auth_bytes) {
@@ -91,5 +92,67 @@ fn in_sasl(connection: &impl Exchanger, error: BrokerError) -> BrokerError {
             ),
         },
         code => BrokerError { code, detail: format!("{address}: SASL authentication: {what}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::protocol::primitives::Encoder;
+    use std::sync::Mutex;
+
+    /// A broker that answers each request with the next of its bodies.
+    struct Scripted {
+        answers: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl Exchanger for Scripted {
+        fn address(&self) -> &str {
+            "broker:9092"
+        }
+
+        async fn call<R: Request>(&self, _request: &R, _timeout: Duration) -> Result<R::Response, BrokerError> {
+            let body = self.answers.lock().unwrap().remove(0);
+            Ok(R::decode(&body, *R::VERSIONS.end()).expect("a scripted answer decodes"))
+        }
+    }
+
+    /// A broker's refusal text (32 KiB, with a newline that starts a forged
+    /// log line and a terminal escape) reaches the error cut and cleaned.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_refusals_text_is_cut_and_cleaned() {
+        let mut handshake = Vec::new();
+        let mut e = Encoder::new(&mut handshake);
+        e.i16(0);
+        e.array_len(1);
+        e.string("SCRAM-SHA-256");
+        // Nearly the longest string Kafka's INT16 length allows.
+        let text = format!("bad proof\n%3|1700000000.000|FAIL|rdkafka#producer-1| forged\x1b[2J{}", "x".repeat(32_000));
+        let mut refusal = Vec::new();
+        let mut e = Encoder::new(&mut refusal);
+        e.i16(58); // SASL_AUTHENTICATION_FAILED
+        e.nullable_string(Some(&text));
+        e.bytes(&[]);
+        e.i64(0);
+        let broker = Scripted { answers: Mutex::new(vec![handshake, refusal]) };
+        let mut options = ConfigBuilder::new();
+        for (name, value) in [
+            ("bootstrap.servers", "b:1"),
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+        ] {
+            options.set(name, value).unwrap();
+        }
+        let config = options.build().unwrap();
+        let credentials = config.security.sasl.as_ref().unwrap();
+        let error = authenticate(&broker, credentials, Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::AUTHENTICATION);
+        assert!(error.detail.len() <= 600, "{} bytes", error.detail.len());
+        assert!(error.detail.starts_with("broker:9092: SASL authentication failed: bad proof %3|"), "{}", &error.detail[..80]);
+        assert!(!error.detail.chars().any(char::is_control), "no control character: {:?}", &error.detail[..100]);
+        assert!(error.detail.ends_with("..."));
     }
 }
