@@ -82,8 +82,13 @@ impl BrokerSlot {
         {
             let backoff = self.backoff.locked();
             if backoff.next_attempt.is_some_and(|t| Instant::now() < t) {
-                let detail = backoff.last_error.as_ref().map_or_else(|| format!("{address}: reconnect backoff"), |e| e.detail.clone());
-                return Err(BrokerError { code: ErrorCode::TRANSPORT, detail });
+                // Inside the backoff the broker is still what its last attempt
+                // found (a TLS or SASL refusal keeps its code), so the
+                // producer's status names the cause while it lasts.
+                return Err(backoff.last_error.clone().unwrap_or_else(|| BrokerError {
+                    code: ErrorCode::TRANSPORT,
+                    detail: format!("{address}: reconnect backoff"),
+                }));
             }
         }
         logger.debug(Context::Broker, "CONNECT", format_args!("{}: Connecting to {address}", self.name()));
