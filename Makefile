@@ -135,12 +135,13 @@ $(BIN)/dlopen_cycle $(BIN)/dlopen: CPPFLAGS += -DABLKAFKA_SO='"$(abspath $(LIB_S
 $(BIN):
 	mkdir -p $@
 
-# The benchmark: bench/bench.c built twice, so each process loads one library only.
+# The benchmark: bench/bench.c built twice, so each process loads one library only, and
+# bench/mock_cluster.c, the broker of its transactional rows.
 # librdkafka: Debian's headers, the confluent-kafka wheel's newer shared library.
 BENCH_CFLAGS := -O2 -g -std=c11 -Wall -Wextra -Wpedantic -Werror
 
 bench-binaries: lib
-	@$(MAKE) --no-print-directory $(BIN)/bench-ablkafka $(BIN)/bench-rdkafka
+	@$(MAKE) --no-print-directory $(BIN)/bench-ablkafka $(BIN)/bench-rdkafka $(BIN)/mock-cluster
 
 $(BIN)/bench-ablkafka: bench/bench.c $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_ABLKAFKA -Iinclude -o $@ $< $(LDFLAGS) $(LDLIBS) -lpthread
@@ -148,6 +149,13 @@ $(BIN)/bench-ablkafka: bench/bench.c $(HEADER) $(LIB_SO) | $(BIN)
 $(BIN)/bench-rdkafka: bench/bench.c | $(BIN)
 	@[ -n "$(RDKAFKA_LIB)" ] || { echo "no librdkafka from the confluent-kafka wheel: run scripts/deps.sh" >&2; exit 1; }
 	$(CC) $(BENCH_CFLAGS) -DBENCH_RDKAFKA -o $@ $< $(RDKAFKA_LIB) -Wl,-rpath,$(dir $(RDKAFKA_LIB)) -lpthread
+
+# The broker of the transactional rows: librdkafka's mock cluster in a process of its own.
+$(BIN)/mock-cluster: bench/mock_cluster.c | $(BIN)
+	@[ -n "$(RDKAFKA_LIB)" ] || { echo "no librdkafka from the confluent-kafka wheel: run scripts/deps.sh" >&2; exit 1; }
+	@test -f /usr/include/librdkafka/rdkafka_mock.h || \
+		{ echo "$@: /usr/include/librdkafka/rdkafka_mock.h missing (librdkafka-dev; run scripts/deps.sh)" >&2; exit 1; }
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(RDKAFKA_LIB) -Wl,-rpath,$(dir $(RDKAFKA_LIB))
 
 bench:
 	scripts/bench.sh

@@ -7,7 +7,7 @@
  *
  *   bench-LIB key=value ...
  *     brokers=HOST:PORT  topic=NAME          (required)
- *     mode=throughput|latency|paused|outstanding   (throughput)
+ *     mode=throughput|latency|paused|outstanding|txn   (throughput)
  *     count=N            messages in the measured phase (100000)
  *     size=BYTES         value size; keys are NULL (100)
  *     codec=none|gzip|snappy|lz4|zstd         (none)
@@ -25,6 +25,7 @@
  *                        no latency samples
  *     receipts=poll|keep throughput mode, ablkafka: when the Responses are read (poll; see
  *                        below; librdkafka serves its reports one way)
+ *     txn_size=N         txn mode: records per transaction (10000)
  *     conf.NAME=VALUE    one more producer option, the same for both libraries (repeatable;
  *                        e.g. conf.security.protocol=sasl_ssl for the TLS rows)
  *
@@ -68,13 +69,27 @@
  *               same way, as an application wanting a receipt per message has to; priming
  *               with the same sends, nothing kept. Every VmRSS reading here follows
  *               malloc_trim(0), so that freed heap counts as returned.
+ *   txn         transactions: a transactional producer (transactional.id unique to the
+ *               run: bench-LIB-TOPIC-PID), init_transactions once before the warm-up (timed
+ *               apart: init_s), the warm-up message in a transaction of its own; then, for
+ *               each `txn_size` records of the `count`: begin, send them, commit (timeout
+ *               -1; each commit call's time is kept: commit_p50_ms, commit_max_ms, commit_s
+ *               in all). Records are sent and their receipts served as in throughput mode
+ *               (ablkafka as with receipts=poll, the Responses of the transaction not yet
+ *               read are read after its commit; librdkafka with rd_kafka_poll(rk, 0) after
+ *               each send, its commit serving the rest, as its flush does). A record counts
+ *               as delivered only when its receipt was a success and its transaction's
+ *               commit returned 0; failed = count - delivered. A commit that fails as
+ *               retriable is called again (up to 3 times), one that needs an abort is
+ *               followed by an abort and the next transaction, a fatal one ends the run.
  *
  * Output: one line
  *   RESULT lib=... version=... mode=... count=N delivered=N failed=N elapsed_s=... msgs_per_s=...
  *          mb_per_s=... cpu_us_per_msg=... user_s=... sys_s=... ctxsw_per_msg=... maxrss_kb=...
  *          ru_maxrss_kb=... rss_base_kb=... rss_paused_kb=... p50_us=... p99_us=... p999_us=...
  *          max_us=... queue_s=... drain_s=... late_sends=N rss_kept_kb=... rss_freed_kb=...
- *          bytes_per_response=... bytes_per_response_vs_start=...
+ *          bytes_per_response=... bytes_per_response_vs_start=... txn_size=N txns=N init_s=...
+ *          commit_p50_ms=... commit_max_ms=... commit_s=...
  *   cpu:      getrusage(RUSAGE_SELF) user+sys over the measured phase (every thread);
  *   ctxsw:    its voluntary + involuntary context switches (wake-ups) per message;
  *   maxrss:   the process's peak resident size at the end (VmHWM); ru_maxrss is printed
@@ -91,7 +106,10 @@
  *             its buffers after the burst); both at least 0 (RSS noise);
  *   latency:  send to receipt, in microseconds;
  *   queue_s, drain_s (paused mode): time to queue every message with the broker stopped,
- *             and from SIGCONT until every receipt was read.
+ *             and from SIGCONT until every receipt was read;
+ *   txn mode (0 or -1 otherwise): txns: transactions committed; init_s: init_transactions;
+ *             commit_*: the time each commit call took (the flush of the transaction's
+ *             records and EndTxn), its median, maximum and sum over the measured phase.
  * Exit status 0 only when every message was delivered.
  *
  * BENCH_PERF_CTL / BENCH_PERF_ACK: perf's control FIFOs; sampling is enabled for the
@@ -137,10 +155,10 @@
 
 static struct {
     const char *brokers, *topic, *mode, *codec, *send, *receipts;
-    long count, size, rate, pause_hold_ms, prime;
+    long count, size, rate, pause_hold_ms, prime, txn_size;
     const char *linger;
     pid_t pause_pid;
-} opt = {NULL, NULL, "throughput", "none", "receipt", "poll", 100000, 100, 1000, 1000, 1, "5", 0};
+} opt = {NULL, NULL, "throughput", "none", "receipt", "poll", 100000, 100, 1000, 1000, 1, 10000, "5", 0};
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...) {
@@ -274,6 +292,10 @@ struct result {
     int64_t queued_ns, resumed_ns; /* paused mode: last send returned; SIGCONT sent */
     int64_t schedule_start_ns;     /* latency mode: when the schedule started */
     long late_sends;               /* latency mode: sends that found their time passed */
+    long txns;                     /* txn mode: transactions committed */
+    int64_t init_ns;               /* txn mode: init_transactions */
+    int64_t *commit_ns;            /* txn mode: each commit call's duration */
+    long commits;                  /* ... how many there are */
     struct rusage ru0, ru1;
 };
 
@@ -326,6 +348,14 @@ static void report(struct result *r) {
     double sys = (double)(r->ru1.ru_stime.tv_sec - r->ru0.ru_stime.tv_sec) +
                  (double)(r->ru1.ru_stime.tv_usec - r->ru0.ru_stime.tv_usec) / 1e6;
     double p50 = -1, p99 = -1, p999 = -1, pmax = -1;
+    double commit_p50 = -1, commit_max = -1, commit_s = -1;
+    if (r->commits > 0) {
+        commit_s = 0;
+        for (long j = 0; j < r->commits; j++) commit_s += (double)r->commit_ns[j] / 1e9;
+        qsort(r->commit_ns, (size_t)r->commits, sizeof *r->commit_ns, cmp_i64);
+        commit_p50 = (double)r->commit_ns[(r->commits - 1) / 2] / 1e6;
+        commit_max = (double)r->commit_ns[r->commits - 1] / 1e6;
+    }
     if (sent_ns != NULL) {
         long n = 0;
         for (long j = 0; j < samples; j++)
@@ -342,7 +372,8 @@ static void report(struct result *r) {
            "first_error=%d elapsed_s=%.4f msgs_per_s=%.0f mb_per_s=%.2f cpu_us_per_msg=%.4f "
            "user_s=%.3f sys_s=%.3f ctxsw_per_msg=%.4f maxrss_kb=%ld ru_maxrss_kb=%ld rss_base_kb=%ld rss_paused_kb=%ld "
            "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f queue_s=%.4f drain_s=%.4f late_sends=%ld "
-           "rss_kept_kb=%ld rss_freed_kb=%ld bytes_per_response=%.1f bytes_per_response_vs_start=%.1f\n",
+           "rss_kept_kb=%ld rss_freed_kb=%ld bytes_per_response=%.1f bytes_per_response_vs_start=%.1f "
+           "txn_size=%ld txns=%ld init_s=%.4f commit_p50_ms=%.3f commit_max_ms=%.3f commit_s=%.4f\n",
            LIB_NAME, lib_version(), opt.mode, opt.codec, opt.size, opt.linger, opt.count, r->delivered, r->failed,
            r->first_error, elapsed, (double)opt.count / elapsed,
            (double)opt.count * (double)opt.size / elapsed / 1e6,
@@ -353,7 +384,8 @@ static void report(struct result *r) {
            r->queued_ns ? (double)(r->queued_ns - r->t0) / 1e9 : -1.0,
            r->resumed_ns ? (double)(r->t1 - r->resumed_ns) / 1e9 : -1.0, r->late_sends,
            r->rss_kept_kb, r->rss_freed_kb, per_response(r->rss_kept_kb, r->rss_freed_kb),
-           per_response(r->rss_kept_kb, r->rss_base_kb));
+           per_response(r->rss_kept_kb, r->rss_base_kb), r->commits > 0 ? opt.txn_size : 0, r->txns,
+           r->init_ns > 0 ? (double)r->init_ns / 1e9 : -1.0, commit_p50, commit_max, commit_s);
     fflush(stdout);
 }
 
@@ -383,6 +415,26 @@ static void await_slot(struct result *r, long i) {
     sleep_until_ns(slot);
 }
 
+/* txn mode: the largest txn_size (ablkafka keeps a transaction's unread Responses in its ring). */
+#define TXN_MAX_SIZE (1L << 18)
+/* txn mode: how often a commit that fails as retriable is called again. */
+#define TXN_COMMIT_TRIES 3
+
+static char txn_id[512];
+
+/* txn mode: transactional.id, unique to the run. */
+static const char *transactional_id(void) {
+    snprintf(txn_id, sizeof txn_id, "bench-%s-%s-%ld", LIB_NAME, opt.topic, (long)getpid());
+    return txn_id;
+}
+
+/* txn mode: room for every commit call's duration (retries included). */
+static void alloc_commits(struct result *res) {
+    long txns = (opt.count + opt.txn_size - 1) / opt.txn_size;
+    res->commit_ns = calloc((size_t)(txns * TXN_COMMIT_TRIES), sizeof *res->commit_ns);
+    if (res->commit_ns == NULL) die("out of memory");
+}
+
 /* conf.NAME=VALUE arguments: options both libraries get. */
 #define MAX_EXTRA_OPTIONS 16
 static const char *extra_options[MAX_EXTRA_OPTIONS][2];
@@ -407,6 +459,7 @@ static Producer *make_producer(void) {
     set(b, "compression.codec", opt.codec);
     set(b, "queue.buffering.max.messages", QUEUE_MAX_MESSAGES);
     set(b, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
+    if (strcmp(opt.mode, "txn") == 0) set(b, "transactional.id", transactional_id());
     for (int i = 0; i < n_extra_options; i++) set(b, extra_options[i][0], extra_options[i][1]);
     Producer *p = producer_builder_build(b);
     if (p == NULL) die("build: %s", producer_builder_last_error(b));
@@ -509,9 +562,92 @@ static void run_polling(Producer *p, struct result *res) {
     free(ring);
 }
 
+/* The reason of the last failed transaction call. */
+static const char *txn_reason(Producer *p) {
+    static char buf[1024];
+    buf[0] = '\0';
+    producer_transaction_error_message(p, buf, sizeof buf);
+    return buf;
+}
+
+/* txn mode, before the warm-up: init_transactions, timed apart. */
+static void init_transactions(Producer *p, struct result *res) {
+    int64_t t = now_ns();
+    int32_t rc = producer_init_transactions(p, 60000);
+    if (rc != 0) die("producer_init_transactions: %d %s", (int)rc, txn_reason(p));
+    res->init_ns = now_ns() - t;
+    if ((rc = producer_begin_transaction(p)) != 0) die("begin (warm-up): %d %s", (int)rc, txn_reason(p));
+}
+
+/* txn mode: commits the warm-up message's transaction. */
+static void commit_warm_up(Producer *p) {
+    int32_t rc = producer_commit_transaction(p, 60000);
+    if (rc != 0) die("commit (warm-up): %d %s", (int)rc, txn_reason(p));
+}
+
+_Static_assert(TXN_MAX_SIZE <= RING_SLOTS, "a transaction's Responses must fit in the ring");
+
+/*
+ * mode=txn: transactions of txn_size records, each committed. Sends and reads Responses as
+ * run_polling does; after each commit, reads the transaction's Responses not read yet.
+ * A record counts as delivered only if its transaction committed.
+ */
+static void run_transactions(Producer *p, struct result *res) {
+    Response **ring = calloc(RING_SLOTS, sizeof *ring);
+    if (ring == NULL) die("out of memory");
+    alloc_commits(res);
+    long committed = 0; /* successful receipts of committed transactions */
+    begin(res);
+    long head = 0; /* the oldest message whose Response is not read yet */
+    for (long from = 0; from < opt.count; from += opt.txn_size) {
+        long to = from + opt.txn_size < opt.count ? from + opt.txn_size : opt.count;
+        int32_t rc = producer_begin_transaction(p);
+        if (rc != 0) die("producer_begin_transaction: %d %s", (int)rc, txn_reason(p));
+        long delivered0 = res->delivered;
+        for (long i = from; i < to; i++) {
+            if (i % sample == 0) sent_ns[i / sample] = now_ns();
+            ring[i % RING_SLOTS] = send_one(p, i);
+            if (i % sample != 0) continue;
+            for (; head <= i && response_completed(ring[head % RING_SLOTS]); head++) read_one(res, ring[head % RING_SLOTS], head);
+        }
+        int32_t klass = 0;
+        for (int tries = 0; tries < TXN_COMMIT_TRIES; tries++) {
+            int64_t c0 = now_ns();
+            rc = producer_commit_transaction(p, -1);
+            res->commit_ns[res->commits++] = now_ns() - c0;
+            klass = rc == 0 ? 0 : producer_transaction_error_class(p);
+            if (rc == 0 || klass != 1) break;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "bench-%s: commit of transaction %ld: %d (class %d) %s\n", LIB_NAME, from / opt.txn_size,
+                    (int)rc, (int)klass, txn_reason(p));
+            if (res->first_error == 0) res->first_error = rc;
+            if (klass == 2 && producer_abort_transaction(p, -1) != 0)
+                die("producer_abort_transaction: %s", txn_reason(p));
+        }
+        for (; head < to; head++) { /* commit has waited for them all; an abort has failed the rest */
+            if (response_wait(ring[head % RING_SLOTS], 30000) != 1) die("Response %ld still pending after the commit", head);
+            read_one(res, ring[head % RING_SLOTS], head);
+        }
+        if (rc == 0) {
+            res->txns++;
+            committed += res->delivered - delivered0;
+        } else if (klass != 2) {
+            break; /* fatal, or still failing after the retries: the rest is not sent */
+        }
+    }
+    end(res);
+    res->delivered = committed;
+    res->failed = opt.count - committed;
+    free(ring);
+}
+
 static void run(struct result *res) {
     Producer *p = make_producer();
+    int txn = strcmp(opt.mode, "txn") == 0;
+    if (txn) init_transactions(p, res);
     warm_up(p);
+    if (txn) commit_warm_up(p);
     responses = calloc((size_t)opt.count, sizeof *responses);
     if (responses == NULL) die("out of memory");
     if (strcmp(opt.send, "headers") == 0) {
@@ -521,7 +657,9 @@ static void run(struct result *res) {
         record_builder_add_header(with_headers, "source", "bench", 5);
     }
 
-    if (strcmp(opt.mode, "throughput") == 0 && strcmp(opt.send, "noreceipt") == 0) {
+    if (txn) {
+        run_transactions(p, res);
+    } else if (strcmp(opt.mode, "throughput") == 0 && strcmp(opt.send, "noreceipt") == 0) {
         run_without_receipts(p, res);
     } else if (strcmp(opt.mode, "throughput") == 0 && strcmp(opt.receipts, "poll") == 0) {
         run_polling(p, res);
@@ -642,6 +780,7 @@ static rd_kafka_t *make_producer(void) {
     set(c, "queue.buffering.max.kbytes", QUEUE_MAX_KBYTES);
     set(c, "socket.nagle.disable", "true"); /* ablkafka sets TCP_NODELAY */
     if (strcmp(opt.send, "noreceipt") == 0) set(c, "delivery.report.only.error", "true");
+    if (strcmp(opt.mode, "txn") == 0) set(c, "transactional.id", transactional_id());
     for (int i = 0; i < n_extra_options; i++) set(c, extra_options[i][0], extra_options[i][1]);
     rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
@@ -671,17 +810,84 @@ static void produce(rd_kafka_t *rk, const void *value, size_t len, long id) {
     }
 }
 
+/* txn mode: dies on a failed transaction call that is not a commit. */
+static void txn_ok(rd_kafka_error_t *e, const char *what) {
+    if (e != NULL) die("%s: %s %s", what, rd_kafka_err2name(rd_kafka_error_code(e)), rd_kafka_error_string(e));
+}
+
+/*
+ * mode=txn: transactions of txn_size records, each committed. Sends as the throughput mode
+ * does (rd_kafka_poll(rk, 0) after each); the commit flushes, serving the rest of the
+ * transaction's delivery reports. A record counts as delivered only if its transaction
+ * committed.
+ */
+static void run_transactions(rd_kafka_t *rk, struct result *res) {
+    alloc_commits(res);
+    long committed = 0;
+    begin(res);
+    for (long from = 0; from < opt.count; from += opt.txn_size) {
+        long to = from + opt.txn_size < opt.count ? from + opt.txn_size : opt.count;
+        txn_ok(rd_kafka_begin_transaction(rk), "rd_kafka_begin_transaction");
+        long delivered0 = atomic_load(&rd_delivered);
+        for (long i = from; i < to; i++) {
+            if (i % sample == 0) sent_ns[i / sample] = now_ns();
+            produce(rk, value_of(i), (size_t)opt.size, i + 1);
+            rd_kafka_poll(rk, 0);
+        }
+        rd_kafka_error_t *e = NULL;
+        for (int tries = 0; tries < TXN_COMMIT_TRIES; tries++) {
+            if (e != NULL) rd_kafka_error_destroy(e);
+            int64_t c0 = now_ns();
+            e = rd_kafka_commit_transaction(rk, -1);
+            res->commit_ns[res->commits++] = now_ns() - c0;
+            if (e == NULL || !rd_kafka_error_is_retriable(e)) break;
+        }
+        if (e == NULL) {
+            res->txns++;
+            committed += atomic_load(&rd_delivered) - delivered0;
+            continue;
+        }
+        int abortable = rd_kafka_error_txn_requires_abort(e);
+        fprintf(stderr, "bench-%s: commit of transaction %ld: %s (%s) %s\n", LIB_NAME, from / opt.txn_size,
+                rd_kafka_err2name(rd_kafka_error_code(e)),
+                abortable ? "abortable" : rd_kafka_error_is_fatal(e) ? "fatal" : "retriable", rd_kafka_error_string(e));
+        if (rd_first_error == 0) rd_first_error = rd_kafka_error_code(e);
+        rd_kafka_error_destroy(e);
+        if (!abortable) break; /* fatal, or still failing after the retries: the rest is not sent */
+        txn_ok(rd_kafka_abort_transaction(rk, -1), "rd_kafka_abort_transaction");
+    }
+    end(res);
+    res->delivered = committed;
+    res->failed = opt.count - committed;
+    res->first_error = rd_first_error;
+}
+
 static void run(struct result *res) {
     rd_kafka_t *rk = make_producer();
+    int txn = strcmp(opt.mode, "txn") == 0;
     rkt = rd_kafka_topic_new(rk, opt.topic, NULL);
     if (rkt == NULL) die("rd_kafka_topic_new: %s", rd_kafka_err2str(rd_kafka_last_error()));
+    if (txn) { /* init_transactions timed apart; the warm-up message in a transaction of its own */
+        int64_t t = now_ns();
+        txn_ok(rd_kafka_init_transactions(rk, 60000), "rd_kafka_init_transactions");
+        res->init_ns = now_ns() - t;
+        txn_ok(rd_kafka_begin_transaction(rk), "rd_kafka_begin_transaction (warm-up)");
+    }
     produce(rk, "warm-up", 7, 0);
     int reports_success = strcmp(opt.send, "noreceipt") != 0;
+    if (txn) txn_ok(rd_kafka_commit_transaction(rk, 60000), "rd_kafka_commit_transaction (warm-up)");
     if (rd_kafka_flush(rk, 60000) != 0 || atomic_load(&rd_delivered) != reports_success || atomic_load(&rd_failed) != 0)
         die("warm-up message not delivered: %s", rd_kafka_err2str(rd_first_error));
     atomic_store(&rd_delivered, 0);
     rd_record_latency = sent_ns != NULL;
 
+    if (txn) {
+        run_transactions(rk, res);
+        report(res);
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(rk);
+        return;
+    }
     if (strcmp(opt.mode, "throughput") == 0) {
         begin(res);
         for (long i = 0; i < opt.count; i++) {
@@ -776,6 +982,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "pause_hold_ms") == 0) opt.pause_hold_ms = parse_long(k, v);
         else if (strcmp(k, "pause_pid") == 0) opt.pause_pid = (pid_t)parse_long(k, v);
         else if (strcmp(k, "prime") == 0) opt.prime = parse_long(k, v);
+        else if (strcmp(k, "txn_size") == 0) opt.txn_size = parse_long(k, v);
         else if (strncmp(k, "conf.", 5) == 0 && n_extra_options < MAX_EXTRA_OPTIONS) {
             extra_options[n_extra_options][0] = k + 5;
             extra_options[n_extra_options++][1] = v;
@@ -785,13 +992,16 @@ int main(int argc, char **argv) {
     if (opt.brokers == NULL || opt.topic == NULL) die("brokers= and topic= are required");
     if (opt.count < 1 || opt.size < 1 || opt.size > 65536 || opt.rate < 1) die("bad count, size or rate");
     int paused = strcmp(opt.mode, "paused") == 0, outstanding = strcmp(opt.mode, "outstanding") == 0;
-    if (!paused && !outstanding && strcmp(opt.mode, "throughput") != 0 && strcmp(opt.mode, "latency") != 0)
+    int txn = strcmp(opt.mode, "txn") == 0;
+    if (!paused && !outstanding && !txn && strcmp(opt.mode, "throughput") != 0 && strcmp(opt.mode, "latency") != 0)
         die("unknown mode %s", opt.mode);
+    if (txn && (opt.txn_size < 1 || opt.txn_size > TXN_MAX_SIZE)) die("txn_size must be 1..%ld", TXN_MAX_SIZE);
+    if (txn && strcmp(opt.send, "receipt") != 0) die("mode=txn sends with a receipt only");
     if (paused && opt.pause_pid <= 0) die("mode=paused needs pause_pid=");
 
     make_pool();
     if (!paused && !outstanding) { /* no latency arrays in these two modes: their figure is memory */
-        sample = strcmp(opt.mode, "throughput") == 0 ? 16 : 1;
+        sample = strcmp(opt.mode, "latency") == 0 ? 1 : 16; /* throughput, txn: every 16th */
         samples = (opt.count + sample - 1) / sample;
         sent_ns = calloc((size_t)samples, sizeof *sent_ns);
         done_ns = calloc((size_t)samples, sizeof *done_ns);

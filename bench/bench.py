@@ -19,8 +19,11 @@ in-memory broker's. The outstanding row (bench.c mode=outstanding) measures the 
 memory one kept receipt (a Response; for librdkafka, a malloc'd copy of its delivery
 report) costs, two ways: what freeing them gives back ("B/receipt freed") and how much
 RSS grew while they were sent and kept ("B/receipt kept", after a priming pass without
-receipts); its targets are absolute figures for ablkafka, not ratios. It prints every
-run, then the medians per
+receipts); its targets are absolute figures for ablkafka, not ratios. The
+transactional row (`txn-100B`, bench.c mode=txn, `broker="mock"`) runs against
+librdkafka's mock cluster (build/bin/mock-cluster, bench/mock_cluster.c), because tansu
+0.6.0 has no EndTxn and cannot commit; the mock is librdkafka's own single-threaded
+broker, so both clients are bounded by it. It prints every run, then the medians per
 library and the ratios ablkafka/librdkafka, and writes them to $BENCH_OUT
 (default build/bench): runs.jsonl, summary.md.
 
@@ -57,6 +60,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
 BROKER_SH = os.path.join(ROOT, "scripts", "broker.sh")
 SECURE_SH = os.path.join(ROOT, "scripts", "secure-brokers.sh")
+MOCK_CLUSTER = os.path.join(BIN, "mock-cluster")
+MOCK_BROKERS = 3
 LIBS = [("ablkafka", os.path.join(BIN, "bench-ablkafka")), ("librdkafka", os.path.join(BIN, "bench-rdkafka"))]
 
 SHORT = os.environ.get("BENCH_SHORT", "") not in ("", "0")
@@ -74,9 +79,9 @@ BROKER_RSS_LIMIT_KB = 3 * 1024 * 1024
 
 
 def w(name, title, target, mode="throughput", count=2_000_000, short=20_000, secure=False, storage="memory",
-      **args):
+      broker="tansu", **args):
     return dict(name=name, title=title, target=target, mode=mode, count=short if SHORT else count, secure=secure,
-                storage=storage, args=args)
+                storage=storage, broker=broker, args=args)
 
 
 # (ratio name, "ge"/"le", value): what the issues (5, 21) ask of ablkafka/librdkafka; with a fourth
@@ -126,6 +131,12 @@ WORKLOADS = [
     w("outstanding-1M", "1M x 100 B, every receipt kept past the flush: resident bytes per receipt",
       [("bytes_per_response", "le", 24, "ablkafka"), ("bytes_per_response_vs_start", "le", 24, "ablkafka")],
       mode="outstanding", count=1_000_000, short=20_000, size=100, codec="none", linger=5),
+    # Issue 23: transactions, against librdkafka's mock cluster (tansu cannot commit: no EndTxn).
+    # Both producers are transactional (so idempotent); init_transactions is outside the
+    # measured phase; a record counts only if its transaction's commit returned 0.
+    w("txn-100B", "100 B, transactions of 10,000, commit each, mock cluster",
+      [("msgs_per_s", "ge", 1.0), ("cpu_us_per_msg", "le", 0.67)], mode="txn", count=1_000_000, short=30_000,
+      broker="mock", size=100, codec="none", linger=5, txn_size=10_000),
 ]
 
 METRICS = [  # key, column title, format, better when
@@ -222,6 +233,58 @@ class SecureBroker(Broker):
 
     def delete_topic(self, name):
         pass  # tansu's CLI speaks no SASL; the few TLS topics stay in its sqlite file
+
+
+class MockBroker:
+    """librdkafka's mock cluster (bench/mock_cluster.c) in a process of its own: MOCK_BROKERS
+    brokers on loopback; topics are created through its stdin. It has no topic deletion,
+    but keeps at most 5 MiB per partition, so memory stays bounded."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.proc = None
+        self.pid = None
+        self.address = None
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        self.log = open(os.path.join(self.dir, "mock-cluster.log"), "a")
+        self.proc = subprocess.Popen([MOCK_CLUSTER, str(MOCK_BROKERS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True, bufsize=1)
+        self.address = self.proc.stdout.readline().strip()
+        if not self.address:
+            raise RuntimeError(f"mock-cluster printed no bootstrap servers (see {self.log.name})")
+        self.pid = self.proc.pid
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stdin.close()  # it stops when its stdin closes
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+            self.proc = self.pid = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def resume(self):
+        pass  # never stopped: no paused row runs here
+
+    def create_topic(self, name):
+        self.proc.stdin.write(f"topic {name} {PARTITIONS}\n")
+        answer = self.proc.stdout.readline().strip()
+        if answer != f"ok {name}":
+            raise RuntimeError(f"mock-cluster: topic {name}: {answer or 'no answer'}")
+
+    def delete_topic(self, name):
+        pass
+
+    rss_kb = Broker.rss_kb
+    cpu_s = Broker.cpu_s
 
 
 def parse_result(stdout):
@@ -328,6 +391,13 @@ def fmt_run(r):
                 f"kept, {r['bytes_per_response']:.1f} B given back when freed, "
                 f"{r['msgs_per_s']:,.0f} msg/s, delivered {r['delivered']}/{r['count']}, "
                 f"other load {r['other_load_cores']:.2f} cores")
+    if r["mode"] == "txn":
+        return (f"  {r['lib']:<10} {round_name(r)}: {r['msgs_per_s']:>11,.0f} msg/s {r['cpu_us_per_msg']:>8.3f} us CPU/msg  "
+                f"{r['txns']} of {-(-r['count'] // r['txn_size'])} transactions committed, commit p50 "
+                f"{r['commit_p50_ms']:.1f} ms, max {r['commit_max_ms']:.1f} ms, {r['commit_s']:.2f} s in commits of "
+                f"{r['elapsed_s']:.2f} s, init {r['init_s'] * 1e3:.0f} ms  peak RSS {r['maxrss_kb'] / 1024:.1f} MiB  "
+                f"p50 {r['p50_us']:,.0f} us  delivered {r['delivered']}/{r['count']}  "
+                f"broker {r['broker_cpu_us_per_msg']:.3f} us CPU/msg  other load {r['other_load_cores']:.2f} cores")
     if r["mode"] == "paused":
         return (f"  {r['lib']:<10} {round_name(r)}: queued {r['count']:,} in {r['queue_s']:.3f} s "
                 f"({r['count'] / r['queue_s']:,.0f} msg/s), RSS with all queued {r['rss_paused_kb'] / 1024:.1f} MiB, "
@@ -412,6 +482,18 @@ def summarize(results):
                     f"{median_of(runs, 'queue_s'):.3f} s; RSS with all of them queued "
                     f"{median_of(runs, 'rss_paused_kb') / 1024:.1f} MiB; drained "
                     f"{median_of(runs, 'drain_s'):.3f} s after SIGCONT.")
+    txn = [r for r in results if r.get("mode") == "txn" and r["round"] > 0 and "commit_p50_ms" in r]
+    if txn:
+        lines.append("")
+        for lib, _ in LIBS:
+            runs = [r for r in txn if r["lib"] == lib]
+            if runs:
+                lines.append(
+                    f"txn, {lib} (medians): transactions of {runs[0]['txn_size']:,} records, "
+                    f"{median_of(runs, 'txns'):.0f} committed per run; commit call p50 "
+                    f"{median_of(runs, 'commit_p50_ms'):.1f} ms, max {median_of(runs, 'commit_max_ms'):.1f} ms; "
+                    f"{median_of(runs, 'commit_s'):.2f} s of {median_of(runs, 'elapsed_s'):.2f} s in commit calls; "
+                    f"init_transactions {median_of(runs, 'init_s') * 1e3:.0f} ms (not measured).")
     outstanding = [r for r in results if r.get("mode") == "outstanding" and r["round"] > 0 and "rss_kept_kb" in r]
     if outstanding:
         lines.append("")
@@ -465,7 +547,7 @@ def main():
         if unknown:
             sys.exit(f"unknown workloads {sorted(unknown)}; known: {[w['name'] for w in WORKLOADS]}")
         WORKLOADS = [w for w in WORKLOADS if w["name"] in names]
-    for _, exe in LIBS:
+    for _, exe in LIBS + ([("mock", MOCK_CLUSTER)] if any(wl["broker"] == "mock" for wl in WORKLOADS) else []):
         if not os.access(exe, os.X_OK):
             sys.exit(f"{exe} is missing: run make bench-binaries")
     if not TANSU_BIN:
@@ -474,8 +556,11 @@ def main():
     broker = Broker(os.path.join(OUT, "broker"))
     null_broker = Broker(os.path.join(OUT, "null-broker"), storage="null://")
     secure_broker = SecureBroker(os.path.join(OUT, "secure-broker"))
+    mock_broker = MockBroker(os.path.join(OUT, "mock-cluster"))
 
     def broker_for(wl):
+        if wl["broker"] == "mock":
+            return mock_broker
         return secure_broker if wl["secure"] else null_broker if wl["storage"] == "null" else broker
 
     started = time.time()
@@ -483,7 +568,7 @@ def main():
     log(f"machine: {machine()}")
     log(f"mode: {'SHORT (smoke)' if SHORT else 'full'}, {ROUNDS} round(s), {PARTITIONS} partitions per topic")
     try:
-        for b in (broker, null_broker, secure_broker):  # only those the selected workloads use
+        for b in (broker, null_broker, secure_broker, mock_broker):  # only those the selected workloads use
             if any(broker_for(wl) is b for wl in WORKLOADS):
                 b.start()
         for wl in WORKLOADS:
@@ -501,6 +586,7 @@ def main():
         broker.stop()
         null_broker.stop()
         secure_broker.stop()
+        mock_broker.stop()
 
     with open(os.path.join(OUT, "runs.jsonl"), "w") as f:
         for r in results:

@@ -3,11 +3,12 @@
 #
 #   scripts/bench-profile.sh LIB [key=value ...]
 #     LIB: ablkafka or rdkafka; key=value as bench/bench.c takes them (mode, count, size,
-#     codec, linger, rate); default: the 100 B uncompressed workload, 2M messages.
+#     codec, linger, rate, txn_size); default: the 100 B uncompressed workload, 2M messages.
 #   PROFILE_CALLGRAPH=1   record call graphs (dwarf; bigger, slower)
 #   PROFILE_OUT=DIR       where perf.data and the reports go (default build/profile)
 #
-# Starts its own tansu broker (stopped at the end), creates a topic, runs
+# Starts its own tansu broker (stopped at the end; for mode=txn, librdkafka's mock cluster,
+# build/bin/mock-cluster, since tansu cannot commit), creates a topic, runs
 # `perf record -e cpu-clock` (these VMs have no hardware counters) around the bench binary,
 # and prints the top symbols per thread and per library. Needs perf (linux-perf) and the
 # bench binaries (make bench-binaries).
@@ -29,12 +30,35 @@ command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-per
 
 out="$(mkdir -p "${PROFILE_OUT:-build/profile}" && cd "${PROFILE_OUT:-build/profile}" && pwd)"
 broker="$out/broker"
-cleanup() { rm -f "$out/ctl" "$out/ack"; scripts/broker.sh stop "$broker" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-scripts/broker.sh start "$broker"
-addr="$(scripts/broker.sh address "$broker")"
 topic="profile-$lib-$$"
-scripts/broker.sh topic "$broker" "$topic" "${BENCH_PARTITIONS:-4}"
+mock_pid=""
+cleanup() {
+    rm -f "$out/ctl" "$out/ack"
+    if [ -n "$mock_pid" ]; then
+        exec 8>&- 9<&- # the mock cluster stops when its stdin closes
+        wait "$mock_pid" 2>/dev/null || true
+    else
+        scripts/broker.sh stop "$broker" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+if [[ " $* " == *" mode=txn "* ]]; then
+    [ -x build/bin/mock-cluster ] || { echo "build/bin/mock-cluster is missing: make bench-binaries" >&2; exit 1; }
+    rm -f "$out/mock-in" "$out/mock-out"
+    mkfifo "$out/mock-in" "$out/mock-out"
+    build/bin/mock-cluster 3 <"$out/mock-in" >"$out/mock-out" &
+    mock_pid=$!
+    exec 8>"$out/mock-in" 9<"$out/mock-out"
+    rm -f "$out/mock-in" "$out/mock-out"
+    read -r addr <&9
+    echo "topic $topic ${BENCH_PARTITIONS:-4}" >&8
+    read -r answer <&9
+    [ "$answer" = "ok $topic" ] || { echo "mock-cluster: $answer" >&2; exit 1; }
+else
+    scripts/broker.sh start "$broker"
+    addr="$(scripts/broker.sh address "$broker")"
+    scripts/broker.sh topic "$broker" "$topic" "${BENCH_PARTITIONS:-4}"
+fi
 
 rm -f "$out/ctl" "$out/ack"
 mkfifo "$out/ctl" "$out/ack"

@@ -6,9 +6,10 @@
 #   BENCH_SHORT=1 scripts/bench.sh smoke run: small counts, one round; checks that both
 #                                  libraries deliver everything ("N passed, N failed")
 #
-# Installs what is missing (scripts/deps.sh), builds the release library and the two bench
-# binaries, then runs bench/bench.py, which starts its own tansu broker (and, for the sink
-# rows, a second one that stores nothing: --storage-engine null://) and stops them at the
+# Installs what is missing (scripts/deps.sh), builds the release library, the two bench
+# binaries and build/bin/mock-cluster, then runs bench/bench.py, which starts its own tansu
+# broker (and, for the sink rows, a second one that stores nothing: --storage-engine
+# null://; for the transactional row, librdkafka's mock cluster) and stops them at the
 # end. Other knobs: BENCH_ROUNDS, BENCH_WORKLOADS, BENCH_PARTITIONS, BENCH_OUT.
 set -euo pipefail
 
