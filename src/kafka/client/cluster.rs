@@ -85,10 +85,10 @@ impl BrokerSlot {
                 // Inside the backoff the broker is still what its last attempt
                 // found (a TLS or SASL refusal keeps its code), so the
                 // producer's status names the cause while it lasts.
-                return Err(backoff.last_error.clone().unwrap_or_else(|| BrokerError {
-                    code: ErrorCode::TRANSPORT,
-                    detail: format!("{address}: reconnect backoff"),
-                }));
+                return Err(backoff
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| BrokerError { code: ErrorCode::TRANSPORT, detail: format!("{address}: reconnect backoff") }));
             }
         }
         logger.debug(Context::Broker, "CONNECT", format_args!("{}: Connecting to {address}", self.name()));
