@@ -620,8 +620,8 @@ int32_t producer_commit_transaction(Producer *producer, int32_t timeout_ms);
  Aborts the transaction: its records not yet sent fail their Responses
  with -152 (`_PURGE_QUEUE`); those in flight are waited for (one that
  would be retried fails with -151, `_PURGE_INFLIGHT`); then the
- coordinator ends it (after a new epoch, when the broker lost the
- producer's state). The producer then takes a new transaction.
+ coordinator ends it, and when the broker lost the producer's state a
+ new epoch is taken. The producer then takes a new transaction.
 
  Blocks for at most `timeout_ms` (-1: `transaction.timeout.ms`). Returns
  0; -185 (retriable: call it again to resume); a fatal code (class 3);

@@ -134,6 +134,12 @@ pub fn verdict(api: CoordinatorApi, code: ErrorCode, retry_backoff: Duration) ->
     }
 }
 
+/// Whether `code` in an answer to `api` says the broker lost the
+/// producer's state (KIP-360): the transaction's abort takes a new epoch.
+pub fn bumps_epoch(api: CoordinatorApi, code: ErrorCode) -> bool {
+    verdict(api, code, Duration::ZERO) == Verdict::Abortable { bump: true }
+}
+
 /// The code a fatal or abortable error is reported with: fencing is
 /// `_FENCED`, as librdkafka normalizes it.
 pub fn reported_code(code: ErrorCode) -> ErrorCode {
@@ -175,6 +181,11 @@ mod tests {
         assert_eq!(verdict(AddPartitionsToTxn, ErrorCode::TOPIC_AUTHORIZATION_FAILED, BACKOFF), Verdict::Abortable { bump: false });
         assert_eq!(verdict(TxnOffsetCommit, ErrorCode::GROUP_AUTHORIZATION_FAILED, BACKOFF), Verdict::Abortable { bump: false });
         assert_eq!(verdict(InitProducerId, ErrorCode::INVALID_TRANSACTION_TIMEOUT, BACKOFF), Verdict::Fatal);
+        assert!(bumps_epoch(EndTxn, ErrorCode::UNKNOWN_PRODUCER_ID));
+        assert!(bumps_epoch(EndTxn, ErrorCode::INVALID_PRODUCER_ID_MAPPING));
+        assert!(!bumps_epoch(EndTxn, ErrorCode::GROUP_AUTHORIZATION_FAILED));
+        assert!(!bumps_epoch(EndTxn, ErrorCode::PRODUCER_FENCED));
+        assert!(!bumps_epoch(InitProducerId, ErrorCode::UNKNOWN_PRODUCER_ID));
         assert_eq!(reported_code(ErrorCode::PRODUCER_FENCED), ErrorCode::FENCED);
         assert_eq!(reported_code(ErrorCode::INVALID_PRODUCER_EPOCH), ErrorCode::FENCED);
         assert_eq!(reported_code(ErrorCode::INVALID_TXN_STATE), ErrorCode::INVALID_TXN_STATE);
