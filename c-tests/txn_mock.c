@@ -22,6 +22,9 @@
 enum { CLASS_NONE = 0, CLASS_RETRIABLE = 1, CLASS_ABORTABLE = 2, CLASS_FATAL = 3 };
 
 static const char *current_case = "";
+/* TXN_MOCK_TRACE set: each transaction call's result and time, on stderr. */
+static int trace;
+static int64_t case_t0;
 
 static void on_alarm(int sig) {
     (void)sig;
@@ -34,7 +37,15 @@ static void on_alarm(int sig) {
  * transactional.id TXNID and the options in OPTS (NULL-terminated pairs, may be NULL). */
 static Producer *txn_setup(mock_t *m, int brokers, const char *txnid, const char *const *opts) {
     if (!mock_start(m, brokers)) return NULL;
-    if (!mock_topic(m, "mytopic", 4) || !mock_topic(m, "srctopic4", 4) || !mock_topic(m, "srctopic64", 64)) return NULL;
+    /* The mock picks the leaders itself: an explicit leader per partition is one request to
+     * the mock's thread each, and librdkafka 2.16's mock thread sometimes serves a request
+     * only at its next 1 s wake-up. */
+    const char *topics[] = {"mytopic", "srctopic4", "srctopic64"};
+    const int partitions[] = {4, 4, 64};
+    for (int t = 0; t < 3; t++) {
+        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(m->mc, topics[t], partitions[t], brokers);
+        if (!CHECK(e == 0, "mock_topic_create(%s): %s", topics[t], rd_kafka_err2name(e))) return NULL;
+    }
     ProducerBuilder *b = builder_for(m->bootstraps);
     if (b == NULL) return NULL;
     int ok = set_ok(b, "transactional.id", txnid);
@@ -66,8 +77,11 @@ static const char *txn_reason(Producer *p) {
 /* Checks that a transaction call returned EXPECT_CODE with EXPECT_CLASS. */
 #define CHECK_TXN(p, rc, expect_code, expect_class, what)                                                        \
     do {                                                                                                         \
+        int64_t t0_ = now_ms();                                                                                  \
         int32_t rc_ = (rc);                                                                                      \
         int32_t class_ = producer_transaction_error_class(p);                                                    \
+        if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d after %lld ms\n", (long long)(t0_ - case_t0), what,   \
+                           (int)rc_, (int)class_, (long long)(now_ms() - t0_));                                  \
         CHECK(rc_ == (expect_code) && class_ == (expect_class), "%s: %s: returned %d %s class %d (%s), expected %d %s class %d", \
               current_case, what, (int)rc_, or_null(ablkafka_err2name(rc_)), (int)class_, txn_reason(p),         \
               (int)(expect_code), or_null(ablkafka_err2name(expect_code)), (int)(expect_class));                 \
@@ -101,6 +115,35 @@ static int records_in(mock_t *m, const char *topic, int partitions) {
     int n = (int)rb.n;
     readback_free(&rb);
     return n;
+}
+
+
+/* Request tracking (librdkafka 2.2 and later: the wheel's 2.16 exports it; Debian's 2.0.2
+ * headers do not declare it): which requests reached the mock cluster. */
+typedef struct rd_kafka_mock_request_s rd_kafka_mock_request_t;
+void rd_kafka_mock_start_request_tracking(rd_kafka_mock_cluster_t *mcluster);
+void rd_kafka_mock_stop_request_tracking(rd_kafka_mock_cluster_t *mcluster);
+rd_kafka_mock_request_t **rd_kafka_mock_get_requests(rd_kafka_mock_cluster_t *mcluster, size_t *cntp);
+void rd_kafka_mock_clear_requests(rd_kafka_mock_cluster_t *mcluster);
+int16_t rd_kafka_mock_request_api_key(rd_kafka_mock_request_t *mreq);
+void rd_kafka_mock_request_destroy_array(rd_kafka_mock_request_t **mreqs, size_t mreq_cnt);
+
+/* The requests of API_KEY the mock received since tracking started (-1: every key). */
+static int requests_of(mock_t *m, int api_key) {
+    size_t cnt = 0;
+    rd_kafka_mock_request_t **reqs = rd_kafka_mock_get_requests(m->mc, &cnt);
+    int n = 0;
+    for (size_t i = 0; i < cnt; i++)
+        if (api_key < 0 || rd_kafka_mock_request_api_key(reqs[i]) == api_key) n++;
+    rd_kafka_mock_request_destroy_array(reqs, cnt);
+    return n;
+}
+
+/* Injected errors for API_KEY on broker B not yet consumed. */
+static int errors_left_on(mock_t *m, int32_t b, int16_t api_key) {
+    size_t cnt = 0;
+    if (rd_kafka_mock_broker_error_stack_cnt(m->mc, b, api_key, &cnt) != 0) return -1;
+    return (int)cnt;
 }
 
 /* ------------------------------------------------------------------ the cases */
@@ -183,6 +226,222 @@ out:
     txn_teardown(&m, p);
 }
 
+/* Waits for RESP and returns its code (frees it); -999 when it did not complete. */
+static int32_t response_code(Response *resp) {
+    int done = response_wait(resp, 30000);
+    int32_t got = done == 1 ? response_error_code(resp) : -999;
+    response_free(resp);
+    return got;
+}
+
+/* One offset, as 0105's rd_kafka_send_offsets_to_transaction calls with one entry. */
+static int32_t send_one_offset(Producer *p, int32_t timeout_ms) {
+    return producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 3, 12, timeout_ms);
+}
+
+/* do_test_txn_fatal_idempo_errors (KIP-360): a Produce answered UNKNOWN_PRODUCER_ID inside a
+ * transaction makes it abortable (not fatal): commit fails with class 2, abort succeeds, and
+ * a new transaction commits. Adapted: 0105 sends both records at once and lets the injected
+ * error hit whichever Produce comes first; here the first record is waited for before the
+ * error is pushed, so the error hits the second record and both Responses can be asserted. */
+static void case_txn_fatal_idempo_errors(void) {
+    mock_t m;
+    const char *opts[] = {"batch.num.messages", "1", NULL};
+    Producer *p = txn_setup(&m, 3, "myTxnId", opts);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    expect_response(send_to(p, "mytopic", 0, "hi"), 0, "the first record");
+    rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+    Response *second = send_to(p, "mytopic", 0, "hi");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, CLASS_ABORTABLE,
+              "commit after UNKNOWN_PRODUCER_ID");
+    expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort");
+    CHECK(producer_error_code(p) != RD_KAFKA_RESP_ERR__FATAL, "%s: the producer is not fatal", current_case);
+
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after the abort");
+    Response *third = send_to(p, "mytopic", 0, "hi");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the new transaction");
+    expect_response(third, 0, "the record of the new transaction");
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "mytopic", 4) == 2, "%s: the mock holds the first and the third record", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
+/* After a fatal (fenced) error every transaction call fails with it and records fail with
+ * _FATAL. */
+static void expect_all_calls_fenced(Producer *p) {
+    CHECK(producer_error_code(p) == RD_KAFKA_RESP_ERR__FATAL, "%s: producer_error_code %d, expected _FATAL (the fatal "
+          "error raised, as rd_kafka_fatal_error)", current_case, (int)producer_error_code(p));
+    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "begin after fencing");
+    CHECK_TXN(p, producer_init_transactions(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "init after fencing");
+    CHECK_TXN(p, send_one_offset(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "send_offsets after fencing");
+    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "commit after fencing");
+    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "abort after fencing");
+    expect_response(send_to(p, "mytopic", 0, "late"), RD_KAFKA_RESP_ERR__FATAL, "a send after fencing");
+}
+
+/* do_test_txn_fenced_reinit, with INVALID_PRODUCER_EPOCH and with PRODUCER_FENCED: KIP-360
+ * recovery (UNKNOWN_PRODUCER_ID on Produce) needs a new epoch, and the coordinator fences the
+ * InitProducerId that asks for it: abort_transaction fails fatally (-144 _FENCED, class 3,
+ * as librdkafka normalizes both codes), the producer's fatal error is raised (0105 reads
+ * rd_kafka_fatal_error; here producer_error_code is -150), and every later call fails. */
+static void case_txn_fenced_reinit(void) {
+    const rd_kafka_resp_err_t codes[] = {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH, RD_KAFKA_RESP_ERR_PRODUCER_FENCED};
+    for (size_t c = 0; c < 2; c++) {
+        mock_t m;
+        const char *opts[] = {"batch.num.messages", "1", NULL};
+        fprintf(stderr, "  with %s\n", rd_kafka_err2name(codes[c]));
+        Producer *p = txn_setup(&m, 3, "myTxnId", opts);
+        if (p == NULL) goto next;
+        rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
+        CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        Response *first = send_to(p, "mytopic", 0, "hi");
+        CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
+        expect_response(first, 0, "the first record");
+        rd_kafka_mock_broker_push_request_error_rtts(m.mc, 2, API_INIT_PRODUCER_ID, 1, codes[c], 0);
+        rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+        Response *second = send_to(p, "mytopic", 0, "hi");
+        CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
+        expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
+        CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL,
+                  "abort whose epoch bump is fenced");
+        CHECK(errors_left_on(&m, 2, API_INIT_PRODUCER_ID) == 0, "%s: the fenced InitProducerId was sent",
+              current_case);
+        expect_all_calls_fenced(p);
+    next:
+        txn_teardown(&m, p);
+    }
+}
+
+/* do_test_txn_fenced_abort, with INVALID_PRODUCER_EPOCH and with PRODUCER_FENCED: as
+ * txn_fenced_reinit, but the abort's EndTxn is fenced: abort fails fatally, and the epoch
+ * bump is never asked for (librdkafka sends EndTxn(abort) under the old epoch first, then
+ * bumps): the EndTxn error is consumed and the InitProducerId error is still there. */
+static void case_txn_fenced_abort(void) {
+    const rd_kafka_resp_err_t codes[] = {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH, RD_KAFKA_RESP_ERR_PRODUCER_FENCED};
+    for (size_t c = 0; c < 2; c++) {
+        mock_t m;
+        const char *opts[] = {"batch.num.messages", "1", NULL};
+        fprintf(stderr, "  with %s\n", rd_kafka_err2name(codes[c]));
+        Producer *p = txn_setup(&m, 3, "myTxnId", opts);
+        if (p == NULL) goto next;
+        rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
+        CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        Response *first = send_to(p, "mytopic", 0, "hi");
+        CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
+        expect_response(first, 0, "the first record");
+        rd_kafka_mock_broker_push_request_error_rtts(m.mc, 2, API_END_TXN, 1, codes[c], 0);
+        rd_kafka_mock_broker_push_request_error_rtts(m.mc, 2, API_INIT_PRODUCER_ID, 1, codes[c], 0);
+        rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+        Response *second = send_to(p, "mytopic", 0, "hi");
+        CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
+        expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
+        CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "abort fenced by EndTxn");
+        CHECK(errors_left_on(&m, 2, API_END_TXN) == 0, "%s: EndTxn's error was consumed (%d left)", current_case,
+              errors_left_on(&m, 2, API_END_TXN));
+        CHECK(errors_left_on(&m, 2, API_INIT_PRODUCER_ID) == 1,
+              "%s: no InitProducerId was sent after the fenced EndTxn (%d errors left, expected 1)", current_case,
+              errors_left_on(&m, 2, API_INIT_PRODUCER_ID));
+        expect_all_calls_fenced(p);
+    next:
+        txn_teardown(&m, p);
+    }
+}
+
+/* do_test_txn_req_cnt: EndTxn is sent for an aborted transaction whose only coordinator
+ * request was a retried AddOffsetsToTxn (REQUEST_TIMED_OUT, NOT_COORDINATOR; TxnOffsetCommit
+ * COORDINATOR_LOAD_IN_PROGRESS, UNKNOWN_TOPIC_OR_PART). 0105 sees it only as the abort
+ * succeeding; here the mock's request log counts exactly one EndTxn. Added, the other side of
+ * librdkafka's txn_req_cnt: a transaction that sent nothing to the coordinator is aborted or
+ * committed without any EndTxn. */
+static void case_txn_req_cnt(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    rd_kafka_mock_start_request_tracking(m.mc);
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    TxnOffsets *offsets = txn_offsets_new();
+    txn_offsets_add(offsets, "srctopic4", 3, 12);
+    txn_offsets_add(offsets, "srctopic64", 40, 999999111);
+    rd_kafka_mock_push_request_errors(m.mc, API_ADD_OFFSETS_TO_TXN, 2, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                      RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+    rd_kafka_mock_push_request_errors(m.mc, API_TXN_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                                      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, "send_offsets");
+    txn_offsets_free(offsets);
+    CHECK(mock_errors_left(&m, API_ADD_OFFSETS_TO_TXN) == 0 && mock_errors_left(&m, API_TXN_OFFSET_COMMIT) == 0,
+          "%s: every injected error was consumed", current_case);
+    CHECK(requests_of(&m, API_ADD_OFFSETS_TO_TXN) == 3, "%s: %d AddOffsetsToTxn, expected 3 (two retried)",
+          current_case, requests_of(&m, API_ADD_OFFSETS_TO_TXN));
+    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, CLASS_NONE, "abort");
+    CHECK(requests_of(&m, API_END_TXN) == 1, "%s: %d EndTxn for the aborted transaction, expected 1", current_case,
+          requests_of(&m, API_END_TXN));
+
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (empty, aborted)");
+    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, CLASS_NONE, "abort of an empty transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (empty, committed)");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit of an empty transaction");
+    CHECK(requests_of(&m, API_END_TXN) == 1, "%s: %d EndTxn after two empty transactions, expected still 1",
+          current_case, requests_of(&m, API_END_TXN));
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_requires_abort_errors: three ways a transaction becomes abortable, each
+ * followed by a successful abort: (1) a Produce answered TOPIC_AUTHORIZATION_FAILED fails its
+ * record, and send_offsets then fails with class 2; (2) AddPartitionsToTxn answered
+ * TOPIC_AUTHORIZATION_FAILED: commit fails with class 2 and the abort purges the held record
+ * (-152); (3) AddOffsetsToTxn answered GROUP_AUTHORIZATION_FAILED: send_offsets fails with it
+ * (class 2), so does commit. 0105's metadata refresh before (2) (clearing librdkafka's topic
+ * error) has no counterpart here: the next record is simply sent. */
+static void case_txn_requires_abort_errors(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "txnid", NULL);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (1)");
+    rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    Response *r1 = send_to(p, "mytopic", -1, "hi");
+    producer_flush(p, 5000);
+    expect_response(r1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "(1) the record refused by Produce");
+    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+              "(1) send_offsets after a failed record");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "(1) abort");
+
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (2)");
+    rd_kafka_mock_push_request_errors(m.mc, API_ADD_PARTITIONS_TO_TXN, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    Response *r2 = send_to(p, "mytopic", -1, "hi");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+              "(2) commit after AddPartitionsToTxn failed");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "(2) abort");
+    expect_response(r2, RD_KAFKA_RESP_ERR__PURGE_QUEUE, "(2) the record of a partition never added");
+
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (3)");
+    Response *r3 = send_to(p, "mytopic", -1, "hi");
+    rd_kafka_mock_push_request_errors(m.mc, API_ADD_OFFSETS_TO_TXN, 1, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+              "(3) send_offsets refused by AddOffsetsToTxn");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+              "(3) commit after send_offsets failed");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "(3) abort");
+    int32_t c3 = response_code(r3);
+    CHECK(c3 == 0 || c3 == RD_KAFKA_RESP_ERR__PURGE_QUEUE || c3 == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
+          "%s: (3) the record completed with %d %s, expected delivered or purged", current_case, (int)c3,
+          or_null(ablkafka_err2name(c3)));
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "mytopic", 4) == (c3 == 0 ? 1 : 0), "%s: the mock holds only the delivered record (%d)",
+          current_case, c3 == 0);
+out:
+    txn_teardown(&m, p);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct {
@@ -192,6 +451,11 @@ static const struct {
 } cases[] = {
     {"txn_recoverable_errors", case_txn_recoverable_errors, 60},
     {"txn_state_and_abort", case_txn_state_and_abort, 60},
+    {"txn_fatal_idempo_errors", case_txn_fatal_idempo_errors, 30},
+    {"txn_fenced_reinit", case_txn_fenced_reinit, 30},
+    {"txn_fenced_abort", case_txn_fenced_abort, 30},
+    {"txn_req_cnt", case_txn_req_cnt, 30},
+    {"txn_requires_abort_errors", case_txn_requires_abort_errors, 30},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -200,6 +464,7 @@ static void run_case(size_t i) {
     current_case = cases[i].name;
     fprintf(stderr, "---- %s\n", cases[i].name);
     int64_t t0 = now_ms();
+    case_t0 = t0;
     alarm((unsigned)cases[i].limit_s);
     cases[i].run();
     alarm(0);
@@ -210,6 +475,7 @@ static void run_case(size_t i) {
 
 int main(int argc, char **argv) {
     signal(SIGALRM, on_alarm);
+    trace = getenv("TXN_MOCK_TRACE") != NULL;
     readback_check_crcs = 0; /* the mock's transaction markers carry no CRC */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 2 && strcmp(argv[1], "list") == 0) {
