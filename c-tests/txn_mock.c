@@ -442,6 +442,189 @@ out:
     txn_teardown(&m, p);
 }
 
+/* do_test_txn_endtxn_errors: EndTxn answered with each error of the Java client's
+ * EndTxnResponse handler, for commit, flush+commit, abort and flush+abort, expecting
+ * librdkafka's outcome: the coordinator errors are retried and the call succeeds;
+ * UNKNOWN_PRODUCER_ID and INVALID_PRODUCER_ID_MAPPING make a commit abortable and an abort
+ * succeed (it takes a new epoch); fencing is fatal (-144, normalized), so is
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED; GROUP_AUTHORIZATION_FAILED and any other error are
+ * abortable. An abortable failure is followed by abort, a fatal one by a new producer (and a
+ * new mock cluster: librdkafka's test reuses its cluster, which it gets per producer). Each
+ * record completes delivered, or purged when aborted. */
+static void case_txn_endtxn_errors(void) {
+    static const struct {
+        int error_cnt;
+        rd_kafka_resp_err_t errors[3];
+        rd_kafka_resp_err_t exp_err;
+        int exp_class;
+        int exp_successful_abort;
+    } scenario[] = {
+        {2, {RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE}, 0, CLASS_NONE, 0},
+        {2, {RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_COORDINATOR}, 0, CLASS_NONE, 0},
+        {1, {RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS}, 0, CLASS_NONE, 0},
+        {3,
+         {RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+          RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS},
+         0, CLASS_NONE, 0},
+        {1, {RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID}, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, CLASS_ABORTABLE, 1},
+        {1, {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING}, RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING,
+         CLASS_ABORTABLE, 1},
+        {1, {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH}, RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, 0},
+        {1, {RD_KAFKA_RESP_ERR_PRODUCER_FENCED}, RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, 0},
+        {1, {RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED},
+         RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, CLASS_FATAL, 0},
+        {1, {RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED}, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+         CLASS_ABORTABLE, 0},
+        {1, {RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE}, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, CLASS_ABORTABLE, 0},
+        {1, {RD_KAFKA_RESP_ERR_PRODUCER_FENCED}, RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, 0},
+    };
+    mock_t m;
+    memset(&m, 0, sizeof m);
+    Producer *p = NULL;
+    char what[128];
+    for (size_t i = 0; i < sizeof scenario / sizeof scenario[0]; i++) {
+        for (int j = 0; j < 4; j++) {
+            int commit = j < 2, with_flush = j & 1;
+            int exp_success = scenario[i].exp_err == 0 || (!commit && scenario[i].exp_successful_abort);
+            const char *call = commit ? (with_flush ? "commit&flush" : "commit") : (with_flush ? "abort&flush" : "abort");
+            if (p == NULL) {
+                p = txn_setup(&m, 3, "myTxnId", NULL);
+                if (p == NULL) return;
+                CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+            }
+            snprintf(what, sizeof what, "#%zu %s", i, call);
+            CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, what);
+            Response *r = send_to(p, "mytopic", -1, "hi");
+            if (with_flush) CHECK(producer_flush(p, -1) == 0, "%s: %s: flush", current_case, what);
+            TxnOffsets *offsets = txn_offsets_new();
+            txn_offsets_add(offsets, "srctopic4", 3, 12);
+            txn_offsets_add(offsets, "srctopic64", 60, 99999);
+            CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, what);
+            txn_offsets_free(offsets);
+            rd_kafka_mock_push_request_errors_array(m.mc, API_END_TXN, (size_t)scenario[i].error_cnt,
+                                                    scenario[i].errors);
+            int32_t rc = commit ? producer_commit_transaction(p, 5000) : producer_abort_transaction(p, 5000);
+            int fatal = 0;
+            if (exp_success) {
+                CHECK_TXN(p, rc, 0, CLASS_NONE, what);
+            } else {
+                CHECK_TXN(p, rc, scenario[i].exp_err, scenario[i].exp_class, what);
+                int cls = producer_transaction_error_class(p);
+                if (cls == CLASS_FATAL) {
+                    fatal = 1;
+                } else if (cls == CLASS_ABORTABLE) {
+                    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort after the abortable error");
+                } else if (cls == CLASS_RETRIABLE) {
+                    CHECK_TXN(p, commit ? producer_commit_transaction(p, 5000) : producer_abort_transaction(p, 5000), 0,
+                              CLASS_NONE, "the same call again");
+                }
+            }
+            int32_t code = response_code(r);
+            if (commit && (exp_success || fatal))
+                CHECK(code == 0, "%s: %s: the record completed %d, expected delivered", current_case, what, (int)code);
+            else
+                CHECK(code == 0 || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
+                      "%s: %s: the record completed %d, expected delivered or purged", current_case, what, (int)code);
+            CHECK(mock_errors_left(&m, API_END_TXN) == 0, "%s: %s: every injected EndTxn error was consumed",
+                  current_case, what);
+            if (fatal) {
+                txn_teardown(&m, p);
+                p = NULL;
+            }
+        }
+    }
+    if (p != NULL) txn_teardown(&m, p);
+}
+
+/* The ten retriable EndTxn errors of do_test_txn_endtxn_infinite and _timeout. */
+static void push_ten_endtxn_errors(mock_t *m) {
+    rd_kafka_mock_push_request_errors(
+        m->mc, API_END_TXN, 10, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+}
+
+/* do_test_txn_endtxn_infinite: ten retriable EndTxn errors; commit and then abort with the
+ * default timeout (-1) retry through all of them and succeed. */
+static void case_txn_endtxn_infinite(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    for (int i = 0; i < 2; i++) {
+        int commit = i == 0;
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        Response *r = send_to(p, "mytopic", -1, "hi");
+        push_ten_endtxn_errors(&m);
+        sleep_ms(1000);
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, -1) : producer_abort_transaction(p, -1), 0, CLASS_NONE,
+                  commit ? "commit through ten EndTxn errors" : "abort through ten EndTxn errors");
+        CHECK(mock_errors_left(&m, API_END_TXN) == 0, "%s: every injected EndTxn error was consumed", current_case);
+        expect_response(r, 0, "the record (delivered before the commit or abort)");
+    }
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_endtxn_timeout: the same ten EndTxn errors, retried longer than a 100 ms
+ * commit (then abort) may block: the call fails with a retriable -185, and called again with
+ * the default timeout it resumes the same EndTxn and succeeds. */
+static void case_txn_endtxn_timeout(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    for (int i = 0; i < 2; i++) {
+        int commit = i == 0;
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        Response *r = send_to(p, "mytopic", -1, "hi");
+        push_ten_endtxn_errors(&m);
+        sleep_ms(1000);
+        int64_t t0 = now_ms();
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, 100) : producer_abort_transaction(p, 100),
+                  RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, commit ? "commit(100)" : "abort(100)");
+        CHECK(now_ms() - t0 < 1000, "%s: the 100 ms call took %lld ms", current_case, (long long)(now_ms() - t0));
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, -1) : producer_abort_transaction(p, -1), 0, CLASS_NONE,
+                  commit ? "commit again" : "abort again");
+        CHECK(mock_errors_left(&m, API_END_TXN) == 0, "%s: every injected EndTxn error was consumed", current_case);
+        expect_response(r, 0, "the record (delivered before the commit or abort)");
+    }
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_endtxn_timeout_inflight: EndTxn answered later than socket.timeout.ms, twice
+ * (the mock delays it): commit (then abort) with a timeout shorter than that fails with a
+ * retriable -185, and called again it resumes and succeeds. Scaled to keep the case short:
+ * 0105 uses transaction.timeout.ms 5000 (socket.timeout.ms 4900), delays of 10 s and a 4 s
+ * call; here 2000 (1900), 4 s and 1.5 s. 0105 calls again with an infinite timeout; here -1
+ * is transaction.timeout.ms (every call is bounded), so the second call gives 15 s. */
+static void case_txn_endtxn_timeout_inflight(void) {
+    mock_t m;
+    const char *opts[] = {"transaction.timeout.ms", "2000", NULL};
+    Producer *p = txn_setup(&m, 1, "myTxnId", opts);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    for (int i = 0; i < 2; i++) {
+        int commit = i == 0;
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        Response *r = send_to(p, "mytopic", -1, "hi");
+        rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_END_TXN, 2, RD_KAFKA_RESP_ERR_NO_ERROR, 4000,
+                                                     RD_KAFKA_RESP_ERR_NO_ERROR, 4000);
+        sleep_ms(1000);
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, 1500) : producer_abort_transaction(p, 1500),
+                  RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, commit ? "commit(1500)" : "abort(1500)");
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, 15000) : producer_abort_transaction(p, 15000), 0,
+                  CLASS_NONE, commit ? "commit again" : "abort again");
+        CHECK(errors_left_on(&m, 1, API_END_TXN) == 0, "%s: both slow EndTxn were sent", current_case);
+        expect_response(r, 0, "the record (delivered before the commit or abort)");
+    }
+out:
+    txn_teardown(&m, p);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct {
@@ -456,6 +639,10 @@ static const struct {
     {"txn_fenced_abort", case_txn_fenced_abort, 30},
     {"txn_req_cnt", case_txn_req_cnt, 30},
     {"txn_requires_abort_errors", case_txn_requires_abort_errors, 30},
+    {"txn_endtxn_errors", case_txn_endtxn_errors, 60},
+    {"txn_endtxn_infinite", case_txn_endtxn_infinite, 30},
+    {"txn_endtxn_timeout", case_txn_endtxn_timeout, 30},
+    {"txn_endtxn_timeout_inflight", case_txn_endtxn_timeout_inflight, 40},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
