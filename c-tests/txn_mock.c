@@ -625,6 +625,298 @@ out:
     txn_teardown(&m, p);
 }
 
+/* Sends N records (value "TAG i") to TOPIC, partitioner's choice (PARTITION -1) or PARTITION;
+ * the Responses go to OUT[0..N). */
+static inline void send_n(Producer *p, const char *topic, int32_t partition, const char *tag, int n, Response **out) {
+    char value[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(value, sizeof value, "%s %d", tag, i);
+        out[i] = send_to(p, topic, partition, value);
+    }
+}
+
+/* Waits for N Responses, frees them, and counts those that completed with CODE; every other
+ * outcome is printed (up to 3). */
+static inline int count_codes(Response **r, int n, int32_t code, const char *what) {
+    int hits = 0, shown = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t got = response_code(r[i]);
+        if (got == code)
+            hits++;
+        else if (shown++ < 3)
+            fprintf(stderr, "  %s: record %d completed %d %s\n", what, i, (int)got, or_null(ablkafka_err2name(got)));
+    }
+    return hits;
+}
+
+/* do_test_commit_after_msg_timeout: the partition's leader and the transaction coordinator
+ * are down, so the transaction's record times out (message.timeout.ms 5000): commit fails as
+ * "abort needed" (class 2; the code is the record's, -192: librdkafka reports _INCONSISTENT,
+ * "1 message(s) failed delivery"). With the brokers up again the abort succeeds, and the next
+ * transaction commits. */
+static void case_commit_after_msg_timeout(void) {
+    mock_t m;
+    const char *opts[] = {"message.timeout.ms", "5000", "transaction.timeout.ms", "10000", NULL};
+    Producer *p = txn_setup(&m, 3, "txnid", opts);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "test", 1, 3);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
+    rd_kafka_mock_partition_set_leader(m.mc, "test", 0, 2);
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    rd_kafka_mock_broker_set_down(m.mc, 2);
+    rd_kafka_mock_broker_set_down(m.mc, 1);
+    Response *lost = send_to(p, "test", -1, "lost");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, CLASS_ABORTABLE,
+              "commit with a record timed out");
+    expect_response(lost, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "the record that timed out");
+    rd_kafka_mock_broker_set_up(m.mc, 1);
+    rd_kafka_mock_broker_set_up(m.mc, 2);
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin the second transaction");
+    Response *kept = send_to(p, "test", -1, "kept");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit the second transaction");
+    expect_response(kept, 0, "the record of the second transaction");
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "test", 1) == 1, "%s: the mock holds the one committed record", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_flush_timeout (librdkafka issue 3041): the records of a transaction cannot be
+ * delivered (their partitions have no leader) and the coordinator goes down before commit:
+ * commit fails as "abort needed" once they time out (class 2, -192), every one of them failed
+ * with -192; with the coordinator up again the abort succeeds, and the same transaction
+ * retried with leaders commits: all 300 records delivered, and only they are in the mock.
+ * Scaled: message.timeout.ms and transaction.timeout.ms 4000 (0105: 10000). 0105's records
+ * carry test ids through its msgver machinery; here they are counted by their Responses. */
+static void case_txn_flush_timeout(void) {
+    mock_t m;
+    const char *opts[] = {"message.timeout.ms", "4000", "transaction.timeout.ms", "4000", "reconnect.backoff.max.ms",
+                          "1000", NULL};
+    Response *r[300];
+    Producer *p = txn_setup(&m, 3, "myTxnId", opts);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "myTopic", 2, 3);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    for (int retry = 0; retry < 2; retry++) {
+        int32_t leader = retry ? 1 : -1;
+        rd_kafka_mock_partition_set_leader(m.mc, "myTopic", 0, leader);
+        rd_kafka_mock_partition_set_leader(m.mc, "myTopic", 1, leader);
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        send_n(p, "myTopic", 0, "p0", 100, r);
+        send_n(p, "myTopic", 1, "p1", 100, r + 100);
+        send_n(p, "myTopic", -1, "any", 100, r + 200);
+        TxnOffsets *offsets = txn_offsets_new();
+        txn_offsets_add(offsets, "srctopic4", 3, 12);
+        txn_offsets_add(offsets, "srctopic64", 49, 999999111);
+        txn_offsets_add(offsets, "srctopic4", 0, 999);
+        txn_offsets_add(offsets, "srctopic64", 34, 123456789);
+        CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, "send_offsets");
+        txn_offsets_free(offsets);
+        sleep_ms(2000);
+        if (!retry) {
+            rd_kafka_mock_broker_set_down(m.mc, 2);
+            CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, CLASS_ABORTABLE,
+                      "commit with undeliverable records, coordinator down");
+            CHECK(count_codes(r, 300, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "first try") == 300,
+                  "%s: every record of the first try timed out", current_case);
+            rd_kafka_mock_broker_set_up(m.mc, 2);
+            sleep_ms(2000);
+            CHECK_TXN(p, producer_abort_transaction(p, 60000), 0, CLASS_NONE, "abort");
+        } else {
+            CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the retried transaction");
+            CHECK(count_codes(r, 300, 0, "retry") == 300, "%s: every record of the retry was delivered", current_case);
+        }
+    }
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "myTopic", 2) == 300, "%s: the mock holds the 300 records of the retry", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_broker_down_in_txn: the transaction coordinator (DOWN_COORD) or the
+ * partition's leader goes down between two halves of 1000 records and comes back 2 s later:
+ * commit with the default timeout succeeds and all 1000 are delivered. */
+static void broker_down_in_txn(int down_coord) {
+    mock_t m;
+    Response *r[1000];
+    int32_t coord_id = 1, leader_id = 2, down_id = down_coord ? coord_id : leader_id;
+    Producer *p = txn_setup(&m, 3, "txnid", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "test", 1, 3);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", coord_id);
+    rd_kafka_mock_partition_set_leader(m.mc, "test", 0, leader_id);
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    send_n(p, "test", -1, "first", 500, r);
+    rd_kafka_mock_broker_set_down(m.mc, down_id);
+    producer_flush(p, 3000);
+    send_n(p, "test", -1, "second", 500, r + 500);
+    sleep_ms(2000);
+    rd_kafka_mock_broker_set_up(m.mc, down_id);
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE,
+              down_coord ? "commit after the coordinator was down" : "commit after the leader was down");
+    CHECK(count_codes(r, 1000, 0, "records") == 1000, "%s: all 1000 records delivered", current_case);
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "test", 1) == 1000, "%s: the mock holds the 1000 records", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
+static void case_txn_broker_down_in_txn_coord(void) { broker_down_in_txn(1); }
+static void case_txn_broker_down_in_txn_leader(void) { broker_down_in_txn(0); }
+
+/* 0105's set_next_coord: the transaction coordinator moves to the next of BROKERS brokers. */
+static void set_next_coord(mock_t *m, const char *txnid, int brokers, int32_t *coord) {
+    *coord = 1 + (*coord % brokers);
+    rd_kafka_mock_coordinator_set(m->mc, "transaction", txnid, *coord);
+}
+
+/* do_test_txn_switch_coordinator: 20 transactions of 100 records on 5 brokers, the
+ * coordinator moving before each, and within some after the first 50 (delivered) and after
+ * the second 50 (not waited for); every fifth commits, the others abort, all succeed. The
+ * committed records are all delivered, an aborted transaction's are delivered or purged, and
+ * the mock holds exactly the delivered ones. */
+static void case_txn_switch_coordinator(void) {
+    mock_t m;
+    const int brokers = 5, iterations = 20;
+    int32_t coord = 1;
+    int delivered = 0;
+    char what[64];
+    Response *r[100];
+    Producer *p = txn_setup(&m, brokers, "txnid", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "test", 4, brokers);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", coord);
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    for (int i = 0; i < iterations; i++) {
+        set_next_coord(&m, "txnid", brokers, &coord);
+        snprintf(what, sizeof what, "#%d begin", i);
+        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, what);
+        send_n(p, "test", -1, "first", 50, r);
+        CHECK(producer_flush(p, 10000) == 0, "%s: #%d: the first 50 records flushed", current_case, i);
+        if (!(i % 3)) set_next_coord(&m, "txnid", brokers, &coord);
+        send_n(p, "test", -1, "second", 50, r + 50);
+        if ((i & 1) || !(i % 8)) set_next_coord(&m, "txnid", brokers, &coord);
+        if (!(i % 5)) {
+            snprintf(what, sizeof what, "#%d commit", i);
+            CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, what);
+            int ok = count_codes(r, 100, 0, what);
+            CHECK(ok == 100, "%s: #%d: %d of 100 committed records delivered", current_case, i, ok);
+            delivered += ok;
+        } else {
+            snprintf(what, sizeof what, "#%d abort", i);
+            CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, what);
+            int ok = 0, purged = 0;
+            for (int j = 0; j < 100; j++) {
+                int32_t c = response_code(r[j]);
+                ok += c == 0;
+                purged += c == RD_KAFKA_RESP_ERR__PURGE_QUEUE || c == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+            }
+            CHECK(ok >= 50 && ok + purged == 100, "%s: #%d: %d delivered, %d purged of 100 (the first 50 delivered)",
+                  current_case, i, ok, purged);
+            delivered += ok;
+        }
+    }
+    producer_close(p, 5000);
+    int held = records_in(&m, "test", 4);
+    CHECK(held == delivered, "%s: the mock holds %d records, %d were delivered", current_case, held, delivered);
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_switch_coordinator_refresh (librdkafka issue 3571): the coordinator moves
+ * right after begin, so AddOffsetsToTxn is answered NOT_COORDINATOR: send_offsets finds the
+ * new one and succeeds, and the transaction with 10 records commits. */
+static void case_txn_switch_coordinator_refresh(void) {
+    mock_t m;
+    Response *r[10];
+    Producer *p = txn_setup(&m, 3, "txnid", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "test", 4, 3);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 2);
+    rd_kafka_mock_start_request_tracking(m.mc);
+    TxnOffsets *offsets = txn_offsets_new();
+    txn_offsets_add(offsets, "srctopic4", 3, 12);
+    txn_offsets_add(offsets, "srctopic64", 29, 99999);
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", 20000), 0, CLASS_NONE,
+              "send_offsets to a moved coordinator");
+    txn_offsets_free(offsets);
+    CHECK(requests_of(&m, API_ADD_OFFSETS_TO_TXN) >= 2, "%s: %d AddOffsetsToTxn, expected the refused one and its retry",
+          current_case, requests_of(&m, API_ADD_OFFSETS_TO_TXN));
+    send_n(p, "test", -1, "hi", 10, r);
+    CHECK(producer_flush(p, 10000) == 0, "%s: flush", current_case);
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit");
+    CHECK(count_codes(r, 10, 0, "records") == 10, "%s: the 10 records delivered", current_case);
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "test", 4) == 10, "%s: the mock holds the 10 records", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txns_send_offsets_concurrent_is_retried: AddOffsetsToTxn answered
+ * CONCURRENT_TRANSACTIONS six times is retried until it succeeds; the commit succeeds. */
+static void case_txns_send_offsets_concurrent_is_retried(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "txnid", NULL);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *r = send_to(p, "mytopic", -1, "hi");
+    producer_flush(p, 5000);
+    expect_response(r, 0, "the record");
+    rd_kafka_mock_start_request_tracking(m.mc);
+    rd_kafka_mock_push_request_errors(m.mc, API_ADD_OFFSETS_TO_TXN, 6, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+                                      RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+                                      RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+                                      RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS);
+    CHECK_TXN(p, send_one_offset(p, -1), 0, CLASS_NONE, "send_offsets through six CONCURRENT_TRANSACTIONS");
+    CHECK(requests_of(&m, API_ADD_OFFSETS_TO_TXN) == 7, "%s: %d AddOffsetsToTxn, expected 7", current_case,
+          requests_of(&m, API_ADD_OFFSETS_TO_TXN));
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit");
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txns_send_offsets_non_eligible, adapted: librdkafka skips offsets below 0 and an
+ * empty (or all-skipped) list sends nothing and succeeds, repeatably. Here an empty list
+ * does the same (0, twice, nothing sent), but a negative offset is refused where it is given:
+ * txn_offsets_add and producer_send_offset_to_transaction return -186 (class 0, with a
+ * reason), nothing is added or sent, and the transaction commits. */
+static void case_txns_send_offsets_non_eligible(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "txnid", NULL);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *r = send_to(p, "mytopic", -1, "hi");
+    producer_flush(p, 5000);
+    expect_response(r, 0, "the record");
+    rd_kafka_mock_start_request_tracking(m.mc);
+    TxnOffsets *offsets = txn_offsets_new();
+    CHECK(txn_offsets_add(offsets, "srctopic4", 3, -1) == RD_KAFKA_RESP_ERR__INVALID_ARG &&
+              txn_offsets_count(offsets) == 0,
+          "%s: a negative offset is not added", current_case);
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE,
+              "send_offsets with an empty list");
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE,
+              "send_offsets with an empty list, again");
+    txn_offsets_free(offsets);
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 3, -1, -1),
+              RD_KAFKA_RESP_ERR__INVALID_ARG, CLASS_NONE, "send_offset with offset -1");
+    CHECK(strlen(txn_reason(p)) > 0, "%s: the refusal has a reason", current_case);
+    CHECK(requests_of(&m, -1) == 0, "%s: %d requests reached the mock, expected none", current_case,
+          requests_of(&m, -1));
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit");
+out:
+    txn_teardown(&m, p);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct {
@@ -643,6 +935,14 @@ static const struct {
     {"txn_endtxn_infinite", case_txn_endtxn_infinite, 30},
     {"txn_endtxn_timeout", case_txn_endtxn_timeout, 30},
     {"txn_endtxn_timeout_inflight", case_txn_endtxn_timeout_inflight, 40},
+    {"commit_after_msg_timeout", case_commit_after_msg_timeout, 40},
+    {"txn_flush_timeout", case_txn_flush_timeout, 40},
+    {"txn_broker_down_in_txn_coord", case_txn_broker_down_in_txn_coord, 40},
+    {"txn_broker_down_in_txn_leader", case_txn_broker_down_in_txn_leader, 40},
+    {"txn_switch_coordinator", case_txn_switch_coordinator, 60},
+    {"txn_switch_coordinator_refresh", case_txn_switch_coordinator_refresh, 30},
+    {"txns_send_offsets_concurrent_is_retried", case_txns_send_offsets_concurrent_is_retried, 30},
+    {"txns_send_offsets_non_eligible", case_txns_send_offsets_non_eligible, 30},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
