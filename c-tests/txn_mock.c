@@ -9,7 +9,11 @@
 #include "common.h"
 #include "mock.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define API_ADD_PARTITIONS_TO_TXN 24
@@ -917,6 +921,295 @@ out:
     txn_teardown(&m, p);
 }
 
+/* A loopback address where nothing listens (a port bound, then closed), written to BUF. */
+static int closed_port_address(char *buf, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+    if (fd >= 0) close(fd);
+    snprintf(buf, cap, "127.0.0.1:%d", (int)ntohs(a.sin_port));
+    return CHECK(ok, "a free loopback port");
+}
+
+/* do_test_txn_resumable_init: init_transactions honours its timeout and is not infinite:
+ * with no broker to reach, init(1000) fails with a retriable -185 after about 1 s, and
+ * init(-1) resumes it and fails the same way after 2 x transaction.timeout.ms (4000). Adapted:
+ * 0105 configures no broker at all (bootstrap.servers ""), which our builder refuses; here
+ * the one bootstrap server is a loopback port where nothing listens. Added: while init must
+ * be called again, abort is refused with -173 _CONFLICT. */
+static void case_txn_resumable_init(void) {
+    char address[64];
+    if (!closed_port_address(address, sizeof address)) return;
+    const char *opts[] = {"bootstrap.servers", address, "transactional.id", "txnid", "transaction.timeout.ms", "4000",
+                          NULL};
+    Producer *p = producer_with(address, opts);
+    if (p == NULL) return;
+    int64_t t0 = now_ms();
+    CHECK_TXN(p, producer_init_transactions(p, 1000), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, "init(1000)");
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 900 && took <= 1500, "%s: init(1000) took %lld ms, expected 900..1500", current_case, (long long)took);
+    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+              "abort while init must be called again");
+    t0 = now_ms();
+    CHECK_TXN(p, producer_init_transactions(p, -1), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, "init(-1)");
+    took = now_ms() - t0;
+    CHECK(took >= 2 * 4000 - 500 && took <= 2 * 4000 + 500, "%s: init(-1) took %lld ms, expected 7500..8500",
+          current_case, (long long)took);
+    producer_close(p, 2000);
+    producer_free(p);
+}
+
+/* Calls CALL until it returns 0 (at most 30 times); every failure must be retriable (class 1),
+ * and is followed by BETWEEN and a 1 s sleep, as 0105's RETRY_TXN_CALL__. Counts the
+ * failures in *FAILED. */
+#define RETRY_TXN_CALL(p, call, between, failed)                                                                \
+    do {                                                                                                        \
+        for (int try_ = 0;; try_++) {                                                                           \
+            int32_t rc_ = (call);                                                                               \
+            if (rc_ == 0) break;                                                                                \
+            int32_t class_ = producer_transaction_error_class(p);                                               \
+            if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d\n", (long long)(now_ms() - case_t0), #call,   \
+                               (int)rc_, (int)class_);                                                          \
+            if (!CHECK(class_ == CLASS_RETRIABLE && try_ < 30, "%s: %s: %d class %d (%s), expected retriable",  \
+                       current_case, #call, (int)rc_, (int)class_, txn_reason(p)))                             \
+                break;                                                                                          \
+            (*(failed))++;                                                                                      \
+            between;                                                                                            \
+            sleep_ms(1000);                                                                                     \
+        }                                                                                                       \
+    } while (0)
+
+/* do_test_txn_resumable_calls_timeout, commit or abort: InitProducerId, Produce,
+ * AddOffsetsToTxn and EndTxn are delayed (500 ms twice, 3 s, 400 ms, 1.2 s) beyond 100 ms
+ * calls: init and commit (or abort) fail with retriable errors and are called again until
+ * they succeed, and between tries the other of commit and abort (abort during init) is
+ * refused with -173 _CONFLICT. */
+static void resumable_calls_timeout(int do_commit) {
+    mock_t m;
+    int init_failed = 0, end_failed = 0;
+    Producer *p = txn_setup(&m, 1, "txnid", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "test", 1, 1);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_INIT_PRODUCER_ID, 2, RD_KAFKA_RESP_ERR_NO_ERROR, 500,
+                                                 RD_KAFKA_RESP_ERR_NO_ERROR, 500);
+    RETRY_TXN_CALL(p, producer_init_transactions(p, 100),
+                   CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+                             "abort while init is pending"),
+                   &init_failed);
+    CHECK(init_failed > 0, "%s: init(100) never timed out", current_case);
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
+    Response *r = send_to(p, "test", -1, "hi");
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_ADD_OFFSETS_TO_TXN, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 400);
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1), 0, CLASS_NONE,
+              "send_offsets");
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_END_TXN, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 1200);
+    if (do_commit)
+        RETRY_TXN_CALL(p, producer_commit_transaction(p, 100),
+                       CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+                                 "abort while commit is pending"),
+                       &end_failed);
+    else
+        RETRY_TXN_CALL(p, producer_abort_transaction(p, 100),
+                       CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+                                 "commit while abort is pending"),
+                       &end_failed);
+    CHECK(end_failed > 0, "%s: the 100 ms commit or abort never timed out", current_case);
+    int32_t code = response_code(r);
+    if (do_commit)
+        CHECK(code == 0, "%s: the committed record completed %d", current_case, (int)code);
+    else
+        CHECK(code == 0 || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT || code == RD_KAFKA_RESP_ERR__PURGE_QUEUE,
+              "%s: the aborted record completed %d, expected delivered or purged", current_case, (int)code);
+    CHECK(errors_left_on(&m, 1, API_END_TXN) == 0, "%s: the slow EndTxn was sent", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
+static void case_txn_resumable_calls_timeout_commit(void) { resumable_calls_timeout(1); }
+static void case_txn_resumable_calls_timeout_abort(void) { resumable_calls_timeout(0); }
+
+/* do_test_txn_concurrent_operations: while the main thread is inside a transaction call, a
+ * second thread calls each of the five: the same call is refused with -177
+ * _PREV_IN_PROGRESS, every other with -173 _CONFLICT, all retriable and at once (under 100
+ * ms). Scaled: the coordinator's round trip is 1.5 s and the second thread starts 0.5 s
+ * into the call (0105: 3.5 s and 1 s). The second thread's results are kept and checked by
+ * the main thread (the check counters are not atomic). */
+enum { CONC_APIS = 5 };
+static const char *const conc_apis[CONC_APIS] = {"init_transactions", "begin_transaction", "send_offsets_to_transaction",
+                                                 "commit_transaction", "abort_transaction"};
+typedef struct {
+    Producer *p;
+    pthread_mutex_t lock;
+    const char *api; /* the main thread's call; NULL: done */
+    int rounds;
+    const char *main_api[4];
+    int32_t code[4][CONC_APIS], cls[4][CONC_APIS];
+    int64_t took[4][CONC_APIS];
+} conc_t;
+
+static int32_t conc_call(Producer *p, int i) {
+    switch (i) {
+    case 0: return producer_init_transactions(p, 10000);
+    case 1: return producer_begin_transaction(p);
+    case 2: return producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1);
+    case 3: return producer_commit_transaction(p, 10000);
+    default: return producer_abort_transaction(p, 10000);
+    }
+}
+
+static void *conc_thread(void *arg) {
+    conc_t *s = arg;
+    const char *main_api = NULL;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (s->api != NULL && s->api == main_api) { /* still in the last call */
+            pthread_mutex_unlock(&s->lock);
+            sleep_ms(100);
+            continue;
+        }
+        if ((main_api = s->api) == NULL) {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        sleep_ms(500);
+        int round = s->rounds++;
+        s->main_api[round] = main_api;
+        for (int i = 0; i < CONC_APIS; i++) {
+            int64_t t0 = now_ms();
+            s->code[round][i] = conc_call(s->p, i);
+            s->cls[round][i] = producer_transaction_error_class(s->p);
+            s->took[round][i] = now_ms() - t0;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static void concurrent_operations(int do_commit) {
+    mock_t m;
+    conc_t s;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    const char *opts[] = {"socket.connection.setup.timeout.ms", "15000", NULL};
+    Producer *p = txn_setup(&m, 1, "txnid", opts);
+    if (p == NULL) goto out;
+    rd_kafka_mock_broker_set_rtt(m.mc, 1, 1500);
+    rd_kafka_mock_topic_create(m.mc, "test", 1, 1);
+    s.p = p;
+    pthread_t thread;
+    pthread_mutex_lock(&s.lock);
+    pthread_create(&thread, NULL, conc_thread, &s);
+#define START_CALL(name) (s.api = (name), pthread_mutex_unlock(&s.lock))
+#define END_CALL() pthread_mutex_lock(&s.lock)
+    START_CALL("init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    END_CALL();
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *r[10];
+    send_n(p, "test", -1, "hi", 10, r);
+    START_CALL("send_offsets_to_transaction");
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1), 0, CLASS_NONE,
+              "send_offsets");
+    END_CALL();
+    if (do_commit) {
+        START_CALL("commit_transaction");
+        CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit_transaction");
+    } else {
+        START_CALL("abort_transaction");
+        CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort_transaction");
+    }
+    END_CALL();
+    s.api = NULL;
+    pthread_mutex_unlock(&s.lock);
+    pthread_join(thread, NULL);
+#undef START_CALL
+#undef END_CALL
+    CHECK(s.rounds == 3, "%s: the second thread called during %d of the 3 blocking calls", current_case, s.rounds);
+    for (int round = 0; round < s.rounds; round++) {
+        for (int i = 0; i < CONC_APIS; i++) {
+            int same = strcmp(conc_apis[i], s.main_api[round]) == 0;
+            int32_t want = same ? RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS : RD_KAFKA_RESP_ERR__CONFLICT;
+            CHECK(s.code[round][i] == want && s.cls[round][i] == CLASS_RETRIABLE && s.took[round][i] < 100,
+                  "%s: %s during %s: %d class %d after %lld ms, expected %d class 1 at once", current_case,
+                  conc_apis[i], s.main_api[round], (int)s.code[round][i], (int)s.cls[round][i],
+                  (long long)s.took[round][i], (int)want);
+        }
+    }
+    int ok = count_codes(r, 10, 0, "records");
+    if (do_commit) CHECK(ok == 10, "%s: %d of the 10 committed records delivered", current_case, ok);
+out:
+    txn_teardown(&m, p);
+    pthread_mutex_destroy(&s.lock);
+}
+
+static void case_txn_concurrent_operations_commit(void) { concurrent_operations(1); }
+static void case_txn_concurrent_operations_abort(void) { concurrent_operations(0); }
+
+/* do_test_txn_auth_failure, for InitProducerId and for FindCoordinator: answered
+ * CLUSTER_AUTHORIZATION_FAILED, init_transactions fails with it, fatally (class 3, not
+ * retriable). */
+static void case_txn_auth_failure(void) {
+    const int16_t apis[] = {API_INIT_PRODUCER_ID, API_FIND_COORDINATOR};
+    for (int a = 0; a < 2; a++) {
+        mock_t m;
+        fprintf(stderr, "  on %s\n", a == 0 ? "InitProducerId" : "FindCoordinator");
+        Producer *p = txn_setup(&m, 3, "txnid", NULL);
+        if (p == NULL) goto next;
+        rd_kafka_mock_push_request_errors(m.mc, apis[a], 1, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+        CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, CLASS_FATAL,
+                  "init_transactions refused");
+    next:
+        txn_teardown(&m, p);
+    }
+}
+
+/* do_test_txn_addparts_req_multi (librdkafka ESC-4410): with the coordinator slow (1 s),
+ * records to partition 0, then 1 half a second later, then 2 once both were added, each
+ * need their own AddPartitionsToTxn; none may hang: the commit succeeds with all three
+ * delivered. Adapted: 0105 waits for two AddPartitionsToTxn responses with an interceptor;
+ * here it waits for the two records to be delivered (a record goes only once its partition
+ * was added), and the mock's request log counts the AddPartitionsToTxn requests. */
+static void case_txn_addparts_req_multi(void) {
+    mock_t m;
+    const char *opts[] = {"linger.ms", "0", "message.timeout.ms", "9000", NULL};
+    Producer *p = txn_setup(&m, 3, "txnid", opts);
+    if (p == NULL) goto out;
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 2);
+    for (int i = 0; i < 3; i++) rd_kafka_mock_partition_set_leader(m.mc, "mytopic", i, 1);
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin the seed transaction");
+    Response *seed = send_to(p, "mytopic", -1, "seed");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit the seed transaction");
+    expect_response(seed, 0, "the seed record");
+
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    rd_kafka_mock_start_request_tracking(m.mc);
+    rd_kafka_mock_broker_set_rtt(m.mc, 2, 1000);
+    Response *r0 = send_to(p, "mytopic", 0, "hi");
+    sleep_ms(500);
+    Response *r1 = send_to(p, "mytopic", 1, "hi");
+    CHECK(response_wait(r0, 10000) == 1 && response_wait(r1, 10000) == 1, "%s: the first two records completed",
+          current_case);
+    Response *r2 = send_to(p, "mytopic", 2, "hi");
+    sleep_ms(1000);
+    CHECK_TXN(p, producer_commit_transaction(p, 10000), 0, CLASS_NONE, "commit");
+    expect_response(r0, 0, "the record to partition 0");
+    expect_response(r1, 0, "the record to partition 1");
+    expect_response(r2, 0, "the record to partition 2");
+    CHECK(requests_of(&m, API_ADD_PARTITIONS_TO_TXN) == 3, "%s: %d AddPartitionsToTxn, expected one per partition",
+          current_case, requests_of(&m, API_ADD_PARTITIONS_TO_TXN));
+    rd_kafka_mock_broker_set_rtt(m.mc, 2, 0);
+    producer_close(p, 5000);
+    CHECK(records_in(&m, "mytopic", 4) == 4, "%s: the mock holds the 4 records", current_case);
+out:
+    txn_teardown(&m, p);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct {
@@ -943,6 +1236,13 @@ static const struct {
     {"txn_switch_coordinator_refresh", case_txn_switch_coordinator_refresh, 30},
     {"txns_send_offsets_concurrent_is_retried", case_txns_send_offsets_concurrent_is_retried, 30},
     {"txns_send_offsets_non_eligible", case_txns_send_offsets_non_eligible, 30},
+    {"txn_resumable_init", case_txn_resumable_init, 30},
+    {"txn_resumable_calls_timeout_commit", case_txn_resumable_calls_timeout_commit, 40},
+    {"txn_resumable_calls_timeout_abort", case_txn_resumable_calls_timeout_abort, 40},
+    {"txn_concurrent_operations_commit", case_txn_concurrent_operations_commit, 60},
+    {"txn_concurrent_operations_abort", case_txn_concurrent_operations_abort, 60},
+    {"txn_auth_failure", case_txn_auth_failure, 30},
+    {"txn_addparts_req_multi", case_txn_addparts_req_multi, 30},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
