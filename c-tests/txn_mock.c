@@ -1210,6 +1210,136 @@ out:
     txn_teardown(&m, p);
 }
 
+/* The issue's bad input rules (not 0105 scenarios): each refused call returns -186 with
+ * class 0 and a reason naming what was wrong, changes nothing (the transaction stays open
+ * and commits after) and sends nothing (the mock's request log stays empty). */
+static Producer *bad_input_setup(mock_t *m) {
+    Producer *p = txn_setup(m, 3, "txnid", NULL);
+    if (p == NULL) return NULL;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    rd_kafka_mock_start_request_tracking(m->mc);
+    return p;
+}
+
+/* Checks that the last call was refused with -186 (RC), a reason mentioning WORD. */
+#define CHECK_REFUSED(p, rc, word, what)                                                                        \
+    do {                                                                                                        \
+        CHECK_TXN(p, rc, RD_KAFKA_RESP_ERR__INVALID_ARG, CLASS_NONE, what);                                     \
+        CHECK(strstr(txn_reason(p), word) != NULL, "%s: %s: the reason \"%s\" does not name %s", current_case,  \
+              what, txn_reason(p), word);                                                                       \
+    } while (0)
+
+static void bad_input_done(mock_t *m, Producer *p) {
+    CHECK(requests_of(m, -1) == 0, "%s: %d requests reached the mock, expected none", current_case, requests_of(m, -1));
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit (the transaction is still open)");
+}
+
+/* A NULL or empty group id. */
+static void case_txn_bad_input_group_id(void) {
+    mock_t m;
+    Producer *p = bad_input_setup(&m);
+    if (p == NULL) goto out;
+    TxnOffsets *offsets = txn_offsets_new();
+    CHECK(txn_offsets_add(offsets, "srctopic4", 3, 12) == 0, "%s: txn_offsets_add", current_case);
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, NULL, "srctopic4", 3, 12, -1), "group_id",
+                  "send_offset with a NULL group id");
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "", "srctopic4", 3, 12, -1), "group_id",
+                  "send_offset with an empty group id");
+    CHECK_REFUSED(p, producer_send_offsets_to_transaction(p, offsets, NULL, -1), "group_id",
+                  "send_offsets with a NULL group id");
+    CHECK_REFUSED(p, producer_send_offsets_to_transaction(p, offsets, "", -1), "group_id",
+                  "send_offsets with an empty group id");
+    txn_offsets_free(offsets);
+    bad_input_done(&m, p);
+out:
+    txn_teardown(&m, p);
+}
+
+/* A NULL or empty topic. */
+static void case_txn_bad_input_topic(void) {
+    mock_t m;
+    Producer *p = bad_input_setup(&m);
+    if (p == NULL) goto out;
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", NULL, 3, 12, -1), "topic",
+                  "send_offset with a NULL topic");
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", "", 3, 12, -1), "topic",
+                  "send_offset with an empty topic");
+    TxnOffsets *offsets = txn_offsets_new();
+    CHECK(txn_offsets_add(offsets, NULL, 3, 12) == RD_KAFKA_RESP_ERR__INVALID_ARG &&
+              txn_offsets_add(offsets, "", 3, 12) == RD_KAFKA_RESP_ERR__INVALID_ARG && txn_offsets_count(offsets) == 0,
+          "%s: txn_offsets_add refuses a NULL or empty topic and adds nothing", current_case);
+    txn_offsets_free(offsets);
+    bad_input_done(&m, p);
+out:
+    txn_teardown(&m, p);
+}
+
+/* A negative partition. */
+static void case_txn_bad_input_partition(void) {
+    mock_t m;
+    Producer *p = bad_input_setup(&m);
+    if (p == NULL) goto out;
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", -1, 12, -1), "partition",
+                  "send_offset with partition -1");
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", INT32_MIN, 12, -1), "partition",
+                  "send_offset with partition INT32_MIN");
+    TxnOffsets *offsets = txn_offsets_new();
+    CHECK(txn_offsets_add(offsets, "srctopic4", -1, 12) == RD_KAFKA_RESP_ERR__INVALID_ARG &&
+              txn_offsets_count(offsets) == 0,
+          "%s: txn_offsets_add refuses a negative partition and adds nothing", current_case);
+    txn_offsets_free(offsets);
+    bad_input_done(&m, p);
+out:
+    txn_teardown(&m, p);
+}
+
+/* A negative offset. */
+static void case_txn_bad_input_offset(void) {
+    mock_t m;
+    Producer *p = bad_input_setup(&m);
+    if (p == NULL) goto out;
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 3, -1, -1), "offset",
+                  "send_offset with offset -1");
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 3, INT64_MIN, -1), "offset",
+                  "send_offset with offset INT64_MIN");
+    TxnOffsets *offsets = txn_offsets_new();
+    CHECK(txn_offsets_add(offsets, "srctopic4", 3, -1) == RD_KAFKA_RESP_ERR__INVALID_ARG &&
+              txn_offsets_count(offsets) == 0,
+          "%s: txn_offsets_add refuses a negative offset and adds nothing", current_case);
+    txn_offsets_free(offsets);
+    bad_input_done(&m, p);
+out:
+    txn_teardown(&m, p);
+}
+
+/* A timeout below -1, for every call that takes one; init's refusal leaves the producer
+ * uninitialized (it is initialized after, with nothing sent before). */
+static void case_txn_bad_input_timeout(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "txnid", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_start_request_tracking(m.mc);
+    CHECK_REFUSED(p, producer_init_transactions(p, -2), "timeout_ms", "init(-2)");
+    CHECK(requests_of(&m, -1) == 0, "%s: %d requests after init(-2), expected none", current_case, requests_of(&m, -1));
+    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "begin before init");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    rd_kafka_mock_clear_requests(m.mc);
+    TxnOffsets *offsets = txn_offsets_new();
+    txn_offsets_add(offsets, "srctopic4", 3, 12);
+    CHECK_REFUSED(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 3, 12, -2), "timeout_ms",
+                  "send_offset(-2)");
+    CHECK_REFUSED(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", INT32_MIN), "timeout_ms",
+                  "send_offsets(INT32_MIN)");
+    txn_offsets_free(offsets);
+    CHECK_REFUSED(p, producer_commit_transaction(p, -2), "timeout_ms", "commit(-2)");
+    CHECK_REFUSED(p, producer_abort_transaction(p, -1000), "timeout_ms", "abort(-1000)");
+    bad_input_done(&m, p);
+out:
+    txn_teardown(&m, p);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const struct {
@@ -1243,6 +1373,11 @@ static const struct {
     {"txn_concurrent_operations_abort", case_txn_concurrent_operations_abort, 60},
     {"txn_auth_failure", case_txn_auth_failure, 30},
     {"txn_addparts_req_multi", case_txn_addparts_req_multi, 30},
+    {"txn_bad_input_group_id", case_txn_bad_input_group_id, 30},
+    {"txn_bad_input_topic", case_txn_bad_input_topic, 30},
+    {"txn_bad_input_partition", case_txn_bad_input_partition, 30},
+    {"txn_bad_input_offset", case_txn_bad_input_offset, 30},
+    {"txn_bad_input_timeout", case_txn_bad_input_timeout, 30},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
