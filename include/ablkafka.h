@@ -558,8 +558,9 @@ void response_free(Response *response);
  librdkafka). Returns 0; -185 when the time ran out (retriable: call it
  again, and it waits for the same work); -145 without transactional.id;
  -172 when already initialized; -173 while another transaction call is
- under way or must be called again first; -144 fenced, or another fatal
- code (class 3); -186 for a NULL producer or a timeout below -1.
+ under way or must be called again first; -144 fenced, -165 when the
+ cluster offers no InitProducerId, or another fatal code (class 3);
+ -186 for a NULL producer or a timeout below -1.
  The reason: `producer_transaction_error_message`. Any thread; one
  transaction call at a time.
  */

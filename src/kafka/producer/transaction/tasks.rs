@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::error::{bumps_epoch, reported_code, verdict, CoordinatorApi, TxnError, Verdict};
+use super::error::{bumps_epoch, reported_code, unsupported, verdict, CoordinatorApi, ErrorClass, TxnError, Verdict};
 use super::state::{Phase, Transactions};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::jobs::JobDone;
@@ -192,11 +192,12 @@ async fn ask<R: Request>(
             },
         };
         if code == ErrorCode::UNSUPPORTED_VERSION && answer.is_none() {
-            // As librdkafka: retriable, though only another broker helps.
-            return Err(TxnError::retriable(
-                ErrorCode::UNSUPPORTED_FEATURE,
-                format!("{}Request (KIP-98) not supported by broker", R::NAME),
-            ));
+            let error = unsupported(api, R::NAME);
+            if error.class == Some(ErrorClass::Fatal) {
+                shared.fail_fatal(error.code, &error.message);
+                txn.fatal(error.clone());
+            }
+            return Err(error);
         }
         let why = || match detail.is_empty() {
             true => format!("{} failed: {}", api.name(), code.message()),
