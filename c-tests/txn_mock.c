@@ -1210,6 +1210,156 @@ out:
     txn_teardown(&m, p);
 }
 
+/* do_test_txns_not_supported: a cluster without InitProducerId (the mock's ApiVersions
+ * leaves it out): init_transactions fails with -165 _UNSUPPORTED_FEATURE, fatally as in
+ * librdkafka (its idempotence code raises the fatal error), and a later send fails with
+ * -150 _FATAL. Adapted: 0105 adds the brokers after creating the producer; here they are the
+ * bootstrap servers. Added: the class (3). */
+static void case_txns_not_supported(void) {
+    mock_t m;
+    if (!mock_start(&m, 3)) return;
+    rd_kafka_mock_set_apiversion(m.mc, API_INIT_PRODUCER_ID, -1, -1);
+    const char *opts[] = {"transactional.id", "myxnid", NULL};
+    Producer *p = producer_with(m.bootstraps, opts);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, CLASS_FATAL,
+              "init_transactions without InitProducerId");
+    expect_response(send_to(p, "test", -1, "test"), RD_KAFKA_RESP_ERR__FATAL, "a send after the fatal error");
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txns_no_timeout_crash (librdkafka issue 2913): with socket.timeout.ms 1000 and
+ * every broker answering after 2 s, send_offsets fails with a retriable -185 (no crash);
+ * with the delay gone, called again it succeeds. -1 is transaction.timeout.ms (5000) here,
+ * as in librdkafka, where send_offsets is capped by the transaction's remaining time. */
+static void case_txns_no_timeout_crash(void) {
+    mock_t m;
+    const char *opts[] = {"socket.timeout.ms", "1000", "transaction.timeout.ms", "5000", NULL};
+    Producer *p = txn_setup(&m, 3, "txnid", opts);
+    if (p == NULL) goto out;
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *r = send_to(p, "mytopic", -1, "hi");
+    producer_flush(p, -1);
+    expect_response(r, 0, "the record");
+    mock_all_rtt(&m, 2000);
+    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE,
+              "send_offsets with every answer later than socket.timeout.ms");
+    mock_all_rtt(&m, 0);
+    CHECK_TXN(p, send_one_offset(p, -1), 0, CLASS_NONE, "send_offsets again");
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_resumable_calls_timeout_error: EndTxn is answered INVALID_TXN_STATE after 2 s;
+ * commit(500) fails with a retriable -185, and when it is called again after the answer came
+ * it returns the fatal INVALID_TXN_STATE (class 3). 0105's abort variant calls commit too, so
+ * it is this same scenario and is not repeated. */
+static void case_txn_resumable_calls_timeout_error(void) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 1, "txnid", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_topic_create(m.mc, "test", 1, 1);
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *r = send_to(p, "test", -1, "hi");
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_END_TXN, 1, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, 2000);
+    CHECK_TXN(p, producer_commit_transaction(p, 500), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, "commit(500)");
+    sleep_ms(3000);
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, CLASS_FATAL,
+              "commit again after EndTxn failed");
+    expect_response(r, 0, "the record (delivered before EndTxn)");
+    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, CLASS_FATAL,
+              "abort after the fatal error");
+out:
+    txn_teardown(&m, p);
+}
+
+/* do_test_txn_slow_reinit, without and with a sleep: KIP-360 recovery (UNKNOWN_PRODUCER_ID
+ * on Produce) where the coordinator answers the epoch bump's InitProducerId slowly: commit
+ * fails as "abort needed", abort(100) fails with a retriable -185, and abort(-1), called at
+ * once or after the bump had time to finish in the background, succeeds; a new transaction
+ * commits. Scaled: the InitProducerId delay is 3 s and the sleep 4 s (0105: 10 s, 12 s). */
+static void slow_reinit(int with_sleep) {
+    mock_t m;
+    const char *opts[] = {"batch.num.messages", "1", NULL};
+    Producer *p = txn_setup(&m, 3, "myTxnId", opts);
+    if (p == NULL) goto out;
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *first = send_to(p, "mytopic", 0, "hi");
+    producer_flush(p, -1);
+    expect_response(first, 0, "the first record");
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 2, API_INIT_PRODUCER_ID, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
+    rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+    Response *second = send_to(p, "mytopic", 0, "hi");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, CLASS_ABORTABLE,
+              "commit after UNKNOWN_PRODUCER_ID");
+    expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
+    CHECK_TXN(p, producer_abort_transaction(p, 100), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE,
+              "abort(100) while the epoch bump is slow");
+    if (with_sleep) sleep_ms(4000);
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort again");
+    CHECK(errors_left_on(&m, 2, API_INIT_PRODUCER_ID) == 0, "%s: the slow InitProducerId was sent", current_case);
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after the abort");
+    Response *third = send_to(p, "mytopic", 0, "hi");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the new transaction");
+    expect_response(third, 0, "the record of the new transaction");
+out:
+    txn_teardown(&m, p);
+}
+
+static void case_txn_slow_reinit(void) { slow_reinit(0); }
+static void case_txn_slow_reinit_sleep(void) { slow_reinit(1); }
+
+/* do_test_out_of_order_seq (librdkafka issue 3575): with the leader slow (2 s), three records
+ * in flight are answered NOT_LEADER_FOR_PARTITION twice and then OUT_OF_ORDER_SEQUENCE_NUMBER:
+ * the transaction becomes abortable (not fatal): a record sent then fails at once with -172
+ * _STATE, commit fails with class 2, abort succeeds, and a new transaction commits. */
+static void case_out_of_order_seq(void) {
+    mock_t m;
+    const char *opts[] = {"batch.num.messages", "1", NULL};
+    Response *r[3];
+    Producer *p = txn_setup(&m, 3, "myTxnId", opts);
+    if (p == NULL) goto out;
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 1);
+    rd_kafka_mock_partition_set_leader(m.mc, "mytopic", 0, 2);
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *seed = send_to(p, "mytopic", 0, "hi");
+    producer_flush(p, -1);
+    expect_response(seed, 0, "the seeding record");
+    rd_kafka_mock_broker_set_rtt(m.mc, 2, 2000);
+    rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                      RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    send_n(p, "mytopic", 0, "hi", 3, r);
+    sleep_ms(5000);
+    rd_kafka_mock_broker_set_rtt(m.mc, 2, 0);
+    Response *late = send_to(p, "mytopic", 0, "hi");
+    CHECK(response_completed(late) == 1 && response_error_code(late) == RD_KAFKA_RESP_ERR__STATE,
+          "%s: a record sent in the abortable state completed %d with %d, expected -172 at once", current_case,
+          response_completed(late), (int)response_error_code(late));
+    response_free(late);
+    int32_t rc = producer_commit_transaction(p, -1);
+    CHECK(rc != 0 && producer_transaction_error_class(p) == CLASS_ABORTABLE,
+          "%s: commit in the abortable state returned %d class %d (%s), expected an error of class 2", current_case,
+          (int)rc, (int)producer_transaction_error_class(p), txn_reason(p));
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort");
+    int ok = count_codes(r, 3, 0, "the three records");
+    CHECK(ok < 3, "%s: all three records delivered, though one was answered OUT_OF_ORDER_SEQUENCE_NUMBER",
+          current_case);
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after the abort");
+    Response *again = send_to(p, "mytopic", 0, "hi");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the new transaction");
+    expect_response(again, 0, "the record of the new transaction");
+out:
+    txn_teardown(&m, p);
+}
+
 /* The issue's bad input rules (not 0105 scenarios): each refused call returns -186 with
  * class 0 and a reason naming what was wrong, changes nothing (the transaction stays open
  * and commits after) and sends nothing (the mock's request log stays empty). */
@@ -1373,6 +1523,12 @@ static const struct {
     {"txn_concurrent_operations_abort", case_txn_concurrent_operations_abort, 60},
     {"txn_auth_failure", case_txn_auth_failure, 30},
     {"txn_addparts_req_multi", case_txn_addparts_req_multi, 30},
+    {"txns_not_supported", case_txns_not_supported, 30},
+    {"txns_no_timeout_crash", case_txns_no_timeout_crash, 30},
+    {"txn_resumable_calls_timeout_error", case_txn_resumable_calls_timeout_error, 30},
+    {"txn_slow_reinit", case_txn_slow_reinit, 30},
+    {"txn_slow_reinit_sleep", case_txn_slow_reinit_sleep, 30},
+    {"out_of_order_seq", case_out_of_order_seq, 30},
     {"txn_bad_input_group_id", case_txn_bad_input_group_id, 30},
     {"txn_bad_input_topic", case_txn_bad_input_topic, 30},
     {"txn_bad_input_partition", case_txn_bad_input_partition, 30},
