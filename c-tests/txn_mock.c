@@ -1360,6 +1360,57 @@ out:
     txn_teardown(&m, p);
 }
 
+/* do_test_disconnected_group_coord, without and with a coordinator switch: the consumer
+ * group's coordinator (broker 2) is down when send_offsets starts; 3 s later a second thread
+ * brings it up, or moves the group to broker 3: send_offsets succeeds within 10 s and the
+ * transaction commits. Adapted: "mytopic" has the 4 partitions every case here creates (0105
+ * makes it with 1); its partition 0, led by broker 3, is the one used. */
+typedef struct {
+    mock_t *m;
+    int switch_coord;
+} delayed_up_t;
+
+static void *delayed_up(void *arg) {
+    delayed_up_t *s = arg;
+    sleep_ms(3000);
+    if (s->switch_coord)
+        rd_kafka_mock_coordinator_set(s->m->mc, "group", "myGrpId", 3);
+    else
+        rd_kafka_mock_broker_set_up(s->m->mc, 2);
+    return NULL;
+}
+
+static void disconnected_group_coord(int switch_coord) {
+    mock_t m;
+    Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
+    if (p == NULL) goto out;
+    rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 1);
+    rd_kafka_mock_coordinator_set(m.mc, "group", "myGrpId", 2);
+    rd_kafka_mock_partition_set_leader(m.mc, "mytopic", 0, 3);
+    rd_kafka_mock_broker_set_down(m.mc, 2);
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    Response *r = send_to(p, "mytopic", 0, "hi");
+    producer_flush(p, -1);
+    expect_response(r, 0, "the record");
+    sleep_ms(1000);
+    delayed_up_t s = {&m, switch_coord};
+    pthread_t thread;
+    pthread_create(&thread, NULL, delayed_up, &s);
+    int64_t t0 = now_ms();
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "myGrpId", "srctopic4", 0, 1, -1), 0, CLASS_NONE,
+              "send_offsets with the group coordinator down");
+    CHECK(now_ms() - t0 <= 10000, "%s: send_offsets took %lld ms, expected at most 10 s", current_case,
+          (long long)(now_ms() - t0));
+    pthread_join(thread, NULL);
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit");
+out:
+    txn_teardown(&m, p);
+}
+
+static void case_disconnected_group_coord(void) { disconnected_group_coord(0); }
+static void case_disconnected_group_coord_switch(void) { disconnected_group_coord(1); }
+
 /* The issue's bad input rules (not 0105 scenarios): each refused call returns -186 with
  * class 0 and a reason naming what was wrong, changes nothing (the transaction stays open
  * and commits after) and sends nothing (the mock's request log stays empty). */
@@ -1529,6 +1580,8 @@ static const struct {
     {"txn_slow_reinit", case_txn_slow_reinit, 30},
     {"txn_slow_reinit_sleep", case_txn_slow_reinit_sleep, 30},
     {"out_of_order_seq", case_out_of_order_seq, 30},
+    {"disconnected_group_coord", case_disconnected_group_coord, 30},
+    {"disconnected_group_coord_switch", case_disconnected_group_coord_switch, 30},
     {"txn_bad_input_group_id", case_txn_bad_input_group_id, 30},
     {"txn_bad_input_topic", case_txn_bad_input_topic, 30},
     {"txn_bad_input_partition", case_txn_bad_input_partition, 30},
