@@ -558,8 +558,9 @@ void response_free(Response *response);
  librdkafka). Returns 0; -185 when the time ran out (retriable: call it
  again, and it waits for the same work); -145 without transactional.id;
  -172 when already initialized; -173 while another transaction call is
- under way or must be called again first; -144 fenced, or another fatal
- code (class 3); -186 for a NULL producer or a timeout below -1.
+ under way or must be called again first; -144 fenced, -165 when the
+ cluster offers no InitProducerId, or another fatal code (class 3);
+ -186 for a NULL producer or a timeout below -1.
  The reason: `producer_transaction_error_message`. Any thread; one
  transaction call at a time.
  */
@@ -620,8 +621,8 @@ int32_t producer_commit_transaction(Producer *producer, int32_t timeout_ms);
  Aborts the transaction: its records not yet sent fail their Responses
  with -152 (`_PURGE_QUEUE`); those in flight are waited for (one that
  would be retried fails with -151, `_PURGE_INFLIGHT`); then the
- coordinator ends it (after a new epoch, when the broker lost the
- producer's state). The producer then takes a new transaction.
+ coordinator ends it, and when the broker lost the producer's state a
+ new epoch is taken. The producer then takes a new transaction.
 
  Blocks for at most `timeout_ms` (-1: `transaction.timeout.ms`). Returns
  0; -185 (retriable: call it again to resume); a fatal code (class 3);

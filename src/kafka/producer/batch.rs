@@ -32,6 +32,11 @@ impl Receipts {
         self.payload_bytes += payload;
     }
 
+    /// Its records, with or without a receipt.
+    pub fn records(&self) -> usize {
+        self.receipts.len()
+    }
+
     /// Key + value + header bytes of its records.
     pub fn payload_bytes(&self) -> usize {
         self.payload_bytes

@@ -69,6 +69,7 @@ fn drain_once(shared: &Arc<Shared>) -> Drained {
     let flushing = shared.flushing.load(Ordering::Acquire) > 0;
     let untransmitted = shared.cluster.untransmitted();
     let due = shared.queues().take_due(now, flushing, &untransmitted);
+    shared.transaction_records_failed(ErrorCode::MSG_TIMED_OUT, due.expired.iter().map(|r| r.records()).sum());
     for receipts in due.expired {
         receipts.fail(ErrorCode::MSG_TIMED_OUT);
     }

@@ -109,6 +109,7 @@ pub(super) async fn refresh_metadata(shared: Arc<Shared>, done: JobDone) {
                 }
             }
             for (receipts, code) in failures {
+                shared.transaction_records_failed(code, receipts.iter().map(|r| r.records()).sum());
                 for r in receipts {
                     r.fail(code);
                 }

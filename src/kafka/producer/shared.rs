@@ -90,6 +90,17 @@ impl Shared {
         }
     }
 
+    /// `records` of the open transaction failed without a Produce answer
+    /// (expired, or their partition or topic refused by metadata): the
+    /// transaction must be aborted, as librdkafka's commit refuses once
+    /// any delivery failed. Called before their receipts fail, so that a
+    /// commit waiting for them sees it.
+    pub(super) fn transaction_records_failed(&self, code: ErrorCode, records: usize) {
+        if let (Some(txn), true) = (&self.txn, records > 0) {
+            txn.abortable(TxnError::abortable(code, format!("{records} message(s) failed delivery: {}", code.message())), false);
+        }
+    }
+
     /// A fatal error (idempotence can no longer be guaranteed): every queued
     /// and later record fails with `_FATAL`; in-flight ones fail when they return.
     pub(super) fn fail_fatal(&self, cause: ErrorCode, detail: &str) {

@@ -107,7 +107,8 @@ impl Producer {
 
     /// Aborts the transaction: its queued records fail with
     /// `_PURGE_QUEUE`, those in flight are waited for, and the coordinator
-    /// is told (after a new epoch, if the broker lost the producer's state).
+    /// is told (then a new epoch is taken, if the broker lost the
+    /// producer's state).
     pub fn abort_transaction(&self, timeout: Option<Duration>) -> Result<(), TxnError> {
         self.transaction_call(Call::Abort, |txn| {
             let deadline = self.txn_deadline(timeout);

@@ -134,6 +134,25 @@ pub fn verdict(api: CoordinatorApi, code: ErrorCode, retry_backoff: Duration) ->
     }
 }
 
+/// The error of a request `api` the broker does not offer (`request` its
+/// name): `_UNSUPPORTED_FEATURE`, as librdkafka. Fatal for InitProducerId,
+/// without which the producer cannot be transactional at all (librdkafka's
+/// idempotence code raises it as the producer's fatal error); retriable for
+/// the others, as librdkafka returns them, though only another broker helps.
+pub fn unsupported(api: CoordinatorApi, request: &str) -> TxnError {
+    let why = format!("{request}Request (KIP-98) not supported by broker");
+    match api {
+        CoordinatorApi::InitProducerId => TxnError::fatal(ErrorCode::UNSUPPORTED_FEATURE, why),
+        _ => TxnError::retriable(ErrorCode::UNSUPPORTED_FEATURE, why),
+    }
+}
+
+/// Whether `code` in an answer to `api` says the broker lost the
+/// producer's state (KIP-360): the transaction's abort takes a new epoch.
+pub fn bumps_epoch(api: CoordinatorApi, code: ErrorCode) -> bool {
+    verdict(api, code, Duration::ZERO) == Verdict::Abortable { bump: true }
+}
+
 /// The code a fatal or abortable error is reported with: fencing is
 /// `_FENCED`, as librdkafka normalizes it.
 pub fn reported_code(code: ErrorCode) -> ErrorCode {
@@ -175,6 +194,16 @@ mod tests {
         assert_eq!(verdict(AddPartitionsToTxn, ErrorCode::TOPIC_AUTHORIZATION_FAILED, BACKOFF), Verdict::Abortable { bump: false });
         assert_eq!(verdict(TxnOffsetCommit, ErrorCode::GROUP_AUTHORIZATION_FAILED, BACKOFF), Verdict::Abortable { bump: false });
         assert_eq!(verdict(InitProducerId, ErrorCode::INVALID_TRANSACTION_TIMEOUT, BACKOFF), Verdict::Fatal);
+        let no_init = unsupported(InitProducerId, "InitProducerId");
+        assert_eq!((no_init.code, no_init.class), (ErrorCode::UNSUPPORTED_FEATURE, Some(ErrorClass::Fatal)));
+        let no_end = unsupported(EndTxn, "EndTxn");
+        assert_eq!((no_end.code, no_end.class), (ErrorCode::UNSUPPORTED_FEATURE, Some(ErrorClass::Retriable)));
+        assert_eq!(no_end.message, "EndTxnRequest (KIP-98) not supported by broker");
+        assert!(bumps_epoch(EndTxn, ErrorCode::UNKNOWN_PRODUCER_ID));
+        assert!(bumps_epoch(EndTxn, ErrorCode::INVALID_PRODUCER_ID_MAPPING));
+        assert!(!bumps_epoch(EndTxn, ErrorCode::GROUP_AUTHORIZATION_FAILED));
+        assert!(!bumps_epoch(EndTxn, ErrorCode::PRODUCER_FENCED));
+        assert!(!bumps_epoch(InitProducerId, ErrorCode::UNKNOWN_PRODUCER_ID));
         assert_eq!(reported_code(ErrorCode::PRODUCER_FENCED), ErrorCode::FENCED);
         assert_eq!(reported_code(ErrorCode::INVALID_PRODUCER_EPOCH), ErrorCode::FENCED);
         assert_eq!(reported_code(ErrorCode::INVALID_TXN_STATE), ErrorCode::INVALID_TXN_STATE);

@@ -95,7 +95,7 @@ pub struct TxnState {
     /// (AddPartitionsToTxn, AddOffsetsToTxn): ending it needs EndTxn.
     pub coordinator_involved: bool,
     /// The broker lost the producer's state (KIP-360): the abort takes a
-    /// new epoch before EndTxn, and sequences start over.
+    /// new epoch after EndTxn, and sequences start over.
     pub bump_epoch: bool,
     /// The application thread inside a call now, if any.
     pub in_call: Option<Call>,

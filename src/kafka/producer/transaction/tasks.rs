@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::error::{reported_code, verdict, CoordinatorApi, TxnError, Verdict};
+use super::error::{bumps_epoch, reported_code, unsupported, verdict, CoordinatorApi, ErrorClass, TxnError, Verdict};
 use super::state::{Phase, Transactions};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::jobs::JobDone;
@@ -42,8 +42,8 @@ pub(in crate::kafka::producer) async fn init(shared: Arc<Shared>, txn: Arc<Trans
 }
 
 /// commit_transaction's or abort_transaction's work once the records are
-/// done: a new epoch first if an abort needs one (KIP-360), then EndTxn if
-/// the coordinator heard of this transaction; Ready after.
+/// done: EndTxn if the coordinator heard of this transaction, then a new
+/// epoch if an abort needs one (KIP-360); Ready after.
 pub(in crate::kafka::producer) async fn end(shared: Arc<Shared>, txn: Arc<Transactions>, commit: bool) {
     let result = end_transaction(&shared, &txn, commit).await;
     if result.is_ok() {
@@ -59,19 +59,28 @@ pub(in crate::kafka::producer) async fn end(shared: Arc<Shared>, txn: Arc<Transa
     shared.wake.notify_one();
 }
 
+/// As librdkafka: EndTxn first, under the current epoch, if the
+/// coordinator heard of the transaction; then, for an abort that needs one,
+/// the new epoch (KIP-360). An abort's EndTxn answered with a lost producer
+/// state is not an error: the new epoch ends the transaction.
 async fn end_transaction(shared: &Shared, txn: &Transactions, commit: bool) -> Result<(), TxnError> {
+    if txn.state().coordinator_involved {
+        let (producer_id, epoch) = producer(shared)?;
+        let request = match commit {
+            true => EndTxnRequest::commit(&txn.id, producer_id, epoch),
+            false => EndTxnRequest::abort(&txn.id, producer_id, epoch),
+        };
+        let ended =
+            ask(shared, txn, CoordinatorApi::EndTxn, Coordinator::Transaction, &request, |r| ErrorCode::from_kafka(r.error_code)).await;
+        match ended {
+            Err(e) if !commit && bumps_epoch(CoordinatorApi::EndTxn, e.code) => txn.state().bump_epoch = true,
+            ended => ended.map(drop)?,
+        }
+    }
     if !commit && txn.state().bump_epoch {
         take_producer_id(shared, txn, true).await?;
     }
-    if !txn.state().coordinator_involved {
-        return Ok(()); // nothing of it reached the coordinator: nothing to end
-    }
-    let (producer_id, epoch) = producer(shared)?;
-    let request = match commit {
-        true => EndTxnRequest::commit(&txn.id, producer_id, epoch),
-        false => EndTxnRequest::abort(&txn.id, producer_id, epoch),
-    };
-    ask(shared, txn, CoordinatorApi::EndTxn, Coordinator::Transaction, &request, |r| ErrorCode::from_kafka(r.error_code)).await.map(drop)
+    Ok(())
 }
 
 /// send_offsets_to_transaction's work: AddOffsetsToTxn to the transaction
@@ -183,9 +192,12 @@ async fn ask<R: Request>(
             },
         };
         if code == ErrorCode::UNSUPPORTED_VERSION && answer.is_none() {
-            // As librdkafka: retriable, though only another broker helps.
-            let why = format!("{asked}Request (KIP-98) not supported by broker");
-            return Err(TxnError::retriable(ErrorCode::UNSUPPORTED_FEATURE, why));
+            let error = unsupported(api, asked);
+            if error.class == Some(ErrorClass::Fatal) {
+                shared.fail_fatal(error.code, &error.message);
+                txn.fatal(error.clone());
+            }
+            return Err(error);
         }
         let why = || match detail.is_empty() {
             true => format!("{} failed: {}", api.name(), code.message()),
