@@ -127,12 +127,13 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome) {
         Outcome::Duplicate => Some(ErrorCode::DUPLICATE_SEQUENCE_NUMBER),
         Outcome::Stored { .. } => None,
     };
-    let mut queues = shared.queues();
-    let producer_failed = queues.refusal() == Some(ErrorCode::FATAL);
+    let producer_failed = shared.queues().refusal() == Some(ErrorCode::FATAL);
     let mut decision = decide(outcome, state, Policy::of(&shared.config), producer_failed);
+    // Before the queues' lock: the transaction's lock is never taken inside it.
     if let Some(txn) = &shared.txn {
         decision = in_transaction(txn, &batch, decision, failed_with);
     }
+    let mut queues = shared.queues();
     match decision {
         Decision::Deliver { base_offset, log_append_time } => {
             queues.partition_done(&batch.topic, batch.partition);

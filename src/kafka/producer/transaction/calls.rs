@@ -50,6 +50,7 @@ impl Producer {
         self.transaction_call(Call::Begin, |txn| {
             let mut state = txn.state();
             state.require(&[Phase::Ready])?;
+            state.generation += 1;
             txn.set_phase(&mut state, Phase::InTransaction);
             Ok(())
         })
@@ -178,10 +179,10 @@ impl Producer {
     /// Starts `call`'s background work unless it runs already, and waits
     /// for it until `deadline`: its result, or a retriable `_TIMED_OUT`
     /// (the work goes on; the same call again waits for it).
-    fn await_task<F>(
+    fn await_task<'t, F>(
         &self,
-        txn: &Transactions,
-        mut state: std::sync::MutexGuard<'_, super::state::TxnState>,
+        txn: &'t Transactions,
+        mut state: std::sync::MutexGuard<'t, super::state::TxnState>,
         call: Call,
         deadline: Instant,
         work: impl FnOnce() -> F,
@@ -189,6 +190,15 @@ impl Producer {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
+        if state.task.as_ref().is_some_and(|t| t.call != call && t.result.is_none()) {
+            // Another call's work still runs (a send_offsets that timed out):
+            // it ends first, so that its end is not taken for this call's.
+            let (waited, _) = txn.wait_task(state, Some(deadline));
+            state = waited;
+            if state.task.is_some() {
+                return Err(TxnError::retriable(ErrorCode::TIMED_OUT, format!("{} timed out", call.name())));
+            }
+        }
         if state.task.as_ref().map(|t| t.call) != Some(call) {
             state.task = Some(Task { call, result: None });
             self.shared.runtime.spawn(work());

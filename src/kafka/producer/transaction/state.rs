@@ -106,6 +106,9 @@ pub struct TxnState {
     pub task: Option<Task>,
     /// The last failed call's error, as the application reads it.
     pub last_error: Option<TxnError>,
+    /// How many transactions have begun: work started for one transaction
+    /// is not applied to the next.
+    pub generation: u64,
 }
 
 /// The transactional producer's shared state.
@@ -130,6 +133,7 @@ impl Transactions {
             pending_call: None,
             task: None,
             last_error: None,
+            generation: 0,
         };
         Transactions { id, state: Mutex::new(state), changed: Condvar::new(), phase_now: AtomicU8::new(Phase::Init as u8) }
     }
@@ -237,6 +241,16 @@ fn wait<'a>(changed: &Condvar, state: MutexGuard<'a, TxnState>, deadline: Option
 }
 
 impl TxnState {
+    /// The open transaction's generation, if one is open (or committing).
+    pub fn open_generation(&self) -> Option<u64> {
+        matches!(self.phase, Phase::InTransaction | Phase::Committing).then_some(self.generation)
+    }
+
+    /// Whether transaction `generation` is still open (or committing).
+    pub fn is_open(&self, generation: u64) -> bool {
+        self.open_generation() == Some(generation)
+    }
+
     /// librdkafka's `rd_kafka_txn_require_state`: Ok in one of `allowed`;
     /// otherwise the producer's fatal error, the transaction's abortable
     /// error, or `_STATE`.
@@ -276,8 +290,11 @@ impl TxnState {
     /// failed; a retriable failure leaves the call to be called again.
     pub fn leave(&mut self, result: Result<(), TxnError>) -> Result<(), TxnError> {
         let call = self.in_call.take();
+        // send_offsets_to_transaction is not resumable in librdkafka: after
+        // its timeout the application may abort (which first lets its work
+        // end) or call it again.
         self.pending_call = match &result {
-            Err(e) if e.class == Some(ErrorClass::Retriable) => call,
+            Err(e) if e.class == Some(ErrorClass::Retriable) => call.filter(|&c| c != Call::SendOffsets),
             _ => None,
         };
         self.last_error = result.as_ref().err().cloned();
@@ -339,7 +356,9 @@ mod tests {
         state.enter(Call::Commit).expect("the same call resumes");
         state.leave(Ok(())).unwrap();
         assert!(state.last_error.is_none());
-        state.enter(Call::Abort).expect("nothing pending any more");
+        state.enter(Call::SendOffsets).unwrap();
+        let _ = state.leave(Err(TxnError::retriable(ErrorCode::TIMED_OUT, "send_offsets timed out")));
+        state.enter(Call::Abort).expect("a send_offsets that timed out leaves nothing pending (librdkafka's is not resumable)");
     }
 
     #[test]

@@ -113,15 +113,18 @@ pub(in crate::kafka::producer) async fn add_partitions(
     partitions: Vec<(Arc<str>, i32)>,
     done: JobDone,
 ) {
-    let in_transaction = matches!(txn.state().phase, Phase::InTransaction | Phase::Committing);
-    if let (true, Ok((producer_id, epoch))) = (in_transaction, producer(&shared)) {
+    let generation = txn.state().open_generation();
+    if let (Some(generation), Ok((producer_id, epoch))) = (generation, producer(&shared)) {
         // Counted before it is sent: an answer lost on the way still
         // leaves the coordinator knowing of the transaction.
         txn.state().coordinator_involved = true;
         let request = AddPartitionsToTxnRequest::new(&txn.id, producer_id, epoch, partitions.iter().map(|(t, p)| (&**t, *p)));
-        let added =
-            ask(&shared, &txn, CoordinatorApi::AddPartitionsToTxn, Coordinator::Transaction, &request, |r| first_error(&r.topics)).await;
-        if added.is_ok() {
+        let api = CoordinatorApi::AddPartitionsToTxn;
+        let added = ask_for(&shared, &txn, Some(generation), api, Coordinator::Transaction, &request, |r| first_error(&r.topics)).await;
+        // Added to this transaction only: one that ended meanwhile takes its
+        // partitions anew.
+        let state = txn.state();
+        if added.is_ok() && state.is_open(generation) {
             shared.queues().added_to_transaction(&partitions);
         }
     }
@@ -179,10 +182,29 @@ async fn ask<R: Request>(
     request: &R,
     code_of: impl Fn(&R::Response) -> ErrorCode,
 ) -> Result<R::Response, TxnError> {
+    ask_for(shared, txn, None, api, to, request, code_of).await
+}
+
+/// `ask`, for transaction `generation` only when Some: it gives up once that
+/// transaction is over (a late AddPartitionsToTxn must not be retried into
+/// the next one, nor under a newer epoch, where it would look fenced).
+async fn ask_for<R: Request>(
+    shared: &Shared,
+    txn: &Transactions,
+    generation: Option<u64>,
+    api: CoordinatorApi,
+    to: Coordinator<'_>,
+    request: &R,
+    code_of: impl Fn(&R::Response) -> ErrorCode,
+) -> Result<R::Response, TxnError> {
     let config = &shared.config;
+    let over = || generation.is_some_and(|g| !txn.state().is_open(g));
     loop {
         if shared.stopping.load(Ordering::Acquire) {
             return Err(TxnError::new(None, ErrorCode::DESTROY, "The producer is closing"));
+        }
+        if over() {
+            return Err(TxnError::state("The transaction ended"));
         }
         let (code, detail, answer, asked) = match coordinator(shared, txn, to).await {
             Err((code, detail)) => (code, detail, None, FindCoordinatorRequest::NAME),
@@ -212,6 +234,7 @@ async fn ask<R: Request>(
                 tokio::time::sleep(config.retry_backoff).await;
             }
             Verdict::RetryAfter(wait) => tokio::time::sleep(wait).await,
+            _ if over() => return Err(TxnError::state("The transaction ended")),
             Verdict::Abortable { bump } => {
                 let error = TxnError::abortable(reported_code(code), why());
                 txn.abortable(error.clone(), bump);
