@@ -1337,7 +1337,18 @@ static void case_out_of_order_seq(void) {
                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     send_n(p, "mytopic", 0, "hi", 3, r);
-    sleep_ms(5000);
+    /* Until the OUT_OF_ORDER_SEQUENCE_NUMBER answer has made the transaction abortable
+     * (three attempts of 2 s each; the mock's thread may add a second): probed with
+     * begin_transaction, which changes nothing and returns the abortable error (class 2)
+     * once there is one, _STATE (class 0) before. */
+    int64_t probe_until = now_ms() + 20000;
+    while (now_ms() < probe_until) {
+        producer_begin_transaction(p);
+        if (producer_transaction_error_class(p) == CLASS_ABORTABLE) break;
+        sleep_ms(100);
+    }
+    CHECK(producer_transaction_error_class(p) == CLASS_ABORTABLE, "%s: the transaction became abortable within 20 s",
+          current_case);
     rd_kafka_mock_broker_set_rtt(m.mc, 2, 0);
     Response *late = send_to(p, "mytopic", 0, "hi");
     CHECK(response_completed(late) == 1 && response_error_code(late) == RD_KAFKA_RESP_ERR__STATE,
