@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::error::{bumps_epoch, reported_code, unsupported, verdict, CoordinatorApi, ErrorClass, TxnError, Verdict};
 use super::state::{Phase, Transactions};
+use crate::kafka::client::error::broker_text;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::producer::jobs::JobDone;
 use crate::kafka::producer::shared::Shared;
@@ -269,7 +270,8 @@ async fn coordinator(shared: &Shared, txn: &Transactions, to: Coordinator<'_>) -
         .map_err(|e| (e.code, e.detail))?;
     let code = ErrorCode::from_kafka(response.error_code);
     if !code.is_ok() {
-        return Err((code, format!("FindCoordinator: {}", response.error_message.unwrap_or_else(|| code.message().to_owned()))));
+        let why = response.error_message.as_deref().filter(|m| !m.is_empty()).map_or_else(|| code.message().to_owned(), broker_text);
+        return Err((code, format!("FindCoordinator: {why}")));
     }
     shared.cluster.learn_broker(response.node_id, &response.host, response.port);
     if let Coordinator::Transaction = to {
