@@ -109,7 +109,7 @@ c-binaries: $(addprefix $(BIN)/,$(PROGRAMS))
 $(BIN)/%: c-tests/%.c c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/mock_faults $(BIN)/txn_mock: $(BIN)/%: c-tests/%.c c-tests/mock.h c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
+$(BIN)/mock_faults $(BIN)/txn_mock: $(BIN)/%: c-tests/%.c c-tests/mock.h c-tests/cases.h c-tests/check.h c-tests/common.h $(HEADER) $(LIB_SO) | $(BIN)
 	@test -n "$(RDKAFKA_LIB)" && test -f "$(RDKAFKA_LIB)" || \
 		{ echo "$@: librdkafka from the confluent-kafka wheel not found (run scripts/deps.sh)" >&2; exit 1; }
 	@test -f /usr/include/librdkafka/rdkafka_mock.h || \

@@ -55,44 +55,10 @@
  * test (whose sequence checks are real) covers idempotence with pipelining.
  */
 #include "mock.h"
+#include "cases.h"
 
 #include <signal.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------------ watchdog */
-
-static const char *current_case = "?";
-
-static void put_num(char *buf, size_t *n, long v) {
-    char tmp[24];
-    int len = 0;
-    if (v == 0) tmp[len++] = '0';
-    while (v > 0 && len < (int)sizeof tmp) {
-        tmp[len++] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    while (len > 0) buf[(*n)++] = tmp[--len];
-}
-
-static void on_alarm(int sig) {
-    (void)sig;
-    char buf[256];
-    size_t n = 0;
-    const char *a = "FAIL watchdog: case ";
-    for (const char *c = a; *c; c++) buf[n++] = *c;
-    for (const char *c = current_case; *c && n < 120; c++) buf[n++] = *c;
-    const char *b = " did not finish in time\n";
-    for (const char *c = b; *c; c++) buf[n++] = *c;
-    put_num(buf, &n, check_passed_count);
-    const char *d = " passed, ";
-    for (const char *c = d; *c; c++) buf[n++] = *c;
-    put_num(buf, &n, check_failed_count + 1);
-    const char *e = " failed\n";
-    for (const char *c = e; *c; c++) buf[n++] = *c;
-    ssize_t w = write(STDOUT_FILENO, buf, n);
-    (void)w;
-    _exit(1);
-}
 
 static int have_error_api(void) {
     return CHECK(producer_error_code != NULL && producer_error_message != NULL,
@@ -827,11 +793,7 @@ out:
 
 /* ------------------------------------------------------------------ main */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-    int limit_s;
-} cases[] = {
+static const case_t cases[] = {
     {"retriable", case_retriable, 40},
     {"retriable_idem", case_retriable_idem, 40},
     {"retriable_idem5", case_retriable_idem5, 40},
@@ -849,41 +811,6 @@ static const struct {
     {"permanent", case_permanent, 30},
     {"early_warning", case_early_warning, 30},
 };
-#define NCASES (sizeof cases / sizeof cases[0])
-
-static int run_case(size_t i) {
-    long failed_before = check_failed_count, passed_before = check_passed_count;
-    current_case = cases[i].name;
-    fprintf(stderr, "---- %s\n", cases[i].name);
-    int64_t t0 = now_ms();
-    alarm((unsigned)cases[i].limit_s);
-    cases[i].run();
-    alarm(0);
-    fprintf(stderr, "---- %s: %s (%ld passed, %ld failed, %lld ms)\n", cases[i].name,
-            check_failed_count > failed_before ? "FAILED" : "ok", check_passed_count - passed_before,
-            check_failed_count - failed_before, (long long)(now_ms() - t0));
-    return 1;
-}
-
 int main(int argc, char **argv) {
-    signal(SIGALRM, on_alarm);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc == 2 && strcmp(argv[1], "list") == 0) {
-        for (size_t i = 0; i < NCASES; i++) printf("%s\n", cases[i].name);
-        return 0;
-    }
-    if (argc == 1) {
-        for (size_t i = 0; i < NCASES; i++) run_case(i);
-    } else {
-        for (int a = 1; a < argc; a++) {
-            size_t i = 0;
-            while (i < NCASES && strcmp(cases[i].name, argv[a]) != 0) i++;
-            if (i == NCASES) {
-                check_record(0, __FILE__, __LINE__, "known case", "unknown case %s (try: list)", argv[a]);
-                continue;
-            }
-            run_case(i);
-        }
-    }
-    return CHECK_SUMMARY("mock_faults");
+    return run_cases(cases, sizeof cases / sizeof cases[0], argc, argv, "mock_faults");
 }

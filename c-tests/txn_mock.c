@@ -8,6 +8,7 @@
  */
 #include "common.h"
 #include "mock.h"
+#include "cases.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,16 +26,8 @@
 /* producer_transaction_error_class's answers. */
 enum { CLASS_NONE = 0, CLASS_RETRIABLE = 1, CLASS_ABORTABLE = 2, CLASS_FATAL = 3 };
 
-static const char *current_case = "";
 /* TXN_MOCK_TRACE set: each transaction call's result and time, on stderr. */
 static int trace;
-static int64_t case_t0;
-
-static void on_alarm(int sig) {
-    (void)sig;
-    fprintf(stderr, "FAIL %s: the case hung (its time limit passed)\n", current_case);
-    _exit(3);
-}
 
 /* The mock cluster with BROKERS brokers and the topics 0105 makes ("srctopic4",
  * "srctopic64") plus "mytopic" with 4 partitions, and a transactional producer with
@@ -84,7 +77,7 @@ static const char *txn_reason(Producer *p) {
         int64_t t0_ = now_ms();                                                                                  \
         int32_t rc_ = (rc);                                                                                      \
         int32_t class_ = producer_transaction_error_class(p);                                                    \
-        if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d after %lld ms\n", (long long)(t0_ - case_t0), what,   \
+        if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d after %lld ms\n", (long long)(t0_ - case_started_ms), what,   \
                            (int)rc_, (int)class_, (long long)(now_ms() - t0_));                                  \
         CHECK(rc_ == (expect_code) && class_ == (expect_class), "%s: %s: returned %d %s class %d (%s), expected %d %s class %d", \
               current_case, what, (int)rc_, or_null(ablkafka_err2name(rc_)), (int)class_, txn_reason(p),         \
@@ -972,7 +965,7 @@ static void case_txn_resumable_init(void) {
             int32_t rc_ = (call);                                                                               \
             if (rc_ == 0) break;                                                                                \
             int32_t class_ = producer_transaction_error_class(p);                                               \
-            if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d\n", (long long)(now_ms() - case_t0), #call,   \
+            if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d\n", (long long)(now_ms() - case_started_ms), #call,   \
                                (int)rc_, (int)class_);                                                          \
             if (!CHECK(class_ == CLASS_RETRIABLE && try_ < 30, "%s: %s: %d class %d (%s), expected retriable",  \
                        current_case, #call, (int)rc_, (int)class_, txn_reason(p)))                             \
@@ -1554,11 +1547,7 @@ out:
 
 /* ------------------------------------------------------------------ main */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-    int limit_s;
-} cases[] = {
+static const case_t cases[] = {
     {"txn_recoverable_errors", case_txn_recoverable_errors, 60},
     {"txn_state_and_abort", case_txn_state_and_abort, 60},
     {"txn_fatal_idempo_errors", case_txn_fatal_idempo_errors, 30},
@@ -1599,43 +1588,8 @@ static const struct {
     {"txn_bad_input_offset", case_txn_bad_input_offset, 30},
     {"txn_bad_input_timeout", case_txn_bad_input_timeout, 30},
 };
-#define NCASES (sizeof cases / sizeof cases[0])
-
-static void run_case(size_t i) {
-    long failed_before = check_failed_count, passed_before = check_passed_count;
-    current_case = cases[i].name;
-    fprintf(stderr, "---- %s\n", cases[i].name);
-    int64_t t0 = now_ms();
-    case_t0 = t0;
-    alarm((unsigned)cases[i].limit_s);
-    cases[i].run();
-    alarm(0);
-    fprintf(stderr, "---- %s: %s (%ld passed, %ld failed, %lld ms)\n", cases[i].name,
-            check_failed_count > failed_before ? "FAILED" : "ok", check_passed_count - passed_before,
-            check_failed_count - failed_before, (long long)(now_ms() - t0));
-}
-
 int main(int argc, char **argv) {
-    signal(SIGALRM, on_alarm);
     trace = getenv("TXN_MOCK_TRACE") != NULL;
     readback_check_crcs = 0; /* the mock's transaction markers carry no CRC */
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc == 2 && strcmp(argv[1], "list") == 0) {
-        for (size_t i = 0; i < NCASES; i++) printf("%s\n", cases[i].name);
-        return 0;
-    }
-    if (argc == 1) {
-        for (size_t i = 0; i < NCASES; i++) run_case(i);
-    } else {
-        for (int a = 1; a < argc; a++) {
-            size_t i = 0;
-            while (i < NCASES && strcmp(cases[i].name, argv[a]) != 0) i++;
-            if (i == NCASES) {
-                check_record(0, __FILE__, __LINE__, "known case", "unknown case %s (try: list)", argv[a]);
-                continue;
-            }
-            run_case(i);
-        }
-    }
-    return CHECK_SUMMARY("txn_mock");
+    return run_cases(cases, sizeof cases / sizeof cases[0], argc, argv, "txn_mock");
 }
