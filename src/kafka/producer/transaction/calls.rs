@@ -83,15 +83,7 @@ impl Producer {
     pub fn commit_transaction(&self, timeout: Option<Duration>) -> Result<(), TxnError> {
         self.transaction_call(Call::Commit, |txn| {
             let deadline = self.txn_deadline(timeout);
-            let resuming = {
-                let mut state = txn.state();
-                let resuming = state.task.as_ref().is_some_and(|t| t.call == Call::Commit);
-                if !resuming {
-                    state.require(&[Phase::InTransaction, Phase::Committing])?;
-                    txn.set_phase(&mut state, Phase::Committing);
-                }
-                resuming
-            };
+            let resuming = resume_or_move(txn, Call::Commit, &[Phase::InTransaction, Phase::Committing], Phase::Committing)?;
             if !resuming {
                 let remaining = self.wait_for_records(txn, deadline, true);
                 let state = txn.state();
@@ -113,15 +105,8 @@ impl Producer {
     pub fn abort_transaction(&self, timeout: Option<Duration>) -> Result<(), TxnError> {
         self.transaction_call(Call::Abort, |txn| {
             let deadline = self.txn_deadline(timeout);
-            let resuming = {
-                let mut state = txn.state();
-                let resuming = state.task.as_ref().is_some_and(|t| t.call == Call::Abort);
-                if !resuming {
-                    state.require(&[Phase::InTransaction, Phase::AbortableError, Phase::Aborting])?;
-                    txn.set_phase(&mut state, Phase::Aborting);
-                }
-                resuming
-            };
+            let allowed = [Phase::InTransaction, Phase::AbortableError, Phase::Aborting];
+            let resuming = resume_or_move(txn, Call::Abort, &allowed, Phase::Aborting)?;
             if !resuming {
                 let purged = self.shared.queues().purge();
                 for receipts in purged {
@@ -223,6 +208,19 @@ impl Producer {
         }
         gauge.outstanding_messages()
     }
+}
+
+/// Whether `call`'s coordinator work already runs (the call again after its
+/// timeout: it only waits for that work); otherwise the phase must be one of
+/// `allowed`, and becomes `phase`.
+fn resume_or_move(txn: &Transactions, call: Call, allowed: &[Phase], phase: Phase) -> Result<bool, TxnError> {
+    let mut state = txn.state();
+    if state.task.as_ref().is_some_and(|t| t.call == call) {
+        return Ok(true);
+    }
+    state.require(allowed)?;
+    txn.set_phase(&mut state, phase);
+    Ok(false)
 }
 
 fn not_configured() -> TxnError {
