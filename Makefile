@@ -128,6 +128,15 @@ header-compile: $(BIN)/header_cpp
 $(BIN)/header_cpp: c-tests/header_cpp.cpp $(HEADER) $(LIB_SO) | $(BIN)
 	$(CXX) $(CPPFLAGS) -std=c++11 -Wall -Wextra -Wpedantic -Werror $(SANFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
+# c-tests/error_constants.c checks every ABLKAFKA_ERR_ constant of the header: the
+# preprocessor lists them, so a new code of the table needs no edit there.
+GEN := build/gen
+$(GEN)/error_constants.inc: $(HEADER)
+	@mkdir -p $(GEN)
+	$(CC) -dM -E -x c $(HEADER) | sed -n 's/^#define \(ABLKAFKA_ERR_\([A-Za-z0-9_]*\)\) .*/ABLKAFKA_ERR(\1, "\2")/p' | LC_ALL=C sort >$@
+$(BIN)/error_constants: $(GEN)/error_constants.inc
+$(BIN)/error_constants: CPPFLAGS += -I$(GEN)
+
 # These two load the library themselves with dlopen: no -lablkafka.
 $(BIN)/dlopen_cycle $(BIN)/dlopen: LDLIBS = -ldl -pthread
 $(BIN)/dlopen_cycle $(BIN)/dlopen: CPPFLAGS += -DABLKAFKA_SO='"$(abspath $(LIB_SO))"'

@@ -23,9 +23,6 @@
 #define API_TXN_OFFSET_COMMIT 28
 #define API_FIND_COORDINATOR 10
 
-/* producer_transaction_error_class's answers. */
-enum { CLASS_NONE = 0, CLASS_RETRIABLE = 1, CLASS_ABORTABLE = 2, CLASS_FATAL = 3 };
-
 /* TXN_MOCK_TRACE set: each transaction call's result and time, on stderr. */
 static int trace;
 
@@ -157,8 +154,8 @@ static void case_txn_recoverable_errors(void) {
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
     rd_kafka_mock_push_request_errors(m.mc, 22, 3, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
                                       RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
 
     Response *first = send_to(p, "mytopic", 0, "hi");
     CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
@@ -178,12 +175,12 @@ static void case_txn_recoverable_errors(void) {
     rd_kafka_mock_push_request_errors(m.mc, API_ADD_PARTITIONS_TO_TXN, 1, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
     rd_kafka_mock_push_request_errors(m.mc, API_TXN_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
                                       RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS);
-    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, "send_offsets");
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, ABLKAFKA_TXN_ERROR_NONE, "send_offsets");
     txn_offsets_free(offsets);
 
     rd_kafka_mock_push_request_errors(m.mc, API_END_TXN, 3, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
                                       RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit_transaction");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit_transaction");
     producer_close(p, 5000);
     CHECK(records_in(&m, "mytopic", 4) == 2, "%s: the mock holds the 2 records", current_case);
 out:
@@ -198,24 +195,24 @@ static void case_txn_state_and_abort(void) {
     Producer *p = txn_setup(&m, 1, "txnState", opts);
     if (p == NULL) goto out;
     expect_response(send_to(p, "mytopic", 0, "before init"), RD_KAFKA_RESP_ERR__STATE, "a send before init");
-    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "begin before init");
-    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "commit before init");
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "init again");
+    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "begin before init");
+    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "commit before init");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "init again");
     expect_response(send_to(p, "mytopic", 0, "outside"), RD_KAFKA_RESP_ERR__STATE, "a send outside a transaction");
-    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "commit without begin");
+    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "commit without begin");
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin");
-    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "begin while open");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin");
+    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "begin while open");
     Response *lingering[10];
     for (int i = 0; i < 10; i++) lingering[i] = send_to(p, "mytopic", i % 4, "aborted");
-    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, CLASS_NONE, "abort");
+    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "abort");
     for (int i = 0; i < 10; i++) expect_response(lingering[i], RD_KAFKA_RESP_ERR__PURGE_QUEUE, "a queued record at abort");
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after abort");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin after abort");
     Response *kept[5];
     for (int i = 0; i < 5; i++) kept[i] = send_to(p, "mytopic", 1, "committed");
-    CHECK_TXN(p, producer_commit_transaction(p, 10000), 0, CLASS_NONE, "commit");
+    CHECK_TXN(p, producer_commit_transaction(p, 10000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit");
     for (int i = 0; i < 5; i++) expect_response(kept[i], 0, "a committed record");
     producer_close(p, 5000);
     CHECK(records_in(&m, "mytopic", 4) == 5, "%s: the mock holds the 5 committed records only", current_case);
@@ -246,20 +243,20 @@ static void case_txn_fatal_idempo_errors(void) {
     const char *opts[] = {"batch.num.messages", "1", NULL};
     Producer *p = txn_setup(&m, 3, "myTxnId", opts);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     expect_response(send_to(p, "mytopic", 0, "hi"), 0, "the first record");
     rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
     Response *second = send_to(p, "mytopic", 0, "hi");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, CLASS_ABORTABLE,
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "commit after UNKNOWN_PRODUCER_ID");
     expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "abort");
     CHECK(producer_error_code(p) != RD_KAFKA_RESP_ERR__FATAL, "%s: the producer is not fatal", current_case);
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after the abort");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin after the abort");
     Response *third = send_to(p, "mytopic", 0, "hi");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the new transaction");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit of the new transaction");
     expect_response(third, 0, "the record of the new transaction");
     producer_close(p, 5000);
     CHECK(records_in(&m, "mytopic", 4) == 2, "%s: the mock holds the first and the third record", current_case);
@@ -272,11 +269,11 @@ out:
 static void expect_all_calls_fenced(Producer *p) {
     CHECK(producer_error_code(p) == RD_KAFKA_RESP_ERR__FATAL, "%s: producer_error_code %d, expected _FATAL (the fatal "
           "error raised, as rd_kafka_fatal_error)", current_case, (int)producer_error_code(p));
-    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "begin after fencing");
-    CHECK_TXN(p, producer_init_transactions(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "init after fencing");
-    CHECK_TXN(p, send_one_offset(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "send_offsets after fencing");
-    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "commit after fencing");
-    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "abort after fencing");
+    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, "begin after fencing");
+    CHECK_TXN(p, producer_init_transactions(p, 1000), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, "init after fencing");
+    CHECK_TXN(p, send_one_offset(p, 1000), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, "send_offsets after fencing");
+    CHECK_TXN(p, producer_commit_transaction(p, 1000), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, "commit after fencing");
+    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, "abort after fencing");
     expect_response(send_to(p, "mytopic", 0, "late"), RD_KAFKA_RESP_ERR__FATAL, "a send after fencing");
 }
 
@@ -294,8 +291,8 @@ static void case_txn_fenced_reinit(void) {
         Producer *p = txn_setup(&m, 3, "myTxnId", opts);
         if (p == NULL) goto next;
         rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
-        CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
         Response *first = send_to(p, "mytopic", 0, "hi");
         CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
         expect_response(first, 0, "the first record");
@@ -304,7 +301,7 @@ static void case_txn_fenced_reinit(void) {
         Response *second = send_to(p, "mytopic", 0, "hi");
         CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
         expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
-        CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL,
+        CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL,
                   "abort whose epoch bump is fenced");
         CHECK(errors_left_on(&m, 2, API_INIT_PRODUCER_ID) == 0, "%s: the fenced InitProducerId was sent",
               current_case);
@@ -327,8 +324,8 @@ static void case_txn_fenced_abort(void) {
         Producer *p = txn_setup(&m, 3, "myTxnId", opts);
         if (p == NULL) goto next;
         rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
-        CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
         Response *first = send_to(p, "mytopic", 0, "hi");
         CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
         expect_response(first, 0, "the first record");
@@ -338,7 +335,7 @@ static void case_txn_fenced_abort(void) {
         Response *second = send_to(p, "mytopic", 0, "hi");
         CHECK(producer_flush(p, -1) == 0, "%s: flush", current_case);
         expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
-        CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, "abort fenced by EndTxn");
+        CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, "abort fenced by EndTxn");
         CHECK(errors_left_on(&m, 2, API_END_TXN) == 0, "%s: EndTxn's error was consumed (%d left)", current_case,
               errors_left_on(&m, 2, API_END_TXN));
         CHECK(errors_left_on(&m, 2, API_INIT_PRODUCER_ID) == 1,
@@ -360,9 +357,9 @@ static void case_txn_req_cnt(void) {
     mock_t m;
     Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     rd_kafka_mock_start_request_tracking(m.mc);
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     TxnOffsets *offsets = txn_offsets_new();
     txn_offsets_add(offsets, "srctopic4", 3, 12);
     txn_offsets_add(offsets, "srctopic64", 40, 999999111);
@@ -370,20 +367,20 @@ static void case_txn_req_cnt(void) {
                                       RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
     rd_kafka_mock_push_request_errors(m.mc, API_TXN_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, "send_offsets");
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, ABLKAFKA_TXN_ERROR_NONE, "send_offsets");
     txn_offsets_free(offsets);
     CHECK(mock_errors_left(&m, API_ADD_OFFSETS_TO_TXN) == 0 && mock_errors_left(&m, API_TXN_OFFSET_COMMIT) == 0,
           "%s: every injected error was consumed", current_case);
     CHECK(requests_of(&m, API_ADD_OFFSETS_TO_TXN) == 3, "%s: %d AddOffsetsToTxn, expected 3 (two retried)",
           current_case, requests_of(&m, API_ADD_OFFSETS_TO_TXN));
-    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, CLASS_NONE, "abort");
+    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "abort");
     CHECK(requests_of(&m, API_END_TXN) == 1, "%s: %d EndTxn for the aborted transaction, expected 1", current_case,
           requests_of(&m, API_END_TXN));
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (empty, aborted)");
-    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, CLASS_NONE, "abort of an empty transaction");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (empty, committed)");
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit of an empty transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin (empty, aborted)");
+    CHECK_TXN(p, producer_abort_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "abort of an empty transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin (empty, committed)");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit of an empty transaction");
     CHECK(requests_of(&m, API_END_TXN) == 1, "%s: %d EndTxn after two empty transactions, expected still 1",
           current_case, requests_of(&m, API_END_TXN));
 out:
@@ -401,33 +398,33 @@ static void case_txn_requires_abort_errors(void) {
     mock_t m;
     Producer *p = txn_setup(&m, 3, "txnid", NULL);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (1)");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin (1)");
     rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     Response *r1 = send_to(p, "mytopic", -1, "hi");
     producer_flush(p, 5000);
     expect_response(r1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "(1) the record refused by Produce");
-    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "(1) send_offsets after a failed record");
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "(1) abort");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "(1) abort");
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (2)");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin (2)");
     rd_kafka_mock_push_request_errors(m.mc, API_ADD_PARTITIONS_TO_TXN, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     Response *r2 = send_to(p, "mytopic", -1, "hi");
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "(2) commit after AddPartitionsToTxn failed");
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "(2) abort");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "(2) abort");
     expect_response(r2, RD_KAFKA_RESP_ERR__PURGE_QUEUE, "(2) the record of a partition never added");
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin (3)");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin (3)");
     Response *r3 = send_to(p, "mytopic", -1, "hi");
     rd_kafka_mock_push_request_errors(m.mc, API_ADD_OFFSETS_TO_TXN, 1, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
-    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "(3) send_offsets refused by AddOffsetsToTxn");
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, CLASS_ABORTABLE,
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "(3) commit after send_offsets failed");
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "(3) abort");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "(3) abort");
     int32_t c3 = response_code(r3);
     CHECK(c3 == 0 || c3 == RD_KAFKA_RESP_ERR__PURGE_QUEUE || c3 == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
           "%s: (3) the record completed with %d %s, expected delivered or purged", current_case, (int)c3,
@@ -456,24 +453,24 @@ static void case_txn_endtxn_errors(void) {
         int exp_class;
         int exp_successful_abort;
     } scenario[] = {
-        {2, {RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE}, 0, CLASS_NONE, 0},
-        {2, {RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_COORDINATOR}, 0, CLASS_NONE, 0},
-        {1, {RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS}, 0, CLASS_NONE, 0},
+        {2, {RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE}, 0, ABLKAFKA_TXN_ERROR_NONE, 0},
+        {2, {RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_COORDINATOR}, 0, ABLKAFKA_TXN_ERROR_NONE, 0},
+        {1, {RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS}, 0, ABLKAFKA_TXN_ERROR_NONE, 0},
         {3,
          {RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
           RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS},
-         0, CLASS_NONE, 0},
-        {1, {RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID}, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, CLASS_ABORTABLE, 1},
+         0, ABLKAFKA_TXN_ERROR_NONE, 0},
+        {1, {RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID}, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, ABLKAFKA_TXN_ERROR_ABORTABLE, 1},
         {1, {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING}, RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING,
-         CLASS_ABORTABLE, 1},
-        {1, {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH}, RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, 0},
-        {1, {RD_KAFKA_RESP_ERR_PRODUCER_FENCED}, RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, 0},
+         ABLKAFKA_TXN_ERROR_ABORTABLE, 1},
+        {1, {RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH}, RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, 0},
+        {1, {RD_KAFKA_RESP_ERR_PRODUCER_FENCED}, RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, 0},
         {1, {RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED},
-         RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, CLASS_FATAL, 0},
+         RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ABLKAFKA_TXN_ERROR_FATAL, 0},
         {1, {RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED}, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
-         CLASS_ABORTABLE, 0},
-        {1, {RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE}, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, CLASS_ABORTABLE, 0},
-        {1, {RD_KAFKA_RESP_ERR_PRODUCER_FENCED}, RD_KAFKA_RESP_ERR__FENCED, CLASS_FATAL, 0},
+         ABLKAFKA_TXN_ERROR_ABORTABLE, 0},
+        {1, {RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE}, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, ABLKAFKA_TXN_ERROR_ABORTABLE, 0},
+        {1, {RD_KAFKA_RESP_ERR_PRODUCER_FENCED}, RD_KAFKA_RESP_ERR__FENCED, ABLKAFKA_TXN_ERROR_FATAL, 0},
     };
     mock_t m;
     memset(&m, 0, sizeof m);
@@ -487,33 +484,33 @@ static void case_txn_endtxn_errors(void) {
             if (p == NULL) {
                 p = txn_setup(&m, 3, "myTxnId", NULL);
                 if (p == NULL) return;
-                CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+                CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
             }
             snprintf(what, sizeof what, "#%zu %s", i, call);
-            CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, what);
+            CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, what);
             Response *r = send_to(p, "mytopic", -1, "hi");
             if (with_flush) CHECK(producer_flush(p, -1) == 0, "%s: %s: flush", current_case, what);
             TxnOffsets *offsets = txn_offsets_new();
             txn_offsets_add(offsets, "srctopic4", 3, 12);
             txn_offsets_add(offsets, "srctopic64", 60, 99999);
-            CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, what);
+            CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, ABLKAFKA_TXN_ERROR_NONE, what);
             txn_offsets_free(offsets);
             rd_kafka_mock_push_request_errors_array(m.mc, API_END_TXN, (size_t)scenario[i].error_cnt,
                                                     scenario[i].errors);
             int32_t rc = commit ? producer_commit_transaction(p, 5000) : producer_abort_transaction(p, 5000);
             int fatal = 0;
             if (exp_success) {
-                CHECK_TXN(p, rc, 0, CLASS_NONE, what);
+                CHECK_TXN(p, rc, 0, ABLKAFKA_TXN_ERROR_NONE, what);
             } else {
                 CHECK_TXN(p, rc, scenario[i].exp_err, scenario[i].exp_class, what);
                 int cls = producer_transaction_error_class(p);
-                if (cls == CLASS_FATAL) {
+                if (cls == ABLKAFKA_TXN_ERROR_FATAL) {
                     fatal = 1;
-                } else if (cls == CLASS_ABORTABLE) {
-                    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort after the abortable error");
-                } else if (cls == CLASS_RETRIABLE) {
+                } else if (cls == ABLKAFKA_TXN_ERROR_ABORTABLE) {
+                    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "abort after the abortable error");
+                } else if (cls == ABLKAFKA_TXN_ERROR_RETRIABLE) {
                     CHECK_TXN(p, commit ? producer_commit_transaction(p, 5000) : producer_abort_transaction(p, 5000), 0,
-                              CLASS_NONE, "the same call again");
+                              ABLKAFKA_TXN_ERROR_NONE, "the same call again");
                 }
             }
             int32_t code = response_code(r);
@@ -549,14 +546,14 @@ static void case_txn_endtxn_infinite(void) {
     mock_t m;
     Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     for (int i = 0; i < 2; i++) {
         int commit = i == 0;
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
         Response *r = send_to(p, "mytopic", -1, "hi");
         push_ten_endtxn_errors(&m);
         sleep_ms(1000);
-        CHECK_TXN(p, commit ? producer_commit_transaction(p, -1) : producer_abort_transaction(p, -1), 0, CLASS_NONE,
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, -1) : producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE,
                   commit ? "commit through ten EndTxn errors" : "abort through ten EndTxn errors");
         CHECK(mock_errors_left(&m, API_END_TXN) == 0, "%s: every injected EndTxn error was consumed", current_case);
         expect_response(r, 0, "the record (delivered before the commit or abort)");
@@ -572,18 +569,18 @@ static void case_txn_endtxn_timeout(void) {
     mock_t m;
     Producer *p = txn_setup(&m, 3, "myTxnId", NULL);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     for (int i = 0; i < 2; i++) {
         int commit = i == 0;
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
         Response *r = send_to(p, "mytopic", -1, "hi");
         push_ten_endtxn_errors(&m);
         sleep_ms(1000);
         int64_t t0 = now_ms();
         CHECK_TXN(p, commit ? producer_commit_transaction(p, 100) : producer_abort_transaction(p, 100),
-                  RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, commit ? "commit(100)" : "abort(100)");
+                  RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE, commit ? "commit(100)" : "abort(100)");
         CHECK(now_ms() - t0 < 1000, "%s: the 100 ms call took %lld ms", current_case, (long long)(now_ms() - t0));
-        CHECK_TXN(p, commit ? producer_commit_transaction(p, -1) : producer_abort_transaction(p, -1), 0, CLASS_NONE,
+        CHECK_TXN(p, commit ? producer_commit_transaction(p, -1) : producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE,
                   commit ? "commit again" : "abort again");
         CHECK(mock_errors_left(&m, API_END_TXN) == 0, "%s: every injected EndTxn error was consumed", current_case);
         expect_response(r, 0, "the record (delivered before the commit or abort)");
@@ -603,18 +600,18 @@ static void case_txn_endtxn_timeout_inflight(void) {
     const char *opts[] = {"transaction.timeout.ms", "2000", NULL};
     Producer *p = txn_setup(&m, 1, "myTxnId", opts);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     for (int i = 0; i < 2; i++) {
         int commit = i == 0;
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
         Response *r = send_to(p, "mytopic", -1, "hi");
         rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_END_TXN, 2, RD_KAFKA_RESP_ERR_NO_ERROR, 4000,
                                                      RD_KAFKA_RESP_ERR_NO_ERROR, 4000);
         sleep_ms(1000);
         CHECK_TXN(p, commit ? producer_commit_transaction(p, 1500) : producer_abort_transaction(p, 1500),
-                  RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, commit ? "commit(1500)" : "abort(1500)");
+                  RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE, commit ? "commit(1500)" : "abort(1500)");
         CHECK_TXN(p, commit ? producer_commit_transaction(p, 15000) : producer_abort_transaction(p, 15000), 0,
-                  CLASS_NONE, commit ? "commit again" : "abort again");
+                  ABLKAFKA_TXN_ERROR_NONE, commit ? "commit again" : "abort again");
         CHECK(errors_left_on(&m, 1, API_END_TXN) == 0, "%s: both slow EndTxn were sent", current_case);
         expect_response(r, 0, "the record (delivered before the commit or abort)");
     }
@@ -659,20 +656,20 @@ static void case_commit_after_msg_timeout(void) {
     rd_kafka_mock_topic_create(m.mc, "test", 1, 3);
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
     rd_kafka_mock_partition_set_leader(m.mc, "test", 0, 2);
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     rd_kafka_mock_broker_set_down(m.mc, 2);
     rd_kafka_mock_broker_set_down(m.mc, 1);
     Response *lost = send_to(p, "test", -1, "lost");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, CLASS_ABORTABLE,
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "commit with a record timed out");
     expect_response(lost, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "the record that timed out");
     rd_kafka_mock_broker_set_up(m.mc, 1);
     rd_kafka_mock_broker_set_up(m.mc, 2);
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin the second transaction");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "abort");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin the second transaction");
     Response *kept = send_to(p, "test", -1, "kept");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit the second transaction");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit the second transaction");
     expect_response(kept, 0, "the record of the second transaction");
     producer_close(p, 5000);
     CHECK(records_in(&m, "test", 1) == 1, "%s: the mock holds the one committed record", current_case);
@@ -696,12 +693,12 @@ static void case_txn_flush_timeout(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_topic_create(m.mc, "myTopic", 2, 3);
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     for (int retry = 0; retry < 2; retry++) {
         int32_t leader = retry ? 1 : -1;
         rd_kafka_mock_partition_set_leader(m.mc, "myTopic", 0, leader);
         rd_kafka_mock_partition_set_leader(m.mc, "myTopic", 1, leader);
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
         send_n(p, "myTopic", 0, "p0", 100, r);
         send_n(p, "myTopic", 1, "p1", 100, r + 100);
         send_n(p, "myTopic", -1, "any", 100, r + 200);
@@ -710,20 +707,20 @@ static void case_txn_flush_timeout(void) {
         txn_offsets_add(offsets, "srctopic64", 49, 999999111);
         txn_offsets_add(offsets, "srctopic4", 0, 999);
         txn_offsets_add(offsets, "srctopic64", 34, 123456789);
-        CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE, "send_offsets");
+        CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, ABLKAFKA_TXN_ERROR_NONE, "send_offsets");
         txn_offsets_free(offsets);
         sleep_ms(2000);
         if (!retry) {
             rd_kafka_mock_broker_set_down(m.mc, 2);
-            CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, CLASS_ABORTABLE,
+            CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, ABLKAFKA_TXN_ERROR_ABORTABLE,
                       "commit with undeliverable records, coordinator down");
             CHECK(count_codes(r, 300, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "first try") == 300,
                   "%s: every record of the first try timed out", current_case);
             rd_kafka_mock_broker_set_up(m.mc, 2);
             sleep_ms(2000);
-            CHECK_TXN(p, producer_abort_transaction(p, 60000), 0, CLASS_NONE, "abort");
+            CHECK_TXN(p, producer_abort_transaction(p, 60000), 0, ABLKAFKA_TXN_ERROR_NONE, "abort");
         } else {
-            CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the retried transaction");
+            CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit of the retried transaction");
             CHECK(count_codes(r, 300, 0, "retry") == 300, "%s: every record of the retry was delivered", current_case);
         }
     }
@@ -745,15 +742,15 @@ static void broker_down_in_txn(int down_coord) {
     rd_kafka_mock_topic_create(m.mc, "test", 1, 3);
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", coord_id);
     rd_kafka_mock_partition_set_leader(m.mc, "test", 0, leader_id);
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     send_n(p, "test", -1, "first", 500, r);
     rd_kafka_mock_broker_set_down(m.mc, down_id);
     producer_flush(p, 3000);
     send_n(p, "test", -1, "second", 500, r + 500);
     sleep_ms(2000);
     rd_kafka_mock_broker_set_up(m.mc, down_id);
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE,
               down_coord ? "commit after the coordinator was down" : "commit after the leader was down");
     CHECK(count_codes(r, 1000, 0, "records") == 1000, "%s: all 1000 records delivered", current_case);
     producer_close(p, 5000);
@@ -787,11 +784,11 @@ static void case_txn_switch_coordinator(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_topic_create(m.mc, "test", 4, brokers);
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", coord);
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     for (int i = 0; i < iterations; i++) {
         set_next_coord(&m, "txnid", brokers, &coord);
         snprintf(what, sizeof what, "#%d begin", i);
-        CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, what);
+        CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, what);
         send_n(p, "test", -1, "first", 50, r);
         CHECK(producer_flush(p, 10000) == 0, "%s: #%d: the first 50 records flushed", current_case, i);
         if (!(i % 3)) set_next_coord(&m, "txnid", brokers, &coord);
@@ -799,13 +796,13 @@ static void case_txn_switch_coordinator(void) {
         if ((i & 1) || !(i % 8)) set_next_coord(&m, "txnid", brokers, &coord);
         if (!(i % 5)) {
             snprintf(what, sizeof what, "#%d commit", i);
-            CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, what);
+            CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, what);
             int ok = count_codes(r, 100, 0, what);
             CHECK(ok == 100, "%s: #%d: %d of 100 committed records delivered", current_case, i, ok);
             delivered += ok;
         } else {
             snprintf(what, sizeof what, "#%d abort", i);
-            CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, what);
+            CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, what);
             int ok = 0, purged = 0;
             for (int j = 0; j < 100; j++) {
                 int32_t c = response_code(r[j]);
@@ -834,21 +831,21 @@ static void case_txn_switch_coordinator_refresh(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_topic_create(m.mc, "test", 4, 3);
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 2);
     rd_kafka_mock_start_request_tracking(m.mc);
     TxnOffsets *offsets = txn_offsets_new();
     txn_offsets_add(offsets, "srctopic4", 3, 12);
     txn_offsets_add(offsets, "srctopic64", 29, 99999);
-    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", 20000), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", 20000), 0, ABLKAFKA_TXN_ERROR_NONE,
               "send_offsets to a moved coordinator");
     txn_offsets_free(offsets);
     CHECK(requests_of(&m, API_ADD_OFFSETS_TO_TXN) >= 2, "%s: %d AddOffsetsToTxn, expected the refused one and its retry",
           current_case, requests_of(&m, API_ADD_OFFSETS_TO_TXN));
     send_n(p, "test", -1, "hi", 10, r);
     CHECK(producer_flush(p, 10000) == 0, "%s: flush", current_case);
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit");
     CHECK(count_codes(r, 10, 0, "records") == 10, "%s: the 10 records delivered", current_case);
     producer_close(p, 5000);
     CHECK(records_in(&m, "test", 4) == 10, "%s: the mock holds the 10 records", current_case);
@@ -862,8 +859,8 @@ static void case_txns_send_offsets_concurrent_is_retried(void) {
     mock_t m;
     Producer *p = txn_setup(&m, 3, "txnid", NULL);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *r = send_to(p, "mytopic", -1, "hi");
     producer_flush(p, 5000);
     expect_response(r, 0, "the record");
@@ -872,10 +869,10 @@ static void case_txns_send_offsets_concurrent_is_retried(void) {
                                       RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
                                       RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
                                       RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS);
-    CHECK_TXN(p, send_one_offset(p, -1), 0, CLASS_NONE, "send_offsets through six CONCURRENT_TRANSACTIONS");
+    CHECK_TXN(p, send_one_offset(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "send_offsets through six CONCURRENT_TRANSACTIONS");
     CHECK(requests_of(&m, API_ADD_OFFSETS_TO_TXN) == 7, "%s: %d AddOffsetsToTxn, expected 7", current_case,
           requests_of(&m, API_ADD_OFFSETS_TO_TXN));
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit");
 out:
     txn_teardown(&m, p);
 }
@@ -889,8 +886,8 @@ static void case_txns_send_offsets_non_eligible(void) {
     mock_t m;
     Producer *p = txn_setup(&m, 3, "txnid", NULL);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *r = send_to(p, "mytopic", -1, "hi");
     producer_flush(p, 5000);
     expect_response(r, 0, "the record");
@@ -899,17 +896,17 @@ static void case_txns_send_offsets_non_eligible(void) {
     CHECK(txn_offsets_add(offsets, "srctopic4", 3, -1) == RD_KAFKA_RESP_ERR__INVALID_ARG &&
               txn_offsets_count(offsets) == 0,
           "%s: a negative offset is not added", current_case);
-    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, ABLKAFKA_TXN_ERROR_NONE,
               "send_offsets with an empty list");
-    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_send_offsets_to_transaction(p, offsets, "mygroupid", -1), 0, ABLKAFKA_TXN_ERROR_NONE,
               "send_offsets with an empty list, again");
     txn_offsets_free(offsets);
     CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 3, -1, -1),
-              RD_KAFKA_RESP_ERR__INVALID_ARG, CLASS_NONE, "send_offset with offset -1");
+              RD_KAFKA_RESP_ERR__INVALID_ARG, ABLKAFKA_TXN_ERROR_NONE, "send_offset with offset -1");
     CHECK(strlen(txn_reason(p)) > 0, "%s: the refusal has a reason", current_case);
     CHECK(requests_of(&m, -1) == 0, "%s: %d requests reached the mock, expected none", current_case,
           requests_of(&m, -1));
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit");
 out:
     txn_teardown(&m, p);
 }
@@ -942,13 +939,13 @@ static void case_txn_resumable_init(void) {
     Producer *p = producer_with(address, opts);
     if (p == NULL) return;
     int64_t t0 = now_ms();
-    CHECK_TXN(p, producer_init_transactions(p, 1000), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, "init(1000)");
+    CHECK_TXN(p, producer_init_transactions(p, 1000), RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE, "init(1000)");
     int64_t took = now_ms() - t0;
     CHECK(took >= 900 && took <= 1500, "%s: init(1000) took %lld ms, expected 900..1500", current_case, (long long)took);
-    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR__CONFLICT, ABLKAFKA_TXN_ERROR_RETRIABLE,
               "abort while init must be called again");
     t0 = now_ms();
-    CHECK_TXN(p, producer_init_transactions(p, -1), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, "init(-1)");
+    CHECK_TXN(p, producer_init_transactions(p, -1), RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE, "init(-1)");
     took = now_ms() - t0;
     CHECK(took >= 2 * 4000 - 500 && took <= 2 * 4000 + 500, "%s: init(-1) took %lld ms, expected 7500..8500",
           current_case, (long long)took);
@@ -967,7 +964,7 @@ static void case_txn_resumable_init(void) {
             int32_t class_ = producer_transaction_error_class(p);                                               \
             if (trace) fprintf(stderr, "  [%lld ms] %s: %d class %d\n", (long long)(now_ms() - case_started_ms), #call,   \
                                (int)rc_, (int)class_);                                                          \
-            if (!CHECK(class_ == CLASS_RETRIABLE && try_ < 30, "%s: %s: %d class %d (%s), expected retriable",  \
+            if (!CHECK(class_ == ABLKAFKA_TXN_ERROR_RETRIABLE && try_ < 30, "%s: %s: %d class %d (%s), expected retriable",  \
                        current_case, #call, (int)rc_, (int)class_, txn_reason(p)))                             \
                 break;                                                                                          \
             (*(failed))++;                                                                                      \
@@ -991,25 +988,25 @@ static void resumable_calls_timeout(int do_commit) {
     rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_INIT_PRODUCER_ID, 2, RD_KAFKA_RESP_ERR_NO_ERROR, 500,
                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 500);
     RETRY_TXN_CALL(p, producer_init_transactions(p, 100),
-                   CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+                   CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, ABLKAFKA_TXN_ERROR_RETRIABLE,
                              "abort while init is pending"),
                    &init_failed);
     CHECK(init_failed > 0, "%s: init(100) never timed out", current_case);
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
     Response *r = send_to(p, "test", -1, "hi");
     rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_ADD_OFFSETS_TO_TXN, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 400);
-    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1), 0, ABLKAFKA_TXN_ERROR_NONE,
               "send_offsets");
     rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_END_TXN, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 1200);
     if (do_commit)
         RETRY_TXN_CALL(p, producer_commit_transaction(p, 100),
-                       CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+                       CHECK_TXN(p, producer_abort_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, ABLKAFKA_TXN_ERROR_RETRIABLE,
                                  "abort while commit is pending"),
                        &end_failed);
     else
         RETRY_TXN_CALL(p, producer_abort_transaction(p, 100),
-                       CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, CLASS_RETRIABLE,
+                       CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR__CONFLICT, ABLKAFKA_TXN_ERROR_RETRIABLE,
                                  "commit while abort is pending"),
                        &end_failed);
     CHECK(end_failed > 0, "%s: the 100 ms commit or abort never timed out", current_case);
@@ -1100,21 +1097,21 @@ static void concurrent_operations(int do_commit) {
 #define START_CALL(name) (s.api = (name), pthread_mutex_unlock(&s.lock))
 #define END_CALL() pthread_mutex_lock(&s.lock)
     START_CALL("init_transactions");
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     END_CALL();
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *r[10];
     send_n(p, "test", -1, "hi", 10, r);
     START_CALL("send_offsets_to_transaction");
-    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "mygroupid", "srctopic4", 0, 12, -1), 0, ABLKAFKA_TXN_ERROR_NONE,
               "send_offsets");
     END_CALL();
     if (do_commit) {
         START_CALL("commit_transaction");
-        CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit_transaction");
+        CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit_transaction");
     } else {
         START_CALL("abort_transaction");
-        CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort_transaction");
+        CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "abort_transaction");
     }
     END_CALL();
     s.api = NULL;
@@ -1127,7 +1124,7 @@ static void concurrent_operations(int do_commit) {
         for (int i = 0; i < CONC_APIS; i++) {
             int same = strcmp(conc_apis[i], s.main_api[round]) == 0;
             int32_t want = same ? RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS : RD_KAFKA_RESP_ERR__CONFLICT;
-            CHECK(s.code[round][i] == want && s.cls[round][i] == CLASS_RETRIABLE && s.took[round][i] < 100,
+            CHECK(s.code[round][i] == want && s.cls[round][i] == ABLKAFKA_TXN_ERROR_RETRIABLE && s.took[round][i] < 100,
                   "%s: %s during %s: %d class %d after %lld ms, expected %d class 1 at once", current_case,
                   conc_apis[i], s.main_api[round], (int)s.code[round][i], (int)s.cls[round][i],
                   (long long)s.took[round][i], (int)want);
@@ -1154,7 +1151,7 @@ static void case_txn_auth_failure(void) {
         Producer *p = txn_setup(&m, 3, "txnid", NULL);
         if (p == NULL) goto next;
         rd_kafka_mock_push_request_errors(m.mc, apis[a], 1, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
-        CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, CLASS_FATAL,
+        CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, ABLKAFKA_TXN_ERROR_FATAL,
                   "init_transactions refused");
     next:
         txn_teardown(&m, p);
@@ -1174,13 +1171,13 @@ static void case_txn_addparts_req_multi(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 2);
     for (int i = 0; i < 3; i++) rd_kafka_mock_partition_set_leader(m.mc, "mytopic", i, 1);
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin the seed transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin the seed transaction");
     Response *seed = send_to(p, "mytopic", -1, "seed");
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit the seed transaction");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit the seed transaction");
     expect_response(seed, 0, "the seed record");
 
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     rd_kafka_mock_start_request_tracking(m.mc);
     rd_kafka_mock_broker_set_rtt(m.mc, 2, 1000);
     Response *r0 = send_to(p, "mytopic", 0, "hi");
@@ -1190,7 +1187,7 @@ static void case_txn_addparts_req_multi(void) {
           current_case);
     Response *r2 = send_to(p, "mytopic", 2, "hi");
     sleep_ms(1000);
-    CHECK_TXN(p, producer_commit_transaction(p, 10000), 0, CLASS_NONE, "commit");
+    CHECK_TXN(p, producer_commit_transaction(p, 10000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit");
     expect_response(r0, 0, "the record to partition 0");
     expect_response(r1, 0, "the record to partition 1");
     expect_response(r2, 0, "the record to partition 2");
@@ -1215,7 +1212,7 @@ static void case_txns_not_supported(void) {
     const char *opts[] = {"transactional.id", "myxnid", NULL};
     Producer *p = producer_with(m.bootstraps, opts);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, CLASS_FATAL,
+    CHECK_TXN(p, producer_init_transactions(p, 5000), RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, ABLKAFKA_TXN_ERROR_FATAL,
               "init_transactions without InitProducerId");
     expect_response(send_to(p, "test", -1, "test"), RD_KAFKA_RESP_ERR__FATAL, "a send after the fatal error");
 out:
@@ -1231,16 +1228,16 @@ static void case_txns_no_timeout_crash(void) {
     const char *opts[] = {"socket.timeout.ms", "1000", "transaction.timeout.ms", "5000", NULL};
     Producer *p = txn_setup(&m, 3, "txnid", opts);
     if (p == NULL) goto out;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *r = send_to(p, "mytopic", -1, "hi");
     producer_flush(p, -1);
     expect_response(r, 0, "the record");
     mock_all_rtt(&m, 2000);
-    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE,
+    CHECK_TXN(p, send_one_offset(p, -1), RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE,
               "send_offsets with every answer later than socket.timeout.ms");
     mock_all_rtt(&m, 0);
-    CHECK_TXN(p, send_one_offset(p, -1), 0, CLASS_NONE, "send_offsets again");
+    CHECK_TXN(p, send_one_offset(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "send_offsets again");
 out:
     txn_teardown(&m, p);
 }
@@ -1255,16 +1252,16 @@ static void case_txn_resumable_calls_timeout_error(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_topic_create(m.mc, "test", 1, 1);
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "txnid", 1);
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *r = send_to(p, "test", -1, "hi");
     rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, API_END_TXN, 1, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, 2000);
-    CHECK_TXN(p, producer_commit_transaction(p, 500), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE, "commit(500)");
+    CHECK_TXN(p, producer_commit_transaction(p, 500), RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE, "commit(500)");
     sleep_ms(3000);
-    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, CLASS_FATAL,
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, ABLKAFKA_TXN_ERROR_FATAL,
               "commit again after EndTxn failed");
     expect_response(r, 0, "the record (delivered before EndTxn)");
-    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, CLASS_FATAL,
+    CHECK_TXN(p, producer_abort_transaction(p, 1000), RD_KAFKA_RESP_ERR_INVALID_TXN_STATE, ABLKAFKA_TXN_ERROR_FATAL,
               "abort after the fatal error");
 out:
     txn_teardown(&m, p);
@@ -1281,25 +1278,25 @@ static void slow_reinit(int with_sleep) {
     Producer *p = txn_setup(&m, 3, "myTxnId", opts);
     if (p == NULL) goto out;
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 2);
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *first = send_to(p, "mytopic", 0, "hi");
     producer_flush(p, -1);
     expect_response(first, 0, "the first record");
     rd_kafka_mock_broker_push_request_error_rtts(m.mc, 2, API_INIT_PRODUCER_ID, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
     rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
     Response *second = send_to(p, "mytopic", 0, "hi");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, CLASS_ABORTABLE,
+    CHECK_TXN(p, producer_commit_transaction(p, -1), RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, ABLKAFKA_TXN_ERROR_ABORTABLE,
               "commit after UNKNOWN_PRODUCER_ID");
     expect_response(second, RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, "the record answered UNKNOWN_PRODUCER_ID");
-    CHECK_TXN(p, producer_abort_transaction(p, 100), RD_KAFKA_RESP_ERR__TIMED_OUT, CLASS_RETRIABLE,
+    CHECK_TXN(p, producer_abort_transaction(p, 100), RD_KAFKA_RESP_ERR__TIMED_OUT, ABLKAFKA_TXN_ERROR_RETRIABLE,
               "abort(100) while the epoch bump is slow");
     if (with_sleep) sleep_ms(4000);
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort again");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "abort again");
     CHECK(errors_left_on(&m, 2, API_INIT_PRODUCER_ID) == 0, "%s: the slow InitProducerId was sent", current_case);
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after the abort");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin after the abort");
     Response *third = send_to(p, "mytopic", 0, "hi");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the new transaction");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit of the new transaction");
     expect_response(third, 0, "the record of the new transaction");
 out:
     txn_teardown(&m, p);
@@ -1320,8 +1317,8 @@ static void case_out_of_order_seq(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_coordinator_set(m.mc, "transaction", "myTxnId", 1);
     rd_kafka_mock_partition_set_leader(m.mc, "mytopic", 0, 2);
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *seed = send_to(p, "mytopic", 0, "hi");
     producer_flush(p, -1);
     expect_response(seed, 0, "the seeding record");
@@ -1337,10 +1334,10 @@ static void case_out_of_order_seq(void) {
     int64_t probe_until = now_ms() + 20000;
     while (now_ms() < probe_until) {
         producer_begin_transaction(p);
-        if (producer_transaction_error_class(p) == CLASS_ABORTABLE) break;
+        if (producer_transaction_error_class(p) == ABLKAFKA_TXN_ERROR_ABORTABLE) break;
         sleep_ms(100);
     }
-    CHECK(producer_transaction_error_class(p) == CLASS_ABORTABLE, "%s: the transaction became abortable within 20 s",
+    CHECK(producer_transaction_error_class(p) == ABLKAFKA_TXN_ERROR_ABORTABLE, "%s: the transaction became abortable within 20 s",
           current_case);
     rd_kafka_mock_broker_set_rtt(m.mc, 2, 0);
     Response *late = send_to(p, "mytopic", 0, "hi");
@@ -1349,16 +1346,16 @@ static void case_out_of_order_seq(void) {
           response_completed(late), (int)response_error_code(late));
     response_free(late);
     int32_t rc = producer_commit_transaction(p, -1);
-    CHECK(rc != 0 && producer_transaction_error_class(p) == CLASS_ABORTABLE,
+    CHECK(rc != 0 && producer_transaction_error_class(p) == ABLKAFKA_TXN_ERROR_ABORTABLE,
           "%s: commit in the abortable state returned %d class %d (%s), expected an error of class 2", current_case,
           (int)rc, (int)producer_transaction_error_class(p), txn_reason(p));
-    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, CLASS_NONE, "abort");
+    CHECK_TXN(p, producer_abort_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "abort");
     int ok = count_codes(r, 3, 0, "the three records");
     CHECK(ok < 3, "%s: all three records delivered, though one was answered OUT_OF_ORDER_SEQUENCE_NUMBER",
           current_case);
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin after the abort");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin after the abort");
     Response *again = send_to(p, "mytopic", 0, "hi");
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit of the new transaction");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit of the new transaction");
     expect_response(again, 0, "the record of the new transaction");
 out:
     txn_teardown(&m, p);
@@ -1392,8 +1389,8 @@ static void disconnected_group_coord(int switch_coord) {
     rd_kafka_mock_coordinator_set(m.mc, "group", "myGrpId", 2);
     rd_kafka_mock_partition_set_leader(m.mc, "mytopic", 0, 3);
     rd_kafka_mock_broker_set_down(m.mc, 2);
-    CHECK_TXN(p, producer_init_transactions(p, -1), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     Response *r = send_to(p, "mytopic", 0, "hi");
     producer_flush(p, -1);
     expect_response(r, 0, "the record");
@@ -1402,12 +1399,12 @@ static void disconnected_group_coord(int switch_coord) {
     pthread_t thread;
     pthread_create(&thread, NULL, delayed_up, &s);
     int64_t t0 = now_ms();
-    CHECK_TXN(p, producer_send_offset_to_transaction(p, "myGrpId", "srctopic4", 0, 1, -1), 0, CLASS_NONE,
+    CHECK_TXN(p, producer_send_offset_to_transaction(p, "myGrpId", "srctopic4", 0, 1, -1), 0, ABLKAFKA_TXN_ERROR_NONE,
               "send_offsets with the group coordinator down");
     CHECK(now_ms() - t0 <= 10000, "%s: send_offsets took %lld ms, expected at most 10 s", current_case,
           (long long)(now_ms() - t0));
     pthread_join(thread, NULL);
-    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, CLASS_NONE, "commit");
+    CHECK_TXN(p, producer_commit_transaction(p, -1), 0, ABLKAFKA_TXN_ERROR_NONE, "commit");
 out:
     txn_teardown(&m, p);
 }
@@ -1421,8 +1418,8 @@ static void case_disconnected_group_coord_switch(void) { disconnected_group_coor
 static Producer *bad_input_setup(mock_t *m) {
     Producer *p = txn_setup(m, 3, "txnid", NULL);
     if (p == NULL) return NULL;
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     rd_kafka_mock_start_request_tracking(m->mc);
     return p;
 }
@@ -1430,14 +1427,14 @@ static Producer *bad_input_setup(mock_t *m) {
 /* Checks that the last call was refused with -186 (RC), a reason mentioning WORD. */
 #define CHECK_REFUSED(p, rc, word, what)                                                                        \
     do {                                                                                                        \
-        CHECK_TXN(p, rc, RD_KAFKA_RESP_ERR__INVALID_ARG, CLASS_NONE, what);                                     \
+        CHECK_TXN(p, rc, RD_KAFKA_RESP_ERR__INVALID_ARG, ABLKAFKA_TXN_ERROR_NONE, what);                                     \
         CHECK(strstr(txn_reason(p), word) != NULL, "%s: %s: the reason \"%s\" does not name %s", current_case,  \
               what, txn_reason(p), word);                                                                       \
     } while (0)
 
 static void bad_input_done(mock_t *m, Producer *p) {
     CHECK(requests_of(m, -1) == 0, "%s: %d requests reached the mock, expected none", current_case, requests_of(m, -1));
-    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, CLASS_NONE, "commit (the transaction is still open)");
+    CHECK_TXN(p, producer_commit_transaction(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "commit (the transaction is still open)");
 }
 
 /* A NULL or empty group id. */
@@ -1527,9 +1524,9 @@ static void case_txn_bad_input_timeout(void) {
     rd_kafka_mock_start_request_tracking(m.mc);
     CHECK_REFUSED(p, producer_init_transactions(p, -2), "timeout_ms", "init(-2)");
     CHECK(requests_of(&m, -1) == 0, "%s: %d requests after init(-2), expected none", current_case, requests_of(&m, -1));
-    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, CLASS_NONE, "begin before init");
-    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, CLASS_NONE, "init_transactions");
-    CHECK_TXN(p, producer_begin_transaction(p), 0, CLASS_NONE, "begin_transaction");
+    CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "begin before init");
+    CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
+    CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
     rd_kafka_mock_clear_requests(m.mc);
     TxnOffsets *offsets = txn_offsets_new();
     txn_offsets_add(offsets, "srctopic4", 3, 12);

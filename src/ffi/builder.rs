@@ -5,7 +5,7 @@ use std::ffi::{c_char, CString};
 use super::boundary::{c_str, guard};
 use super::fork;
 use super::handle::{borrow_tagged, borrow_tagged_mut, tagged_into_handle, take_tagged, Castable, OwnedTaggedBox};
-use super::options::{read_option, read_topic_option};
+use super::options::{read_option, read_topic_option, ABLKAFKA_CONF_OK};
 use super::producer::{Producer, ProducerState};
 use crate::kafka::config::{ConfigBuilder, ConfigError};
 
@@ -41,7 +41,7 @@ impl BuilderState {
         match result {
             Ok(()) => {
                 self.last_error = None;
-                0
+                ABLKAFKA_CONF_OK
             }
             Err(e) => self.fail(e.code(), e.message()),
         }

@@ -8,8 +8,16 @@ use super::boundary::{c_str, write_c_text};
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::error::ErrorCode;
 
-/// librdkafka's RD_KAFKA_CONF_UNKNOWN, for a name that is not an option.
-const UNKNOWN_OPTION: i64 = -2;
+/// `producer_builder_set_option` and `_set_topic_option`: the option was set
+/// (librdkafka's RD_KAFKA_CONF_OK).
+pub const ABLKAFKA_CONF_OK: i32 = 0;
+/// The value was refused (RD_KAFKA_CONF_INVALID); the reason is in
+/// `producer_builder_last_error`.
+#[allow(dead_code)] // a name for C: the number comes from ConfigError::code
+pub const ABLKAFKA_CONF_INVALID: i32 = -1;
+/// No such option, or not a topic-level one (RD_KAFKA_CONF_UNKNOWN); also
+/// what the option read-back functions return for such a name.
+pub const ABLKAFKA_CONF_UNKNOWN: i32 = -2;
 
 /// The option read-back both `producer_builder_get_option` and
 /// `producer_get_option` give.
@@ -57,6 +65,6 @@ unsafe fn write_value(value: Option<&str>, buf: *mut c_char, buf_len: usize) -> 
             let length = unsafe { write_c_text(value, buf, buf_len) };
             i64::try_from(length).unwrap_or(i64::MAX)
         }
-        None => UNKNOWN_OPTION,
+        None => i64::from(ABLKAFKA_CONF_UNKNOWN),
     }
 }

@@ -14,6 +14,21 @@ use crate::kafka::producer::{GroupOffset, Producer as CoreProducer, TxnError};
 
 const INVALID_ARG: i32 = ErrorCode::INVALID_ARG.0;
 
+/// `producer_transaction_error_class`: no failure, or one that is none of
+/// the three classes below (a call in the wrong state, a bad argument).
+pub const ABLKAFKA_TXN_ERROR_NONE: i32 = 0;
+/// Retriable: call the same function again (librdkafka's
+/// `rd_kafka_error_is_retriable`).
+#[allow(dead_code)] // a name for C: the number is ErrorClass's
+pub const ABLKAFKA_TXN_ERROR_RETRIABLE: i32 = 1;
+/// The transaction must be aborted with `producer_abort_transaction`
+/// (`rd_kafka_error_txn_requires_abort`); then the producer goes on.
+#[allow(dead_code)] // a name for C: the number is ErrorClass's
+pub const ABLKAFKA_TXN_ERROR_ABORTABLE: i32 = 2;
+/// Fatal: the producer can only be closed (`rd_kafka_error_is_fatal`).
+#[allow(dead_code)] // a name for C: the number is ErrorClass's
+pub const ABLKAFKA_TXN_ERROR_FATAL: i32 = 3;
+
 /// A transaction call's timeout: -1 is the call's default
 /// (transaction.timeout.ms), below -1 is refused.
 enum Timeout {
@@ -170,18 +185,18 @@ pub extern "C" fn producer_abort_transaction(producer: *mut Producer, timeout_ms
     transaction_call(producer, timeout_ms, |p, limit| p.abort_transaction(limit))
 }
 
-/// What the last failed transaction call's error means (0 after a
-/// success): 1 retriable (call the same function again, e.g. a commit that
-/// timed out), 2 the transaction must be aborted
-/// (`producer_abort_transaction`), 3 fatal (the producer can only be
-/// closed); 0 too for an error that is none of these (a call in the wrong
-/// state, a bad argument). librdkafka's `rd_kafka_error_is_retriable`,
+/// What the last failed transaction call's error means
+/// (`ABLKAFKA_TXN_ERROR_NONE`, 0, after a success): 1 retriable (call the
+/// same function again, e.g. a commit that timed out), 2 the transaction
+/// must be aborted (`producer_abort_transaction`), 3 fatal (the producer
+/// can only be closed); 0 too for an error that is none of these (a call
+/// in the wrong state, a bad argument). librdkafka's `rd_kafka_error_is_retriable`,
 /// `rd_kafka_error_txn_requires_abort` and `rd_kafka_error_is_fatal`.
 /// -186 for a NULL producer. Any thread.
 #[no_mangle]
 pub extern "C" fn producer_transaction_error_class(producer: *const Producer) -> i32 {
     guard(INVALID_ARG, || match live_producer(producer) {
-        Some(p) => p.transaction_error().and_then(|e| e.class).map_or(0, |class| class as i32),
+        Some(p) => p.transaction_error().and_then(|e| e.class).map_or(ABLKAFKA_TXN_ERROR_NONE, |class| class as i32),
         None => INVALID_ARG,
     })
 }
