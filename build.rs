@@ -15,8 +15,12 @@
 //! as breaking: the major number, or `0.<minor>` while the major is 0 (0.1.x
 //! and 0.2.x are incompatible). `make lib` adds the `libablkafka.so.<abi>`
 //! link beside target/release/libablkafka.so; `make install` installs
-//! `libablkafka.so.<version>` with both links.
+//! `libablkafka.so.<version>` with both links. The symbols' versions come
+//! from `abi/ablkafka.map` (scripts/linker.sh); the build fails when that list
+//! and the header's functions differ, so a new function cannot be left out
+//! (it would be hidden) and a removed one cannot stay listed.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -44,6 +48,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/kafka/error/code.rs");
     println!("cargo:rerun-if-changed=src/kafka/error/codes.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=abi/ablkafka.map");
 
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if matches!(os.as_str(), "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" | "solaris") {
@@ -68,6 +73,10 @@ fn main() {
     let mut text = Vec::new();
     header.write(&mut text);
     let text = parenthesise_negative_defines(&String::from_utf8(text).expect("cbindgen writes UTF-8"));
+
+    let map_path = crate_dir.join("abi").join("ablkafka.map");
+    let map = std::fs::read_to_string(&map_path).expect("abi/ablkafka.map is readable");
+    check_version_script(&header_functions(&text), &version_script_names(&map));
 
     let path = crate_dir.join("include").join("ablkafka.h");
     if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
@@ -138,4 +147,55 @@ fn parenthesise_negative_defines(header: &str) -> String {
         }
     }
     out
+}
+
+/// The functions the header declares: the identifier before "(" on each
+/// declaration line (cbindgen writes one declaration a line).
+fn header_functions(header: &str) -> BTreeSet<String> {
+    header
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()) && !l.starts_with("typedef"))
+        .filter_map(|l| {
+            let before = &l[..l.find('(')?];
+            let name = before.rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next()?;
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// The names a version script makes global, in any of its nodes.
+fn version_script_names(map: &str) -> BTreeSet<String> {
+    let mut text = String::new();
+    let mut rest = map;
+    while let Some(start) = rest.find("/*") {
+        text.push_str(&rest[..start]);
+        let end = rest[start..].find("*/").expect("abi/ablkafka.map: a comment is not closed");
+        rest = &rest[start + end + 2..];
+    }
+    text.push_str(rest);
+    let text = text.replace('}', " } ").replace(['{', ';'], " ");
+    let mut names = BTreeSet::new();
+    let mut global = false;
+    for word in text.split_whitespace() {
+        match word {
+            "global:" => global = true,
+            "local:" | "}" => global = false,
+            _ if global => {
+                names.insert(word.to_string());
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+fn check_version_script(header: &BTreeSet<String>, map: &BTreeSet<String>) {
+    let missing: Vec<&String> = header.difference(map).collect();
+    let extra: Vec<&String> = map.difference(header).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "abi/ablkafka.map must list exactly the functions of include/ablkafka.h: \
+         not listed (they would not be exported): {missing:?}; listed but not in the header: {extra:?}. \
+         A new function goes into the node of the version that first has it."
+    );
 }

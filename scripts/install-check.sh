@@ -4,15 +4,18 @@
 #   scripts/install-check.sh BROKERS TOPIC
 #
 #   1. exports: `nm -D --defined-only` of target/release/libablkafka.so lists exactly the
-#      functions the header declares (rustc's own version script exports every
-#      #[no_mangle] extern "C" function and hides the rest; this keeps the two lists equal);
+#      functions the header declares, each with the version abi/ablkafka.map gives it
+#      (producer_send@@ABLKAFKA_0.1; scripts/linker.sh links with that version script);
 #   2. SONAME: libablkafka.so.<abi> per Cargo's compatibility rule (build.rs);
 #   3. `make install PREFIX=<temp>`: the versioned library with its SONAME link and the
 #      libablkafka.so link, libablkafka.a, the header, lib/pkgconfig/ablkafka.pc;
 #   4. examples-c/basic.c built against the installed copy with
 #      `pkg-config --cflags --libs ablkafka` (PKG_CONFIG_PATH into the prefix), run
 #      against the broker, resolving the library from the prefix; and statically with
-#      `pkg-config --static --libs` and libablkafka.a.
+#      `pkg-config --static --libs` and libablkafka.a; basic's references carry the version
+#      (producer_send@ABLKAFKA_0.1), so another library's producer_send with a version of
+#      its own, preloaded, is not called in ours' place (one without a version still is:
+#      what versioning cannot do, as the README says).
 # Prints one line per check and ends with "N passed, N failed".
 set -uo pipefail
 
@@ -56,6 +59,20 @@ else
 fi
 check "the header declares at least the 21 functions of the API" test "$(wc -l <"$tmp/header.txt")" -ge 21
 
+# Their versions: name@@NODE for each name in the node of abi/ablkafka.map that lists it.
+awk '/\/\*/, /\*\// { next }
+     /^[A-Za-z_][A-Za-z0-9_.]*[ \t]*\{/ { node = $1 }
+     /global:/ { global = 1; next }
+     /local:/ || /\}/ { global = 0 }
+     global && NF { sub(/;.*/, "", $1); print $1 "@@" node }' abi/ablkafka.map | sort -u >"$tmp/map-versions.txt"
+nm -D --defined-only --with-symbol-versions "$so" | awk '$2 ~ /^[TtWwDdBbRrVvi]$/ { print $3 }' | sort -u >"$tmp/versioned.txt"
+if diff -u "$tmp/map-versions.txt" "$tmp/versioned.txt" >"$tmp/versions.diff"; then
+    ok "each exported function has the version abi/ablkafka.map gives it ($(sed -n '1s/.*@@//p' "$tmp/versioned.txt"))"
+else
+    bad "exported versions differ from abi/ablkafka.map (- map, + exported):"
+    cat "$tmp/versions.diff" >&2
+fi
+
 got_soname="$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
 check "SONAME is $soname (got '$got_soname')" test "$got_soname" = "$soname"
 
@@ -89,6 +106,9 @@ if ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o "$tmp/basic" e
     check "basic records NEEDED $soname (got '$needed')" test "$needed" = "$soname"
     resolved="$(LD_LIBRARY_PATH="$lib" ldd "$tmp/basic" | awk '/libablkafka/ { print $3 }')"
     check "the loader resolves it in the prefix ($resolved)" test "$resolved" = "$lib/$soname"
+    unversioned="$(objdump -T "$tmp/basic" | awk '/\*UND\*/ && $NF ~ /^(producer|response|record_builder|ablkafka)_/ && !/ABLKAFKA_/ { print $NF }')"
+    check "basic asks for each of its ablkafka functions by version (unversioned: '${unversioned//$'\n'/ }')" \
+        test -z "$unversioned"
     if LD_LIBRARY_PATH="$lib" "$tmp/basic" "$brokers" "$topic"; then
         ok "basic, linked against the installed library, delivers"
     else
@@ -96,6 +116,32 @@ if ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o "$tmp/basic" e
     fi
 else
     bad "examples-c/basic.c does not build against the installed copy"
+fi
+
+# Another library in the process with a producer_send of its own, preloaded so that the
+# loader looks there first; it exits 3 if called.
+clash_library() { # clash_library NAME [VERSION-NODE]
+    printf '#include <stdio.h>\n#include <stdlib.h>\nvoid *producer_send(void);\n%s\n' \
+        'void *producer_send(void) { fputs("the other library'"'"'s producer_send\n", stderr); exit(3); }' >"$tmp/$1.c"
+    local script=()
+    if [ $# -eq 2 ]; then
+        printf '%s { global: producer_send; local: *; };\n' "$2" >"$tmp/$1.map"
+        script=("-Wl,--version-script=$tmp/$1.map")
+    fi
+    ${CC:-cc} -shared -fPIC -o "$tmp/lib$1.so" "$tmp/$1.c" ${script[@]+"${script[@]}"}
+}
+if [ -x "$tmp/basic" ] && clash_library other_versioned OTHER_1 && clash_library other_plain; then
+    if LD_PRELOAD="$tmp/libother_versioned.so" LD_LIBRARY_PATH="$lib" "$tmp/basic" "$brokers" "$topic"; then
+        ok "a preloaded producer_send@@OTHER_1 is not called in ours' place: basic delivers"
+    else
+        bad "basic with a preloaded producer_send@@OTHER_1 did not deliver (status $?)"
+    fi
+    LD_PRELOAD="$tmp/libother_plain.so" LD_LIBRARY_PATH="$lib" "$tmp/basic" "$brokers" "$topic" 2>"$tmp/clash.err"
+    clash=$?
+    check "a preloaded producer_send without a version is called instead, as the README says (status $clash: $(cat "$tmp/clash.err"))" \
+        test "$clash" = 3
+else
+    bad "the clash libraries did not build (or basic did not)"
 fi
 
 static_libs="$(pkg-config --static --libs ablkafka)"
