@@ -2,6 +2,9 @@
 #
 #   make lib            cargo build --release (libablkafka.so, libablkafka.a, include/ablkafka.h)
 #   make header-check   the committed include/ablkafka.h matches what the build generates
+#   make abi-check      the C ABI (the header's types, the symbols' versions) against the
+#                       committed abi/<SONAME>.abi, with abidiff (scripts/abi-check.sh)
+#   make abi-baseline   write abi/<SONAME>.abi from the library built now, to commit
 #   make ctests         compile c-tests/ and examples-c/ against include/ and target/release
 #                       (SAN=asan: the same programs with ASan+UBSan, in build/asan/bin)
 #   make check          the quick tier: fmt, clippy, cargo test, header check, C build, and
@@ -82,7 +85,7 @@ LDLIBS += -lablkafka -pthread
 # it once scripts/deps.sh has made the venv). The benchmark links the same library.
 RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
 
-.PHONY: all lib header-check header-compile ctests c-binaries check test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
+.PHONY: all lib header-check abi-check abi-baseline header-compile ctests c-binaries check test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
 
 all: lib
 
@@ -98,6 +101,12 @@ header-check: lib
 	@git diff --exit-code -- $(HEADER) || \
 		{ echo "header-check: $(HEADER) is stale: commit the regenerated header" >&2; exit 1; }
 	@echo "header-check: $(HEADER) is up to date"
+
+abi-check:
+	scripts/abi-check.sh
+
+abi-baseline:
+	scripts/abi-check.sh --baseline
 
 # Recursive, so the binaries are judged against the library this build just made.
 ctests: lib

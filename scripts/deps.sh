@@ -3,8 +3,8 @@
 #   - Debian packages: a C toolchain and make (build-essential), pkg-config,
 #     librdkafka-dev (headers for the mock-cluster tests and the benchmark), g++ (the
 #     header from C++), valgrind (make test-valgrind), binutils (nm, readelf), shellcheck
-#     (make test lints the scripts), and python3-venv when the python3 on PATH cannot
-#     create a virtual environment;
+#     (make test lints the scripts), abigail-tools (abidw and abidiff: the ABI check), and
+#     python3-venv when the python3 on PATH cannot create a virtual environment;
 #   - tansu (the broker) into $ABLKAFKA_CACHE/tansu, built with cargo;
 #   - a virtual environment at $ABLKAFKA_CACHE/venv with confluent-kafka (librdkafka 2.16),
 #     the independent consumer that scripts/verify.py uses.
@@ -52,6 +52,7 @@ missing_debian_packages() {
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
     command -v readelf >/dev/null 2>&1 || missing+=(binutils)
     command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+    command -v abidiff >/dev/null 2>&1 || missing+=(abigail-tools)
     command -v flock >/dev/null 2>&1 || missing+=(util-linux)
     command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)

@@ -9,6 +9,7 @@
 #      --all-targets -D warnings, no new import cycle between the library's files
 #      (scripts/import_cycles.py), cargo test --release
 #   3. make header-check (the committed include/ablkafka.h is what the build generates),
+#      the ABI against abi/<SONAME>.abi (scripts/abi-check.sh, abidiff),
 #      make ctests (c-tests/ and examples-c/, -Werror), the header as C11 and C++11
 #   4. tansu on a free loopback port, and every line of c-tests/manifest that needs no
 #      broker or only that one: each C test, read back by scripts/verify.py where it
@@ -84,6 +85,8 @@ record "cargo test" "$p" "$f"
 
 # ---------------------------------------------------------------- header, C build
 run_one "header-check" make --no-print-directory header-check || true
+# The header's types and the symbols' versions against the committed baseline (abidiff).
+run_counted "ABI check" scripts/abi-check.sh
 if ! run_one "build C tests" make --no-print-directory ctests; then
     echo "the C tests do not build; skipping the broker tests" >&2
     finish
