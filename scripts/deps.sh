@@ -3,8 +3,11 @@
 #   - Debian packages: a C toolchain and make (build-essential), pkg-config,
 #     librdkafka-dev (headers for the mock-cluster tests and the benchmark), g++ (the
 #     header from C++), valgrind (make test-valgrind), binutils (nm, readelf), shellcheck
-#     (make test lints the scripts), abigail-tools (abidw and abidiff: the ABI check), and
+#     (make test lints the scripts), abigail-tools (abidw and abidiff: the ABI check),
+#     gcc-mingw-w64-x86-64-win32 (the C in ring and zstd, for the Windows cargo check), and
 #     python3-venv when the python3 on PATH cannot create a virtual environment;
+#   - the Rust target x86_64-pc-windows-gnu (rustup target add), for the Windows cargo
+#     check; if rustup cannot fetch it, that check says it did not run;
 #   - tansu (the broker) into $ABLKAFKA_CACHE/tansu, built with cargo;
 #   - a virtual environment at $ABLKAFKA_CACHE/venv with confluent-kafka (librdkafka 2.16),
 #     the independent consumer that scripts/verify.py uses.
@@ -53,10 +56,16 @@ missing_debian_packages() {
     command -v readelf >/dev/null 2>&1 || missing+=(binutils)
     command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
     command -v abidiff >/dev/null 2>&1 || missing+=(abigail-tools)
+    command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64-win32)
     command -v flock >/dev/null 2>&1 || missing+=(util-linux)
     command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     return 0
+}
+
+windows_target=x86_64-pc-windows-gnu
+windows_target_ok() {
+    ! command -v rustup >/dev/null 2>&1 || rustup target list --installed 2>/dev/null | grep -qx "$windows_target"
 }
 
 tansu_ok() { [ -x "$TANSU_BIN" ] && "$TANSU_BIN" --version >/dev/null 2>&1; }
@@ -74,6 +83,7 @@ PY
 missing_debian_packages
 plan=()
 ((${#missing[@]} == 0)) || plan+=("Debian packages: ${missing[*]}")
+windows_target_ok || plan+=("the Rust target $windows_target: rustup target add")
 tansu_ok || plan+=("tansu $TANSU_VERSION: cargo install into $TANSU_ROOT")
 venv_ok || plan+=("confluent-kafka $CONFLUENT_KAFKA_VERSION: a virtual environment at $VENV_DIR")
 
@@ -100,6 +110,15 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
     "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ---------------------------------------------------------------- the Windows target
+# Best effort: without it the Windows cargo check says it did not run (no other check needs it).
+if ! windows_target_ok; then
+    log "adding the Rust target $windows_target (rustup target add)"
+    if ! timeout 300 rustup target add "$windows_target" >&2; then
+        log "could not add the Rust target $windows_target: the Windows cargo check will not run"
+    fi
 fi
 
 # ---------------------------------------------------------------- one installer per cache

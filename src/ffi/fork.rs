@@ -11,21 +11,33 @@
 //! build. glibc removes a library's atfork handlers when it is unloaded by
 //! dlclose, so an unloaded library leaves no handler behind (the dlopen test
 //! forks after dlclose to check this).
+//!
+//! Only Unix has fork() and pthread_atfork; elsewhere (Windows) the
+//! generation never moves and every producer is the process's own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-static REGISTER: Once = Once::new();
 
+/// The current fork generation, registering the atfork handler first if
+/// this is the first call. Compare a producer's generation with it.
+pub(crate) fn generation() -> u64 {
+    #[cfg(unix)]
+    register_atfork_handler();
+    GENERATION.load(Ordering::Acquire)
+}
+
+#[cfg(unix)]
+static REGISTER: std::sync::Once = std::sync::Once::new();
+
+#[cfg(unix)]
 extern "C" fn in_child_after_fork() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
-/// The current fork generation, registering the atfork handler first if
-/// this is the first call. Compare a producer's generation with it.
+#[cfg(unix)]
 #[allow(unsafe_code)]
-pub(crate) fn generation() -> u64 {
+fn register_atfork_handler() {
     REGISTER.call_once(|| {
         // SAFETY: registers a handler that only touches an atomic; the
         // function lives as long as the library (glibc unregisters it at dlclose).
@@ -33,7 +45,6 @@ pub(crate) fn generation() -> u64 {
         // Only ENOMEM can fail here; then fork detection is off, nothing else.
         let _ = rc;
     });
-    GENERATION.load(Ordering::Acquire)
 }
 
 /// True when a producer made at `born` was made in this process, not
