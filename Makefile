@@ -17,8 +17,13 @@
 #                       against its own brokers (scripts/c-suite.sh asan)
 #   make test-valgrind  the same under valgrind memcheck, smaller message counts
 #   make install PREFIX=/usr/local [DESTDIR=...]
-#                       libablkafka.so.VERSION with its SONAME link and libablkafka.so, the
-#                       static libablkafka.a, include/ablkafka.h and lib/pkgconfig/ablkafka.pc
+#                       libablkafka.so.VERSION (stripped) with its SONAME link and
+#                       libablkafka.so, its debug info lib/.debug/libablkafka.so.VERSION.debug
+#                       (named by the library's .gnu_debuglink), the static libablkafka.a
+#                       (without debug info), include/ablkafka.h, lib/pkgconfig/ablkafka.pc
+#                       and lib/cmake/ablkafka/ablkafkaConfig{,Version}.cmake
+#   make deb            the Debian packages libablkafka0.1, libablkafka-dev and
+#                       libablkafka0.1-dbgsym in build/deb (scripts/deb.sh)
 #   make fuzz           optional, not in CI: libFuzzer on the response decoders (fuzz/)
 #   make bench          ablkafka against librdkafka, same workloads, same tansu broker:
 #                       medians and ratios (BENCHMARKS.md); 5 minutes of runs, plus up to
@@ -53,7 +58,11 @@ prefix ?= $(PREFIX)
 libdir ?= $(prefix)/lib
 includedir ?= $(prefix)/include
 pkgconfigdir ?= $(libdir)/pkgconfig
+cmakedir ?= $(libdir)/cmake/ablkafka
+# gdb looks for a .gnu_debuglink's file in .debug/ beside the library, whatever the prefix.
+debugdir ?= $(libdir)/.debug
 INSTALL ?= install
+OBJCOPY ?= objcopy
 
 # The C programs: every c-tests/*.c and *.cpp (but header_c11.c, which is only compiled)
 # and every examples-c/*.c. How each one runs, and under which memory checkers, is
@@ -85,7 +94,7 @@ LDLIBS += -lablkafka -pthread
 # it once scripts/deps.sh has made the venv). The benchmark links the same library.
 RDKAFKA_LIB ?= $(shell . scripts/env.sh >/dev/null 2>&1; echo "$$RDKAFKA_LIB")
 
-.PHONY: all lib header-check abi-check abi-baseline header-compile ctests c-binaries check test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
+.PHONY: all lib dist dist-files deb header-check abi-check abi-baseline header-compile ctests c-binaries check test demo deps clean install test-asan test-valgrind fuzz bench bench-smoke bench-binaries
 
 all: lib
 
@@ -198,16 +207,49 @@ test-asan:
 test-valgrind:
 	scripts/c-suite.sh valgrind
 
-install: lib
-	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
-	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(libdir)/libablkafka.so.$(VERSION)
+# The library as a distribution ships it (Debian's dh_strip does the same): the shared
+# library stripped of everything it does not need to run, its DWARF kept apart in
+# libablkafka.so.VERSION.debug (compressed, named by a .gnu_debuglink; the build id is in
+# both), and the archive without debug sections. Recursive, so the files are judged
+# against the library this build just made.
+DIST := build/dist
+dist: lib
+	@$(MAKE) --no-print-directory dist-files
+
+dist-files: $(DIST)/libablkafka.so.$(VERSION) $(DIST)/libablkafka.a
+
+$(DIST)/libablkafka.so.$(VERSION): $(LIB_SO)
+	@mkdir -p $(DIST)
+	$(OBJCOPY) --only-keep-debug --compress-debug-sections $(LIB_SO) $@.debug
+	$(OBJCOPY) --strip-unneeded --remove-section=.comment --add-gnu-debuglink=$@.debug $(LIB_SO) $@
+
+$(DIST)/libablkafka.a: $(LIB_A)
+	@mkdir -p $(DIST)
+	$(OBJCOPY) --strip-debug $(LIB_A) $@
+
+# The CMake files find the rest from their own place: paths relative to $(cmakedir).
+install: dist
+	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir) \
+		$(DESTDIR)$(cmakedir) $(DESTDIR)$(debugdir)
+	$(INSTALL) -m 0644 $(DIST)/libablkafka.so.$(VERSION) $(DESTDIR)$(libdir)/libablkafka.so.$(VERSION)
+	$(INSTALL) -m 0644 $(DIST)/libablkafka.so.$(VERSION).debug $(DESTDIR)$(debugdir)/libablkafka.so.$(VERSION).debug
 	ln -sfn libablkafka.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sfn $(SONAME) $(DESTDIR)$(libdir)/libablkafka.so
-	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(libdir)/libablkafka.a
+	$(INSTALL) -m 0644 $(DIST)/libablkafka.a $(DESTDIR)$(libdir)/libablkafka.a
 	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(includedir)/ablkafka.h
 	sed -e 's|@PREFIX@|$(prefix)|' -e 's|@LIBDIR@|$(libdir)|' -e 's|@INCLUDEDIR@|$(includedir)|' \
 		-e 's|@VERSION@|$(VERSION)|' ablkafka.pc.in > $(DESTDIR)$(pkgconfigdir)/ablkafka.pc
 	chmod 0644 $(DESTDIR)$(pkgconfigdir)/ablkafka.pc
+	for f in ablkafkaConfig ablkafkaConfigVersion; do \
+		sed -e 's|@LIBDIR_FROM_CMAKEDIR@|$(shell realpath -m --relative-to=$(cmakedir) $(libdir))|' \
+			-e 's|@INCLUDEDIR_FROM_CMAKEDIR@|$(shell realpath -m --relative-to=$(cmakedir) $(includedir))|' \
+			-e 's|@SONAME@|$(SONAME)|' -e 's|@VERSION@|$(VERSION)|' \
+			-e 's|@VERSION_MAJOR@|$(word 1,$(VERSION_WORDS))|' -e 's|@VERSION_MINOR@|$(word 2,$(VERSION_WORDS))|' \
+			cmake/$$f.cmake.in > $(DESTDIR)$(cmakedir)/$$f.cmake && chmod 0644 $(DESTDIR)$(cmakedir)/$$f.cmake || exit 1; \
+	done
+
+deb:
+	scripts/deb.sh
 
 fuzz:
 	scripts/fuzz.sh

@@ -4,6 +4,7 @@
 #     librdkafka-dev (headers for the mock-cluster tests and the benchmark), g++ (the
 #     header from C++), valgrind (make test-valgrind), binutils (nm, readelf), shellcheck
 #     (make test lints the scripts), abigail-tools (abidw and abidiff: the ABI check),
+#     cmake and gdb (make install's CMake files and separate debug info are tried with them),
 #     gcc-mingw-w64-x86-64-win32 (the C in ring and zstd, for the Windows cargo check), and
 #     python3-venv when the python3 on PATH cannot create a virtual environment;
 #   - the Rust target x86_64-pc-windows-gnu (rustup target add), for the Windows cargo
@@ -56,6 +57,8 @@ missing_debian_packages() {
     command -v readelf >/dev/null 2>&1 || missing+=(binutils)
     command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
     command -v abidiff >/dev/null 2>&1 || missing+=(abigail-tools)
+    command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+    command -v gdb >/dev/null 2>&1 || missing+=(gdb)
     command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64-win32)
     command -v flock >/dev/null 2>&1 || missing+=(util-linux)
     command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)

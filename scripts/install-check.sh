@@ -8,7 +8,11 @@
 #      (producer_send@@ABLKAFKA_0.1; scripts/linker.sh links with that version script);
 #   2. SONAME: libablkafka.so.<abi> per Cargo's compatibility rule (build.rs);
 #   3. `make install PREFIX=<temp>`: the versioned library with its SONAME link and the
-#      libablkafka.so link, libablkafka.a, the header, lib/pkgconfig/ablkafka.pc;
+#      libablkafka.so link, libablkafka.a, the header, lib/pkgconfig/ablkafka.pc, the
+#      CMake files; the library stripped (no .debug_* section), its debug info in
+#      lib/.debug/ with the same build id, named by the library's .gnu_debuglink, and gdb
+#      finds it there (a function's source line; none once the file is moved away); the
+#      archive without debug sections;
 #   4. examples-c/basic.c built against the installed copy with
 #      `pkg-config --cflags --libs ablkafka` (PKG_CONFIG_PATH into the prefix), run
 #      against the broker, resolving the library from the prefix; and statically with
@@ -16,6 +20,10 @@
 #      (producer_send@ABLKAFKA_0.1), so another library's producer_send with a version of
 #      its own, preloaded, is not called in ours' place (one without a version still is:
 #      what versioning cannot do, as the README says).
+#   5. CMake: `make install DESTDIR=<temp>` (PREFIX /usr/local), then a project of
+#      find_package(ablkafka 0.1) builds basic.c against ablkafka::ablkafka and
+#      ablkafka::ablkafka_static with CMAKE_PREFIX_PATH into the staging tree; both run
+#      and deliver; find_package(ablkafka 0.2) is refused (another SONAME).
 # Prints one line per check and ends with "N passed, N failed".
 set -uo pipefail
 
@@ -91,6 +99,32 @@ check "libablkafka.so -> $soname" test "$(readlink "$lib/libablkafka.so")" = "$s
 check "libablkafka.a installed" test -f "$lib/libablkafka.a"
 check "ablkafka.h installed, equal to include/ablkafka.h" cmp -s include/ablkafka.h "$prefix/include/ablkafka.h"
 check "ablkafka.pc installed" test -f "$lib/pkgconfig/ablkafka.pc"
+check "ablkafkaConfig.cmake and ablkafkaConfigVersion.cmake installed" \
+    test -f "$lib/cmake/ablkafka/ablkafkaConfig.cmake" -a -f "$lib/cmake/ablkafka/ablkafkaConfigVersion.cmake"
+
+# ---------------------------------------------------------------- stripped, debug info apart
+installed="$lib/libablkafka.so.$version"
+debug_file="$lib/.debug/libablkafka.so.$version.debug"
+echo "sizes: built $(stat -c %s "$so") bytes, installed $(stat -c %s "$installed") + debug info" \
+    "$(stat -c %s "$debug_file" 2>/dev/null) bytes; archive built $(stat -c %s target/release/libablkafka.a)," \
+    "installed $(stat -c %s "$lib/libablkafka.a") bytes"
+debug_sections="$(readelf -S -W "$installed" | grep -c ' \.debug_')"
+check "the installed library has no debug sections (found $debug_sections)" test "$debug_sections" = 0
+link_name="$(objcopy --dump-section .gnu_debuglink=/dev/stdout "$installed" 2>/dev/null | tr '\0' '\n' | head -n 1)"
+check ".gnu_debuglink names libablkafka.so.$version.debug (got '$link_name')" test "$link_name" = "libablkafka.so.$version.debug"
+build_id() { readelf -n "$1" 2>/dev/null | sed -n 's/.*Build ID: //p'; }
+lib_id="$(build_id "$installed")"
+check "the debug file has the library's build id ($lib_id)" test -n "$lib_id" -a "$(build_id "$debug_file")" = "$lib_id"
+check "the debug file holds DWARF" test "$(readelf -S -W "$debug_file" | grep -c ' \.debug_info')" -ge 1
+where_is() { gdb -batch -nx -ex 'info line producer_flush' "$installed" 2>&1 | tail -n 1; }
+line="$(where_is)"
+check "gdb finds the debug info: $line" grep -q 'src/ffi/producer.rs' <<<"$line"
+mv "$lib/.debug" "$lib/.debug-away"
+line="$(where_is)"
+check "without the debug file gdb has no line: $line" grep -q 'No line number information' <<<"$line"
+mv "$lib/.debug-away" "$lib/.debug"
+archive_debug="$(objdump -h "$lib/libablkafka.a" | grep -c ' \.debug_')"
+check "the installed archive has no debug sections (found $archive_debug)" test "$archive_debug" = 0
 
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 check "pkg-config --modversion ablkafka is $version" test "$(pkg-config --modversion ablkafka 2>/dev/null)" = "$version"
@@ -158,6 +192,54 @@ if ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o "$tmp/basic-st
     if "$tmp/basic-static" "$brokers" "$topic"; then ok "the static build delivers"; else bad "the static build did not deliver"; fi
 else
     bad "static link against libablkafka.a"
+fi
+
+# ---------------------------------------------------------------- CMake, DESTDIR
+dest="$tmp/dest"
+if make --no-print-directory install DESTDIR="$dest" PREFIX=/usr/local >"$tmp/install-dest.log" 2>&1; then
+    ok "make install DESTDIR=$dest PREFIX=/usr/local"
+else
+    bad "make install DESTDIR=$dest"
+    cat "$tmp/install-dest.log" >&2
+fi
+project="$tmp/cmake"
+mkdir -p "$project"
+cat >"$project/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.13)
+project(basic C)
+find_package(ablkafka \${WANT} REQUIRED)
+message(STATUS "ablkafka \${ablkafka_VERSION} from \${ablkafka_DIR}")
+add_executable(basic "$root/examples-c/basic.c")
+target_link_libraries(basic PRIVATE ablkafka::ablkafka)
+add_executable(basic_static "$root/examples-c/basic.c")
+target_link_libraries(basic_static PRIVATE ablkafka::ablkafka_static)
+CMAKE
+cmake_configure() { # cmake_configure BUILD-DIR WANT
+    cmake -S "$project" -B "$1" -DWANT="$2" -DCMAKE_PREFIX_PATH="$dest/usr/local" >"$1.log" 2>&1
+}
+if cmake_configure "$project/build" 0.1 && cmake --build "$project/build" >>"$project/build.log" 2>&1; then
+    ok "CMake: find_package(ablkafka 0.1), ablkafka::ablkafka and ablkafka::ablkafka_static build basic.c"
+    grep 'ablkafka [0-9]' "$project/build.log" || true
+    needed="$(readelf -d "$project/build/basic" | sed -n 's/.*(NEEDED).*\[\(libablkafka[^]]*\)\].*/\1/p')"
+    check "CMake's basic records NEEDED $soname (got '$needed')" test "$needed" = "$soname"
+    resolved="$(ldd "$project/build/basic" | awk '/libablkafka/ { print $3 }')"
+    check "CMake's basic finds the library in the staging tree ($resolved)" \
+        test "$resolved" = "$dest/usr/local/lib/$soname"
+    if "$project/build/basic" "$brokers" "$topic"; then ok "CMake's basic delivers"; else bad "CMake's basic did not deliver"; fi
+    if ldd "$project/build/basic_static" | grep -q libablkafka; then
+        bad "CMake's static basic needs libablkafka.so"
+    else
+        ok "CMake's static basic needs no libablkafka.so"
+    fi
+    if "$project/build/basic_static" "$brokers" "$topic"; then ok "CMake's static basic delivers"; else bad "CMake's static basic did not deliver"; fi
+else
+    bad "CMake could not build basic.c against the installed package:"
+    cat "$project/build.log" >&2
+fi
+if cmake_configure "$project/build-0.2" 0.2; then
+    bad "find_package(ablkafka 0.2) accepted $version"
+else
+    ok "find_package(ablkafka 0.2) refuses $version (another SONAME)"
 fi
 
 finish

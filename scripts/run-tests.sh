@@ -28,8 +28,8 @@
 #      client.software.name/.version in ApiVersions v3 (scripts/client_software_check.py),
 #      the statistics snapshot against librdkafka's (scripts/stats_check.py), a
 #      transaction on tansu (scripts/txn_tansu_check.py), the
-#      ABL-style ctypes test (read back), make install + pkg-config + exported symbols
-#      (scripts/install-check.sh)
+#      ABL-style ctypes test (read back), make install + pkg-config + CMake + exported
+#      symbols and their versions + stripping and the debug file (scripts/install-check.sh)
 #   8. every line of the manifest again under ASan+UBSan and under valgrind
 #      (scripts/c-suite.sh), but the few it says cannot run there, and why
 #   9. the benchmark in its short mode (BENCH_SHORT=1 scripts/bench.sh, its own broker):
