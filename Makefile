@@ -225,7 +225,7 @@ $(DIST)/libablkafka.so.$(VERSION): $(LIB_SO)
 
 $(DIST)/libablkafka.a: $(LIB_A)
 	@mkdir -p $(DIST)
-	$(OBJCOPY) --strip-debug $(LIB_A) $@
+	$(OBJCOPY) --strip-debug --remove-section=.comment $(LIB_A) $@
 
 # The CMake files find the rest from their own place: paths relative to $(cmakedir).
 install: dist

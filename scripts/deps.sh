@@ -5,6 +5,7 @@
 #     header from C++), valgrind (make test-valgrind), binutils (nm, readelf), shellcheck
 #     (make test lints the scripts), abigail-tools (abidw and abidiff: the ABI check),
 #     cmake and gdb (make install's CMake files and separate debug info are tried with them),
+#     dpkg-dev and lintian (make deb's dependencies and symbols, and its check),
 #     gcc-mingw-w64-x86-64-win32 (the C in ring and zstd, for the Windows cargo check), and
 #     python3-venv when the python3 on PATH cannot create a virtual environment;
 #   - the Rust target x86_64-pc-windows-gnu (rustup target add), for the Windows cargo
@@ -59,6 +60,8 @@ missing_debian_packages() {
     command -v abidiff >/dev/null 2>&1 || missing+=(abigail-tools)
     command -v cmake >/dev/null 2>&1 || missing+=(cmake)
     command -v gdb >/dev/null 2>&1 || missing+=(gdb)
+    command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev)
+    command -v lintian >/dev/null 2>&1 || missing+=(lintian)
     command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64-win32)
     command -v flock >/dev/null 2>&1 || missing+=(util-linux)
     command -v stunnel4 >/dev/null 2>&1 || missing+=(stunnel4)

@@ -29,7 +29,9 @@
 #      the statistics snapshot against librdkafka's (scripts/stats_check.py), a
 #      transaction on tansu (scripts/txn_tansu_check.py), the
 #      ABL-style ctypes test (read back), make install + pkg-config + CMake + exported
-#      symbols and their versions + stripping and the debug file (scripts/install-check.sh)
+#      symbols and their versions + stripping and the debug file (scripts/install-check.sh),
+#      the Debian packages: make deb, lintian, installed into a scratch root, built
+#      against, run and purged (scripts/deb-check.sh)
 #   8. every line of the manifest again under ASan+UBSan and under valgrind
 #      (scripts/c-suite.sh), but the few it says cannot run there, and why
 #   9. the benchmark in its short mode (BENCH_SHORT=1 scripts/bench.sh, its own broker):
@@ -122,7 +124,7 @@ TEST_TIMEOUT_S=600 run_counted "TLS and SASL" scripts/secure-suite.sh
 
 # ---------------------------------------------------------------- embedding, from Python
 lib_so="$root/target/release/libablkafka.so"
-for spec in abl:3 install:1 client-software:1 stats:3 txn-tansu:3; do
+for spec in abl:3 install:1 deb:1 client-software:1 stats:3 txn-tansu:3; do
     scripts/broker.sh topic "$TANSU_DIR" "${spec%:*}" "${spec#*:}"
 done
 # Every property of librdkafka's own list: its README status, its values and its
@@ -146,6 +148,8 @@ else
     record "verify abl" 0 1
 fi
 run_counted "install + exports" scripts/install-check.sh "$brokers" install
+# make deb, lintian, dpkg --root: installed, built against, run, purged (lintian: a minute).
+TEST_TIMEOUT_S=900 run_counted "Debian packages" scripts/deb-check.sh "$brokers" deb
 
 # ---------------------------------------------------------------- memory checkers
 TEST_TIMEOUT_S=2400 run_counted "C suite, ASan+UBSan" scripts/c-suite.sh asan "$TANSU_DIR"
