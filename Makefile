@@ -9,8 +9,9 @@
 #                       (SAN=asan: the same programs with ASan+UBSan, in build/asan/bin)
 #   make check          the quick tier: fmt, clippy, cargo test, header check, C build, and
 #                       the C programs of c-tests/manifest that need at most one tansu
-#   make test           everything: deps, cargo test, header check, C tests against tansu,
-#                       read-back by an independent consumer; ends with "N passed, N failed"
+#   make test           everything: deps, cargo test, header check, ABI check, C tests against
+#                       tansu, read-back by an independent consumer, make install and make deb
+#                       tried out; ends with "N passed, N failed"
 #   make demo           deps, build, start tansu, send with every codec, print receipts,
 #                       read the topics back
 #   make test-asan      every run of c-tests/manifest built with -fsanitize=address,undefined,
