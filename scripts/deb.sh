@@ -78,6 +78,7 @@ left="$(find "$stage" -type f -o -type l)"
 crates="$(cargo tree --offline --quiet -e normal,no-proc-macro --prefix none --format '{p} {l}' \
     --target "$(rustc -vV | sed -n 's/^host: //p')" 2>/dev/null |
     sed -e 's/ (\*)$//' -e 's/ (\/[^)]*)//' | grep -v '^ablkafka ' | LC_ALL=C sort -u)"
+[ -n "$crates" ] || { log "cargo tree listed no crates for the copyright file"; exit 1; }
 copyright() {
     cat <<EOF
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/

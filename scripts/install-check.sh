@@ -116,7 +116,12 @@ build_id() { readelf -n "$1" 2>/dev/null | sed -n 's/.*Build ID: //p'; }
 lib_id="$(build_id "$installed")"
 check "the debug file has the library's build id ($lib_id)" test -n "$lib_id" -a "$(build_id "$debug_file")" = "$lib_id"
 check "the debug file holds DWARF" test "$(readelf -S -W "$debug_file" | grep -c ' \.debug_info')" -ge 1
-where_is() { gdb -batch -nx -ex 'info line producer_flush' "$installed" 2>&1 | tail -n 1; }
+# No global debug directory: only the file beside the library can answer (not a -dbgsym
+# package that may be installed on this machine).
+where_is() {
+    gdb -batch -nx -ex 'set debug-file-directory /nonexistent' -ex "file $installed" -ex 'info line producer_flush' 2>&1 |
+        tail -n 1
+}
 line="$(where_is)"
 check "gdb finds the debug info: $line" grep -q 'src/ffi/producer.rs' <<<"$line"
 mv "$lib/.debug" "$lib/.debug-away"
