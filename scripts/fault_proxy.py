@@ -3,7 +3,7 @@
 requests, so a test can see what a client does with an answer it cannot use.
 
     fault_proxy.py --listen-port A --upstream HOST:B --fault MODE --count K [--ready-file F]
-                   [--capture FILE]
+                   [--capture FILE] [--throttle-ms T]
 
 It accepts clients on 127.0.0.1:A and opens one connection to HOST:B for each. Frames
 (int32 size, then that many bytes) are forwarded whole in both directions. Requests
@@ -15,6 +15,10 @@ knows which responses answer them. MODE:
               byte after the correlation id becomes 0xFF: the body does not decode
     mismatch  the first K Produce responses carry correlation id cid ^ 0x40000000, an id
               the client did not send
+    throttle  the first K Produce responses carry throttle_time_ms T (--throttle-ms, KIP-219),
+              written over the broker's own; each Produce request is logged with the time it
+              arrived, "fault_proxy: Produce request cid=N v=V at=SECONDS" (a monotonic
+              clock), so a test can see how often a client sends while throttled
     none      everything is forwarded untouched
 
 K counts over the proxy's whole life, not per connection; afterwards it forwards as
@@ -40,6 +44,7 @@ import os
 import signal
 import struct
 import sys
+import time
 
 PRODUCE = 0
 # Larger than any frame a test sends or receives: a size beyond it means the stream is
@@ -55,17 +60,20 @@ class Faults:
     """The fault budget, shared by every connection: a test wants exactly K faults in
     all, whichever connection the client happens to send its Produce requests on."""
 
-    def __init__(self, mode, count):
+    def __init__(self, mode, count, throttle_ms=0):
         self.mode = mode
         self.count = count
+        self.throttle_ms = throttle_ms
         self.applied = 0
 
-    def spoil(self, frame):
-        """Returns the frame to forward for a Produce response."""
+    def spoil(self, frame, version):
+        """Returns the frame to forward for a Produce response of `version`."""
         if self.mode == "none" or self.applied >= self.count:
             return frame
-        self.applied += 1
         (cid,) = struct.unpack_from(">i", frame, 0)
+        if self.mode == "throttle":
+            return self.throttle(frame, cid, version)
+        self.applied += 1
         if self.mode == "garble":
             # 0xFF everywhere: the first field (the topics array length, or a tagged-field
             # count in flexible versions) reads as -1 or an unterminated varint, so no
@@ -76,6 +84,22 @@ class Faults:
         other = cid ^ 0x40000000
         log(f"mismatched Produce response cid={cid}->{other} ({self.applied} of {self.count})")
         return struct.pack(">i", other) + frame[4:]
+
+    def throttle(self, frame, cid, version):
+        # throttle_time_ms is the body's last field: its last 4 bytes up to v8, and in the
+        # flexible versions (v9 on) the 4 before the tagged fields, found only when there
+        # are none (a last byte of 0).
+        if version < 9:
+            at = len(frame) - 4
+        elif frame[-1] == 0:
+            at = len(frame) - 5
+        else:
+            log(f"Produce response cid={cid} v{version} has tagged fields: not throttled")
+            return frame
+        self.applied += 1
+        log(f"throttled Produce response cid={cid} v{version} for {self.throttle_ms} ms "
+            f"({self.applied} of {self.count}) at={time.monotonic():.6f}")
+        return frame[:at] + struct.pack(">i", self.throttle_ms) + frame[at + 4:]
 
 
 async def read_frame(reader):
@@ -148,25 +172,28 @@ class Proxy:
             client_writer.close()
             return
         log(f"connection {n} opened")
-        # Produce requests awaiting their answer on this connection. Kept per connection
-        # because correlation ids are only unique per connection (each client counts its
-        # own from 1). A Produce with acks=0 gets no answer and stays here: harmless.
-        produce_cids = set()
+        # Produce requests awaiting their answer on this connection, with their version.
+        # Kept per connection because correlation ids are only unique per connection (each
+        # client counts its own from 1). A Produce with acks=0 gets no answer and stays
+        # here: harmless.
+        produce_cids = {}
 
         def request(frame):
             if len(frame) >= 8:
-                api_key, _version, cid = struct.unpack_from(">hhi", frame, 0)
+                api_key, version, cid = struct.unpack_from(">hhi", frame, 0)
                 if api_key == PRODUCE:
                     # Noted before the request is forwarded, so before any answer can come.
-                    produce_cids.add(cid)
+                    produce_cids[cid] = version
+                    if self.faults.mode == "throttle":
+                        log(f"Produce request cid={cid} v={version} at={time.monotonic():.6f}")
             return frame
 
         def response(frame):
             if len(frame) >= 4:
                 (cid,) = struct.unpack_from(">i", frame, 0)
-                if cid in produce_cids:
-                    produce_cids.discard(cid)
-                    return self.faults.spoil(frame)
+                version = produce_cids.pop(cid, None)
+                if version is not None:
+                    return self.faults.spoil(frame, version)
             return frame
 
         pumps = [
@@ -195,7 +222,7 @@ class Proxy:
 
 async def main_async(args):
     host, _, port = args.upstream.rpartition(":")
-    faults = Faults(args.fault, args.count)
+    faults = Faults(args.fault, args.count, args.throttle_ms)
     proxy = Proxy((host or "127.0.0.1", int(port)), faults, Capture(args.capture))
 
     stop = asyncio.Event()
@@ -227,7 +254,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--listen-port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="the broker, HOST:PORT")
-    ap.add_argument("--fault", choices=["garble", "mismatch", "none"], required=True)
+    ap.add_argument("--fault", choices=["garble", "mismatch", "throttle", "none"], required=True)
+    ap.add_argument("--throttle-ms", type=int, default=500, help="the throttle time of --fault throttle")
     ap.add_argument("--count", type=int, default=1, help="how many Produce responses to spoil (default 1)")
     ap.add_argument("--ready-file", help="written once the proxy listens")
     ap.add_argument("--capture", help="append each connection's first request and response here, in hex")

@@ -26,7 +26,8 @@
 #      the manifest's lines for those endpoints)
 #   7. option values against librdkafka's (scripts/conf_agreement.py),
 #      client.software.name/.version in ApiVersions v3 (scripts/client_software_check.py),
-#      the statistics snapshot against librdkafka's (scripts/stats_check.py), a
+#      the statistics snapshot against librdkafka's (scripts/stats_check.py), throttled
+#      Produce answers held back (scripts/throttle_check.py, a proxy and a tansu of its own), a
 #      transaction on tansu (scripts/txn_tansu_check.py), the
 #      ABL-style ctypes test (read back), make install + pkg-config + CMake + exported
 #      symbols and their versions + stripping and the debug file (scripts/install-check.sh),
@@ -135,6 +136,9 @@ run_counted "client software name" "$VENV_PYTHON" scripts/client_software_check.
 # statistics.interval.ms: the snapshot's counts after 10,000 records, and its key paths
 # and JSON types against librdkafka's own snapshot of the same workload (issue 15).
 run_counted "statistics" "$VENV_PYTHON" scripts/stats_check.py "$lib_so" "$brokers" stats
+# KIP-219: Produce answers throttled by a proxy in front of a tansu of its own; requests
+# held back, nothing timed out, the statistics' throttle window, THROTTLE lines (issue 24).
+run_counted "throttling" "$VENV_PYTHON" scripts/throttle_check.py "$lib_so" "$scratch/throttle"
 # A transaction on tansu, which has no EndTxn: records stored with the transactional bit
 # (read back raw), the commit refused with -165 within its timeout (issue 23).
 run_counted "transactions on tansu" "$VENV_PYTHON" scripts/txn_tansu_check.py "$lib_so" "$brokers" txn-tansu

@@ -208,8 +208,9 @@ fn tagged_fields(rng: &mut Rng, e: &mut Encoder) {
 fn metadata_response(rng: &mut Rng, version: i16) -> (Vec<u8>, metadata::MetadataResponse) {
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
+    let throttle_time_ms = if version >= 3 { rng.below(100) as i32 } else { 0 };
     if version >= 3 {
-        e.i32(rng.below(100) as i32);
+        e.i32(throttle_time_ms);
     }
     let mut brokers = Vec::new();
     let nb = rng.below(5);
@@ -268,11 +269,11 @@ fn metadata_response(rng: &mut Rng, version: i16) -> (Vec<u8>, metadata::Metadat
     if version >= 8 {
         e.i32(-2147483648);
     }
-    (body, metadata::MetadataResponse { brokers, topics })
+    (body, metadata::MetadataResponse { throttle_time_ms, brokers, topics })
 }
 
 /// A valid Produce response of `version` and its content.
-fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, Vec<produce::TopicResult>) {
+fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, produce::ProduceResponse) {
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
     let mut topics = Vec::new();
@@ -311,8 +312,9 @@ fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, Vec<produce::Topic
         }
         topics.push(produce::TopicResult { topic, partitions });
     }
-    e.i32(rng.below(1000) as i32);
-    (body, topics)
+    let throttle_time_ms = rng.below(1000) as i32;
+    e.i32(throttle_time_ms);
+    (body, produce::ProduceResponse { topics, throttle_time_ms })
 }
 
 /// The transaction messages are flexible from this version.

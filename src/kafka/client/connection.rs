@@ -70,7 +70,7 @@ impl Connection {
             renew_session_at: None,
             versions: ApiVersionsResponse::default(),
             next_correlation_id: AtomicI32::new(1),
-            wire: Wire::start(inlet, outlet, config.receive_message_max_bytes, counters),
+            wire: Wire::start(inlet, outlet, config.receive_message_max_bytes, counters, address, logger),
             buffers,
             logger: Arc::clone(logger),
         };
@@ -218,7 +218,8 @@ impl Connection {
         let sent = self.trace_sent::<R>(version, correlation_id);
         match unanswered {
             None => {
-                let completion: Completion = Box::new(move |answer| complete(request, answered::<R>(answer, version, sent)));
+                let wire = Arc::clone(&self.wire);
+                let completion: Completion = Box::new(move |answer| complete(request, answered::<R>(answer, version, sent, &wire)));
                 handoff.complete_with(completion, &self.wire);
             }
             Some(silence) => {
@@ -254,7 +255,7 @@ impl Connection {
         let sent = self.trace_sent::<R>(version, correlation_id);
         // The wire calls the completion, or drops it when the producer closes.
         let answer = receiver.await.unwrap_or(Err(RequestFailure::written(ErrorCode::DESTROY)));
-        answered::<R>(answer, version, sent)
+        answered::<R>(answer, version, sent, &self.wire)
     }
 
     /// Frames `request` and hands it to the wire, with `awaited` to call
@@ -303,8 +304,14 @@ pub enum Unanswered {
 }
 
 /// A request's answer decoded (its response header handled as its API and
-/// version say), and under debug=protocol its line logged.
-fn answered<R: Request>(answer: Result<Vec<u8>, RequestFailure>, version: i16, sent: Option<Sent>) -> Result<R::Response, Unanswered> {
+/// version say), its throttle time given to the wire, and under
+/// debug=protocol its line logged.
+fn answered<R: Request>(
+    answer: Result<Vec<u8>, RequestFailure>,
+    version: i16,
+    sent: Option<Sent>,
+    wire: &Wire,
+) -> Result<R::Response, Unanswered> {
     if let Some(Sent { logger, address, correlation_id, at }) = sent {
         let rtt = at.elapsed().as_secs_f64() * 1000.0;
         let what = match &answer {
@@ -315,7 +322,12 @@ fn answered<R: Request>(answer: Result<Vec<u8>, RequestFailure>, version: i16, s
         logger.debug(Context::Protocol, "RECV", line);
     }
     let body = answer.map_err(Unanswered::Failed)?;
-    decode_response::<R>(&body, version).map_err(|e| Unanswered::Undecodable(e.to_string()))
+    let response = decode_response::<R>(&body, version).map_err(|e| Unanswered::Undecodable(e.to_string()))?;
+    if let Some(since) = R::CLIENT_THROTTLES_SINCE {
+        let throttle = Duration::from_millis(u64::try_from(R::throttle_time_ms(&response)).unwrap_or(0));
+        wire.throttled(throttle, version >= since);
+    }
+    Ok(response)
 }
 
 /// Meets a request's answer with its completion, whichever comes first: the

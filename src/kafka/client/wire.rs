@@ -14,6 +14,12 @@
 //! for another request's). When the connection dies, for whatever reason,
 //! the reader fails every request still in flight, each told whether any of
 //! it reached the wire.
+//!
+//! A broker over a quota throttles the connection (KIP-219): `throttled`
+//! holds every request sent after that in the outbound buffer until the
+//! throttle time has passed, when the writer sends them, as the Java client
+//! and franz-go do; sending more would only make the broker mute the
+//! connection and the requests time out.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -27,6 +33,7 @@ use super::error::RequestFailure;
 use super::transport::{Inlet, Outlet};
 use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
+use crate::kafka::log::Logger;
 use crate::kafka::stats::BrokerCounters;
 
 mod census;
@@ -70,6 +77,25 @@ struct Outbound {
     /// When a request was last sent, for connections.max.idle.ms (and its
     /// round-trip time).
     last_sent: Instant,
+    /// Nothing is written before this (the broker's throttle, KIP-219).
+    held_until: Option<Instant>,
+}
+
+impl Outbound {
+    /// The end of the throttle hold, if one lasts past `now`.
+    fn held_after(&self, now: Instant) -> Option<Instant> {
+        self.held_until.filter(|&until| until > now)
+    }
+}
+
+/// What `write_pending` left.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    All,
+    /// The socket took no more.
+    SocketFull,
+    /// The broker's throttle holds the rest back until then.
+    HeldUntil(Instant),
 }
 
 /// Correlation ids of requests sent without awaiting an answer (acks=0)
@@ -125,20 +151,32 @@ pub struct Wire {
     closed: Notify,
     /// Its broker's statistics.
     counters: Arc<BrokerCounters>,
+    /// The last answer carried a throttle time: a THROTTLE line was logged.
+    throttled: AtomicBool,
+    /// For the THROTTLE lines: the broker's address.
+    address: String,
+    logger: Arc<Logger>,
 }
 
 impl Wire {
     /// Starts the reader, writer and watchdog tasks. Must be called on the
     /// producer's runtime. A response larger than `max_response_bytes`
     /// (receive.message.max.bytes) is refused rather than read: the
-    /// connection dies.
-    pub fn start(inlet: Inlet, outlet: Outlet, max_response_bytes: usize, counters: Arc<BrokerCounters>) -> Arc<Wire> {
+    /// connection dies. `address` and `logger` are for its THROTTLE lines.
+    pub fn start(
+        inlet: Inlet,
+        outlet: Outlet,
+        max_response_bytes: usize,
+        counters: Arc<BrokerCounters>,
+        address: &str,
+        logger: &Arc<Logger>,
+    ) -> Arc<Wire> {
         let wire = Arc::new(Wire {
             alive: AtomicBool::new(true),
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
             failure: Mutex::new(None),
             outlet,
-            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_sent: Instant::now() }),
+            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_sent: Instant::now(), held_until: None }),
             in_flight: Mutex::new(InFlightQueue {
                 requests: VecDeque::new(),
                 unawaited: VecDeque::new(),
@@ -149,6 +187,9 @@ impl Wire {
             deadlines: Notify::new(),
             closed: Notify::new(),
             counters,
+            throttled: AtomicBool::new(false),
+            address: address.to_owned(),
+            logger: Arc::clone(logger),
         });
         tokio::spawn(Arc::clone(&wire).read_loop(inlet, max_response_bytes));
         tokio::spawn(Arc::clone(&wire).write_loop());
@@ -199,8 +240,10 @@ impl Wire {
     /// answer is expected) for the answer to `correlation_id`, due by
     /// `deadline`, and writes `parts` (one framed request) now, as far as
     /// the socket takes them without waiting; the rest is copied and left
-    /// to the writer task. Fails, with nothing sent and the completion given
-    /// back, when the connection is dead.
+    /// to the writer task. While the broker's throttle lasts, all of it is
+    /// copied and left, and the deadline moves by what is left of the
+    /// throttle. Fails, with nothing sent and the completion given back,
+    /// when the connection is dead.
     pub fn send(
         &self,
         parts: &[&[u8]],
@@ -215,11 +258,18 @@ impl Wire {
         let starts_at = out.queued;
         let bytes = parts.iter().map(|p| p.len() as u64).sum::<u64>();
         out.queued += bytes;
-        out.last_sent = Instant::now();
+        let now = Instant::now();
+        out.last_sent = now;
+        let held_until = out.held_after(now);
+        // Held back, it goes out when the throttle ends: its time runs from then.
+        let (deadline, sent_at) = match held_until {
+            Some(until) => (deadline + (until - now), until),
+            None => (deadline, now),
+        };
         self.counters.sent(bytes as usize);
         if let Some(completion) = completion {
             let mut in_flight = self.in_flight.locked();
-            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at: out.last_sent, completion });
+            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at, completion });
             let due_before_armed = match in_flight.armed {
                 Some(armed) => deadline < armed,
                 None => true,
@@ -236,7 +286,7 @@ impl Wire {
             in_flight.unawaited.push_back((correlation_id, starts_at));
         }
         let mut cursor = WriteCursor::default();
-        if out.pending.is_empty() {
+        if out.pending.is_empty() && held_until.is_none() {
             // Nothing is waiting: write straight from the caller's buffers.
             loop {
                 let pieces = cursor.pending(parts);
@@ -271,22 +321,50 @@ impl Wire {
         Ok(())
     }
 
-    /// Writes what is pending, as far as the socket takes it now. True when
-    /// nothing is left.
-    fn write_pending(&self) -> std::io::Result<bool> {
+    /// Writes what is pending, as far as the socket and the broker's
+    /// throttle let it now.
+    fn write_pending(&self) -> std::io::Result<Written> {
         let mut out = self.outbound.locked();
+        if let Some(until) = out.held_after(Instant::now()) {
+            return Ok(Written::HeldUntil(until));
+        }
         while !out.pending.is_empty() {
             let (front, back) = out.pending.as_slices();
             let written = match self.outlet.try_write_vectored(&[IoSlice::new(front), IoSlice::new(back)]) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(Written::SocketFull),
                 Err(e) => return Err(e),
             };
             out.pending.drain(..written);
             out.written += written as u64;
         }
-        self.outlet.flush_buffered()
+        Ok(if self.outlet.flush_buffered()? { Written::All } else { Written::SocketFull })
+    }
+
+    /// An answer's throttle time (KIP-219), zero when it has none: kept in
+    /// the statistics' `throttle` window, logged (THROTTLE) when the broker
+    /// starts and stops throttling, and, when `hold` (the answer's version
+    /// expects the client to hold back), no request is written before it
+    /// has passed.
+    pub fn throttled(&self, throttle: Duration, hold: bool) {
+        let throttling = !throttle.is_zero();
+        if throttling {
+            self.counters.throttled(throttle);
+        }
+        if hold && throttling {
+            let until = Instant::now() + throttle;
+            let mut out = self.outbound.locked();
+            out.held_until = Some(out.held_until.map_or(until, |held| held.max(until)));
+        }
+        if self.throttled.swap(throttling, Ordering::AcqRel) != throttling {
+            let what = match (throttling, hold) {
+                (true, true) => format!("throttled by the broker for {} ms: holding requests back", throttle.as_millis()),
+                (true, false) => format!("throttled by the broker for {} ms (it delayed its answer)", throttle.as_millis()),
+                (false, _) => "no longer throttled by the broker".to_owned(),
+            };
+            self.logger.log(if throttling { 5 } else { 6 }, "THROTTLE", format_args!("{}: {what}", self.address));
+        }
     }
 
     /// Closes the connection when nothing is in flight or unwritten and
@@ -368,6 +446,7 @@ impl WriteCursor {
 mod tests {
     use super::tasks::{read_frame, READ_BUFFER_BYTES};
     use super::*;
+    use crate::kafka::log::{Contexts, LogSettings};
     use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::{TcpListener, TcpStream};
 
@@ -408,7 +487,9 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (reader, writer) = client.into_split();
-        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, Arc::default()), server)
+        let quiet = LogSettings { level: 0, debug: Contexts::default(), to_queue: true, thread_name: false, connection_close: false };
+        let logger = Arc::new(Logger::new("test", quiet));
+        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, Arc::default(), "test", &logger), server)
     }
 
     type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;
@@ -450,6 +531,36 @@ mod tests {
         server.read_exact(&mut got).await.unwrap();
         assert!(got[..big.len()] == big[..], "the big frame arrives whole");
         assert_eq!(&got[big.len()..], b"after", "and what was sent after it, after it");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_throttled_wire_holds_requests_until_the_throttle_ends_and_their_deadline_moves_with_it() {
+        let (wire, mut server) = pair().await;
+        let answers: Answers = Arc::default();
+        let throttle = std::time::Duration::from_millis(300);
+        wire.throttled(throttle, true);
+        let started = Instant::now();
+        // Due before the throttle ends: held back, it must not time out.
+        let soon = started + std::time::Duration::from_millis(100);
+        wire.send(&[b"held"], 1, soon, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b" and after"], 2, soon + throttle, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        let mut got = vec![0u8; 14];
+        server.read_exact(&mut got).await.unwrap();
+        let waited = started.elapsed();
+        assert_eq!(got, b"held and after", "in order, once");
+        assert!(waited >= throttle, "written after {waited:?}, before the throttle of {throttle:?} ended");
+        assert!(wire.is_alive(), "its deadline moved by the throttle");
+        server.write_all(&[frame(5, b"\0\0\0\x01a"), frame(5, b"\0\0\0\x02b")].concat()).await.unwrap();
+        while answers.lock().unwrap().len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        // Not held (the answer's version had the broker delay it): straight out.
+        wire.throttled(throttle, false);
+        let started = Instant::now();
+        wire.send(&[b"now"], 3, started + throttle, None).map_err(|(failure, _)| failure).unwrap();
+        let mut got = vec![0u8; 3];
+        server.read_exact(&mut got).await.unwrap();
+        assert!(started.elapsed() < throttle, "an old version's throttle is not held: {:?}", started.elapsed());
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -17,7 +17,7 @@ use crate::kafka::client::error::RequestFailure;
 use crate::kafka::client::wire::AfterAnswer;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::log::Context;
-use crate::kafka::protocol::produce::{PartitionResult, TopicResult};
+use crate::kafka::protocol::produce::{PartitionResult, ProduceResponse};
 
 /// A lost answer: the request was written, its answer cannot be used.
 const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT, written: true };
@@ -27,13 +27,14 @@ const ANSWER_LOST: RequestFailure = RequestFailure { code: ErrorCode::TRANSPORT,
 /// request's partitions, is treated as lost, as a dropped connection's is:
 /// the batches are retried and the connection is closed (its stream can no
 /// longer be trusted).
-pub(super) fn complete_produce(shared: &Shared, batches: Vec<Batch>, answer: Result<Vec<TopicResult>, Unanswered>) -> AfterAnswer {
+pub(super) fn complete_produce(shared: &Shared, batches: Vec<Batch>, answer: Result<ProduceResponse, Unanswered>) -> AfterAnswer {
     // One request, one acks (`TopicConfig::request_class`).
     let expect_response = batches.first().is_some_and(|b| b.settings.expects_response());
     let results: Result<HashMap<(Arc<str>, i32), PartitionResult>, RequestFailure> = match answer {
         Err(Unanswered::Failed(failure)) => Err(failure),
         Err(Unanswered::Undecodable(_)) => Err(ANSWER_LOST),
-        Ok(topics) => Ok(topics
+        Ok(response) => Ok(response
+            .topics
             .into_iter()
             .flat_map(|t| {
                 let topic: Arc<str> = Arc::from(t.topic);

@@ -36,6 +36,11 @@ impl Request for AddOffsetsToTxnRequest<'_> {
     const VERSIONS: std::ops::RangeInclusive<i16> = 0..=3;
     const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
     type Response = AddOffsetsToTxnResponse;
+    const CLIENT_THROTTLES_SINCE: Option<i16> = Some(1);
+
+    fn throttle_time_ms(response: &AddOffsetsToTxnResponse) -> i32 {
+        response.throttle_time_ms
+    }
 
     fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
         let flexible = Self::is_flexible(version);

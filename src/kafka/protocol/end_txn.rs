@@ -41,6 +41,11 @@ impl Request for EndTxnRequest<'_> {
     const VERSIONS: std::ops::RangeInclusive<i16> = 0..=3;
     const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
     type Response = EndTxnResponse;
+    const CLIENT_THROTTLES_SINCE: Option<i16> = Some(1);
+
+    fn throttle_time_ms(response: &EndTxnResponse) -> i32 {
+        response.throttle_time_ms
+    }
 
     fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
         let flexible = Self::is_flexible(version);

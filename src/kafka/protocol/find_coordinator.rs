@@ -68,6 +68,11 @@ impl Request for FindCoordinatorRequest<'_> {
     const VERSIONS: std::ops::RangeInclusive<i16> = 1..=4;
     const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
     type Response = FindCoordinatorResponse;
+    const CLIENT_THROTTLES_SINCE: Option<i16> = Some(2);
+
+    fn throttle_time_ms(response: &FindCoordinatorResponse) -> i32 {
+        response.throttle_time_ms
+    }
 
     fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
         let flexible = Self::is_flexible(version);

@@ -27,6 +27,8 @@ pub struct TopicMetadata {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetadataResponse {
+    /// 0 before v3.
+    pub throttle_time_ms: i32,
     pub brokers: Vec<BrokerMetadata>,
     pub topics: Vec<TopicMetadata>,
 }
@@ -44,6 +46,11 @@ impl super::Request for MetadataRequest<'_> {
     const VERSIONS: std::ops::RangeInclusive<i16> = 1..=8;
     const FLEXIBLE_SINCE: Option<i16> = None;
     type Response = MetadataResponse;
+    const CLIENT_THROTTLES_SINCE: Option<i16> = Some(6);
+
+    fn throttle_time_ms(response: &MetadataResponse) -> i32 {
+        response.throttle_time_ms
+    }
 
     fn encode<'a>(&'a self, e: &mut Encoder, version: i16, _: &mut Vec<Splice<'a>>) {
         e.array_len(self.topics.len());
@@ -66,9 +73,7 @@ impl super::Request for MetadataRequest<'_> {
 
 fn decode_response(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> {
     let mut d = Decoder::new(body);
-    if version >= 3 {
-        d.i32()?; // throttle_time_ms
-    }
+    let throttle_time_ms = if version >= 3 { d.i32()? } else { 0 };
     let broker_count = d.array_len(12)?;
     let mut brokers = Vec::with_capacity(broker_count);
     for _ in 0..broker_count {
@@ -112,7 +117,7 @@ fn decode_response(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> 
     if version >= 8 {
         d.i32()?; // cluster_authorized_operations
     }
-    Ok(MetadataResponse { brokers, topics })
+    Ok(MetadataResponse { throttle_time_ms, brokers, topics })
 }
 
 fn skip_i32_array(d: &mut Decoder) -> DecodeResult<()> {

@@ -58,6 +58,17 @@ pub trait Request {
     /// Decodes the body that follows the response header.
     fn decode(body: &[u8], version: i16) -> DecodeResult<Self::Response>;
 
+    /// From this version on a broker over a quota answers at once and
+    /// expects the client to hold its next requests back for the answer's
+    /// throttle time (KIP-219); before it, the broker delayed the answer
+    /// itself. None: the API has no throttle time.
+    const CLIENT_THROTTLES_SINCE: Option<i16> = None;
+
+    /// The answer's throttle_time_ms (0 where the version has none).
+    fn throttle_time_ms(_response: &Self::Response) -> i32 {
+        0
+    }
+
     /// What the broker's silence stands for, for a request it does not
     /// answer (Produce with acks=0): complete once written. None: awaited.
     fn unanswered(&self) -> Option<Self::Response> {

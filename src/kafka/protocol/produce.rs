@@ -31,7 +31,12 @@ impl<B: ProduceBatch> Request for ProduceRequest<B> {
     const API_KEY: i16 = 0;
     const VERSIONS: std::ops::RangeInclusive<i16> = 3..=8;
     const FLEXIBLE_SINCE: Option<i16> = None;
-    type Response = Vec<TopicResult>;
+    type Response = ProduceResponse;
+    const CLIENT_THROTTLES_SINCE: Option<i16> = Some(6);
+
+    fn throttle_time_ms(response: &ProduceResponse) -> i32 {
+        response.throttle_time_ms
+    }
 
     fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, splices: &mut Vec<Splice<'a>>) {
         let topics: Vec<&[B]> = self.batches.chunk_by(|a, b| a.topic() == b.topic()).collect();
@@ -54,13 +59,13 @@ impl<B: ProduceBatch> Request for ProduceRequest<B> {
         }
     }
 
-    fn decode(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
+    fn decode(body: &[u8], version: i16) -> DecodeResult<ProduceResponse> {
         decode_results(body, version)
     }
 
     /// acks=0: the broker answers nothing, and nothing is known.
-    fn unanswered(&self) -> Option<Vec<TopicResult>> {
-        (self.acks == 0).then(Vec::new)
+    fn unanswered(&self) -> Option<ProduceResponse> {
+        (self.acks == 0).then(ProduceResponse::default)
     }
 
     /// The frame holds the batches' headers and the topic names.
@@ -110,7 +115,13 @@ pub struct TopicResult {
     pub partitions: Vec<PartitionResult>,
 }
 
-fn decode_results(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProduceResponse {
+    pub topics: Vec<TopicResult>,
+    pub throttle_time_ms: i32,
+}
+
+fn decode_results(body: &[u8], version: i16) -> DecodeResult<ProduceResponse> {
     let mut d = Decoder::new(body);
     let topic_count = d.array_len(6)?;
     let mut topics = Vec::with_capacity(topic_count);
@@ -137,8 +148,8 @@ fn decode_results(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
         }
         topics.push(TopicResult { topic, partitions });
     }
-    d.i32()?; // throttle_time_ms
-    Ok(topics)
+    let throttle_time_ms = d.i32()?;
+    Ok(ProduceResponse { topics, throttle_time_ms })
 }
 
 #[cfg(test)]
@@ -146,7 +157,7 @@ mod tests {
     use super::*;
 
     const VERSIONS: std::ops::RangeInclusive<i16> = ProduceRequest::<RawBatch>::VERSIONS;
-    fn decode_response(body: &[u8], version: i16) -> DecodeResult<Vec<TopicResult>> {
+    fn decode_response(body: &[u8], version: i16) -> DecodeResult<ProduceResponse> {
         ProduceRequest::<RawBatch>::decode(body, version)
     }
 
@@ -188,7 +199,7 @@ mod tests {
         assert_eq!(request.unanswered(), None, "acks=1 is answered");
         assert_eq!(
             ProduceRequest::<RawBatch> { transactional_id: None, acks: 0, timeout_ms: 1, batches: vec![] }.unanswered(),
-            Some(vec![])
+            Some(ProduceResponse::default())
         );
     }
 
@@ -211,7 +222,7 @@ mod tests {
                 e.nullable_string(if err != 0 { Some("too large") } else { None });
             }
         }
-        e.i32(0);
+        e.i32(250); // throttle_time_ms
         body
     }
 
@@ -219,6 +230,8 @@ mod tests {
     fn decodes_every_supported_version() {
         for version in VERSIONS {
             let r = decode_response(&response(version), version).unwrap();
+            assert_eq!(r.throttle_time_ms, 250, "v{version}");
+            let r = r.topics;
             assert_eq!(r.len(), 1);
             assert_eq!(r[0].topic, "t");
             assert_eq!(

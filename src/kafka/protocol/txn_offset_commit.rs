@@ -110,6 +110,11 @@ impl Request for TxnOffsetCommitRequest<'_> {
     const VERSIONS: std::ops::RangeInclusive<i16> = 0..=3;
     const FLEXIBLE_SINCE: Option<i16> = Some(FLEXIBLE_SINCE);
     type Response = TxnOffsetCommitResponse;
+    const CLIENT_THROTTLES_SINCE: Option<i16> = Some(1);
+
+    fn throttle_time_ms(response: &TxnOffsetCommitResponse) -> i32 {
+        response.throttle_time_ms
+    }
 
     /// Before v3 the generation, member id and group instance id are not
     /// sent (as librdkafka; Java's producer refuses instead when they are

@@ -45,6 +45,8 @@ pub struct BrokerCounters {
     /// `monotonic_us` at the last connect attempt, connection or disconnect.
     state_since: AtomicU64,
     rtt: Mutex<Window>,
+    /// The brokers' throttle times, in ms as librdkafka keeps them.
+    throttle: Mutex<Window>,
 }
 
 /// The counters' values at one moment.
@@ -86,6 +88,14 @@ impl BrokerCounters {
         if let (true, Some(rtt)) = (self.statistics, rtt) {
             let mut window = self.rtt.locked();
             window.record(i64::try_from(micros(rtt)).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// An answer asked the client to hold back for `throttle` (KIP-219).
+    pub fn throttled(&self, throttle: Duration) {
+        if self.statistics {
+            let ms = i64::try_from(throttle.as_millis()).unwrap_or(i64::MAX);
+            self.throttle.locked().record(ms);
         }
     }
 
@@ -140,6 +150,11 @@ impl BrokerCounters {
     /// The round-trip times since the last call, summed up.
     pub fn roll_rtt(&self) -> Summary {
         self.rtt.locked().roll()
+    }
+
+    /// The throttle times since the last call, summed up.
+    pub fn roll_throttle(&self) -> Summary {
+        self.throttle.locked().roll()
     }
 }
 

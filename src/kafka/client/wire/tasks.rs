@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, BufReader};
 
-use super::{AfterAnswer, Wire};
+use super::{AfterAnswer, Wire, Written};
 use crate::kafka::client::error::RequestFailure;
 use crate::kafka::client::tls::TlsFailure;
 use crate::kafka::client::transport::Inlet;
@@ -27,10 +27,17 @@ impl Wire {
         let wire = self;
         while wire.is_alive() {
             match wire.write_pending() {
-                Ok(true) => wire.pending.notified().await,
-                Ok(false) => {
+                Ok(Written::All) => wire.pending.notified().await,
+                Ok(Written::SocketFull) => {
                     if wire.outlet.writable().await.is_err() {
                         wire.die(ErrorCode::TRANSPORT);
+                    }
+                }
+                // Woken early by a send or by death, it looks again.
+                Ok(Written::HeldUntil(until)) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until.into()) => {}
+                        _ = wire.pending.notified() => {}
                     }
                 }
                 Err(_) => wire.die(ErrorCode::TRANSPORT),

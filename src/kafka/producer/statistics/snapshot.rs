@@ -87,6 +87,7 @@ fn snapshot(shared: &Shared) -> String {
         json.count("connects", t.connects);
         json.count("disconnects", t.disconnects);
         broker.counters.roll_rtt().write(&mut json, "rtt");
+        broker.counters.roll_throttle().write(&mut json, "throttle");
         json.close();
     }
     json.close();
