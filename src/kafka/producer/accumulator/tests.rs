@@ -1,6 +1,7 @@
 //! Tests of the accumulator: partition choice, linger, slots, sequences and
 //! producer ids, expiry, forgotten topics.
 
+use super::take_due::DueBatches;
 use super::*;
 use crate::kafka::config::ConfigBuilder;
 use crate::kafka::partitioner::Partitioner;
