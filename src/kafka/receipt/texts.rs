@@ -15,7 +15,7 @@ use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
 
 /// How many distinct messages the process keeps. Texts are cut to 512
-/// bytes, so the table holds at most about 600 KiB; a message that finds
+/// bytes, so the table holds at most about 650 KiB; a message that finds
 /// it full is not stored, and its receipts say the code's text alone.
 pub(super) const MAX_TEXTS: usize = 1024;
 
