@@ -945,8 +945,13 @@ int32_t response_error_code(const Response *response);
  * NULL unless completed with an error; then its message, e.g.
  * "Local: Message timed out", or for a topic name refused at send (-186)
  * the reason, e.g. "Invalid topic name: longer than 249 characters".
- * The string is static (valid at least until `response_free`); do not
- * free it. NULL for NULL or an invalid handle. Never blocks; any thread.
+ * When the broker said why it refused the record (Produce's error_message
+ * or a record error), its text follows the code's: "Broker: Broker failed
+ * to validate record: <text>", the text cut to 512 bytes with its control
+ * characters made spaces (a record failed for another record's fault,
+ * -138, has librdkafka's text for that there). Valid until
+ * `response_free`; do not free it.
+ * NULL for NULL or an invalid handle. Never blocks; any thread.
  */
 const char *response_error_message(const Response *response);
 

@@ -19,11 +19,27 @@ knows which responses answer them. MODE:
               written over the broker's own; each Produce request is logged with the time it
               arrived, "fault_proxy: Produce request cid=N v=V at=SECONDS" (a monotonic
               clock), so a test can see how often a client sends while throttled
+    record-errors
+              the first K Produce v8 responses refuse every partition they answer, as a
+              broker whose record validation failed (KIP-467); the n-th of them, by n % 3:
+                1  error 87 INVALID_RECORD, record errors at batch indexes 0 (text
+                   RECORD_ERROR_TEXT, with a newline) and 2 (no text), error_message
+                   "two records refused"
+                2  error 32 INVALID_TIMESTAMP (not 87, so that a client can be seen to
+                   keep the partition's code for a lone record error), one record error at
+                   index 1 (LONG_RECORD_ERROR_TEXT: 623 bytes with a tab), error_message
+                   "one record refused"
+                0  error 87, no record errors, error_message LONG_MESSAGE (32,767 bytes, the
+                   most a Kafka string holds, "refused<ESC>[2J<LF>more" again and again)
+              base_offset and log_append_time become -1. Responses of other versions are
+              forwarded untouched (v9+ is flexible, and a client that sends v7 or older
+              gets no texts) and logged as such, without counting.
     none      everything is forwarded untouched
 
 K counts over the proxy's whole life, not per connection; afterwards it forwards as
 `none`. Each fault is logged to stderr as
-"fault_proxy: garbled Produce response cid=N (1 of K)" (or "mismatched ... cid=N->M").
+"fault_proxy: garbled Produce response cid=N (1 of K)" (or "mismatched ... cid=N->M", or
+"record errors in Produce v8 response cid=N (1 of K): ...").
 F is written once the proxy listens. SIGTERM or SIGINT stops it (exit status 0).
 
 --capture FILE appends, for each connection, its first request frame and the first
@@ -47,6 +63,13 @@ import sys
 import time
 
 PRODUCE = 0
+
+# What record-errors puts in its answers (the texts a test expects back, cut and cleaned).
+INVALID_TIMESTAMP = 32
+INVALID_RECORD = 87
+RECORD_ERROR_TEXT = "bad key\n%3|FORGED|x"
+LONG_RECORD_ERROR_TEXT = "timestamp out of range\t" + "y" * 600
+LONG_MESSAGE = ("refused\x1b[2J\nmore" * 2048)[:32767]
 # Larger than any frame a test sends or receives: a size beyond it means the stream is
 # not Kafka (or not in step), and forwarding it would only hide that.
 MAX_FRAME = 256 << 20
@@ -73,6 +96,14 @@ class Faults:
         (cid,) = struct.unpack_from(">i", frame, 0)
         if self.mode == "throttle":
             return self.throttle(frame, cid, version)
+        if self.mode == "record-errors":
+            if version != 8:
+                log(f"Produce v{version} response cid={cid} forwarded untouched (record-errors rewrites v8)")
+                return frame
+            self.applied += 1
+            frame, what = refuse_records(frame, self.applied)
+            log(f"record errors in Produce v8 response cid={cid} ({self.applied} of {self.count}): {what}")
+            return frame
         self.applied += 1
         if self.mode == "garble":
             # 0xFF everywhere: the first field (the topics array length, or a tagged-field
@@ -102,6 +133,71 @@ class Faults:
         return frame[:at] + struct.pack(">i", self.throttle_ms) + frame[at + 4:]
 
 
+def refuse_records(frame, n):
+    """A Produce v8 response frame (correlation id, then the body) with every partition
+    refused as record-errors's n-th answer says; and what was done, for the log."""
+    if n % 3 == 1:
+        code, errors, message = INVALID_RECORD, [(0, RECORD_ERROR_TEXT), (2, None)], "two records refused"
+    elif n % 3 == 2:
+        code, errors, message = INVALID_TIMESTAMP, [(1, LONG_RECORD_ERROR_TEXT)], "one record refused"
+    else:
+        code, errors, message = INVALID_RECORD, [], LONG_MESSAGE
+    r = Reader(frame)
+    out = [frame[:4]]  # the correlation id
+    r.take(4)
+    topics = r.i32()
+    out.append(struct.pack(">i", topics))
+    for _ in range(topics):
+        out.append(r.raw_string())  # the topic's name, as it was
+        partitions = r.i32()
+        out.append(struct.pack(">i", partitions))
+        for _ in range(partitions):
+            index = r.i32()
+            r.take(2 + 8 + 8 + 8)  # error_code, base_offset, log_append_time, log_start_offset
+            for _ in range(r.i32()):  # the broker's own record errors, if any
+                r.i32()
+                r.raw_string()
+            r.raw_string()  # its error_message
+            out.append(struct.pack(">ihqqqi", index, code, -1, -1, -1, len(errors)))
+            for batch_index, text in errors:
+                out.append(struct.pack(">i", batch_index) + nullable_string(text))
+            out.append(nullable_string(message))
+    out.append(r.take(4))  # throttle_time_ms
+    if r.at != len(frame):
+        raise ValueError(f"Produce v8 response: {len(frame) - r.at} bytes left over")
+    return b"".join(out), f"{topics} topic(s), error {code}, {len(errors)} record error(s)"
+
+
+def nullable_string(text):
+    if text is None:
+        return struct.pack(">h", -1)
+    data = text.encode()
+    return struct.pack(">h", len(data)) + data
+
+
+class Reader:
+    """Reads a frame's fields in order; a short frame raises ValueError."""
+
+    def __init__(self, frame):
+        self.frame = frame
+        self.at = 0
+
+    def take(self, n):
+        if self.at + n > len(self.frame):
+            raise ValueError("Produce v8 response ends early")
+        self.at += n
+        return self.frame[self.at - n:self.at]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def raw_string(self):
+        """A nullable string, as its bytes on the wire."""
+        head = self.take(2)
+        (length,) = struct.unpack(">h", head)
+        return head + self.take(max(length, 0))
+
+
 async def read_frame(reader):
     """One frame without its size prefix, or None at the end of the stream."""
     try:
@@ -125,7 +221,8 @@ async def pump(name, reader, writer, on_frame):
             frame = await read_frame(reader)
             if frame is None:
                 return f"{name} closed"
-            writer.write(struct.pack(">i", len(frame)) + on_frame(frame))
+            frame = on_frame(frame)  # record-errors changes its size
+            writer.write(struct.pack(">i", len(frame)) + frame)
             await writer.drain()
     except (OSError, ValueError) as e:
         return f"{name}: {e.__class__.__name__} {e}"
@@ -172,7 +269,7 @@ class Proxy:
             client_writer.close()
             return
         log(f"connection {n} opened")
-        # Produce requests awaiting their answer on this connection, with their version.
+        # Produce requests awaiting their answer on this connection, and their versions.
         # Kept per connection because correlation ids are only unique per connection (each
         # client counts its own from 1). A Produce with acks=0 gets no answer and stays
         # here: harmless.
@@ -191,9 +288,8 @@ class Proxy:
         def response(frame):
             if len(frame) >= 4:
                 (cid,) = struct.unpack_from(">i", frame, 0)
-                version = produce_cids.pop(cid, None)
-                if version is not None:
-                    return self.faults.spoil(frame, version)
+                if cid in produce_cids:
+                    return self.faults.spoil(frame, produce_cids.pop(cid))
             return frame
 
         pumps = [
@@ -254,7 +350,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--listen-port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="the broker, HOST:PORT")
-    ap.add_argument("--fault", choices=["garble", "mismatch", "throttle", "none"], required=True)
+    ap.add_argument("--fault", choices=["garble", "mismatch", "throttle", "record-errors", "none"], required=True)
     ap.add_argument("--throttle-ms", type=int, default=500, help="the throttle time of --fault throttle")
     ap.add_argument("--count", type=int, default=1, help="how many Produce responses to spoil (default 1)")
     ap.add_argument("--ready-file", help="written once the proxy listens")

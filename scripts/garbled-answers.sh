@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Garbled and mismatched answers to Produce requests are lost answers.
+# Garbled and mismatched answers to Produce requests are lost answers; answers that refuse
+# records say why in each Response.
 #
 #   scripts/garbled-answers.sh          (after `make ctests` and scripts/deps.sh)
 #
@@ -31,6 +32,15 @@
 #     (idempotent) or each at least once and nothing else (not idempotent), each at its
 #     receipt's partition and offset where the receipt has one; without idempotence,
 #     some records must be there twice: the spoiled request was sent again.
+#
+# Then, on a fresh 1-partition topic and a fresh proxy in record-errors mode (the first
+# three Produce v8 answers refuse their batch with record errors and error_message texts,
+# long ones and ones with control characters; see fault_proxy.py):
+#   - record_errors (c-tests/record_errors.c ... faults) exits 0 with no failed check:
+#     each Response's code (87, 32 or -138, as librdkafka gives them) and message (the
+#     code's text, then the broker's, cut to 512 bytes and without control characters);
+#     the fourth batch is delivered;
+#   - the proxy's log shows the three rewritten answers.
 # Prints one line per check and ends with "N passed, N failed"; exit status 1 on any
 # failure. The broker and the proxy are stopped on exit, also on failure or interrupt.
 # Logs: build/test/garbled/.
@@ -55,12 +65,13 @@ stop_proxy() {
 }
 on_exit stop_proxy
 
-# start_proxy MODE LOG: the proxy on port A in front of tansu; returns once it listens.
+# start_proxy MODE LOG [COUNT]: the proxy on port A in front of tansu, spoiling COUNT
+# answers (default 1); returns once it listens.
 start_proxy() {
-    local mode="$1" log="$2" ready="$scratch/proxy.ready" i
+    local mode="$1" log="$2" count="${3:-1}" ready="$scratch/proxy.ready" i
     rm -f "$ready"
     python3 scripts/fault_proxy.py --listen-port "$proxy_port" --upstream "$upstream" \
-        --fault "$mode" --count 1 --ready-file "$ready" 2>"$log" &
+        --fault "$mode" --count "$count" --ready-file "$ready" 2>"$log" &
     proxy_pid=$!
     for ((i = 0; i < 100; i++)); do # up to 10 s
         [ -s "$ready" ] && return 0
@@ -172,6 +183,38 @@ run_case() {
     stop_proxy
 }
 
+# run_record_errors: record_errors through the proxy in record-errors mode.
+run_record_errors() {
+    local name="record errors" topic="record-errors" log="$scratch/record-errors.log"
+    local proxy_log="$scratch/proxy-record-errors.log" p f rewritten
+    echo "# $name: topic $topic, record_errors via the proxy on 127.0.0.1:$proxy_port"
+    if ! scripts/broker.sh topic "$broker_dir" "$topic" 1 2>>"$scratch/broker.log"; then
+        bad "$name: create topic $topic (see $scratch/broker.log)"
+        return 0
+    fi
+    if ! start_proxy record-errors "$proxy_log" 3; then
+        bad "$name: fault_proxy.py did not start on port $proxy_port; its log:"
+        indent <"$proxy_log"
+        return 0
+    fi
+    QUIET_RUNS=0 run_logged "$log" "$CASE_TIMEOUT_S" "$bin/record_errors" "127.0.0.1:$proxy_port" "$topic" faults
+    read -r p f < <(counts_of "$log" "$status")
+    if ((f == 0)); then
+        ok "$name: record_errors exit status 0, \"$p passed, $f failed\": every Response's code and message"
+    else
+        bad "$name: record_errors exit status $status, $p passed, $f failed; its last lines:"
+        tail -n 25 "$log" | indent
+    fi
+    rewritten="$(grep -cE '^fault_proxy: record errors in Produce v8 response cid=[0-9]+ \([1-3] of 3\)' "$proxy_log" || true)"
+    if [ "$rewritten" = 3 ]; then
+        ok "$name: the proxy rewrote 3 Produce v8 answers"
+    else
+        bad "$name: the proxy's log shows ${rewritten:-0} rewritten answers, not 3, so the case proved less; its log:"
+        indent <"$proxy_log"
+    fi
+    stop_proxy
+}
+
 # ---------------------------------------------------------------- set-up
 rm -rf "$scratch"
 mkdir -p "$scratch"
@@ -179,6 +222,7 @@ missing=""
 [ -x "$TANSU_BIN" ] || missing+=" tansu ($TANSU_BIN: run scripts/deps.sh)"
 [ -x "$VENV_PYTHON" ] || missing+=" the venv ($VENV_PYTHON: run scripts/deps.sh)"
 [ -x "$bin/roundtrip" ] || missing+=" $bin/roundtrip (run make ctests)"
+[ -x "$bin/record_errors" ] || missing+=" $bin/record_errors (run make ctests)"
 if [ -n "$missing" ]; then
     bad "prerequisites missing:$missing"
     finish
@@ -201,5 +245,6 @@ for idempotent in true false; do
         run_case "$mode" "$idempotent"
     done
 done
+run_record_errors
 
 finish

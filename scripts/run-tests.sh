@@ -21,7 +21,8 @@
 #      checks, the examples, fork and dlopen/dlclose
 #   5. the manifest's lines with a tansu of their own: killed mid-stream and started
 #      again on the same port; frozen (SIGSTOP), then restarted empty or written into
-#   6. Produce answers garbled by a proxy (scripts/garbled-answers.sh); TLS and SASL
+#   6. Produce answers garbled by a proxy, or refusing records with the broker's texts
+#      (scripts/garbled-answers.sh); TLS and SASL
 #      through stunnel and sqlite-backed tansu (scripts/secure-suite.sh, which also runs
 #      the manifest's lines for those endpoints)
 #   7. option values against librdkafka's (scripts/conf_agreement.py),
@@ -113,7 +114,8 @@ if [ "$tier" = check ]; then finish; fi
 
 # ---------------------------------------------------------------- delivery under faults
 run_manifest plain own
-# Produce answers garbled or mismatched by a proxy in front of tansu: lost answers, retried.
+# Produce answers garbled or mismatched by a proxy in front of tansu: lost answers, retried;
+# then answers refusing records (v8 record errors): each Response's code and message.
 run_counted "garbled answers" scripts/garbled-answers.sh
 
 # ---------------------------------------------------------------- TLS and SASL

@@ -286,11 +286,14 @@ fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, produce::ProduceRe
         e.array_len(np);
         let mut partitions = Vec::new();
         for p in 0..np {
-            let r = produce::PartitionResult {
+            let error_code = if rng.chance(5) { 10 } else { 0 };
+            let mut r = produce::PartitionResult {
                 partition: p as i32,
-                error_code: if rng.chance(5) { 10 } else { 0 },
+                error_code,
                 base_offset: rng.next() as i64 >> 20,
                 log_append_time_ms: if rng.chance(3) { -1 } else { rng.next() as i64 >> 24 },
+                record_errors: vec![],
+                error_message: None,
             };
             e.i32(r.partition);
             e.i16(r.error_code);
@@ -303,10 +306,13 @@ fn produce_response(rng: &mut Rng, version: i16) -> (Vec<u8>, produce::ProduceRe
                 let n = rng.below(3);
                 e.array_len(n);
                 for i in 0..n {
+                    let message = rng.chance(2).then(|| "bad record".to_owned());
                     e.i32(i as i32);
-                    e.nullable_string(if rng.chance(2) { Some("bad record") } else { None });
+                    e.nullable_string(message.as_deref());
+                    r.record_errors.push(produce::RecordError { batch_index: i as i32, message });
                 }
-                e.nullable_string(if r.error_code != 0 { Some("too large") } else { None });
+                r.error_message = (r.error_code != 0).then(|| "too large".to_owned());
+                e.nullable_string(r.error_message.as_deref());
             }
             partitions.push(r);
         }

@@ -95,14 +95,20 @@ pub extern "C" fn response_error_code(response: *const Response) -> i32 {
 /// NULL unless completed with an error; then its message, e.g.
 /// "Local: Message timed out", or for a topic name refused at send (-186)
 /// the reason, e.g. "Invalid topic name: longer than 249 characters".
-/// The string is static (valid at least until `response_free`); do not
-/// free it. NULL for NULL or an invalid handle. Never blocks; any thread.
+/// When the broker said why it refused the record (Produce's error_message
+/// or a record error), its text follows the code's: "Broker: Broker failed
+/// to validate record: <text>", the text cut to 512 bytes with its control
+/// characters made spaces (a record failed for another record's fault,
+/// -138, has librdkafka's text for that there). Valid until
+/// `response_free`; do not free it.
+/// NULL for NULL or an invalid handle. Never blocks; any thread.
 #[no_mangle]
 pub extern "C" fn response_error_message(response: *const Response) -> *const c_char {
-    read(response, std::ptr::null(), |d| match (d.outcome().error(), d.topic_refusal()) {
-        (code, _) if code.is_ok() => std::ptr::null(),
-        (_, Some(reason)) => invalid_topic_ptr(reason),
-        (code, None) => message_ptr(code),
+    read(response, std::ptr::null(), |d| match (d.outcome().error(), d.topic_refusal(), d.message_with_nul()) {
+        (code, ..) if code.is_ok() => std::ptr::null(),
+        (_, Some(reason), _) => invalid_topic_ptr(reason),
+        (_, None, Some(message)) => message.as_ptr().cast(),
+        (code, None, None) => message_ptr(code),
     })
 }
 

@@ -228,3 +228,26 @@ fn options_read_back_canonical_with_defaults_and_secrets_redacted() {
     producer_builder_free(b);
     producer_free(p);
 }
+
+/// A Response failed with a broker's text reads "<code's text>: <text>",
+/// the same pointer every time; one failed without a text reads the code's
+/// static text, as before.
+#[test]
+fn a_failed_response_says_the_brokers_text_after_the_codes() {
+    use crate::kafka::error::ErrorCode;
+    use crate::kafka::receipt::{notify_completed, test_pending, FailureText, Wakeups};
+    let mut wakeups = Wakeups::default();
+    let (with, with_handle) = test_pending(1);
+    with.fail(ErrorCode::INVALID_RECORD, FailureText::intern(ErrorCode::INVALID_RECORD, "ffi test: bad key"), &mut wakeups);
+    let (without, without_handle) = test_pending(1);
+    without.fail(ErrorCode::INVALID_RECORD, None, &mut wakeups);
+    notify_completed(wakeups);
+    let (r, plain) = (into_response(Some(with_handle)), into_response(Some(without_handle)));
+    assert_eq!(text(response_error_message(r)).as_deref(), Some("Broker: Broker failed to validate record: ffi test: bad key"));
+    assert_eq!(response_error_message(r), response_error_message(r), "one pointer");
+    assert_eq!((response_error_code(r), response_timestamp(r), response_partition(r)), (87, -1, -1));
+    assert_eq!(response_error_message(plain), ablkafka_err2str(87), "no text: the static code text");
+    response_free(r);
+    response_free(plain);
+    assert!(response_error_message(r).is_null(), "freed: as NULL");
+}

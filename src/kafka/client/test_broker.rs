@@ -1,8 +1,9 @@
 //! A scripted broker for tests over real sockets (test builds only). It
 //! answers ApiVersions and Metadata (itself as the only broker, and the
-//! script's topic if it has one), answers nothing else (Produce and
-//! FindCoordinator are accepted in its ApiVersions, never answered), and records every request
-//! and how many connections it accepted and saw closed.
+//! script's topic if it has one), Produce only as the script says, nothing
+//! else (FindCoordinator is accepted in its ApiVersions, never answered),
+//! and records every request and how many connections it accepted and saw
+//! closed.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -28,6 +29,10 @@ pub struct Script {
     /// On reading a Produce request, stops reading that connection, and
     /// keeps it open: a broker that froze, whose socket buffers fill.
     pub stops_reading_at_produce: bool,
+    /// Answers the n-th Produce request (from 0, over every connection)
+    /// of `version` with the body this returns; without it, Produce is
+    /// never answered.
+    pub answers_produce: Option<fn(n: usize, version: i16) -> Vec<u8>>,
 }
 
 /// The highest Metadata version it speaks: v4 carries allow_auto_topic_creation.
@@ -110,7 +115,11 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
         }
         let mut d = Decoder::new(&frame);
         let (api_key, version, correlation_id) = (d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap());
-        seen.lock().unwrap().requests.push(Received { connection, api_key, version, frame: frame.clone() });
+        let produced_before = {
+            let mut seen = seen.lock().unwrap();
+            seen.requests.push(Received { connection, api_key, version, frame: frame.clone() });
+            seen.requests.iter().filter(|r| r.api_key == PRODUCE).count().saturating_sub(1)
+        };
         let body = match api_key {
             API_VERSIONS if !script.ignores_api_versions => api_versions_answer(version, script.refuses_api_versions_v3),
             METADATA if !script.ignores_metadata => metadata_answer(version, port, script.topic),
@@ -119,6 +128,10 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
                 std::future::pending::<()>().await;
                 unreachable!()
             }
+            PRODUCE => match script.answers_produce {
+                Some(answer) => answer(produced_before, version),
+                None => continue,
+            },
             _ => continue,
         };
         let mut answer = Vec::new();

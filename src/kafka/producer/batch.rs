@@ -7,7 +7,7 @@ use super::gauge::QueueGauge;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::protocol::produce::ProduceBatch;
 use crate::kafka::protocol::record_batch::{ProducerIdentity, RecordsBuilder};
-use crate::kafka::receipt::{self, Pending, Wakeups};
+use crate::kafka::receipt::{self, FailureText, Pending, Wakeups};
 use crate::kafka::topic_config::TopicConfig;
 
 /// Receipts that complete together, and the gauge room they hold. Dropping
@@ -64,20 +64,45 @@ impl Receipts {
     }
 
     pub fn fail(mut self, code: ErrorCode) {
-        self.fail_all(code);
+        self.fail_each(|_| (code, None));
     }
 
-    fn fail_all(&mut self, code: ErrorCode) {
+    /// Failed for good with `code` after an answer that said why, as
+    /// librdkafka applies a Produce v8 answer: when the broker named
+    /// records, each named one gets its own text (and INVALID_RECORD instead
+    /// of `code` when more than one is named), every other record fails
+    /// with `_INVALID_DIFFERENT_RECORD`; else every record gets the
+    /// partition's text. A text the table has no room for is left out.
+    pub fn fail_answered(mut self, code: ErrorCode, texts: &AnswerTexts) {
+        let intern = |code, text: Option<&str>| text.and_then(|text| FailureText::intern(code, text));
+        if texts.record_errors.is_empty() {
+            let text = intern(code, texts.message.as_deref());
+            return self.fail_each(|_| (code, text));
+        }
+        let named_code = if texts.record_errors.len() > 1 { ErrorCode::INVALID_RECORD } else { code };
+        let mut others = None;
+        self.fail_each(|i| match texts.named(i) {
+            Some(text) => (named_code, intern(named_code, text)),
+            None => {
+                let code = ErrorCode::INVALID_DIFFERENT_RECORD;
+                (code, *others.get_or_insert_with(|| intern(code, Some(INVALID_DIFFERENT_RECORD_TEXT))))
+            }
+        });
+    }
+
+    /// Fails record `i` with `failure(i)`.
+    fn fail_each(&mut self, mut failure: impl FnMut(usize) -> (ErrorCode, Option<FailureText>)) {
         let records = self.receipts.len();
         let mut wakeups = Wakeups::default();
-        let mut without_receipt = 0;
-        for d in self.receipts.drain(..) {
+        let (mut without_receipt, mut last_code) = (0, ErrorCode::NO_ERROR);
+        for (i, d) in self.receipts.drain(..).enumerate() {
+            let (code, text) = failure(i);
             match d {
-                Some(d) => d.fail(code, &mut wakeups),
-                None => without_receipt += 1,
+                Some(d) => d.fail(code, text, &mut wakeups),
+                None => (without_receipt, last_code) = (without_receipt + 1, code),
             }
         }
-        self.gauge.count_failed_without_receipt(without_receipt, code);
+        self.gauge.count_failed_without_receipt(without_receipt, last_code);
         self.settle(records, wakeups);
     }
 
@@ -91,7 +116,40 @@ impl Receipts {
 impl Drop for Receipts {
     fn drop(&mut self) {
         if !self.receipts.is_empty() {
-            self.fail_all(ErrorCode::DESTROY);
+            self.fail_each(|_| (ErrorCode::DESTROY, None));
+        }
+    }
+}
+
+/// What librdkafka says of a record failed for another record's fault
+/// (its words, typo included, so that a search for them finds both).
+pub const INVALID_DIFFERENT_RECORD_TEXT: &str =
+    "Failed to append record because it was part of a batch which had one more more invalid records";
+
+/// What a broker said of a batch it refused (Produce v8), already cut and
+/// cleaned by `broker_text`: what its receipts' messages and the log show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerTexts {
+    /// The partition's error_message.
+    pub message: Option<String>,
+    /// The records it named: (index in the batch, text), sorted by index,
+    /// the broker's order kept among equal ones (the first one counts).
+    pub record_errors: Vec<(i32, Option<String>)>,
+}
+
+impl AnswerTexts {
+    pub fn new(message: Option<String>, mut record_errors: Vec<(i32, Option<String>)>) -> Self {
+        // Stable: of two texts for one record, the first listed is kept.
+        record_errors.sort_by_key(|&(index, _)| index);
+        AnswerTexts { message, record_errors }
+    }
+
+    /// Some(text) when record `i` is named, None when not.
+    fn named(&self, i: usize) -> Option<Option<&str>> {
+        let at = self.record_errors.partition_point(|&(index, _)| i64::from(index) < i as i64);
+        match self.record_errors.get(at) {
+            Some((index, text)) if i64::from(*index) == i as i64 => Some(text.as_deref()),
+            _ => None,
         }
     }
 }
@@ -244,6 +302,77 @@ mod tests {
         assert_eq!(ds.iter().map(|d| d.read().unwrap().outcome().offset()).collect::<Vec<_>>(), [40, 41, 42]);
         assert_eq!(gauge.outstanding_messages(), 0);
         assert!(ds.iter().all(|d| d.free()));
+    }
+
+    /// A batch of `n` records, each with a receipt, failed with `code`
+    /// after `texts`: each receipt's code and message.
+    fn failed_after(n: usize, code: ErrorCode, texts: &AnswerTexts) -> Vec<(ErrorCode, Option<&'static str>)> {
+        let gauge = Arc::new(QueueGauge::default());
+        let mut r = Receipts::new(Arc::clone(&gauge));
+        let ds: Vec<_> = (0..n)
+            .map(|_| {
+                let (pending, d) = test_pending(1);
+                assert!(gauge.try_reserve(1, 100, 1000));
+                r.push(Some(pending), 1);
+                d
+            })
+            .collect();
+        r.fail_answered(code, texts);
+        assert_eq!(gauge.outstanding_messages(), 0);
+        ds.iter()
+            .map(|d| {
+                let read = d.read().unwrap();
+                assert!(d.free());
+                (read.outcome().error(), read.message())
+            })
+            .collect()
+    }
+
+    fn record_errors(errors: &[(i32, Option<&str>)]) -> AnswerTexts {
+        AnswerTexts::new(Some("batch refused".into()), errors.iter().map(|&(i, text)| (i, text.map(String::from))).collect())
+    }
+
+    const DIFFERENT: Option<&str> = Some(
+        "Local: an invalid record in the same batch caused the failure of this message too: \
+         Failed to append record because it was part of a batch which had one more more invalid records",
+    );
+
+    #[test]
+    fn without_record_errors_every_record_gets_the_partitions_text() {
+        let texts = AnswerTexts::new(Some("timestamp 5 out of range".into()), vec![]);
+        let want = (ErrorCode::INVALID_TIMESTAMP, Some("Broker: Invalid timestamp: timestamp 5 out of range"));
+        assert_eq!(failed_after(3, ErrorCode::INVALID_TIMESTAMP, &texts), [want; 3]);
+        let silent = AnswerTexts::default();
+        assert_eq!(failed_after(2, ErrorCode::INVALID_TIMESTAMP, &silent), [(ErrorCode::INVALID_TIMESTAMP, None); 2], "no text: none kept");
+    }
+
+    #[test]
+    fn one_record_error_keeps_the_partitions_code_for_that_record() {
+        let got = failed_after(3, ErrorCode::INVALID_TIMESTAMP, &record_errors(&[(1, Some("bad timestamp"))]));
+        assert_eq!(
+            got,
+            [
+                (ErrorCode::INVALID_DIFFERENT_RECORD, DIFFERENT),
+                (ErrorCode::INVALID_TIMESTAMP, Some("Broker: Invalid timestamp: bad timestamp")),
+                (ErrorCode::INVALID_DIFFERENT_RECORD, DIFFERENT),
+            ]
+        );
+    }
+
+    #[test]
+    fn several_record_errors_are_invalid_record_each_with_its_text() {
+        // Unsorted, one without a text, one past the batch's end.
+        let texts = record_errors(&[(3, None), (0, Some("bad key")), (9, Some("not here"))]);
+        let got = failed_after(4, ErrorCode::INVALID_TIMESTAMP, &texts);
+        assert_eq!(
+            got,
+            [
+                (ErrorCode::INVALID_RECORD, Some("Broker: Broker failed to validate record: bad key")),
+                (ErrorCode::INVALID_DIFFERENT_RECORD, DIFFERENT),
+                (ErrorCode::INVALID_DIFFERENT_RECORD, DIFFERENT),
+                (ErrorCode::INVALID_RECORD, None),
+            ]
+        );
     }
 
     #[test]

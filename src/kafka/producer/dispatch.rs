@@ -117,7 +117,7 @@ fn produce_version_or_fail(shared: &Shared, connection: &Connection, batches: &m
             false => ErrorCode::UNSUPPORTED_VERSION,
         };
         for batch in batches.drain(..) {
-            finish(shared, batch, Outcome::Failed(RequestFailure { code, written: false }));
+            finish(shared, batch, Outcome::Failed(RequestFailure { code, written: false }), None);
         }
     }
     version
@@ -172,7 +172,7 @@ fn prepare_produce(shared: &Shared, mut batches: Vec<Batch>) -> Option<(ProduceR
     // Expired before it could go: fail rather than send what nobody awaits.
     let (expired, mut live): (Vec<Batch>, Vec<Batch>) = batches.drain(..).partition(|b| b.expired(now));
     for batch in expired {
-        finish(shared, batch, Outcome::Failed(RequestFailure { code: ErrorCode::MSG_TIMED_OUT, written: false }));
+        finish(shared, batch, Outcome::Failed(RequestFailure { code: ErrorCode::MSG_TIMED_OUT, written: false }), None);
     }
     if live.is_empty() {
         return None;

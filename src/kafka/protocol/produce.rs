@@ -107,6 +107,20 @@ pub struct PartitionResult {
     pub base_offset: i64,
     /// -1 unless the topic uses LogAppendTime.
     pub log_append_time_ms: i64,
+    /// v8+: the records that failed the broker's validation, in the order
+    /// sent (empty on success, and before v8).
+    pub record_errors: Vec<RecordError>,
+    /// v8+: the broker's own text for `error_code`, as it sent it (the
+    /// producer cuts it before showing it).
+    pub error_message: Option<String>,
+}
+
+/// One refused record of a v8+ answer: its index in the batch and the
+/// broker's text for it, as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordError {
+    pub batch_index: i32,
+    pub message: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,14 +151,17 @@ fn decode_results(body: &[u8], version: i16) -> DecodeResult<ProduceResponse> {
             if version >= 5 {
                 d.i64()?; // log_start_offset
             }
+            let (mut record_errors, mut error_message) = (Vec::new(), None);
             if version >= 8 {
-                for _ in 0..d.array_len(6)? {
-                    d.i32()?; // batch_index
-                    d.nullable_string()?; // batch_index_error_message
+                // Bounded by the answer's size (6 bytes an item at least).
+                let count = d.array_len(6)?;
+                record_errors.reserve_exact(count);
+                for _ in 0..count {
+                    record_errors.push(RecordError { batch_index: d.i32()?, message: d.nullable_string()? });
                 }
-                d.nullable_string()?; // error_message
+                error_message = d.nullable_string()?;
             }
-            partitions.push(PartitionResult { partition, error_code, base_offset, log_append_time_ms });
+            partitions.push(PartitionResult { partition, error_code, base_offset, log_append_time_ms, record_errors, error_message });
         }
         topics.push(TopicResult { topic, partitions });
     }
@@ -203,13 +220,15 @@ mod tests {
         );
     }
 
+    /// Partition 0 stored, partition 1 refused: from v8 with two record
+    /// errors (one without a text) and the partition's message.
     fn response(version: i16) -> Vec<u8> {
         let mut body = Vec::new();
         let mut e = Encoder::new(&mut body);
         e.array_len(1);
         e.string("t");
         e.array_len(2);
-        for (p, err, offset) in [(0, 0i16, 100i64), (1, 10, -1)] {
+        for (p, err, offset) in [(0, 0i16, 100i64), (1, 87, -1)] {
             e.i32(p);
             e.i16(err);
             e.i64(offset);
@@ -218,12 +237,28 @@ mod tests {
                 e.i64(0);
             }
             if version >= 8 {
-                e.array_len(0);
-                e.nullable_string(if err != 0 { Some("too large") } else { None });
+                let record_errors: &[(i32, Option<&str>)] = if err != 0 { &[(0, Some("bad key\n")), (3, None)] } else { &[] };
+                e.array_len(record_errors.len());
+                for &(index, message) in record_errors {
+                    e.i32(index);
+                    e.nullable_string(message);
+                }
+                e.nullable_string(if err != 0 { Some("batch refused") } else { None });
             }
         }
         e.i32(250); // throttle_time_ms
         body
+    }
+
+    fn stored() -> PartitionResult {
+        PartitionResult {
+            partition: 0,
+            error_code: 0,
+            base_offset: 100,
+            log_append_time_ms: -1,
+            record_errors: vec![],
+            error_message: None,
+        }
     }
 
     #[test]
@@ -234,14 +269,31 @@ mod tests {
             let r = r.topics;
             assert_eq!(r.len(), 1);
             assert_eq!(r[0].topic, "t");
-            assert_eq!(
-                r[0].partitions,
-                vec![
-                    PartitionResult { partition: 0, error_code: 0, base_offset: 100, log_append_time_ms: -1 },
-                    PartitionResult { partition: 1, error_code: 10, base_offset: -1, log_append_time_ms: -1 },
-                ],
-                "v{version}"
-            );
+            assert_eq!(r[0].partitions[0], stored(), "v{version}");
+            assert_eq!((r[0].partitions[1].partition, r[0].partitions[1].error_code), (1, 87), "v{version}");
+        }
+    }
+
+    /// v8 keeps what the broker said, as it said it (control characters
+    /// and all: the producer cuts and cleans it).
+    #[test]
+    fn v8_keeps_the_record_errors_and_the_message() {
+        let r = decode_response(&response(8), 8).unwrap();
+        let refused = &r.topics[0].partitions[1];
+        assert_eq!(
+            refused.record_errors,
+            [RecordError { batch_index: 0, message: Some("bad key\n".into()) }, RecordError { batch_index: 3, message: None }]
+        );
+        assert_eq!(refused.error_message.as_deref(), Some("batch refused"));
+        assert_eq!(r.topics[0].partitions[0], stored(), "a stored partition has neither");
+    }
+
+    #[test]
+    fn before_v8_there_are_no_texts() {
+        for version in [3, 7] {
+            let r = decode_response(&response(version), version).unwrap();
+            let refused = &r.topics[0].partitions[1];
+            assert_eq!((refused.record_errors.len(), refused.error_message.as_deref()), (0, None), "v{version}");
         }
     }
 

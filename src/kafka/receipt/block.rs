@@ -1,6 +1,7 @@
 //! A block of receipt slots: what one receipt is in memory (20 bytes, read
 //! from one place), and what its topic's receipts in the block share (the
-//! topic, a base timestamp).
+//! topic, a base timestamp). A failed slot has no timestamp: its stamp
+//! holds the number of its message in `texts` instead (0: none).
 //!
 //! A slot's word holds its generation, who holds it (the application, by a
 //! handle; the producer, until it completes the slot) and whether it is
@@ -41,6 +42,17 @@ const GENERATION_MASK: u32 = (1 << GENERATION_BITS) - 1;
 const FAILED: i64 = -(1 << 40);
 /// A stamp that did not fit 32 bits: the timestamp is in `wide_stamps`.
 const WIDE: i32 = i32::MIN;
+
+/// What a completion writes in a slot's stamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stamp {
+    /// Delivered: the create time stays.
+    Keep,
+    /// Delivered to a LogAppendTime topic: the broker's time.
+    AppendTime(i64),
+    /// Failed: the message's number in `texts`, 0 for none.
+    Text(u32),
+}
 
 /// What a slot says about its record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +113,10 @@ pub(super) struct Fields {
     /// The partition (-1 until chosen), or for a topic refused at send
     /// the refusal's index.
     pub partition: i32,
+    /// -1 once failed.
     pub timestamp: i64,
+    /// A failed slot's message number in `texts` (0: none; 0 unless failed).
+    pub text: u32,
     /// The topic's name with a NUL after it, valid while the slot is held.
     pub topic: *const u8,
 }
@@ -113,7 +128,9 @@ struct Slot {
     /// The partition (-1 until chosen), or for a topic refused at send
     /// the refusal's index.
     partition: AtomicI32,
-    /// The timestamp as an offset from the block's base, or `WIDE`.
+    /// The timestamp as an offset from the block's base, or `WIDE`; once
+    /// failed, the message's number. (Not the partition: a reader that
+    /// finds the slot pending reads the partition, never the stamp.)
     stamp: AtomicI32,
     outcome: [AtomicU32; 2],
 }
@@ -244,11 +261,13 @@ impl Block {
 
     /// Completes slot `i` and lets go of it for `holder` (the producer, or
     /// for a receipt refused at send the lane that made it): `partition` is
-    /// written for a refusal's reason, `timestamp` for LogAppendTime. One
+    /// written for a refusal's reason, `stamp` as it says (a failure must
+    /// write its text number, 0 for none, over the create time). One
     /// atomic step marks it completed and lets go, after the fields are
     /// written. True when that frees the whole block.
-    pub(super) fn complete(&self, i: usize, holder: u32, outcome: Outcome, partition: Option<i32>, timestamp: Option<i64>) -> bool {
+    pub(super) fn complete(&self, i: usize, holder: u32, outcome: Outcome, partition: Option<i32>, stamp: Stamp) -> bool {
         debug_assert!(outcome != Outcome::Pending);
+        debug_assert_eq!(matches!(outcome, Outcome::Failed(_)), matches!(stamp, Stamp::Text(_)), "a failure, and only one, has a text");
         let slot = &self.slots[i];
         // As in `issue`: a stale reader that sees these writes sees the
         // word of the generation they belong to.
@@ -256,8 +275,11 @@ impl Block {
         if let Some(partition) = partition {
             slot.partition.store(partition, Ordering::Relaxed);
         }
-        if let Some(timestamp) = timestamp {
-            self.write_timestamp(i, timestamp);
+        match stamp {
+            Stamp::Keep => {}
+            Stamp::AppendTime(timestamp) => self.write_timestamp(i, timestamp),
+            // At most `texts::MAX_TEXTS`: never `WIDE`.
+            Stamp::Text(number) => slot.stamp.store(number as i32, Ordering::Relaxed),
         }
         slot.set_outcome(outcome);
         let before = slot.word.fetch_xor(COMPLETED | holder, Ordering::AcqRel);
@@ -289,11 +311,18 @@ impl Block {
     /// Slot `i`'s fields, if a handle of `generation` to it is valid
     /// before and after they are read.
     pub(super) fn read(&self, i: usize, generation: u32) -> Option<Fields> {
-        self.read_checked(i, generation, |outcome| Fields {
-            outcome,
-            partition: self.slots[i].partition.load(Ordering::Acquire),
-            timestamp: self.read_timestamp(i),
-            topic: self.topic.load(Ordering::Acquire),
+        self.read_checked(i, generation, |outcome| {
+            let (timestamp, text) = match outcome {
+                Outcome::Failed(_) => (-1, self.slots[i].stamp.load(Ordering::Relaxed) as u32),
+                _ => (self.read_timestamp(i), 0),
+            };
+            Fields {
+                outcome,
+                partition: self.slots[i].partition.load(Ordering::Acquire),
+                timestamp,
+                text,
+                topic: self.topic.load(Ordering::Acquire),
+            }
         })
     }
 
@@ -360,6 +389,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_slot_keeps_its_text_number_where_the_timestamp_was() {
+        let block = Block::new(|i| i as u32);
+        block.claim(&TopicLabel::new("t"), 1_700_000_000_000);
+        // A narrow stamp and a wide one, both replaced.
+        for (i, ts) in [1_700_000_000_005, i64::MAX].into_iter().enumerate() {
+            let g = block.issue(i, HELD_BY_APPLICATION | HELD_BY_PRODUCER, ts);
+            block.complete(i, HELD_BY_PRODUCER, Outcome::Failed(ErrorCode::INVALID_RECORD), None, Stamp::Text(7));
+            let f = block.read(i, g).unwrap();
+            assert_eq!((f.outcome, f.timestamp, f.text), (Outcome::Failed(ErrorCode::INVALID_RECORD), -1, 7), "slot {i}");
+        }
+        let g = block.issue(2, HELD_BY_APPLICATION | HELD_BY_PRODUCER, 1_700_000_000_009);
+        block.complete(2, HELD_BY_PRODUCER, Outcome::Delivered(3), None, Stamp::Keep);
+        assert_eq!(block.read(2, g).map(|f| (f.timestamp, f.text)), Some((1_700_000_000_009, 0)), "delivered: no text");
+    }
+
+    #[test]
     fn a_slot_is_free_only_once_both_holders_let_go() {
         let block = Block::new(|i| i as u32);
         block.claim(&TopicLabel::new("t"), 0);
@@ -369,6 +414,6 @@ mod tests {
         assert_eq!(block.release_by_application(0, g), Some(false), "the producer still holds it");
         assert_eq!(block.release_by_application(0, g), None, "a second free is refused");
         assert!(block.read(0, g).is_none());
-        assert!(block.complete(0, HELD_BY_PRODUCER, Outcome::Delivered(5), None, None), "the last holder frees the block");
+        assert!(block.complete(0, HELD_BY_PRODUCER, Outcome::Delivered(5), None, Stamp::Keep), "the last holder frees the block");
     }
 }

@@ -15,12 +15,14 @@
 //!
 //! A slot is 20 bytes, read from one place: its word (generation, holders,
 //! completed), partition, timestamp (32 bits from the block's base, wider
-//! ones aside) and outcome (the offset or the error code), written before
-//! the word says completed, so a reader that sees it completed sees the rest.
+//! ones aside; once failed, the number of its message in `texts`) and
+//! outcome (the offset or the error code), written before the word says
+//! completed, so a reader that sees it completed sees the rest.
 
 mod block;
 mod pool;
 mod shards;
+mod texts;
 
 use std::mem::ManuallyDrop;
 use std::num::NonZeroU32;
@@ -28,9 +30,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use block::{Block, Outcome};
-use block::{HELD_BY_APPLICATION, HELD_BY_PRODUCER, SLOTS};
+use block::{Stamp, HELD_BY_APPLICATION, HELD_BY_PRODUCER, SLOTS};
 pub use pool::Chunk;
 pub use shards::{notify_completed, wait_until, Wakeups};
+pub use texts::{FailureText, StoredText};
 
 use super::error::ErrorCode;
 use super::topic_name::{InvalidTopic, TopicLabel};
@@ -162,6 +165,20 @@ impl Receipt {
         }
     }
 
+    /// A failure's message with the broker's text after the code's
+    /// ("<code's message>: <text>"), with a NUL after it; None without a
+    /// text (the code's message says it all). Valid while the library is
+    /// loaded.
+    pub fn message_with_nul(&self) -> Option<&'static str> {
+        texts::with_nul(self.fields.text)
+    }
+
+    /// `message_with_nul` without its NUL.
+    #[cfg(test)]
+    pub fn message(&self) -> Option<&'static str> {
+        self.message_with_nul().map(|m| &m[..m.len() - 1])
+    }
+
     /// The record's topic as the application named it, with a NUL after
     /// it: valid until the handle is freed. Null only for a slot read while
     /// its block was being recycled, which a valid handle never is.
@@ -192,21 +209,23 @@ impl Pending {
     /// topic uses LogAppendTime. Wakes no one: collect `wakeups` and call
     /// `notify_completed` once for the batch.
     pub fn deliver(self, offset: i64, log_append_time: Option<i64>, wakeups: &mut Wakeups) {
-        self.finish(Outcome::Delivered(offset), None, log_append_time, wakeups);
+        self.finish(Outcome::Delivered(offset), log_append_time.map_or(Stamp::Keep, Stamp::AppendTime), wakeups);
     }
 
-    /// Records failure; wakes no one (see `deliver`).
-    pub fn fail(self, code: ErrorCode, wakeups: &mut Wakeups) {
+    /// Records failure, with the broker's text if it gave one
+    /// (`FailureText::intern`, made with the same code); wakes no one (see
+    /// `deliver`).
+    pub fn fail(self, code: ErrorCode, text: Option<FailureText>, wakeups: &mut Wakeups) {
         debug_assert!(!code.is_ok());
-        self.finish(Outcome::Failed(code), None, None, wakeups);
+        self.finish(Outcome::Failed(code), Stamp::Text(text.map_or(0, FailureText::number)), wakeups);
     }
 
-    fn finish(self, outcome: Outcome, partition: Option<i32>, timestamp: Option<i64>, wakeups: &mut Wakeups) {
+    fn finish(self, outcome: Outcome, stamp: Stamp, wakeups: &mut Wakeups) {
         let this = ManuallyDrop::new(self);
         let slot = this.slot();
         wakeups.add(slot);
         if let Some((block, i)) = locate(slot) {
-            if block.complete(i, HELD_BY_PRODUCER, outcome, partition, timestamp) {
+            if block.complete(i, HELD_BY_PRODUCER, outcome, None, stamp) {
                 pool::recycle(slot >> SLOT_INDEX_BITS, block);
             }
         }
@@ -217,7 +236,7 @@ impl Drop for Pending {
     fn drop(&mut self) {
         let this = Pending(self.0);
         let mut wakeups = Wakeups::default();
-        this.finish(Outcome::Failed(ErrorCode::DESTROY), None, None, &mut wakeups);
+        this.finish(Outcome::Failed(ErrorCode::DESTROY), Stamp::Text(0), &mut wakeups);
         notify_completed(wakeups);
     }
 }
@@ -252,7 +271,7 @@ impl Lane {
         let (block, i) = locate(slot)?;
         let reason = reason.map(|r| r.index() as i32);
         // The lane still holds the block: completing cannot free it.
-        block.complete(i, HELD_BY_PRODUCER, Outcome::Failed(code), reason, None);
+        block.complete(i, HELD_BY_PRODUCER, Outcome::Failed(code), reason, Stamp::Text(0));
         Some(Handle::new(slot, generation))
     }
 
@@ -303,12 +322,23 @@ pub fn refused(topic: &str, code: ErrorCode, reason: Option<InvalidTopic>) -> Op
     lane.as_mut()?.issue_refused(code, reason)
 }
 
+/// The memory `unload` hands back, for the caller to free.
+#[derive(Default)]
+pub struct Unloaded {
+    pub chunks: Vec<Chunk>,
+    pub texts: Vec<StoredText>,
+}
+
 /// For the library's unload (dlclose): when no receipt is held by anyone,
-/// every later receipt is refused and the table's memory is handed back
-/// for the caller to free; else nothing is returned and nothing changes.
-pub fn unload() -> Vec<Chunk> {
+/// every later receipt is refused and the table's memory, and the failed
+/// receipts' messages, are handed back for the caller to free; else
+/// nothing is returned and nothing changes.
+pub fn unload() -> Unloaded {
     drop(REFUSALS.locked().take());
-    pool::unload()
+    match pool::unload() {
+        Some(chunks) => Unloaded { chunks, texts: texts::unload() },
+        None => Unloaded::default(),
+    }
 }
 
 /// A pending receipt of topic "t", for tests: the producer's part and the

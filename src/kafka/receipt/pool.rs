@@ -103,15 +103,15 @@ impl Chunk {
 
 /// For the library's unload: when no block is claimed (no receipt is held
 /// by anyone), refuses every later claim and returns the chunks, for the
-/// caller to free; else returns nothing and leaves everything as it is.
-pub(super) fn unload() -> Vec<Chunk> {
+/// caller to free; else returns None and leaves everything as it is.
+pub(super) fn unload() -> Option<Vec<Chunk>> {
     let mut pool = pool();
     if pool.claimed > 0 || pool.unloaded {
-        return Vec::new();
+        return None;
     }
     pool.unloaded = true;
     // The free list's own buffer goes too (std::mem::take leaves none).
     drop(std::mem::take(&mut pool.free));
     let chunks = pool.made.div_ceil(CHUNK_BLOCKS as u32) as usize;
-    CHUNKS[..chunks].iter().filter_map(|c| c.get().map(|&blocks| Chunk(blocks))).collect()
+    Some(CHUNKS[..chunks].iter().filter_map(|c| c.get().map(|&blocks| Chunk(blocks))).collect())
 }

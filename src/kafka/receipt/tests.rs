@@ -74,7 +74,7 @@ fn receipts_read_what_their_records_got() {
     );
     a.deliver(100, None, &mut wakeups);
     b.deliver(-1, Some(1_700_000_009_999), &mut wakeups);
-    c.fail(ErrorCode::MSG_TIMED_OUT, &mut wakeups);
+    c.fail(ErrorCode::MSG_TIMED_OUT, None, &mut wakeups);
     let (ra, rb, rc) = (ha.read().unwrap(), hb.read().unwrap(), hc.read().unwrap());
     assert_eq!((ra.outcome().succeeded(), ra.partition(), ra.outcome().offset(), ra.timestamp()), (true, 3, 100, 1_700_000_000_001));
     assert_eq!((rb.outcome().succeeded(), rb.partition(), rb.outcome().offset(), rb.timestamp()), (true, 4, -1, 1_700_000_009_999));
