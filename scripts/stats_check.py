@@ -10,9 +10,13 @@ flush has been read. Checks on that last snapshot: txmsgs is 10,000, the partiti
 txmsgs add up to 10,000, msg_cnt is 0; on every snapshot read: each broker's rtt window
 has min <= avg <= max, and at least one has cnt > 0; the snapshot-length contract
 (snprintf's) holds. Then librdkafka itself (confluent_kafka.Producer, with a stats_cb)
-sends the same workload, and every key path of ablkafka's snapshot must exist in
-librdkafka's with the same JSON type (names of brokers, topics and partitions
-compared as "*"). Ends with "N passed, N failed". Needs the venv's confluent_kafka.
+sends the same workload, and the two snapshots must have the same key paths with the
+same JSON types (names of brokers, topics, partitions and toppars compared as "*"),
+except the paths in LEFT_OUT, each with its reason (the README's Statistics section
+says the same); a path left out that is not listed, or listed and not left out,
+fails. The counters of the workload must agree with librdkafka's: txmsgs,
+txmsg_bytes and the partitions' txmsgs and msgs exactly; requests by type (req) as
+CHECK_REQUESTS says. Ends with "N passed, N failed". Needs the venv's confluent_kafka.
 """
 
 import ctypes
@@ -26,6 +30,34 @@ from tally import check, summary
 
 RECORDS = 10_000
 INTERVAL_MS = 100
+
+# librdkafka's key paths ours has not, and why (README, Statistics: the same list).
+_LATENCY = ("min", "max", "avg", "sum", "cnt", "stddev", "p50", "p75", "p90", "p95", "p99", "p99_99",
+            "outofrange", "hdrsize")
+LEFT_OUT = {
+    "brokers.*.wakeups": "librdkafka's broker thread's wake-ups; tasks on a runtime here, no such thread",
+    "brokers.*.outbuf_msg_cnt": "the wire holds framed bytes; how many records a request carries is not kept beside it",
+    "brokers.*.waitresp_msg_cnt": "as outbuf_msg_cnt: requests awaiting answers keep no record count",
+    "topics.*.partitions.*.leader_epoch": "metadata's leader epoch is read past, not kept (the producer does not use it)",
+    **{f"brokers.*.int_latency{'.' + k if k else ''}": "each record's wait from send to its request: librdkafka "
+       "measures it per record; per record is what the counters here never do" for k in ("",) + _LATENCY},
+    **{f"brokers.*.outbuf_latency{'.' + k if k else ''}": "a request's wait in the output buffer: the wire does not "
+       "note when a queued frame's last byte is written" for k in ("",) + _LATENCY},
+}
+
+# What the request counts (req) of the workload must satisfy. Exact where the work
+# decides the value; how many Produce requests carry the records depends on linger
+# and timing, so only a range is asserted there.
+CHECK_REQUESTS = """
+  per broker, both: the req values add up to tx (every request counted once, by type);
+  per broker, both: ApiVersion == connects (one ApiVersions per connection: tansu
+    takes the first version asked);
+  per broker, both: 0 for the types this workload never sends (no SASL, no
+    idempotence, no transactions, no ListOffsets), and no Fetch key (a producer's);
+  the broker metadata named, both: 1 <= Produce <= the records;
+  ours: no Produce to the bootstrap entry (source "configured"; librdkafka drops
+    its bootstrap entry once metadata names the brokers), Metadata >= 1 in all.
+"""
 
 
 def statistics(lib, producer):
@@ -124,11 +156,11 @@ def librdkafkas(broker, topic):
 
 
 def paths(value, prefix=""):
-    """{path: JSON type} for every key under value; names of brokers, topics and
-    partitions become "*"."""
+    """{path: JSON type} for every key under value; names of brokers, topics,
+    partitions and toppars become "*"."""
     out = {}
     for key, inner in value.items():
-        wild = prefix.endswith(("brokers", "topics", "partitions"))
+        wild = prefix.endswith(("brokers", "topics", "partitions", "toppars"))
         path = f"{prefix}.{'*' if wild else key}" if prefix else key
         out[path] = type(inner).__name__
         if isinstance(inner, dict):
@@ -177,10 +209,48 @@ def main():
     check(not missing, f"every key path of ours is librdkafka's ({len(mine)} paths): missing there {missing}")
     wrong = sorted(f"{p}: {t} vs {reference[p]}" for p, t in mine.items() if p in reference and reference[p] != t)
     check(not wrong, f"with the same JSON types: {wrong}")
-    left_out = sorted(p for p in reference if p not in mine)
-    print(f"    librdkafka's paths left out ({len(left_out)}): {', '.join(left_out)}")
+    left_out = {p for p in reference if p not in mine}
+    unexplained = sorted(left_out - set(LEFT_OUT))
+    check(not unexplained, f"every path of librdkafka's is ours or in LEFT_OUT: unexplained {unexplained}")
+    stale = sorted(set(LEFT_OUT) - left_out)
+    check(not stale, f"LEFT_OUT lists only paths left out: stale {stale}")
+    for path in sorted(left_out & set(LEFT_OUT)):
+        if not path.startswith(("brokers.*.int_latency.", "brokers.*.outbuf_latency.")):
+            print(f"    left out: {path}: {LEFT_OUT[path]}")
+    agree(last, theirs, topic)
     sys.exit(summary())
 
+
+def agree(ours_, theirs, topic):
+    """The workload's counters against librdkafka's (CHECK_REQUESTS). A field
+    missing counts as a failed check, not an error."""
+    for key in ("txmsgs", "txmsg_bytes", "rxmsgs", "rxmsg_bytes"):
+        check(key in ours_ and ours_[key] == theirs[key], f"{key}: ours {ours_.get(key)}, librdkafka's {theirs[key]}")
+    never = ("FindCoordinator", "InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn",
+             "TxnOffsetCommit", "SaslHandshake", "SaslAuthenticate", "ListOffsets")
+    for name, snap in (("ours", ours_), ("librdkafka's", theirs)):
+        parts = snap["topics"][topic]["partitions"]
+        real = [v for p, v in parts.items() if p != "-1"]
+        txmsgs, msgs = sum(v["txmsgs"] for v in real), sum(v.get("msgs", 0) for v in real)
+        check(txmsgs == RECORDS and msgs == RECORDS, f"{name}: the partitions' txmsgs {txmsgs} and msgs {msgs} each add up to {RECORDS}")
+        check(all(v.get("msgs_inflight") == 0 and v["msgq_cnt"] == 0 for v in parts.values()),
+              f"{name}: nothing in flight (msgs_inflight) or queued after the flush")
+        for b in snap["brokers"].values():
+            req = b.get("req", {})
+            check(sum(req.values()) == b["tx"], f"{name} {b['name']}: req adds up to tx {b['tx']} ({req})")
+            check(req.get("ApiVersion") == b["connects"], f"{name} {b['name']}: ApiVersion {req.get('ApiVersion')} == connects {b['connects']}")
+            check(all(req.get(k) == 0 for k in never), f"{name} {b['name']}: 0 for {', '.join(never)}")
+            check("Fetch" not in req, f"{name} {b['name']}: Fetch not listed (a producer's)")
+        led = [b for b in snap["brokers"].values() if b["nodeid"] >= 0]
+        produce = sum(b.get("req", {}).get("Produce", 0) for b in led)
+        check(1 <= produce <= RECORDS, f"{name}: Produce {produce} in 1..{RECORDS}")
+        check(all(set(b.get("toppars", {})) == {f"{topic}-{p}" for p in "012"} for b in led),
+              f"{name}: the broker leads {topic}-0..2 (toppars)")
+    bootstrap = [b for b in ours_["brokers"].values() if b["nodeid"] < 0]
+    check(all(b.get("req", {}).get("Produce") == 0 and b.get("source") == "configured" for b in bootstrap),
+          "ours: no Produce to the bootstrap entry, whose source is configured")
+    metadata = sum(b.get("req", {}).get("Metadata", 0) for b in ours_["brokers"].values())
+    check(metadata >= 1, f"ours: Metadata {metadata} >= 1 (the partition count was learned)")
 
 if __name__ == "__main__":
     main()

@@ -272,6 +272,7 @@ impl Connection {
         }
         self.buffers.give(frame);
         sent.map_err(|(failure, _)| failure)?;
+        self.wire.counters().sent_request(R::API_KEY);
         Ok(correlation_id)
     }
 

@@ -124,6 +124,9 @@ pub struct Batch {
     pub written_under: Option<(ProducerIdentity, u32)>,
     /// Produce attempts that failed and were retried.
     pub retries: u32,
+    /// Its last record's place among the records its partition took
+    /// (librdkafka's msgid, from 1), set when it is sealed.
+    pub last_msgid: u64,
 }
 
 /// What a Produce request carries of a batch: its header (stamped with
@@ -169,6 +172,7 @@ impl Batch {
             stamp_generation: 0,
             written_under: None,
             retries: 0,
+            last_msgid: 0,
         }
     }
 

@@ -15,7 +15,9 @@ pub(super) struct PartitionQueue {
     pub(super) leader: i32,
     pub(super) open: Option<Batch>,
     pub(super) ready: VecDeque<Batch>,
-    pub(super) in_flight: bool,
+    /// Records of the batch in flight, 0 when none is (librdkafka's
+    /// `msgs_inflight`; one batch at a time keeps the partition's order).
+    pub(super) in_flight: usize,
     pub(super) not_before: Option<Instant>,
     /// The idempotent producer's next sequence number for this partition.
     pub(super) next_sequence: i32,
@@ -23,6 +25,14 @@ pub(super) struct PartitionQueue {
     pub(super) in_transaction: bool,
     /// Bytes of the last batch that filled up, to size the next one's buffer.
     pub(super) last_batch_len: usize,
+    /// Records in the batches sealed so far (librdkafka's `msgs` is these
+    /// and the open batch's; counted per batch).
+    pub(super) sealed_records: u64,
+    /// The sequence after the last batch acknowledged under the current
+    /// producer id, and the highest msgid acknowledged (librdkafka's
+    /// `next_ack_seq`, `acked_msgid`; idempotence only).
+    pub(super) next_ack_seq: i32,
+    pub(super) acked_msgid: u64,
 }
 
 impl PartitionQueue {
@@ -40,8 +50,10 @@ impl PartitionQueue {
     /// Closes the open batch to more records: it waits in the ready queue,
     /// and its size sizes the next batch's buffer.
     pub(super) fn seal_open(&mut self) {
-        if let Some(batch) = self.open.take() {
+        if let Some(mut batch) = self.open.take() {
             self.last_batch_len = batch.records.encoded_len();
+            self.sealed_records += batch.records.count() as u64;
+            batch.last_msgid = self.sealed_records;
             self.ready.push_back(batch);
         }
     }

@@ -10,7 +10,7 @@ use crate::kafka::lock::Locked;
 use crate::kafka::producer::shared::Shared;
 use crate::kafka::stats::json::Json;
 use crate::kafka::stats::window::Window;
-use crate::kafka::stats::{micros, monotonic_us};
+use crate::kafka::stats::{micros, monotonic_us, REQUEST_NAMES};
 
 /// When the sender builds the next snapshot.
 pub(in crate::kafka::producer) struct Timer {
@@ -56,6 +56,9 @@ fn snapshot(shared: &Shared) -> String {
     // 0 for no limit (queue.buffering.max.messages=0).
     json.count("msg_max", if config.queue_max_messages == usize::MAX { 0 } else { config.queue_max_messages as u64 });
     json.count("msg_size_max", config.queue_max_bytes as u64);
+    // librdkafka's legacy simple consumers: a producer has none.
+    json.int("simple_cnt", 0);
+    json.count("metadata_cache_cnt", topics.iter().filter(|t| t.metadata_known).count() as u64);
     let totals: Vec<_> = brokers.iter().map(|b| b.counters.totals()).collect();
     json.count("tx", totals.iter().map(|t| t.tx).sum());
     json.count("tx_bytes", totals.iter().map(|t| t.txbytes).sum());
@@ -64,6 +67,9 @@ fn snapshot(shared: &Shared) -> String {
     let mut delivered = shared.stats.delivered();
     json.count("txmsgs", delivered.txmsgs);
     json.count("txmsg_bytes", delivered.txmsg_bytes);
+    // Consumed messages: a producer consumes none.
+    json.int("rxmsgs", 0);
+    json.int("rxmsg_bytes", 0);
 
     json.open("brokers");
     let clock = monotonic_us();
@@ -72,6 +78,7 @@ fn snapshot(shared: &Shared) -> String {
         json.str("name", &broker.name);
         json.int("nodeid", broker.nodeid.into());
         json.str("nodename", &broker.nodename);
+        json.str("source", if broker.nodeid < 0 { "configured" } else { "learned" });
         json.str("state", broker.state);
         let since = if t.connects == 0 { shared.stats.started_us() } else { t.state_since };
         json.count("stateage", clock.saturating_sub(since));
@@ -81,13 +88,40 @@ fn snapshot(shared: &Shared) -> String {
         json.count("txbytes", t.txbytes);
         json.count("txerrs", t.txerrs);
         json.count("txretries", t.txretries);
+        // As librdkafka: -1 unless up and used on this connection.
+        let idle = |at: u64| if broker.state == "UP" && at > 0 { clock.saturating_sub(at) as i64 } else { -1 };
+        json.int("txidle", idle(t.last_sent));
         json.count("req_timeouts", t.req_timeouts);
         json.count("rx", t.rx);
         json.count("rxbytes", t.rxbytes);
+        json.count("rxerrs", t.rxerrs);
+        json.count("rxcorriderrs", t.rxcorriderrs);
+        // Partial message sets in Fetch answers, and decompression buffers
+        // grown for them: a producer fetches nothing. librdkafka never
+        // counts buf_grow at all.
+        json.int("rxpartial", 0);
+        json.int("rxidle", idle(t.last_received));
+        json.int("zbuf_grow", 0);
+        json.int("buf_grow", 0);
         json.count("connects", t.connects);
         json.count("disconnects", t.disconnects);
         broker.counters.roll_rtt().write(&mut json, "rtt");
         broker.counters.roll_throttle().write(&mut json, "throttle");
+        json.open("req");
+        for (api_key, name) in REQUEST_NAMES {
+            json.count(name, broker.counters.requests(api_key));
+        }
+        json.close();
+        json.open("toppars");
+        for topic in &topics {
+            for p in topic.partitions.iter().filter(|p| p.leader == broker.nodeid && p.partition >= 0) {
+                json.open(&format!("{}-{}", topic.topic, p.partition));
+                json.str("topic", &topic.topic);
+                json.int("partition", p.partition.into());
+                json.close();
+            }
+        }
+        json.close();
         json.close();
     }
     json.close();
@@ -123,10 +157,29 @@ fn snapshot(shared: &Shared) -> String {
             json.int("partition", number.into());
             json.int("broker", leader.into());
             json.int("leader", leader.into());
+            // A consumer's assignment flags: a producer's partitions are
+            // neither desired nor, once in metadata, unknown (librdkafka's).
+            json.bool("desired", false);
+            json.bool("unknown", false);
             json.count("msgq_cnt", queue.map_or(0, |q| q.msgq_cnt) as u64);
             json.count("msgq_bytes", queue.map_or(0, |q| q.msgq_bytes) as u64);
+            // librdkafka writes 0 here always: its broker thread's queue.
+            json.int("xmit_msgq_cnt", 0);
+            json.int("xmit_msgq_bytes", 0);
+            consumer_fields(&mut json);
             json.count("txmsgs", txmsgs);
             json.count("txbytes", txbytes);
+            json.int("rxmsgs", 0);
+            json.int("rxbytes", 0);
+            json.count("msgs", queue.map_or(0, |q| q.msgs));
+            json.int("rx_ver_drops", 0);
+            json.count("msgs_inflight", queue.map_or(0, |q| q.msgs_inflight) as u64);
+            let next_ack_seq = queue.map_or(0, |q| q.next_ack_seq);
+            json.int("next_ack_seq", next_ack_seq.into());
+            // Diverges from next_ack_seq only while librdkafka waits for an
+            // error it expects; this producer never proceeds past one.
+            json.int("next_err_seq", next_ack_seq.into());
+            json.count("acked_msgid", queue.map_or(0, |q| q.acked_msgid));
             json.close();
         }
         json.close();
@@ -135,6 +188,30 @@ fn snapshot(shared: &Shared) -> String {
     json.close();
     drop(delivered);
     json.finish()
+}
+
+/// librdkafka's consumer fields of a partition, as it writes them for a
+/// producer: no fetch, no offsets (-1001, its OFFSET_INVALID), no lag.
+fn consumer_fields(json: &mut Json) {
+    const INVALID: i64 = -1001;
+    json.int("fetchq_cnt", 0);
+    json.int("fetchq_size", 0);
+    json.str("fetch_state", "none");
+    json.int("query_offset", INVALID);
+    json.int("next_offset", 0);
+    json.int("app_offset", INVALID);
+    json.int("stored_offset", INVALID);
+    json.int("stored_leader_epoch", -1);
+    // Both spellings, as librdkafka writes them.
+    json.int("commited_offset", INVALID);
+    json.int("committed_offset", INVALID);
+    json.int("committed_leader_epoch", -1);
+    json.int("eof_offset", INVALID);
+    json.int("lo_offset", INVALID);
+    json.int("hi_offset", INVALID);
+    json.int("ls_offset", INVALID);
+    json.int("consumer_lag", -1);
+    json.int("consumer_lag_stored", -1);
 }
 
 impl Statistics {
