@@ -38,7 +38,6 @@ LEFT_OUT = {
     "brokers.*.wakeups": "librdkafka's broker thread's wake-ups; tasks on a runtime here, no such thread",
     "brokers.*.outbuf_msg_cnt": "the wire holds framed bytes; how many records a request carries is not kept beside it",
     "brokers.*.waitresp_msg_cnt": "as outbuf_msg_cnt: requests awaiting answers keep no record count",
-    "topics.*.partitions.*.leader_epoch": "metadata's leader epoch is read past, not kept (the producer does not use it)",
     **{f"brokers.*.int_latency{'.' + k if k else ''}": "each record's wait from send to its request: librdkafka "
        "measures it per record; per record is what the counters here never do" for k in ("",) + _LATENCY},
     **{f"brokers.*.outbuf_latency{'.' + k if k else ''}": "a request's wait in the output buffer: the wire does not "
@@ -246,6 +245,8 @@ def agree(ours_, theirs, topic):
         check(1 <= produce <= RECORDS, f"{name}: Produce {produce} in 1..{RECORDS}")
         check(all(set(b.get("toppars", {})) == {f"{topic}-{p}" for p in "012"} for b in led),
               f"{name}: the broker leads {topic}-0..2 (toppars)")
+    epochs = [[s["topics"][topic]["partitions"][p].get("leader_epoch") for p in "012"] for s in (ours_, theirs)]
+    check(epochs[0] == epochs[1], f"leader_epoch of partitions 0..2: ours {epochs[0]}, librdkafka's {epochs[1]}")
     bootstrap = [b for b in ours_["brokers"].values() if b["nodeid"] < 0]
     check(all(b.get("req", {}).get("Produce") == 0 and b.get("source") == "configured" for b in bootstrap),
           "ours: no Produce to the bootstrap entry, whose source is configured")

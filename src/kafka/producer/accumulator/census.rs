@@ -26,6 +26,7 @@ pub struct PartitionCensus {
     pub partition: i32,
     /// Broker id of the leader, -1 when unknown.
     pub leader: i32,
+    pub leader_epoch: i32,
     /// Records queued and not yet sent (open and sealed batches, retries
     /// waiting), and their key + value + header bytes.
     pub msgq_cnt: usize,
@@ -57,6 +58,7 @@ impl Accumulator {
                         PartitionCensus {
                             partition: i as i32,
                             leader: p.leader,
+                            leader_epoch: p.leader_epoch,
                             msgq_cnt,
                             msgq_bytes,
                             msgs_inflight: p.in_flight,
@@ -70,6 +72,7 @@ impl Accumulator {
                 partitions.push(PartitionCensus {
                     partition: -1,
                     leader: -1,
+                    leader_epoch: -1,
                     msgq_cnt: t.waiting.len(),
                     msgq_bytes: waiting_bytes,
                     msgs_inflight: 0,

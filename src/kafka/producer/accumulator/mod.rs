@@ -220,7 +220,7 @@ impl Accumulator {
         queue.unknown_since = None;
         queue.metadata_at = Some(now);
         if queue.partitions.len() < layout.leaders.len() {
-            queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, ..Default::default() });
+            queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, leader_epoch: -1, ..Default::default() });
         }
         for &(partition, leader) in layout.leaders {
             if let Some(p) = usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i)) {
@@ -365,6 +365,15 @@ impl Accumulator {
     pub fn put_back(&mut self, batches: Vec<Batch>, not_before: Instant) {
         for batch in batches {
             self.retry(batch, not_before);
+        }
+    }
+
+    /// Metadata's leader epochs for `topic`'s partitions, (partition, epoch).
+    pub fn set_leader_epochs(&mut self, topic: &str, epochs: impl Iterator<Item = (i32, i32)>) {
+        for (partition, epoch) in epochs {
+            if let Some(p) = self.partition_mut(topic, partition) {
+                p.leader_epoch = epoch;
+            }
         }
     }
 

@@ -13,6 +13,8 @@ use crate::kafka::protocol::record_batch::{MAX_RECORD_OVERHEAD, RECORD_BATCH_OVE
 pub(super) struct PartitionQueue {
     /// Broker id of the leader, -1 when unknown.
     pub(super) leader: i32,
+    /// Metadata's leader epoch, -1 when unknown (statistics only).
+    pub(super) leader_epoch: i32,
     pub(super) open: Option<Batch>,
     pub(super) ready: VecDeque<Batch>,
     /// Records of the batch in flight, 0 when none is (librdkafka's

@@ -167,6 +167,7 @@ fn snapshot(shared: &Shared) -> String {
             json.int("xmit_msgq_cnt", 0);
             json.int("xmit_msgq_bytes", 0);
             consumer_fields(&mut json);
+            json.int("leader_epoch", queue.map_or(-1, |q| q.leader_epoch).into());
             json.count("txmsgs", txmsgs);
             json.count("txbytes", txbytes);
             json.int("rxmsgs", 0);
