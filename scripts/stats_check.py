@@ -16,7 +16,10 @@ except the paths in LEFT_OUT, each with its reason (the README's Statistics sect
 says the same); a path left out that is not listed, or listed and not left out,
 fails. The counters of the workload must agree with librdkafka's: txmsgs,
 txmsg_bytes and the partitions' txmsgs and msgs exactly; requests by type (req) as
-CHECK_REQUESTS says. Ends with "N passed, N failed". Needs the venv's confluent_kafka.
+CHECK_REQUESTS says. Then both again as idempotent producers: the same path check
+(eos included), eos's states and epoch_cnt 1, one InitProducerId, and each
+partition's txmsgs, msgs, next_ack_seq, next_err_seq and acked_msgid equal. Ends
+with "N passed, N failed". Needs the venv's confluent_kafka.
 """
 
 import ctypes
@@ -89,10 +92,10 @@ def records():
     return [(b"k%d" % i, b"v%d" % i) for i in range(RECORDS)]
 
 
-def ours(lib, broker, topic):
-    """Sends the workload; returns every distinct snapshot read, oldest first, and the
-    first one built after the flush returned."""
-    producer = build(lib, {"bootstrap.servers": broker, "statistics.interval.ms": str(INTERVAL_MS)})
+def ours(lib, broker, topic, extra=None):
+    """Sends the workload (with the `extra` options); returns every distinct snapshot
+    read, oldest first, and the first one built after the flush returned."""
+    producer = build(lib, {"bootstrap.servers": broker, "statistics.interval.ms": str(INTERVAL_MS), **(extra or {})})
     check(lib.producer_statistics(producer, None, 0) == 0, "no snapshot before the first interval")
     check(lib.producer_statistics(None, None, 0) == 0, "NULL producer: 0")
     seen, stop = {}, threading.Event()
@@ -132,12 +135,12 @@ def ours(lib, broker, topic):
     return snapshots, flushed
 
 
-def librdkafkas(broker, topic):
+def librdkafkas(broker, topic, extra=None):
     from confluent_kafka import Producer
 
     snapshots = []
     producer = Producer({"bootstrap.servers": broker, "statistics.interval.ms": INTERVAL_MS,
-                         "stats_cb": snapshots.append})
+                         "stats_cb": snapshots.append, **(extra or {})})
     for key, value in records():
         while True:
             try:
@@ -203,21 +206,56 @@ def main():
     if not check(theirs is not None, "librdkafka emitted statistics"):
         sys.exit(summary())
     check(theirs["txmsgs"] == RECORDS, f"librdkafka's txmsgs {theirs['txmsgs']} == {RECORDS} (the same workload)")
+    same_paths(last, theirs, "")
+    agree(last, theirs, topic)
+
+    # Again as idempotent producers, both: eos and the sequence fields.
+    _, last = ours(lib, broker, topic, IDEMPOTENT)
+    theirs = librdkafkas(broker, topic, IDEMPOTENT)
+    if not check(last is not None and theirs is not None, "idempotent: a snapshot after the flush from each"):
+        sys.exit(summary())
+    same_paths(last, theirs, "idempotent: ")
+    agree_idempotent(last, theirs, topic)
+    sys.exit(summary())
+
+
+IDEMPOTENT = {"enable.idempotence": "true"}
+
+
+def same_paths(last, theirs, label):
+    """Key paths and JSON types against librdkafka's, LEFT_OUT aside."""
     mine, reference = paths(last), paths(theirs)
     missing = sorted(p for p in mine if p not in reference)
-    check(not missing, f"every key path of ours is librdkafka's ({len(mine)} paths): missing there {missing}")
+    check(not missing, f"{label}every key path of ours is librdkafka's ({len(mine)} paths): missing there {missing}")
     wrong = sorted(f"{p}: {t} vs {reference[p]}" for p, t in mine.items() if p in reference and reference[p] != t)
-    check(not wrong, f"with the same JSON types: {wrong}")
+    check(not wrong, f"{label}with the same JSON types: {wrong}")
     left_out = {p for p in reference if p not in mine}
     unexplained = sorted(left_out - set(LEFT_OUT))
-    check(not unexplained, f"every path of librdkafka's is ours or in LEFT_OUT: unexplained {unexplained}")
+    check(not unexplained, f"{label}every path of librdkafka's is ours or in LEFT_OUT: unexplained {unexplained}")
     stale = sorted(set(LEFT_OUT) - left_out)
-    check(not stale, f"LEFT_OUT lists only paths left out: stale {stale}")
-    for path in sorted(left_out & set(LEFT_OUT)):
-        if not path.startswith(("brokers.*.int_latency.", "brokers.*.outbuf_latency.")):
-            print(f"    left out: {path}: {LEFT_OUT[path]}")
-    agree(last, theirs, topic)
-    sys.exit(summary())
+    check(not stale, f"{label}LEFT_OUT lists only paths left out: stale {stale}")
+    if not label:
+        for path in sorted(left_out & set(LEFT_OUT)):
+            if not path.startswith(("brokers.*.int_latency.", "brokers.*.outbuf_latency.")):
+                print(f"    left out: {path}: {LEFT_OUT[path]}")
+
+
+def agree_idempotent(ours_, theirs, topic):
+    """One producer id each, every record acknowledged: the sequence fields are the
+    partitions' record counts, in both."""
+    for name, snap in (("ours", ours_), ("librdkafka's", theirs)):
+        eos = snap.get("eos", {})
+        check(eos.get("idemp_state") == "Assigned" and eos.get("txn_state") == "Init" and eos.get("txn_may_enq") is False,
+              f"{name}: eos idemp_state Assigned, txn_state Init, txn_may_enq false ({eos})")
+        check(eos.get("producer_id", -1) >= 0 and eos.get("producer_epoch", -1) >= 0 and eos.get("epoch_cnt") == 1,
+              f"{name}: one producer id taken (epoch_cnt 1)")
+        init = sum(b.get("req", {}).get("InitProducerId", 0) for b in snap["brokers"].values())
+        check(init == 1, f"{name}: InitProducerId {init} == 1")
+        for p in "012":
+            v = snap["topics"][topic]["partitions"][p]
+            fields = {k: v.get(k) for k in ("txmsgs", "msgs", "next_ack_seq", "next_err_seq", "acked_msgid")}
+            check(len(set(fields.values())) == 1 and v["txmsgs"] > 0, f"{name} partition {p}: {fields} all equal")
+    check(ours_["txmsgs"] == theirs["txmsgs"] == RECORDS, f"idempotent: txmsgs {ours_['txmsgs']}, librdkafka's {theirs['txmsgs']}")
 
 
 def agree(ours_, theirs, topic):

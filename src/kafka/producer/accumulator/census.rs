@@ -7,6 +7,7 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use super::Accumulator;
+use crate::kafka::producer::idempotence::IdentityCensus;
 
 /// One topic, as a snapshot shows it.
 pub struct TopicCensus {
@@ -42,6 +43,11 @@ pub struct PartitionCensus {
 }
 
 impl Accumulator {
+    /// The idempotent producer's id, as statistics' `eos` shows it.
+    pub fn identity_census(&self) -> IdentityCensus {
+        self.identity.census()
+    }
+
     pub fn census(&self, now: Instant) -> Vec<TopicCensus> {
         let ms = |since: Instant| now.saturating_duration_since(since).as_millis() as u64;
         self.topics

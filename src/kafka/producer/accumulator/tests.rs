@@ -466,6 +466,9 @@ fn census_counts_records_taken_in_flight_and_acknowledged_per_batch() {
     assert_eq!(partition(&acc, 0), (5, 0, 5, 5));
     acc.set_producer(Some((8, 0)));
     assert_eq!(partition(&acc, 0), (5, 0, 0, 5), "a new producer id restarts the sequences, not the msgids");
+    let identity = acc.identity_census();
+    assert_eq!((identity.current, identity.taken), (Some((8, 0)), 2), "eos: the id and the ids taken (epoch_cnt)");
+    assert!(identity.changed_at.is_some());
     let epoch = |acc: &Accumulator| acc.census(now)[0].partitions[0].leader_epoch;
     assert_eq!(epoch(&acc), -1, "unknown until metadata gives it");
     acc.set_leader_epochs("t", [(0, 7), (9, 1)].into_iter());

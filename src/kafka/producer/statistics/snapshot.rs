@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::{Statistics, TopicDelivered};
+use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
 use crate::kafka::producer::shared::Shared;
 use crate::kafka::stats::json::Json;
@@ -188,7 +189,44 @@ fn snapshot(shared: &Shared) -> String {
     }
     json.close();
     drop(delivered);
+    if config.idempotence {
+        eos(&mut json, shared, now);
+    }
     json.finish()
+}
+
+/// librdkafka's `eos`, which it writes for the idempotent producer only.
+fn eos(json: &mut Json, shared: &Shared, now: Instant) {
+    let identity = shared.queues().identity_census();
+    let fatal = shared.queues().refusal() == Some(ErrorCode::FATAL);
+    let ms = |since: Instant| now.saturating_duration_since(since).as_millis() as u64;
+    // librdkafka's RequestPID, WaitTransport and WaitPID are one state here:
+    // no id, one being fetched.
+    let idemp_state = match (fatal, identity.current) {
+        (true, _) => "FatalError",
+        (false, Some(_)) => "Assigned",
+        (false, None) => "RequestPID",
+    };
+    json.open("eos");
+    json.str("idemp_state", idemp_state);
+    json.count("idemp_stateage", ms(identity.changed_at.unwrap_or(shared.stats.started)));
+    // Not transactional, librdkafka's txn_state stays Init, its age counted
+    // from its clock's origin (as `ts` is).
+    let (txn_state, txn_stateage, txn_may_enq) = match &shared.txn {
+        Some(txn) => {
+            let state = txn.state();
+            (state.phase.name(), ms(state.phase_since), txn.accepts_records().is_ok())
+        }
+        None => ("Init", monotonic_us() / 1000, false),
+    };
+    json.str("txn_state", txn_state);
+    json.count("txn_stateage", txn_stateage);
+    json.bool("txn_may_enq", txn_may_enq);
+    let (producer_id, producer_epoch) = identity.current.unwrap_or((-1, -1));
+    json.int("producer_id", producer_id);
+    json.int("producer_epoch", producer_epoch.into());
+    json.count("epoch_cnt", identity.taken.into());
+    json.close();
 }
 
 /// librdkafka's consumer fields of a partition, as it writes them for a
