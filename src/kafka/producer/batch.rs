@@ -147,6 +147,10 @@ impl ProduceBatch for Batch {
     fn records(&self) -> &[u8] {
         self.records.payload()
     }
+
+    fn record_count(&self) -> usize {
+        self.records.count()
+    }
 }
 
 impl Batch {

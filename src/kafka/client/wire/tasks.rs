@@ -106,7 +106,7 @@ impl Wire {
                     // Answers come in order: requests before this one that
                     // expected none will get none now.
                     Some(starts_at) => {
-                        while in_flight.unawaited.front().is_some_and(|&(_, at)| at < starts_at) {
+                        while in_flight.unawaited.front().is_some_and(|&(_, at, _)| at < starts_at) {
                             in_flight.unawaited.pop_front();
                         }
                     }

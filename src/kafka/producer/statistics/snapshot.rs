@@ -83,8 +83,10 @@ fn snapshot(shared: &Shared) -> String {
         json.str("state", broker.state);
         let since = if t.connects == 0 { shared.stats.started_us() } else { t.state_since };
         json.count("stateage", clock.saturating_sub(since));
-        json.count("outbuf_cnt", broker.outbuf_cnt as u64);
-        json.count("waitresp_cnt", broker.waitresp_cnt as u64);
+        json.count("outbuf_cnt", broker.depths.outbuf_cnt as u64);
+        json.count("outbuf_msg_cnt", broker.depths.outbuf_msg_cnt as u64);
+        json.count("waitresp_cnt", broker.depths.waitresp_cnt as u64);
+        json.count("waitresp_msg_cnt", broker.depths.waitresp_msg_cnt as u64);
         json.count("tx", t.tx);
         json.count("txbytes", t.txbytes);
         json.count("txerrs", t.txerrs);
