@@ -82,6 +82,9 @@ struct Outbound {
     last_sent: Instant,
     /// Nothing is written before this (the broker's throttle, KIP-219).
     held_until: Option<Instant>,
+    /// Frames left to the writer: where each ends in the stream and when it
+    /// was handed over (statistics' `outbuf_latency`), oldest first.
+    unwritten: VecDeque<(u64, Instant)>,
 }
 
 impl Outbound {
@@ -179,7 +182,14 @@ impl Wire {
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
             failure: Mutex::new(None),
             outlet,
-            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_sent: Instant::now(), held_until: None }),
+            outbound: Mutex::new(Outbound {
+                pending: VecDeque::new(),
+                queued: 0,
+                written: 0,
+                last_sent: Instant::now(),
+                held_until: None,
+                unwritten: VecDeque::new(),
+            }),
             in_flight: Mutex::new(InFlightQueue {
                 requests: VecDeque::new(),
                 unawaited: VecDeque::new(),
@@ -296,6 +306,7 @@ impl Wire {
             loop {
                 let pieces = cursor.pending(parts);
                 if pieces.is_empty() {
+                    self.counters.written(now.elapsed());
                     if self.outlet.holds_bytes() {
                         // TLS records the socket did not take: the writer sends them.
                         drop(out);
@@ -321,6 +332,8 @@ impl Wire {
         for piece in cursor.pending_all(parts) {
             out.pending.extend(piece);
         }
+        let ends_at = out.queued;
+        out.unwritten.push_back((ends_at, now));
         drop(out);
         self.pending.notify_one();
         Ok(())
@@ -343,6 +356,10 @@ impl Wire {
             };
             out.pending.drain(..written);
             out.written += written as u64;
+            while let Some(&(_, handed)) = out.unwritten.front().filter(|&&(end, _)| end <= out.written) {
+                self.counters.written(handed.elapsed());
+                out.unwritten.pop_front();
+            }
         }
         Ok(if self.outlet.flush_buffered()? { Written::All } else { Written::SocketFull })
     }
@@ -494,7 +511,9 @@ mod tests {
         let (reader, writer) = client.into_split();
         let quiet = LogSettings { level: 0, debug: Contexts::default(), to_queue: true, thread_name: false, connection_close: false };
         let logger = Arc::new(Logger::new("test", quiet));
-        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, Arc::default(), "test", &logger), server)
+        // Statistics on: the tests may read the windows.
+        let counters = Arc::new(BrokerCounters::new(true));
+        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, counters, "test", &logger), server)
     }
 
     type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;
@@ -664,6 +683,7 @@ mod tests {
         wire.send(&[b"second"], 2, far, 20, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         wire.send(&[b"third"], 3, far, 3, None).map_err(|(failure, _)| failure).unwrap();
         assert_eq!(wire.queue_depths(), depths(3, 123, 0, 0), "three frames unwritten, none waiting for an answer yet");
+        assert_eq!(wire.counters().roll_outbuf_latency().cnt, 0, "a wait is counted once the frame is written whole");
         let mut got = vec![0u8; big.len() + 11];
         server.read_exact(&mut got).await.unwrap();
         while wire.queue_depths().outbuf_cnt > 0 {
@@ -671,5 +691,6 @@ mod tests {
         }
         assert_eq!(&got[big.len()..], b"secondthird");
         assert_eq!(wire.queue_depths(), depths(0, 0, 1, 20), "written whole; the awaited one waits for its answer");
+        assert_eq!(wire.counters().roll_outbuf_latency().cnt, 3, "each frame's wait, once written");
     }
 }

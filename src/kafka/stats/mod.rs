@@ -56,6 +56,8 @@ pub struct BrokerCounters {
     /// not ones this client sends.
     requests: RequestCounts,
     rtt: Mutex<Window>,
+    /// How long requests waited to be written whole (librdkafka's `outbuf_latency`, µs).
+    outbuf_latency: Mutex<Window>,
     /// The brokers' throttle times, in ms as librdkafka keeps them.
     throttle: Mutex<Window>,
 }
@@ -181,6 +183,13 @@ impl BrokerCounters {
         }
     }
 
+    /// A request's last byte reached the socket `waited` after it was handed to the wire.
+    pub fn written(&self, waited: Duration) {
+        if self.statistics {
+            self.outbuf_latency.locked().record(i64::try_from(micros(waited)).unwrap_or(i64::MAX));
+        }
+    }
+
     /// An answer asked the client to hold back for `throttle` (KIP-219).
     pub fn throttled(&self, throttle: Duration) {
         if self.statistics {
@@ -249,6 +258,11 @@ impl BrokerCounters {
         self.rtt.locked().roll()
     }
 
+    /// The waits to be written since the last call, summed up.
+    pub fn roll_outbuf_latency(&self) -> Summary {
+        self.outbuf_latency.locked().roll()
+    }
+
     /// The throttle times since the last call, summed up.
     pub fn roll_throttle(&self) -> Summary {
         self.throttle.locked().roll()
@@ -273,9 +287,12 @@ mod tests {
         let rtt = on.roll_rtt();
         assert_eq!((rtt.cnt, rtt.min, rtt.max), (1, 1500, 1500), "answers to awaited requests only");
         assert_eq!((t.rxerrs, t.rxcorriderrs), (0, 0));
+        on.written(Duration::from_micros(20));
+        assert_eq!(on.roll_outbuf_latency().max, 20);
         let off = BrokerCounters::new(false);
         off.received(10, Some(Duration::from_micros(1500)));
-        assert_eq!((off.totals().rx, off.roll_rtt().cnt), (1, 0));
+        off.written(Duration::from_micros(20));
+        assert_eq!((off.totals().rx, off.roll_rtt().cnt, off.roll_outbuf_latency().cnt), (1, 0, 0));
     }
 
     #[test]

@@ -108,6 +108,7 @@ fn snapshot(shared: &Shared) -> String {
         json.int("buf_grow", 0);
         json.count("connects", t.connects);
         json.count("disconnects", t.disconnects);
+        broker.counters.roll_outbuf_latency().write(&mut json, "outbuf_latency");
         broker.counters.roll_rtt().write(&mut json, "rtt");
         broker.counters.roll_throttle().write(&mut json, "throttle");
         json.open("req");
