@@ -195,6 +195,14 @@ fn snapshot(shared: &Shared) -> String {
     if config.idempotence {
         eos(&mut json, shared, now);
     }
+    if let Some(fatal) = shared.stats.fatal.locked().as_ref() {
+        json.open("fatal");
+        // librdkafka's err2str text, which the error table keeps.
+        json.str("error", fatal.cause.message());
+        json.str("reason", &fatal.reason);
+        json.count("cnt", fatal.cnt.into());
+        json.close();
+    }
     json.finish()
 }
 
@@ -260,5 +268,33 @@ impl Statistics {
     /// `monotonic_us` when the producer started.
     fn started_us(&self) -> u64 {
         monotonic_us().saturating_sub(micros(self.started.elapsed()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::config::ConfigBuilder;
+    use crate::kafka::producer::Producer;
+
+    #[test]
+    fn eos_and_a_fatal_error_show_as_librdkafka_writes_them() {
+        let mut builder = ConfigBuilder::new();
+        builder.set("bootstrap.servers", "127.0.0.1:1").unwrap();
+        builder.set("enable.idempotence", "true").unwrap();
+        builder.set("statistics.interval.ms", "60000").unwrap();
+        let producer = Producer::start(builder.build().unwrap()).unwrap();
+        let shared = &producer.shared;
+        let before = snapshot(shared);
+        assert!(before.contains(r#""eos":{"idemp_state":"RequestPID","#), "{before}");
+        assert!(before.contains(r#""producer_id":-1,"producer_epoch":-1,"epoch_cnt":0}"#), "{before}");
+        assert!(!before.contains("fatal"));
+        shared.fail_fatal(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, "sequence desynchronization");
+        shared.fail_fatal(ErrorCode::INVALID_PRODUCER_EPOCH, "a later one");
+        let after = snapshot(shared);
+        assert!(after.contains(r#""idemp_state":"FatalError""#), "{after}");
+        let message = ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER.message();
+        let fatal = format!(r#","fatal":{{"error":"{message}","reason":"sequence desynchronization","cnt":2}}}}"#);
+        assert!(after.ends_with(&fatal), "{after}");
     }
 }
