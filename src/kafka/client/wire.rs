@@ -36,8 +36,7 @@ use crate::kafka::lock::Locked;
 use crate::kafka::log::Logger;
 use crate::kafka::stats::BrokerCounters;
 
-mod census;
-pub use census::QueueDepths;
+pub mod census;
 mod tasks;
 
 /// At most this many pieces go to one vectored write (IOV_MAX is 1024).
@@ -466,6 +465,7 @@ impl WriteCursor {
 
 #[cfg(test)]
 mod tests {
+    use super::census::QueueDepths;
     use super::tasks::{read_frame, READ_BUFFER_BYTES};
     use super::*;
     use crate::kafka::log::{Contexts, LogSettings};

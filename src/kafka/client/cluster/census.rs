@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{BrokerSlot, Cluster};
-use crate::kafka::client::wire::QueueDepths;
+use crate::kafka::client::wire::census::QueueDepths;
 use crate::kafka::lock::Locked;
 use crate::kafka::stats::BrokerCounters;
 
