@@ -133,7 +133,8 @@ impl Accumulator {
         for topic in &mut self.topics {
             out.extend(topic.waiting.drain(..).map(|w| w.receipts));
             for p in &mut topic.partitions {
-                out.extend(p.ready.drain(..).chain(p.open.take()).map(|b| b.receipts));
+                let open = p.take_open();
+                out.extend(p.ready.drain(..).chain(open).map(|b| b.receipts));
             }
         }
         out

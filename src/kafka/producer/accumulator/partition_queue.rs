@@ -60,6 +60,14 @@ impl PartitionQueue {
         }
     }
 
+    /// Takes the open batch out unsealed (to fail it): its records stay
+    /// counted among those the partition took.
+    pub(super) fn take_open(&mut self) -> Option<Batch> {
+        let batch = self.open.take()?;
+        self.sealed_records += batch.records.count() as u64;
+        Some(batch)
+    }
+
     /// A new batch's buffer: as large as this partition's last full batch
     /// (so it rarely grows), 64 KiB to start, never over batch.size.
     pub(super) fn capacity_hint(&self, config: &Config) -> usize {

@@ -67,7 +67,7 @@ impl Accumulator {
             for (index, p) in queue.partitions.iter_mut().enumerate() {
                 // Expire what has waited too long, wherever it waits.
                 if p.open.as_ref().is_some_and(|b| b.expired(now)) {
-                    plan.expired.push(p.open.take().expect("checked").receipts);
+                    plan.expired.push(p.take_open().expect("checked").receipts);
                 }
                 let before = p.ready.len();
                 let mut kept = VecDeque::with_capacity(before);

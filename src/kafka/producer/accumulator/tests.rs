@@ -473,4 +473,8 @@ fn census_counts_records_taken_in_flight_and_acknowledged_per_batch() {
     assert_eq!(epoch(&acc), -1, "unknown until metadata gives it");
     acc.set_leader_epochs("t", [(0, 7), (9, 1)].into_iter());
     assert_eq!(epoch(&acc), 7, "a partition the topic lacks is passed over");
+    send(&mut acc, Some(b"k"), now);
+    assert_eq!(partition(&acc, 0).0, 6);
+    drop(acc.purge());
+    assert_eq!(partition(&acc, 0).0, 6, "records failed before sending stay counted");
 }
