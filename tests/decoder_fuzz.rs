@@ -240,16 +240,18 @@ fn metadata_response(rng: &mut Rng, version: i16) -> (Vec<u8>, metadata::Metadat
         e.array_len(np);
         let mut partitions = Vec::new();
         for p in 0..np {
-            let part = metadata::PartitionMetadata {
+            let mut part = metadata::PartitionMetadata {
                 error_code: if rng.chance(6) { 5 } else { 0 },
                 partition: p as i32,
                 leader_id: rng.below(4) as i32 - 1,
+                leader_epoch: -1,
             };
             e.i16(part.error_code);
             e.i32(part.partition);
             e.i32(part.leader_id);
             if version >= 7 {
-                e.i32(rng.below(50) as i32);
+                part.leader_epoch = rng.below(50) as i32;
+                e.i32(part.leader_epoch);
             }
             let arrays = if version >= 5 { 3 } else { 2 };
             for _ in 0..arrays {

@@ -27,6 +27,7 @@ use zeroize::Zeroize;
 use super::error::{BrokerError, RequestFailure};
 use super::sasl_login::{authenticate, Exchanger};
 use super::transport;
+use super::wire::census::QueueDepths;
 use super::wire::{AfterAnswer, Completion, Wire};
 use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
@@ -139,7 +140,7 @@ impl Connection {
 
     /// Requests not yet written whole to the socket.
     pub fn untransmitted_requests(&self) -> usize {
-        self.wire.queue_depths().0
+        self.wire.queue_depths().outbuf_cnt
     }
 
     pub fn address(&self) -> &str {
@@ -147,7 +148,7 @@ impl Connection {
     }
 
     /// Requests not yet written, and written ones awaiting their answer.
-    pub fn queue_depths(&self) -> (usize, usize) {
+    pub fn queue_depths(&self) -> QueueDepths {
         self.wire.queue_depths()
     }
 
@@ -266,12 +267,13 @@ impl Connection {
         let buffer = self.buffers.take(64 + self.client_id.len() + request.size_hint());
         let (mut frame, splices) = frame_request(buffer, request, version, correlation_id, &self.client_id)
             .map_err(|_| RequestFailure::not_written(ErrorCode::INVALID_ARG))?;
-        let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, awaited);
+        let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, request.records(), awaited);
         if R::SECRET {
             frame.zeroize();
         }
         self.buffers.give(frame);
         sent.map_err(|(failure, _)| failure)?;
+        self.wire.counters().sent_request(R::API_KEY);
         Ok(correlation_id)
     }
 

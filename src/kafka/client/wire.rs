@@ -36,7 +36,7 @@ use crate::kafka::lock::Locked;
 use crate::kafka::log::Logger;
 use crate::kafka::stats::BrokerCounters;
 
-mod census;
+pub mod census;
 mod tasks;
 
 /// At most this many pieces go to one vectored write (IOV_MAX is 1024).
@@ -63,6 +63,8 @@ struct InFlight {
     starts_at: u64,
     /// When it was sent, for its round-trip time.
     sent_at: Instant,
+    /// Records it carries (statistics' `outbuf_msg_cnt`, `waitresp_msg_cnt`).
+    records: usize,
     completion: Completion,
 }
 
@@ -79,6 +81,9 @@ struct Outbound {
     last_sent: Instant,
     /// Nothing is written before this (the broker's throttle, KIP-219).
     held_until: Option<Instant>,
+    /// Frames left to the writer: where each ends in the stream and when it
+    /// was handed over (statistics' `outbuf_latency`), oldest first.
+    unwritten: VecDeque<(u64, Instant)>,
 }
 
 impl Outbound {
@@ -109,8 +114,8 @@ struct InFlightQueue {
     /// them anyway (tansu does) answers in order; such an answer is dropped,
     /// as librdkafka drops answers to unknown correlation ids, instead of
     /// taking the stream for out of step and retrying what is in flight.
-    /// Each with where its frame starts in the stream, as `InFlight`.
-    unawaited: VecDeque<(i32, u64)>,
+    /// Each with where its frame starts in the stream and its records, as `InFlight`.
+    unawaited: VecDeque<(i32, u64, usize)>,
     /// When the watchdog will next look. It stays armed after the requests
     /// it was armed for are answered, so that a stream of requests, each
     /// due after it, never wakes the watchdog (nor the runtime) early.
@@ -124,7 +129,7 @@ impl InFlightQueue {
     /// True when `correlation_id` is a remembered request that expected no
     /// answer; it and those sent before it are forgotten.
     fn forget_unawaited(&mut self, correlation_id: i32) -> bool {
-        match self.unawaited.iter().position(|&(id, _)| id == correlation_id) {
+        match self.unawaited.iter().position(|&(id, _, _)| id == correlation_id) {
             Some(at) => {
                 self.unawaited.drain(..=at);
                 true
@@ -176,7 +181,14 @@ impl Wire {
             cause: AtomicI32::new(ErrorCode::TRANSPORT.code()),
             failure: Mutex::new(None),
             outlet,
-            outbound: Mutex::new(Outbound { pending: VecDeque::new(), queued: 0, written: 0, last_sent: Instant::now(), held_until: None }),
+            outbound: Mutex::new(Outbound {
+                pending: VecDeque::new(),
+                queued: 0,
+                written: 0,
+                last_sent: Instant::now(),
+                held_until: None,
+                unwritten: VecDeque::new(),
+            }),
             in_flight: Mutex::new(InFlightQueue {
                 requests: VecDeque::new(),
                 unawaited: VecDeque::new(),
@@ -243,12 +255,14 @@ impl Wire {
     /// to the writer task. While the broker's throttle lasts, all of it is
     /// copied and left, and the deadline moves by what is left of the
     /// throttle. Fails, with nothing sent and the completion given back,
-    /// when the connection is dead.
+    /// when the connection is dead. `records`: how many the request
+    /// carries, for statistics.
     pub fn send(
         &self,
         parts: &[&[u8]],
         correlation_id: i32,
         deadline: Instant,
+        records: usize,
         completion: Option<Completion>,
     ) -> Result<(), (RequestFailure, Option<Completion>)> {
         let mut out = self.outbound.locked();
@@ -269,7 +283,7 @@ impl Wire {
         self.counters.sent(bytes as usize);
         if let Some(completion) = completion {
             let mut in_flight = self.in_flight.locked();
-            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at, completion });
+            in_flight.requests.push_back(InFlight { correlation_id, deadline, starts_at, sent_at, records, completion });
             let due_before_armed = match in_flight.armed {
                 Some(armed) => deadline < armed,
                 None => true,
@@ -283,7 +297,7 @@ impl Wire {
             if in_flight.unawaited.len() == UNAWAITED_KEPT {
                 in_flight.unawaited.pop_front();
             }
-            in_flight.unawaited.push_back((correlation_id, starts_at));
+            in_flight.unawaited.push_back((correlation_id, starts_at, records));
         }
         let mut cursor = WriteCursor::default();
         if out.pending.is_empty() && held_until.is_none() {
@@ -291,6 +305,7 @@ impl Wire {
             loop {
                 let pieces = cursor.pending(parts);
                 if pieces.is_empty() {
+                    self.counters.written(now.elapsed());
                     if self.outlet.holds_bytes() {
                         // TLS records the socket did not take: the writer sends them.
                         drop(out);
@@ -316,6 +331,8 @@ impl Wire {
         for piece in cursor.pending_all(parts) {
             out.pending.extend(piece);
         }
+        let ends_at = out.queued;
+        out.unwritten.push_back((ends_at, now));
         drop(out);
         self.pending.notify_one();
         Ok(())
@@ -338,6 +355,10 @@ impl Wire {
             };
             out.pending.drain(..written);
             out.written += written as u64;
+            while let Some(&(_, handed)) = out.unwritten.front().filter(|&&(end, _)| end <= out.written) {
+                self.counters.written(handed.elapsed());
+                out.unwritten.pop_front();
+            }
         }
         Ok(if self.outlet.flush_buffered()? { Written::All } else { Written::SocketFull })
     }
@@ -444,6 +465,7 @@ impl WriteCursor {
 
 #[cfg(test)]
 mod tests {
+    use super::census::QueueDepths;
     use super::tasks::{read_frame, READ_BUFFER_BYTES};
     use super::*;
     use crate::kafka::log::{Contexts, LogSettings};
@@ -489,7 +511,9 @@ mod tests {
         let (reader, writer) = client.into_split();
         let quiet = LogSettings { level: 0, debug: Contexts::default(), to_queue: true, thread_name: false, connection_close: false };
         let logger = Arc::new(Logger::new("test", quiet));
-        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, Arc::default(), "test", &logger), server)
+        // Statistics on: the tests may read the windows.
+        let counters = Arc::new(BrokerCounters::new(true));
+        (Wire::start(Inlet::Plain(reader), Outlet::Plain(writer), MAX, counters, "test", &logger), server)
     }
 
     type Answers = Arc<Mutex<Vec<Result<Vec<u8>, RequestFailure>>>>;
@@ -507,8 +531,8 @@ mod tests {
         let (wire, mut server) = pair().await;
         let answers: Answers = Arc::default();
         let far = Instant::now() + std::time::Duration::from_secs(30);
-        wire.send(&[b"head", b"", b"spliced records", b"tail"], 1, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"second"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"head", b"", b"spliced records", b"tail"], 1, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"second"], 2, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         let mut got = vec![0u8; 29];
         server.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"headspliced recordstailsecond");
@@ -525,8 +549,8 @@ mod tests {
         let far = Instant::now() + std::time::Duration::from_secs(30);
         // Far more than the socket buffers hold: most of it waits in the outbound buffer.
         let big: Vec<u8> = (0..8u32 << 20).map(|i| i as u8).collect();
-        wire.send(&[&big], 1, far, None).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"after"], 2, far, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[&big], 1, far, 0, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"after"], 2, far, 0, None).map_err(|(failure, _)| failure).unwrap();
         let mut got = vec![0u8; big.len() + 5];
         server.read_exact(&mut got).await.unwrap();
         assert!(got[..big.len()] == big[..], "the big frame arrives whole");
@@ -542,8 +566,8 @@ mod tests {
         let started = Instant::now();
         // Due before the throttle ends: held back, it must not time out.
         let soon = started + std::time::Duration::from_millis(100);
-        wire.send(&[b"held"], 1, soon, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b" and after"], 2, soon + throttle, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"held"], 1, soon, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b" and after"], 2, soon + throttle, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         let mut got = vec![0u8; 14];
         server.read_exact(&mut got).await.unwrap();
         let waited = started.elapsed();
@@ -557,7 +581,7 @@ mod tests {
         // Not held (the answer's version had the broker delay it): straight out.
         wire.throttled(throttle, false);
         let started = Instant::now();
-        wire.send(&[b"now"], 3, started + throttle, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"now"], 3, started + throttle, 0, None).map_err(|(failure, _)| failure).unwrap();
         let mut got = vec![0u8; 3];
         server.read_exact(&mut got).await.unwrap();
         assert!(started.elapsed() < throttle, "an old version's throttle is not held: {:?}", started.elapsed());
@@ -568,11 +592,11 @@ mod tests {
         let (wire, _server) = pair().await;
         let answers: Answers = Arc::default();
         let soon = Instant::now() + std::time::Duration::from_millis(50);
-        wire.send(&[b"request"], 1, soon, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"request"], 1, soon, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(!wire.is_alive());
         assert_eq!(*answers.lock().unwrap(), [Err(RequestFailure { code: ErrorCode::TIMED_OUT, written: true })]);
-        let late = wire.send(&[b"late"], 2, soon, None).map_err(|(failure, _)| failure);
+        let late = wire.send(&[b"late"], 2, soon, 0, None).map_err(|(failure, _)| failure);
         assert_eq!(late, Err(RequestFailure { code: ErrorCode::TRANSPORT, written: false }), "a dead wire sends nothing");
     }
 
@@ -582,7 +606,7 @@ mod tests {
         let answers: Answers = Arc::default();
         let max_idle = std::time::Duration::from_secs(60);
         let far = Instant::now() + std::time::Duration::from_secs(300);
-        wire.send(&[b"request"], 1, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"request"], 1, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         assert!(!wire.close_if_idle(max_idle, Instant::now() + 2 * max_idle), "a request awaits its answer");
         server.write_all(&frame(5, b"\0\0\0\x01a")).await.unwrap();
         while answers.lock().unwrap().is_empty() {
@@ -603,8 +627,8 @@ mod tests {
         let (wire, mut server) = pair().await;
         let answers: Answers = Arc::default();
         let far = Instant::now() + std::time::Duration::from_secs(30);
-        wire.send(&[b"one"], 1, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"two"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"one"], 1, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"two"], 2, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         server.write_all(&frame(5, b"\0\0\0\x07x")).await.unwrap();
         while answers.lock().unwrap().len() < 2 {
             tokio::task::yield_now().await;
@@ -620,10 +644,10 @@ mod tests {
         let (wire, mut server) = pair().await;
         let answers: Answers = Arc::default();
         let far = Instant::now() + std::time::Duration::from_secs(30);
-        wire.send(&[b"one"], 1, far, None).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"two"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"three"], 3, far, None).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"four"], 4, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"one"], 1, far, 0, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"two"], 2, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"three"], 3, far, 0, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"four"], 4, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         let answered = [frame(5, b"\0\0\0\x01a"), frame(5, b"\0\0\0\x02b"), frame(5, b"\0\0\0\x04d")].concat();
         server.write_all(&answered).await.unwrap();
         while answers.lock().unwrap().len() < 2 {
@@ -632,7 +656,7 @@ mod tests {
         assert_eq!(*answers.lock().unwrap(), [Ok(b"b".to_vec()), Ok(b"d".to_vec())], "3 was not answered: fine too");
         assert!(wire.is_alive());
         // An answer to a request that is neither awaited nor remembered is out of step.
-        wire.send(&[b"five"], 5, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"five"], 5, far, 0, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
         server.write_all(&frame(5, b"\0\0\0\x03c")).await.unwrap();
         while answers.lock().unwrap().len() < 3 {
             tokio::task::yield_now().await;
@@ -644,21 +668,29 @@ mod tests {
     async fn requests_not_written_whole_are_counted_until_the_socket_takes_them() {
         let (wire, mut server) = pair().await;
         let far = Instant::now() + std::time::Duration::from_secs(30);
-        assert_eq!(wire.queue_depths(), (0, 0));
+        let depths = |outbuf_cnt, outbuf_msg_cnt, waitresp_cnt, waitresp_msg_cnt| QueueDepths {
+            outbuf_cnt,
+            outbuf_msg_cnt,
+            waitresp_cnt,
+            waitresp_msg_cnt,
+        };
+        assert_eq!(wire.queue_depths(), depths(0, 0, 0, 0));
         // The server reads nothing: most of the first frame waits in the
         // outbound buffer, and the next two wait whole behind it.
         let big = vec![7u8; 8 << 20];
-        wire.send(&[&big], 1, far, None).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[&big], 1, far, 100, None).map_err(|(failure, _)| failure).unwrap();
         let answers: Answers = Arc::default();
-        wire.send(&[b"second"], 2, far, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
-        wire.send(&[b"third"], 3, far, None).map_err(|(failure, _)| failure).unwrap();
-        assert_eq!(wire.queue_depths(), (3, 0), "three frames unwritten, none waiting for an answer yet");
+        wire.send(&[b"second"], 2, far, 20, recorder(&answers)).map_err(|(failure, _)| failure).unwrap();
+        wire.send(&[b"third"], 3, far, 3, None).map_err(|(failure, _)| failure).unwrap();
+        assert_eq!(wire.queue_depths(), depths(3, 123, 0, 0), "three frames unwritten, none waiting for an answer yet");
+        assert_eq!(wire.counters().roll_outbuf_latency().cnt, 0, "a wait is counted once the frame is written whole");
         let mut got = vec![0u8; big.len() + 11];
         server.read_exact(&mut got).await.unwrap();
-        while wire.queue_depths().0 > 0 {
+        while wire.queue_depths().outbuf_cnt > 0 {
             tokio::task::yield_now().await;
         }
         assert_eq!(&got[big.len()..], b"secondthird");
-        assert_eq!(wire.queue_depths(), (0, 1), "written whole; the awaited one waits for its answer");
+        assert_eq!(wire.queue_depths(), depths(0, 0, 1, 20), "written whole; the awaited one waits for its answer");
+        assert_eq!(wire.counters().roll_outbuf_latency().cnt, 3, "each frame's wait, once written");
     }
 }

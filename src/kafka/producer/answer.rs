@@ -158,7 +158,7 @@ pub(super) fn finish(shared: &Shared, mut batch: Batch, outcome: Outcome, texts:
     let mut queues = shared.queues();
     match decision {
         Decision::Deliver { base_offset, log_append_time } => {
-            queues.partition_done(&batch.topic, batch.partition);
+            queues.partition_delivered(&batch);
             drop(queues);
             let (topic, partition, count) = (&batch.topic, batch.partition, batch.records.count());
             let line = format_args!("{topic} [{partition}]: MessageSet with {count} message(s) delivered at offset {base_offset}");

@@ -182,6 +182,9 @@ pub struct Batch {
     pub written_under: Option<(ProducerIdentity, u32)>,
     /// Produce attempts that failed and were retried.
     pub retries: u32,
+    /// Its last record's place among the records its partition took
+    /// (librdkafka's msgid, from 1), set when it is sealed.
+    pub last_msgid: u64,
 }
 
 /// What a Produce request carries of a batch: its header (stamped with
@@ -201,6 +204,10 @@ impl ProduceBatch for Batch {
 
     fn records(&self) -> &[u8] {
         self.records.payload()
+    }
+
+    fn record_count(&self) -> usize {
+        self.records.count()
     }
 }
 
@@ -227,6 +234,7 @@ impl Batch {
             stamp_generation: 0,
             written_under: None,
             retries: 0,
+            last_msgid: 0,
         }
     }
 

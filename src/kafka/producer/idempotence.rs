@@ -4,6 +4,8 @@
 //! partition's queue; `jobs::fetch_producer_id` takes new ids, and
 //! `decision` says when one is needed.)
 
+use std::time::Instant;
+
 use super::batch::Batch;
 use crate::kafka::protocol::record_batch::ProducerIdentity;
 
@@ -17,6 +19,16 @@ pub struct ProducerIdentityState {
     generation: u32,
     /// A transactional producer's: its batches carry the transactional bit.
     transactional: bool,
+    /// When an id was last taken or dropped (statistics' `idemp_stateage`).
+    changed_at: Option<Instant>,
+}
+
+/// What statistics' `eos` shows of the identity.
+pub struct IdentityCensus {
+    pub current: Option<(i64, i16)>,
+    /// Ids taken (librdkafka's `epoch_cnt`).
+    pub taken: u32,
+    pub changed_at: Option<Instant>,
 }
 
 impl ProducerIdentityState {
@@ -36,6 +48,7 @@ impl ProducerIdentityState {
     /// was taken: every partition's sequence must then restart at 0.
     pub fn set(&mut self, producer: Option<(i64, i16)>) -> bool {
         self.current = producer;
+        self.changed_at = Some(Instant::now());
         if producer.is_some() {
             self.generation += 1;
         }
@@ -48,7 +61,12 @@ impl ProducerIdentityState {
     pub fn forget_id_of(&mut self, batch: &Batch) {
         if self.current.is_some() && batch.stamp_generation == self.generation {
             self.current = None;
+            self.changed_at = Some(Instant::now());
         }
+    }
+
+    pub fn census(&self) -> IdentityCensus {
+        IdentityCensus { current: self.current, taken: self.generation, changed_at: self.changed_at }
     }
 
     /// Gives `batch` the current id and epoch and, unless it was stamped

@@ -100,6 +100,7 @@ pub(super) async fn refresh_metadata(shared: Arc<Shared>, done: JobDone) {
                         let mut leaders: Vec<(i32, i32)> = topic.partitions.iter().map(|p| (p.partition, p.leader_id)).collect();
                         leaders.sort_unstable();
                         let unknown_partition = queues.set_layout(&TopicLayout { topic: &topic.name, leaders: &leaders }, now);
+                        queues.set_leader_epochs(&topic.name, topic.partitions.iter().map(|p| (p.partition, p.leader_epoch)));
                         if !unknown_partition.is_empty() {
                             failures.push((unknown_partition, ErrorCode::UNKNOWN_PARTITION));
                         }

@@ -104,6 +104,7 @@ impl Shared {
     /// A fatal error (idempotence can no longer be guaranteed): every queued
     /// and later record fails with `_FATAL`; in-flight ones fail when they return.
     pub(super) fn fail_fatal(&self, cause: ErrorCode, detail: &str) {
+        self.stats.fatal_raised(cause, detail);
         if let Some(txn) = &self.txn {
             txn.fatal(TxnError::fatal(transaction::error::reported_code(cause), format!("{}: {detail}", cause.message())));
         }

@@ -16,6 +16,8 @@ pub struct PartitionMetadata {
     pub partition: i32,
     /// -1 when the partition has no leader right now.
     pub leader_id: i32,
+    /// -1 before version 7, which added it (statistics' `leader_epoch`).
+    pub leader_epoch: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,15 +101,13 @@ fn decode_response(body: &[u8], version: i16) -> DecodeResult<MetadataResponse> 
             let error_code = d.i16()?;
             let partition = d.i32()?;
             let leader_id = d.i32()?;
-            if version >= 7 {
-                d.i32()?; // leader_epoch
-            }
+            let leader_epoch = if version >= 7 { d.i32()? } else { -1 };
             skip_i32_array(&mut d)?; // replica_nodes
             skip_i32_array(&mut d)?; // isr_nodes
             if version >= 5 {
                 skip_i32_array(&mut d)?; // offline_replicas
             }
-            partitions.push(PartitionMetadata { error_code, partition, leader_id });
+            partitions.push(PartitionMetadata { error_code, partition, leader_id, leader_epoch });
         }
         if version >= 8 {
             d.i32()?; // topic_authorized_operations
@@ -160,7 +160,7 @@ mod tests {
             e.i32(p);
             e.i32(if p == 1 { -1 } else { 1 });
             if version >= 7 {
-                e.i32(0);
+                e.i32(p + 4); // leader_epoch
             }
             for _ in 0..if version >= 5 { 3 } else { 2 } {
                 e.array_len(1);
@@ -182,11 +182,12 @@ mod tests {
             assert_eq!(r.topics.len(), 1, "v{version}");
             let t = &r.topics[0];
             assert_eq!((t.error_code, t.name.as_str()), (0, "t"));
+            let epoch = |e| if version >= 7 { e } else { -1 };
             assert_eq!(
                 t.partitions,
                 vec![
-                    PartitionMetadata { error_code: 0, partition: 0, leader_id: 1 },
-                    PartitionMetadata { error_code: 5, partition: 1, leader_id: -1 },
+                    PartitionMetadata { error_code: 0, partition: 0, leader_id: 1, leader_epoch: epoch(4) },
+                    PartitionMetadata { error_code: 5, partition: 1, leader_id: -1, leader_epoch: epoch(5) },
                 ]
             );
         }

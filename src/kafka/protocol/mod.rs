@@ -69,6 +69,11 @@ pub trait Request {
         0
     }
 
+    /// Records the request carries (Produce's), for statistics.
+    fn records(&self) -> usize {
+        0
+    }
+
     /// What the broker's silence stands for, for a request it does not
     /// answer (Produce with acks=0): complete once written. None: awaited.
     fn unanswered(&self) -> Option<Self::Response> {

@@ -15,6 +15,8 @@ pub trait ProduceBatch {
     /// Appends the batch's header (everything before its records).
     fn write_header(&self, out: &mut Vec<u8>);
     fn records(&self) -> &[u8];
+    /// How many records `records` holds.
+    fn record_count(&self) -> usize;
 }
 
 /// Batches for one broker, sorted by topic, under one acks and timeout.
@@ -36,6 +38,10 @@ impl<B: ProduceBatch> Request for ProduceRequest<B> {
 
     fn throttle_time_ms(response: &ProduceResponse) -> i32 {
         response.throttle_time_ms
+    }
+
+    fn records(&self) -> usize {
+        self.batches.iter().map(ProduceBatch::record_count).sum()
     }
 
     fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, splices: &mut Vec<Splice<'a>>) {
@@ -97,6 +103,11 @@ impl ProduceBatch for RawBatch<'_> {
 
     fn records(&self) -> &[u8] {
         self.records
+    }
+
+    /// Not counted: only statistics ask, and tests send these.
+    fn record_count(&self) -> usize {
+        0
     }
 }
 

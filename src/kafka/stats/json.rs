@@ -1,5 +1,5 @@
 //! A small JSON writer for the statistics snapshot: objects of integers,
-//! strings and objects, written in order, with every string escaped.
+//! booleans, strings and objects, written in order, with every string escaped.
 
 /// Writes one JSON object. Keys and values are added in order; `open`
 /// starts a nested object under a key and `close` ends it.
@@ -38,6 +38,11 @@ impl Json {
     /// An unsigned counter, as a JSON integer (past i64::MAX it stays there).
     pub fn count(&mut self, name: &str, value: u64) {
         self.int(name, i64::try_from(value).unwrap_or(i64::MAX));
+    }
+
+    pub fn bool(&mut self, name: &str, value: bool) {
+        self.key(name);
+        self.out.push_str(if value { "true" } else { "false" });
     }
 
     pub fn str(&mut self, name: &str, value: &str) {
@@ -107,9 +112,11 @@ mod tests {
         json.close();
         json.close();
         json.int("last", 0);
+        json.bool("desired", false);
+        json.bool("unknown", true);
         assert_eq!(
             json.finish(),
-            r#"{"name":"a#producer-1","ts":-5,"brokers":{"b:9092/1":{"tx":9223372036854775807},"empty":{}},"last":0}"#
+            r#"{"name":"a#producer-1","ts":-5,"brokers":{"b:9092/1":{"tx":9223372036854775807},"empty":{}},"last":0,"desired":false,"unknown":true}"#
         );
         assert_eq!(Json::new().finish(), "{}");
     }

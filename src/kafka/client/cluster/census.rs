@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::{BrokerSlot, Cluster};
+use crate::kafka::client::wire::census::QueueDepths;
 use crate::kafka::lock::Locked;
 use crate::kafka::stats::BrokerCounters;
 
@@ -18,9 +19,9 @@ pub struct BrokerCensus {
     pub nodename: String,
     /// librdkafka's state names: INIT (never tried), CONNECT, UP, DOWN.
     pub state: &'static str,
-    /// Requests not yet written; written ones awaiting their answer.
-    pub outbuf_cnt: usize,
-    pub waitresp_cnt: usize,
+    /// Requests not yet written; written ones awaiting their answer; and
+    /// their records.
+    pub depths: QueueDepths,
     pub counters: Arc<BrokerCounters>,
 }
 
@@ -41,14 +42,15 @@ impl BrokerSlot {
             -1 => format!("{nodename}/bootstrap"),
             id => format!("{nodename}/{id}"),
         };
-        let (state, (outbuf_cnt, waitresp_cnt)) = match self.connection.try_lock() {
+        let none = QueueDepths::default();
+        let (state, depths) = match self.connection.try_lock() {
             Ok(connection) => match connection.as_ref().filter(|c| c.is_alive()) {
                 Some(c) => ("UP", c.queue_depths()),
-                None if self.counters.totals().connects == 0 => ("INIT", (0, 0)),
-                None => ("DOWN", (0, 0)),
+                None if self.counters.totals().connects == 0 => ("INIT", none),
+                None => ("DOWN", none),
             },
-            Err(_) => ("CONNECT", (0, 0)),
+            Err(_) => ("CONNECT", none),
         };
-        BrokerCensus { name, nodeid, nodename, state, outbuf_cnt, waitresp_cnt, counters: Arc::clone(&self.counters) }
+        BrokerCensus { name, nodeid, nodename, state, depths, counters: Arc::clone(&self.counters) }
     }
 }

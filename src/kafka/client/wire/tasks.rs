@@ -84,6 +84,7 @@ impl Wire {
             let frame = match frame {
                 Ok(frame) => frame,
                 Err(error) => {
+                    wire.counters.receive_failed();
                     if let Some(tls) = TlsFailure::within(&error) {
                         wire.die_because(ErrorCode::SSL, format!("SSL error: {tls}"));
                     }
@@ -94,7 +95,10 @@ impl Wire {
                 // Reading made TLS records to send (a key update's answer).
                 wire.pending.notify_one();
             }
-            let Ok((correlation_id, _)) = split_response(&frame) else { break };
+            let Ok((correlation_id, _)) = split_response(&frame) else {
+                wire.counters.receive_failed();
+                break;
+            };
             let next = {
                 let mut in_flight = wire.in_flight.locked();
                 in_flight.last_answer = Instant::now();
@@ -102,7 +106,7 @@ impl Wire {
                     // Answers come in order: requests before this one that
                     // expected none will get none now.
                     Some(starts_at) => {
-                        while in_flight.unawaited.front().is_some_and(|&(_, at)| at < starts_at) {
+                        while in_flight.unawaited.front().is_some_and(|&(_, at, _)| at < starts_at) {
                             in_flight.unawaited.pop_front();
                         }
                     }
@@ -131,10 +135,14 @@ impl Wire {
                 // An answer to another request: the stream is out of step, and
                 // this request's answer is lost like every other one's on it.
                 Some(request) => {
+                    wire.counters.unexpected_answer();
                     wire.in_flight.locked().requests.push_front(request);
                     break;
                 }
-                None => break,
+                None => {
+                    wire.counters.unexpected_answer();
+                    break;
+                }
             }
         }
         wire.die(ErrorCode::TRANSPORT);

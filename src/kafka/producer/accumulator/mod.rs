@@ -133,7 +133,8 @@ impl Accumulator {
         for topic in &mut self.topics {
             out.extend(topic.waiting.drain(..).map(|w| w.receipts));
             for p in &mut topic.partitions {
-                out.extend(p.ready.drain(..).chain(p.open.take()).map(|b| b.receipts));
+                let open = p.take_open();
+                out.extend(p.ready.drain(..).chain(open).map(|b| b.receipts));
             }
         }
         out
@@ -168,6 +169,7 @@ impl Accumulator {
                         last_used: None,
                         created: Instant::now(),
                         metadata_at: None,
+                        waited: 0,
                     });
                     self.topic_index.insert(name, self.topics.len() - 1);
                     self.topics.len() - 1
@@ -183,6 +185,8 @@ impl Accumulator {
         if queue.partitions.is_empty() {
             let mut waiting = Receipts::new(Arc::clone(&self.gauge));
             waiting.push(receipt, payload_len(key, value, headers));
+            // Counted one by one only here, before metadata gives the partition count.
+            queue.waited += 1;
             queue.waiting.push_back(WaitingRecord {
                 timestamp,
                 key: key.map(<[u8]>::to_vec),
@@ -217,7 +221,7 @@ impl Accumulator {
         queue.unknown_since = None;
         queue.metadata_at = Some(now);
         if queue.partitions.len() < layout.leaders.len() {
-            queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, ..Default::default() });
+            queue.partitions.resize_with(layout.leaders.len(), || PartitionQueue { leader: -1, leader_epoch: -1, ..Default::default() });
         }
         for &(partition, leader) in layout.leaders {
             if let Some(p) = usize::try_from(partition).ok().and_then(|i| queue.partitions.get_mut(i)) {
@@ -331,6 +335,7 @@ impl Accumulator {
         if self.identity.set(producer) {
             for p in self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
                 p.next_sequence = 0;
+                p.next_ack_seq = 0;
             }
         }
     }
@@ -347,7 +352,7 @@ impl Accumulator {
     pub fn retry(&mut self, batch: Batch, not_before: Instant) {
         match self.partition_mut(&batch.topic, batch.partition) {
             Some(p) => {
-                p.in_flight = false;
+                p.in_flight = 0;
                 p.not_before = Some(not_before);
                 p.ready.push_front(batch);
             }
@@ -364,10 +369,34 @@ impl Accumulator {
         }
     }
 
+    /// Metadata's leader epochs for `topic`'s partitions, (partition, epoch).
+    pub fn set_leader_epochs(&mut self, topic: &str, epochs: impl Iterator<Item = (i32, i32)>) {
+        for (partition, epoch) in epochs {
+            if let Some(p) = self.partition_mut(topic, partition) {
+                p.leader_epoch = epoch;
+            }
+        }
+    }
+
+    /// The partition's batch was delivered: for the idempotent producer,
+    /// acknowledged up to its last sequence and msgid.
+    pub fn partition_delivered(&mut self, batch: &Batch) {
+        if let Some(p) = self.partition_mut(&batch.topic, batch.partition) {
+            p.in_flight = 0;
+            let identity = batch.identity;
+            if identity.producer_id >= 0 {
+                let next = i64::from(identity.base_sequence) + batch.records.count() as i64;
+                p.next_ack_seq = (next % (i64::from(i32::MAX) + 1)) as i32;
+                // A late answer to an older batch does not move it back (librdkafka's rule).
+                p.acked_msgid = p.acked_msgid.max(batch.last_msgid);
+            }
+        }
+    }
+
     /// The partition's batch is over (delivered or failed for good).
     pub fn partition_done(&mut self, topic: &str, partition: i32) {
         if let Some(p) = self.partition_mut(topic, partition) {
-            p.in_flight = false;
+            p.in_flight = 0;
         }
     }
 

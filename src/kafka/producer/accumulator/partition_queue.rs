@@ -13,9 +13,13 @@ use crate::kafka::protocol::record_batch::{MAX_RECORD_OVERHEAD, RECORD_BATCH_OVE
 pub(super) struct PartitionQueue {
     /// Broker id of the leader, -1 when unknown.
     pub(super) leader: i32,
+    /// Metadata's leader epoch, -1 when unknown (statistics only).
+    pub(super) leader_epoch: i32,
     pub(super) open: Option<Batch>,
     pub(super) ready: VecDeque<Batch>,
-    pub(super) in_flight: bool,
+    /// Records of the batch in flight, 0 when none is (librdkafka's
+    /// `msgs_inflight`; one batch at a time keeps the partition's order).
+    pub(super) in_flight: usize,
     pub(super) not_before: Option<Instant>,
     /// The idempotent producer's next sequence number for this partition.
     pub(super) next_sequence: i32,
@@ -23,6 +27,14 @@ pub(super) struct PartitionQueue {
     pub(super) in_transaction: bool,
     /// Bytes of the last batch that filled up, to size the next one's buffer.
     pub(super) last_batch_len: usize,
+    /// Records in the batches sealed so far (librdkafka's `msgs` is these
+    /// and the open batch's; counted per batch).
+    pub(super) sealed_records: u64,
+    /// The sequence after the last batch acknowledged under the current
+    /// producer id, and the highest msgid acknowledged (librdkafka's
+    /// `next_ack_seq`, `acked_msgid`; idempotence only).
+    pub(super) next_ack_seq: i32,
+    pub(super) acked_msgid: u64,
 }
 
 impl PartitionQueue {
@@ -40,10 +52,20 @@ impl PartitionQueue {
     /// Closes the open batch to more records: it waits in the ready queue,
     /// and its size sizes the next batch's buffer.
     pub(super) fn seal_open(&mut self) {
-        if let Some(batch) = self.open.take() {
+        if let Some(mut batch) = self.open.take() {
             self.last_batch_len = batch.records.encoded_len();
+            self.sealed_records += batch.records.count() as u64;
+            batch.last_msgid = self.sealed_records;
             self.ready.push_back(batch);
         }
+    }
+
+    /// Takes the open batch out unsealed (to fail it): its records stay
+    /// counted among those the partition took.
+    pub(super) fn take_open(&mut self) -> Option<Batch> {
+        let batch = self.open.take()?;
+        self.sealed_records += batch.records.count() as u64;
+        Some(batch)
     }
 
     /// A new batch's buffer: as large as this partition's last full batch

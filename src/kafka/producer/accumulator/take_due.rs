@@ -67,7 +67,7 @@ impl Accumulator {
             for (index, p) in queue.partitions.iter_mut().enumerate() {
                 // Expire what has waited too long, wherever it waits.
                 if p.open.as_ref().is_some_and(|b| b.expired(now)) {
-                    plan.expired.push(p.open.take().expect("checked").receipts);
+                    plan.expired.push(p.take_open().expect("checked").receipts);
                 }
                 let before = p.ready.len();
                 let mut kept = VecDeque::with_capacity(before);
@@ -96,7 +96,7 @@ impl Accumulator {
                     plan.needs_metadata = true;
                     continue;
                 }
-                if p.ready.is_empty() || p.in_flight || !can_send {
+                if p.ready.is_empty() || p.in_flight > 0 || !can_send {
                     continue;
                 }
                 // A transaction's partition takes records only once the
@@ -124,7 +124,7 @@ impl Accumulator {
                 }
                 let Some(mut b) = p.ready.pop_front() else { continue };
                 identity.stamp(&mut b, &mut p.next_sequence);
-                p.in_flight = true;
+                p.in_flight = b.records.count();
                 p.not_before = None;
                 match room.copied() {
                     Some((request, filled)) => {

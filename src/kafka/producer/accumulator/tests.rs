@@ -435,3 +435,46 @@ fn a_backed_up_leader_gets_no_new_request_until_it_drains() {
     assert!(!plan.backpressured);
     assert!(plan.requests.iter().any(|(leader, _)| *leader == 1), "once drained, leader 1's batch goes");
 }
+
+#[test]
+fn census_counts_records_taken_in_flight_and_acknowledged_per_batch() {
+    let mut acc = accumulator(&[("enable.idempotence", "true"), ("batch.num.messages", "3")]);
+    let now = Instant::now();
+    let partition = |acc: &Accumulator, n: i32| {
+        let topics = acc.census(now);
+        let p = topics[0].partitions.iter().find(|p| p.partition == n).unwrap();
+        (p.msgs, p.msgs_inflight, p.next_ack_seq, p.acked_msgid)
+    };
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
+    acc.append("t", record(Some(b"k"), Some(b"v"), 1), || now, true).unwrap();
+    assert_eq!(partition(&acc, -1).0, 2, "records that waited for the partition count");
+    assert!(acc.set_layout(&TopicLayout { topic: "t", leaders: &[(0, 1)] }, now).is_empty());
+    for _ in 0..3 {
+        send(&mut acc, Some(b"k"), now);
+    }
+    assert_eq!(partition(&acc, 0), (5, 0, 0, 0), "a sealed batch of 3 and 2 in the open one");
+    acc.set_producer(Some((7, 0)));
+    let first = only_batch(acc.take_due(now, true, &[]), 1);
+    assert_eq!((first.records.count(), first.last_msgid), (3, 3));
+    assert_eq!(partition(&acc, 0), (5, 3, 0, 0), "3 in flight");
+    acc.partition_delivered(&first);
+    acc.release_request_slot(1);
+    assert_eq!(partition(&acc, 0), (5, 0, 3, 3), "acknowledged up to sequence 3, msgid 3");
+    let second = only_batch(acc.take_due(now, true, &[]), 1);
+    assert_eq!((second.identity.base_sequence, second.last_msgid), (3, 5));
+    acc.partition_delivered(&second);
+    assert_eq!(partition(&acc, 0), (5, 0, 5, 5));
+    acc.set_producer(Some((8, 0)));
+    assert_eq!(partition(&acc, 0), (5, 0, 0, 5), "a new producer id restarts the sequences, not the msgids");
+    let identity = acc.identity_census();
+    assert_eq!((identity.current, identity.taken), (Some((8, 0)), 2), "eos: the id and the ids taken (epoch_cnt)");
+    assert!(identity.changed_at.is_some());
+    let epoch = |acc: &Accumulator| acc.census(now)[0].partitions[0].leader_epoch;
+    assert_eq!(epoch(&acc), -1, "unknown until metadata gives it");
+    acc.set_leader_epochs("t", [(0, 7), (9, 1)].into_iter());
+    assert_eq!(epoch(&acc), 7, "a partition the topic lacks is passed over");
+    send(&mut acc, Some(b"k"), now);
+    assert_eq!(partition(&acc, 0).0, 6);
+    drop(acc.purge());
+    assert_eq!(partition(&acc, 0).0, 6, "records failed before sending stay counted");
+}

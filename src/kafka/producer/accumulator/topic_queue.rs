@@ -100,12 +100,15 @@ pub(super) struct TopicQueue {
     /// When it was added, and when metadata last gave its partitions (statistics).
     pub(super) created: Instant,
     pub(super) metadata_at: Option<Instant>,
+    /// Records that waited for the partition count (librdkafka's `msgs` of
+    /// partition -1).
+    pub(super) waited: u64,
 }
 
 impl TopicQueue {
     /// Nothing of it is waiting, queued or in flight.
     pub(super) fn is_empty(&self) -> bool {
-        self.waiting.is_empty() && self.partitions.iter().all(|p| p.open.is_none() && p.ready.is_empty() && !p.in_flight)
+        self.waiting.is_empty() && self.partitions.iter().all(|p| p.open.is_none() && p.ready.is_empty() && p.in_flight == 0)
     }
 }
 

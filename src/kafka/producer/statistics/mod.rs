@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
 use crate::kafka::stats::window::Window;
 
@@ -23,6 +24,16 @@ pub(super) struct Statistics {
     started: Instant,
     latest: Mutex<Option<String>>,
     delivered: Mutex<Delivered>,
+    fatal: Mutex<Option<Fatal>>,
+}
+
+/// librdkafka's `fatal`: the first fatal error's code and reason, and how
+/// many were raised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Fatal {
+    cause: ErrorCode,
+    reason: String,
+    cnt: u32,
 }
 
 #[derive(Default)]
@@ -43,7 +54,7 @@ struct TopicDelivered {
 
 impl Statistics {
     pub(super) fn new(interval: Option<Duration>) -> Statistics {
-        Statistics { interval, started: Instant::now(), latest: Mutex::new(None), delivered: Mutex::default() }
+        Statistics { interval, started: Instant::now(), latest: Mutex::new(None), delivered: Mutex::default(), fatal: Mutex::new(None) }
     }
 
     fn delivered(&self) -> MutexGuard<'_, Delivered> {
@@ -70,8 +81,33 @@ impl Statistics {
         counts.1 += payload as u64;
     }
 
+    /// A fatal error was raised: the first one's `cause` and `reason` are
+    /// kept, the others counted (as librdkafka's).
+    pub(super) fn fatal_raised(&self, cause: ErrorCode, reason: &str) {
+        let mut fatal = self.fatal.locked();
+        match fatal.as_mut() {
+            Some(first) => first.cnt += 1,
+            None => *fatal = Some(Fatal { cause, reason: reason.to_owned(), cnt: 1 }),
+        }
+    }
+
     /// The latest snapshot; None with statistics off or before the first.
     pub(super) fn latest(&self) -> Option<String> {
         self.latest.locked().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_fatal_error_is_kept_and_every_one_counted() {
+        let stats = Statistics::new(None);
+        assert_eq!(*stats.fatal.locked(), None);
+        stats.fatal_raised(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, "first");
+        stats.fatal_raised(ErrorCode::INVALID_PRODUCER_EPOCH, "second");
+        let fatal = stats.fatal.locked().clone().unwrap();
+        assert_eq!(fatal, Fatal { cause: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, reason: "first".into(), cnt: 2 });
     }
 }

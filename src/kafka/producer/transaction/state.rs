@@ -109,6 +109,8 @@ pub struct TxnState {
     /// How many transactions have begun: work started for one transaction
     /// is not applied to the next.
     pub generation: u64,
+    /// When the phase last changed (statistics' `txn_stateage`).
+    pub phase_since: Instant,
 }
 
 /// The transactional producer's shared state.
@@ -134,6 +136,7 @@ impl Transactions {
             task: None,
             last_error: None,
             generation: 0,
+            phase_since: Instant::now(),
         };
         Transactions { id, state: Mutex::new(state), changed: Condvar::new(), phase_now: AtomicU8::new(Phase::Init as u8) }
     }
@@ -167,6 +170,7 @@ impl Transactions {
     /// Moves to `phase`; wakes the calls waiting on a change.
     pub fn set_phase(&self, state: &mut TxnState, phase: Phase) {
         state.phase = phase;
+        state.phase_since = Instant::now();
         self.phase_now.store(phase as u8, Ordering::Release);
         self.changed.notify_all();
         // A commit or abort waiting for the records stops waiting once the
