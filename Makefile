@@ -46,12 +46,12 @@ LIB_SO := $(LIBDIR)/libablkafka.so
 LIB_A := $(LIBDIR)/libablkafka.a
 HEADER := include/ablkafka.h
 
-# The version is Cargo.toml's (read once, in scripts/env.sh); the ABI number in the SONAME
-# follows Cargo's compatibility rule (major, or 0.minor while the major is 0), as build.rs
-# sets it.
+# The version is Cargo.toml's and the ABI number in the SONAME follows Cargo's
+# compatibility rule (major, or 0.minor while the major is 0), as build.rs sets it: both
+# worked out once, in scripts/env.sh.
 VERSION := $(shell . scripts/env.sh && echo "$$ABLKAFKA_VERSION")
 VERSION_WORDS := $(subst ., ,$(VERSION))
-ABI := $(if $(filter 0,$(word 1,$(VERSION_WORDS))),0.$(word 2,$(VERSION_WORDS)),$(word 1,$(VERSION_WORDS)))
+ABI := $(shell . scripts/env.sh && echo "$$ABLKAFKA_ABI")
 SONAME := libablkafka.so.$(ABI)
 
 PREFIX ?= /usr/local

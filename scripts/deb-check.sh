@@ -26,17 +26,8 @@ set -uo pipefail
 brokers="$1"
 topic="$2"
 
-check() { # check DESCRIPTION CMD...
-    local what="$1"
-    shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
-
 version="$ABLKAFKA_VERSION"
-major="${version%%.*}"
-rest="${version#*.}"
-minor="${rest%%.*}"
-if [ "$major" = 0 ]; then abi="0.$minor"; else abi="$major"; fi
+abi="$ABLKAFKA_ABI"
 soname="libablkafka.so.$abi"
 debversion="$version-${DEB_REVISION:-1}"
 arch="$(dpkg --print-architecture)"

@@ -22,10 +22,7 @@ cd "$root"
 . scripts/env.sh
 
 version="$ABLKAFKA_VERSION"
-major="${version%%.*}"
-rest="${version#*.}"
-minor="${rest%%.*}"
-if [ "$major" = 0 ]; then abi="0.$minor"; else abi="$major"; fi
+abi="$ABLKAFKA_ABI"
 soname="libablkafka.so.$abi"
 debversion="$version-${DEB_REVISION:-1}"
 maintainer="${DEB_MAINTAINER:-$(git log -1 --format='%an <%ae>' 2>/dev/null || echo 'ablkafka maintainers <ablkafka@localhost>')}"

@@ -15,6 +15,13 @@ ABLKAFKA_CACHE="${ABLKAFKA_CACHE:-$HOME/.cache/ablkafka}"
 # install-check.sh compare against it).
 ABLKAFKA_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml" | head -n 1)"
 export ABLKAFKA_VERSION
+# The ABI number in the SONAME (libablkafka.so.ABI), by Cargo's compatibility rule as
+# build.rs sets it: the major, or 0.minor while the major is 0.
+ABLKAFKA_ABI="${ABLKAFKA_VERSION%%.*}"
+if [ "$ABLKAFKA_ABI" = 0 ]; then
+    ABLKAFKA_ABI="$(echo "$ABLKAFKA_VERSION" | cut -d. -f1-2)"
+fi
+export ABLKAFKA_ABI
 
 # tansu, the Kafka-compatible broker the tests run against.
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"

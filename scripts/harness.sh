@@ -38,6 +38,11 @@ summary=()
 
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { # check DESCRIPTION CMD...: ok when CMD succeeds, else bad
+    local what="$1"
+    shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
 indent() { sed 's/^/    /'; }
 banner() { printf '\n==== %s\n' "$*"; }
 
