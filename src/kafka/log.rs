@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const LOG_ERR: u8 = 3;
 pub const LOG_WARNING: u8 = 4;
+pub const LOG_NOTICE: u8 = 5;
 pub const LOG_DEBUG: u8 = 7;
 
 /// librdkafka's `debug` contexts, in its order (`rd_kafka_conf`'s list);

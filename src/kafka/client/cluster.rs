@@ -12,7 +12,7 @@ use crate::kafka::buffer_pool::BufferPool;
 use crate::kafka::config::Config;
 use crate::kafka::error::ErrorCode;
 use crate::kafka::lock::Locked;
-use crate::kafka::log::{Context, Logger, LOG_ERR};
+use crate::kafka::log::{Context, Logger, LOG_ERR, LOG_NOTICE};
 use crate::kafka::protocol::metadata::{MetadataRequest, MetadataResponse};
 use crate::kafka::stats::BrokerCounters;
 
@@ -61,7 +61,8 @@ impl BrokerSlot {
     }
 
     /// The live connection, or a new one unless the last attempt failed
-    /// within the reconnect backoff (then that attempt's error again).
+    /// within the reconnect backoff (then that attempt's error again). A
+    /// connection whose SASL session ends soon authenticates again first.
     async fn connect(&self, config: &Config, buffers: &Arc<BufferPool>, logger: &Arc<Logger>) -> Result<Arc<Connection>, BrokerError> {
         let mut slot = self.connection.lock().await;
         let address = self.address();
@@ -69,14 +70,9 @@ impl BrokerSlot {
             if !c.session_expiring() {
                 return Ok(Arc::clone(c));
             }
-            // Its SASL session ends soon (KIP-368): let what is in flight be
-            // answered, so that nothing overtakes it on the new connection,
-            // then close it and authenticate anew.
-            let drained = Instant::now() + config.request_timeout;
-            while c.is_alive() && c.requests_in_flight() > 0 && Instant::now() < drained {
-                tokio::time::sleep(Duration::from_millis(5)).await;
+            if self.renew_session(c, config, logger).await {
+                return Ok(Arc::clone(c));
             }
-            c.close();
         }
         *slot = None;
         {
@@ -118,6 +114,30 @@ impl BrokerSlot {
                 backoff.current = (backoff.current * 2).min(config.reconnect_backoff_max);
                 backoff.last_error = Some(error.clone());
                 Err(error)
+            }
+        }
+    }
+
+    /// Re-authenticates `connection` in place (KIP-368), holding the slot:
+    /// the requests that want the connection meanwhile wait for it, and go
+    /// on the same connection after the login. True when it did; when the
+    /// broker refused, the connection is closed, and a new one (a full
+    /// login) replaces it, as the Java client does with a broker that
+    /// cannot re-authenticate.
+    async fn renew_session(&self, connection: &Connection, config: &Config, logger: &Logger) -> bool {
+        let Some(credentials) = &config.security.sasl else { return false };
+        match connection.reauthenticate(credentials, config.request_timeout, config.socket_timeout).await {
+            Ok(lifetime) => {
+                let lifetime = lifetime.map_or_else(|| "no limit".to_owned(), |l| format!("{} ms", l.as_millis()));
+                let line = format_args!("{}: re-authenticated on the same connection (session lifetime {lifetime})", self.name());
+                logger.debug(Context::Broker, "REAUTH", line);
+                true
+            }
+            Err(error) => {
+                let why = error.detail.strip_prefix(&format!("{}: ", self.address())).unwrap_or(&error.detail).to_owned();
+                let line = format_args!("{}: re-authentication on the same connection failed ({why}): connecting anew", self.name());
+                logger.log(LOG_NOTICE, "REAUTH", line);
+                false
             }
         }
     }
@@ -173,18 +193,22 @@ impl Cluster {
         }
     }
 
-    /// Closes every idle connection whose SASL session is due for renewal
-    /// (KIP-368), so that none stays open on an expired session; a busy one
-    /// is renewed when next used (`BrokerSlot::connect`).
-    pub fn close_expiring_idle_sessions(&self) {
-        let brokers = self.brokers.locked();
-        for slot in brokers.values().chain(&self.bootstrap) {
-            if let Ok(mut connection) = slot.connection.try_lock() {
-                if connection.as_ref().is_some_and(|c| c.session_expiring() && c.requests_in_flight() == 0) {
-                    if let Some(c) = connection.take() {
-                        c.close();
-                    }
-                }
+    /// Renews, from a task each, the SASL session of every connection whose
+    /// session is due (KIP-368) and whose slot is free, so that an idle
+    /// connection is not left on an expired session (one in use is renewed
+    /// by the `BrokerSlot::connect` that holds it). Must be called on the
+    /// producer's runtime.
+    pub fn renew_due_sessions(&self) {
+        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.locked().values().cloned().collect();
+        slots.extend(self.bootstrap.iter().cloned());
+        for slot in slots {
+            let due = slot.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| c.is_alive() && c.session_expiring()));
+            if due {
+                let (config, buffers, logger) = (Arc::clone(&self.config), Arc::clone(&self.buffers), Arc::clone(&self.logger));
+                tokio::spawn(async move {
+                    // A failure is the slot's to report (its backoff and last error).
+                    let _ = slot.connect(&config, &buffers, &logger).await;
+                });
             }
         }
     }
@@ -337,7 +361,9 @@ fn format_address(host: &str, port: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, METADATA, METADATA_VERSION};
+    use crate::kafka::client::test_broker::{
+        request_body, SaslScript, Script, TestBroker, API_VERSIONS, METADATA, METADATA_VERSION, SASL_AUTHENTICATE, SASL_HANDSHAKE,
+    };
     use crate::kafka::config::ConfigBuilder;
     use crate::kafka::protocol::primitives::Decoder;
 
@@ -397,6 +423,48 @@ mod tests {
         assert!(broker.wait_for(Duration::from_secs(10), |seen| seen.ended == 1).await, "closed once idle: {:?}", broker.seen());
         cluster.fetch_metadata(&topic("t")).await.unwrap();
         assert_eq!(broker.seen().accepted, 2, "a new connection on demand");
+    }
+
+    const PLAIN_LOGIN: [(&str, &str); 4] =
+        [("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "PLAIN"), ("sasl.username", "u"), ("sasl.password", "p")];
+
+    /// KIP-368: a session of 1 s is renewed by SaslHandshake and
+    /// SaslAuthenticate again on the same connection, between two requests
+    /// that both go on it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sasl_session_is_renewed_on_the_same_connection() {
+        let sasl = SaslScript { session_lifetime_ms: 1000, ..SaslScript::default() };
+        let broker = TestBroker::start(Script { sasl: Some(sasl), ..Script::default() }).await;
+        let cluster = cluster(&broker.address, &PLAIN_LOGIN);
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        cluster.fetch_metadata(&topic("t")).await.unwrap();
+        let seen = broker.seen();
+        let asked: Vec<(usize, i16)> = seen.requests.iter().map(|r| (r.connection, r.api_key)).collect();
+        let expected = [API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE, METADATA, SASL_HANDSHAKE, SASL_AUTHENTICATE, METADATA];
+        assert_eq!(asked, expected.map(|key| (1, key)), "one connection, logged in again before the second Metadata");
+        assert_eq!((seen.accepted, seen.ended), (1, 0));
+    }
+
+    /// A broker that grants 10 ms sessions gets a login at most once a
+    /// second on the connection, not one per request.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_short_sasl_session_is_renewed_at_most_once_a_second() {
+        let sasl = SaslScript { session_lifetime_ms: 10, ..SaslScript::default() };
+        let broker = TestBroker::start(Script { sasl: Some(sasl), ..Script::default() }).await;
+        let cluster = cluster(&broker.address, &PLAIN_LOGIN);
+        let started = Instant::now();
+        let mut requests = 0;
+        while started.elapsed() < Duration::from_millis(2500) {
+            cluster.fetch_metadata(&topic("t")).await.unwrap();
+            requests += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let seen = broker.seen();
+        let logins = seen.requests.iter().filter(|r| r.api_key == SASL_HANDSHAKE).count();
+        assert!(requests >= 20, "{requests} Metadata requests");
+        assert!((2..=3).contains(&logins), "{logins} logins in 2.5 s of {requests} requests: the first, then one a second");
+        assert_eq!(seen.accepted, 1, "renewed in place");
     }
 
     #[test]

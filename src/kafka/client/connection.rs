@@ -17,7 +17,7 @@
 //! and the answer; when it passes, or the answer does not match its request,
 //! the connection dies and every request on it fails.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use zeroize::Zeroize;
 
 use super::error::{BrokerError, RequestFailure};
-use super::sasl_login::{authenticate, Exchanger};
+use super::sasl_login::{authenticate, Exchanger, Within};
 use super::transport;
 use super::wire::census::QueueDepths;
 use super::wire::{AfterAnswer, Completion, Wire};
@@ -36,14 +36,17 @@ use crate::kafka::lock::Locked;
 use crate::kafka::log::{Context, Logger};
 use crate::kafka::protocol::api_versions::{self, ApiVersionsRequest, ApiVersionsResponse};
 use crate::kafka::protocol::{decode_response, frame_parts, frame_request, negotiate, Request};
+use crate::kafka::sasl::Credentials;
 use crate::kafka::stats::BrokerCounters;
 
 pub struct Connection {
     address: String,
     client_id: String,
-    /// When the SASL session the broker granted should be renewed (KIP-368):
-    /// the connection is then replaced by a newly authenticated one.
-    renew_session_at: Option<Instant>,
+    /// When the SASL session the broker granted should be renewed
+    /// (KIP-368), in nanoseconds after `opened_at`; 0 when it need not be.
+    /// The connection then authenticates again (`reauthenticate`).
+    renew_session_at: AtomicU64,
+    opened_at: Instant,
     versions: ApiVersionsResponse,
     next_correlation_id: AtomicI32,
     wire: Arc<Wire>,
@@ -55,7 +58,8 @@ pub struct Connection {
 impl Connection {
     /// Connects (TCP, then the TLS handshake when configured), starts the
     /// connection's wire, asks the broker's API versions through it (like
-    /// every later request), then authenticates with SASL when configured.
+    /// every later request), then authenticates with SASL when configured;
+    /// all of it within socket.connection.setup.timeout.ms, as librdkafka.
     /// Must be called on the producer's runtime.
     pub async fn open(
         address: &str,
@@ -64,18 +68,20 @@ impl Connection {
         logger: &Arc<Logger>,
         counters: Arc<BrokerCounters>,
     ) -> Result<Arc<Connection>, BrokerError> {
+        let setup_ends = Instant::now() + config.connect_timeout;
         let (inlet, outlet) = transport::connect(address, &config.socket, config.security.tls.as_ref(), config.connect_timeout).await?;
         let mut connection = Connection {
             address: address.to_owned(),
             client_id: config.client_id.clone(),
-            renew_session_at: None,
+            renew_session_at: AtomicU64::new(0),
+            opened_at: Instant::now(),
             versions: ApiVersionsResponse::default(),
             next_correlation_id: AtomicI32::new(1),
             wire: Wire::start(inlet, outlet, config.receive_message_max_bytes, counters, address, logger),
             buffers,
             logger: Arc::clone(logger),
         };
-        match connection.ask_versions(config).await {
+        match connection.ask_versions(config, setup_ends).await {
             Ok(versions) => connection.versions = versions,
             Err(error) => {
                 // Its tasks end, and the socket closes, when the wire dies.
@@ -84,24 +90,65 @@ impl Connection {
             }
         }
         if let Some(credentials) = &config.security.sasl {
-            match authenticate(&connection, credentials, config.socket_timeout).await {
-                Ok(lifetime) => connection.renew_session_at = lifetime.map(|lifetime| Instant::now() + renewal_delay(lifetime)),
-                Err(error) => {
-                    connection.close();
-                    return Err(error);
-                }
+            let within = Within { per_request: config.socket_timeout, until: setup_ends };
+            if let Err(error) = connection.log_in(credentials, within).await {
+                connection.close();
+                return Err(error);
             }
         }
         Ok(Arc::new(connection))
     }
 
+    /// Authenticates with SASL, and notes when to do it again if the broker
+    /// limits the session (KIP-368).
+    async fn log_in(&self, credentials: &Credentials, within: Within) -> Result<Option<Duration>, BrokerError> {
+        let lifetime = authenticate(self, credentials, within).await?;
+        let renew_at = lifetime.map_or(0, |lifetime| {
+            let at = (Instant::now() + renewal_delay(lifetime)).duration_since(self.opened_at);
+            u64::try_from(at.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
+        self.renew_session_at.store(renew_at, Ordering::Release);
+        Ok(lifetime)
+    }
+
+    /// Authenticates again on this connection before its SASL session ends
+    /// (KIP-368), as librdkafka and the Java client do: from this call on
+    /// nothing but the login's requests goes on the connection, what is in
+    /// flight is answered first (waiting up to `drain_limit`), and the
+    /// exchange takes at most `socket_timeout`. Returns the new session's
+    /// lifetime. On failure the connection is closed and the caller opens a
+    /// new one (a broker may refuse re-authentication: tansu 0.6.0 does).
+    pub async fn reauthenticate(
+        &self,
+        credentials: &Credentials,
+        drain_limit: Duration,
+        socket_timeout: Duration,
+    ) -> Result<Option<Duration>, BrokerError> {
+        self.wire.hold_for_login();
+        let drained_by = Instant::now() + drain_limit;
+        while self.is_alive() && self.requests_in_flight() > 0 && Instant::now() < drained_by {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let renewed = match self.requests_in_flight() {
+            0 => self.log_in(credentials, Within { per_request: socket_timeout, until: Instant::now() + socket_timeout }).await,
+            n => Err(BrokerError::new(ErrorCode::TRANSPORT, &self.address, format_args!("{n} request(s) unanswered after {drain_limit:?}"))),
+        };
+        match renewed {
+            Ok(_) => self.wire.release_login(),
+            Err(_) => self.close(),
+        }
+        renewed
+    }
+
     /// ApiVersions, the first request on every connection: v3, which gives
     /// the broker client.software.name and .version (KIP-511), or v0 when
-    /// the broker does not speak v3; each within api.version.request.timeout.ms.
-    async fn ask_versions(&self, config: &Config) -> Result<ApiVersionsResponse, BrokerError> {
+    /// the broker does not speak v3; each within api.version.request.timeout.ms,
+    /// and both before `setup_ends`.
+    async fn ask_versions(&self, config: &Config, setup_ends: Instant) -> Result<ApiVersionsResponse, BrokerError> {
         let request = ApiVersionsRequest { software_name: &config.client_software_name, software_version: &config.client_software_version };
         for version in [api_versions::VERSION, api_versions::FALLBACK_VERSION] {
-            let versions = match self.call_at(&request, version, config.api_version_timeout).await {
+            let left = setup_ends.saturating_duration_since(Instant::now());
+            let versions = match self.call_at(&request, version, config.api_version_timeout.min(left)).await {
                 Ok(versions) => versions,
                 Err(Unanswered::Undecodable(why)) => return Err(BrokerError::new(ErrorCode::BAD_MSG, &self.address, why)),
                 Err(Unanswered::Failed(failure)) => {
@@ -109,6 +156,9 @@ impl Connection {
                     return Err(match self.wire.failure() {
                         // TLS refused after its handshake (a client certificate the broker rejects under TLS 1.3).
                         Some((code, why)) => BrokerError::new(code, &self.address, why),
+                        None if failure.code == ErrorCode::TIMED_OUT && Instant::now() >= setup_ends => {
+                            transport(&"connection set-up timed out in ApiVersions (socket.connection.setup.timeout.ms)")
+                        }
                         None if failure.code == ErrorCode::TIMED_OUT => {
                             transport(&"no ApiVersions response within api.version.request.timeout.ms")
                         }
@@ -127,9 +177,12 @@ impl Connection {
     }
 
     /// True once the SASL session should be renewed: the connection takes
-    /// no new requests and is replaced (see `cluster`).
+    /// no new requests until it has re-authenticated (see `cluster`).
     pub fn session_expiring(&self) -> bool {
-        self.renew_session_at.is_some_and(|at| Instant::now() >= at)
+        match self.renew_session_at.load(Ordering::Acquire) {
+            0 => false,
+            at => Instant::now() >= self.opened_at + Duration::from_nanos(at),
+        }
     }
 
     /// Requests sent and not yet answered: a connection with none can be
@@ -267,7 +320,11 @@ impl Connection {
         let buffer = self.buffers.take(64 + self.client_id.len() + request.size_hint());
         let (mut frame, splices) = frame_request(buffer, request, version, correlation_id, &self.client_id)
             .map_err(|_| RequestFailure::not_written(ErrorCode::INVALID_ARG))?;
-        let sent = self.wire.send(&frame_parts(&frame, &splices), correlation_id, deadline, request.records(), awaited);
+        let parts = frame_parts(&frame, &splices);
+        let sent = match R::LOGIN {
+            true => self.wire.send_login(&parts, correlation_id, deadline, awaited),
+            false => self.wire.send(&parts, correlation_id, deadline, request.records(), awaited),
+        };
         if R::SECRET {
             frame.zeroize();
         }
@@ -387,14 +444,19 @@ impl Handoff {
     }
 }
 
+/// A SASL session is renewed at most this often, whatever lifetime the
+/// broker grants: a broker that grants a few milliseconds must not get a
+/// login every few milliseconds on every connection.
+const RENEWAL_FLOOR: Duration = Duration::from_secs(1);
+
 /// When to renew a SASL session of `lifetime`: at 85% to 95% of it, as
-/// Java's client does (the spread keeps a fleet from renewing at once),
-/// and never sooner than a second from now.
+/// Java's client does (the spread keeps a fleet from renewing at once;
+/// librdkafka takes 90%), and never sooner than RENEWAL_FLOOR from now.
 fn renewal_delay(lifetime: Duration) -> Duration {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let spread = (u64::from(nanos) ^ u64::from(std::process::id())) % 100;
     let fraction = 0.85 + 0.10 * (spread as f64 / 100.0);
-    lifetime.mul_f64(fraction).max(Duration::from_secs(1).min(lifetime))
+    lifetime.mul_f64(fraction).max(RENEWAL_FLOOR)
 }
 
 /// The login (`sasl_login`) reaches the broker through `call`.
@@ -411,7 +473,7 @@ impl Exchanger for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client::test_broker::{request_body, Script, TestBroker, API_VERSIONS, METADATA, METADATA_VERSION};
+    use crate::kafka::client::test_broker::{request_body, SaslScript, Script, TestBroker, API_VERSIONS, METADATA, METADATA_VERSION};
     use crate::kafka::config::ConfigBuilder;
     use crate::kafka::protocol::metadata::MetadataRequest;
     use crate::kafka::protocol::primitives::Decoder;
@@ -469,6 +531,60 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
     }
 
+    /// socket.connection.setup.timeout.ms bounds the whole set-up, SASL
+    /// included, as librdkafka's does; not socket.timeout.ms per request.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sasl_login_that_is_never_answered_ends_with_the_set_up_timeout() {
+        let sasl = SaslScript { ignores_handshake: true, ..SaslScript::default() };
+        let broker = TestBroker::start(Script { sasl: Some(sasl), ..Script::default() }).await;
+        let options = [
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", "u"),
+            ("sasl.password", "p"),
+            ("socket.connection.setup.timeout.ms", "1000"),
+            ("socket.timeout.ms", "300000"),
+        ];
+        let started = Instant::now();
+        let opened = tokio::time::timeout(Duration::from_secs(60), open(&broker.address, &options)).await;
+        let Ok(Err(error)) = opened else { panic!("no failure within 60 s (socket.timeout.ms is 300 s)") };
+        assert_eq!(error.code, ErrorCode::TRANSPORT, "{}", error.detail);
+        assert!(error.detail.contains("connection set-up timed out in SASL authentication"), "{}", error.detail);
+        assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    }
+
+    /// SCRAM's PBKDF2 runs off the runtime's thread: on a current-thread
+    /// runtime, another task keeps running while a login computes it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn scrams_key_derivation_leaves_the_runtime_thread_free() {
+        let sasl = SaslScript { scram_iterations: Some(60_000), ..SaslScript::default() };
+        let broker = TestBroker::start(Script { sasl: Some(sasl), ..Script::default() }).await;
+        let options =
+            [("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "SCRAM-SHA-512"), ("sasl.username", "u"), ("sasl.password", "p")];
+        let longest_gap = Arc::new(std::sync::Mutex::new(Duration::ZERO));
+        let ticker = tokio::spawn({
+            let longest_gap = Arc::clone(&longest_gap);
+            async move {
+                let mut last = Instant::now();
+                loop {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    let mut longest = longest_gap.lock().unwrap();
+                    *longest = (*longest).max(last.elapsed());
+                    last = Instant::now();
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = Instant::now();
+        let error = open(&broker.address, &options).await.err().expect("the broker refuses the proof");
+        let login = started.elapsed();
+        ticker.abort();
+        assert_eq!(error.code, ErrorCode::AUTHENTICATION, "{}", error.detail);
+        let longest = *longest_gap.lock().unwrap();
+        assert!(login >= Duration::from_millis(100), "the derivation took {login:?}: too short to tell");
+        assert!(longest < login / 3, "the runtime stalled {longest:?} during a {login:?} login");
+    }
+
     #[test]
     fn a_sasl_session_is_renewed_at_85_to_95_percent_of_its_lifetime() {
         let minute = Duration::from_secs(60);
@@ -476,7 +592,8 @@ mod tests {
             let delay = renewal_delay(minute);
             assert!(delay >= minute.mul_f64(0.85) && delay <= minute.mul_f64(0.95), "{delay:?}");
         }
-        assert_eq!(renewal_delay(Duration::from_millis(500)), Duration::from_millis(500), "never later than the session's end");
-        assert!(renewal_delay(Duration::from_millis(1100)) >= Duration::from_secs(1), "nor sooner than a second from now");
+        for lifetime in [1, 10, 500, 1100] {
+            assert_eq!(renewal_delay(Duration::from_millis(lifetime)), RENEWAL_FLOOR, "{lifetime} ms: at most once a second");
+        }
     }
 }

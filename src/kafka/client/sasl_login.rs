@@ -1,10 +1,14 @@
-//! Authenticates a fresh connection: SaslHandshake v1 names the mechanism,
-//! then the mechanism's messages (`sasl`, sans-IO) go back and forth in
-//! SaslAuthenticate requests (KIP-152) until the exchange is done. It knows
-//! a connection only as `Exchanger`, so the connection, which logs in
+//! Authenticates a connection, when it opens and again before its session
+//! ends (KIP-368): SaslHandshake v1 names the mechanism, then the
+//! mechanism's messages (`sasl`, sans-IO) go back and forth in
+//! SaslAuthenticate requests (KIP-152) until the exchange is done. The
+//! mechanism's own work (SCRAM's PBKDF2, up to 1,000,000 iterations: about
+//! half a second) runs on a blocking thread, as compression does, so that
+//! the producer's one runtime thread goes on serving the other brokers. It
+//! knows a connection only as `Exchanger`, so the connection, which logs in
 //! through it, is not imported here.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
@@ -23,24 +27,50 @@ pub(super) trait Exchanger {
     async fn call<R: Request>(&self, request: &R, timeout: Duration) -> Result<R::Response, BrokerError>;
 }
 
-/// Authenticates `connection` (each request within `timeout`) before any
-/// other request but ApiVersions goes on it. Returns how long the broker
-/// keeps the session, if it limits it (KIP-368): the connection must
-/// re-authenticate, or be replaced, before then.
+/// How long a login may take: each request up to `per_request`
+/// (socket.timeout.ms), and none past `until` (when the connection opens:
+/// the end of socket.connection.setup.timeout.ms, as librdkafka bounds its
+/// whole set-up).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Within {
+    pub per_request: Duration,
+    pub until: Instant,
+}
+
+impl Within {
+    fn next_request(&self) -> Duration {
+        self.per_request.min(self.until.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// Authenticates `connection` (within `within`) before any other request
+/// but ApiVersions goes on it, or, on a connection whose session ends soon,
+/// once nothing is in flight on it. Returns how long the broker keeps the
+/// session, if it limits it (KIP-368): the connection must re-authenticate
+/// before then.
 ///
 /// A refusal, by the broker (an error, or the connection closed) or by us
-/// of the broker's messages, fails with `_AUTHENTICATION`; a timeout keeps
-/// its own code. Either way the connection is unusable.
+/// of the broker's messages, fails with `_AUTHENTICATION`; running past
+/// `within.until` with `_TRANSPORT`, as librdkafka's set-up timeout; a
+/// request's own timeout keeps its code. Either way the connection is
+/// unusable.
 pub(super) async fn authenticate(
     connection: &impl Exchanger,
     credentials: &Credentials,
-    timeout: Duration,
+    within: Within,
 ) -> Result<Option<Duration>, BrokerError> {
     let refused =
         |what: std::fmt::Arguments| BrokerError { code: ErrorCode::AUTHENTICATION, detail: format!("{}: {what}", connection.address()) };
     let mechanism = credentials.mechanism.name();
 
-    let handshake = connection.call(&SaslHandshakeRequest { mechanism }, timeout).await.map_err(|e| in_sasl(connection, e))?;
+    let failed = |error: BrokerError| match error.code == ErrorCode::TIMED_OUT && Instant::now() >= within.until {
+        true => BrokerError {
+            code: ErrorCode::TRANSPORT,
+            detail: format!("{}: connection set-up timed out in SASL authentication (socket.connection.setup.timeout.ms)", connection.address()),
+        },
+        false => in_sasl(connection, error),
+    };
+    let handshake = connection.call(&SaslHandshakeRequest { mechanism }, within.next_request()).await.map_err(failed)?;
     match ErrorCode::from_kafka(handshake.error_code) {
         ErrorCode::NO_ERROR => {}
         ErrorCode::UNSUPPORTED_SASL_MECHANISM => {
@@ -57,14 +87,21 @@ pub(super) async fn authenticate(
     // Client messages can hold the password (PLAIN) or the proof (SCRAM).
     let mut message = Zeroizing::new(exchange.first_message());
     loop {
-        let answer =
-            connection.call(&SaslAuthenticateRequest { auth_bytes: &message }, timeout).await.map_err(|e| in_sasl(connection, e))?;
+        let answer = connection.call(&SaslAuthenticateRequest { auth_bytes: &message }, within.next_request()).await.map_err(failed)?;
         if answer.error_code != 0 {
             let code = ErrorCode::from_kafka(answer.error_code);
             let why = answer.error_message.as_deref().filter(|m| !m.is_empty()).map_or_else(|| code.message().to_owned(), broker_text);
             return Err(refused(format_args!("SASL authentication failed: {why}")));
         }
-        match exchange.next_message(&answer.auth_bytes) {
+        let server = answer.auth_bytes;
+        let (back, step) = tokio::task::spawn_blocking(move || {
+            let step = exchange.next_message(&server);
+            (exchange, step)
+        })
+        .await
+        .map_err(|_| refused(format_args!("SASL authentication: the mechanism's thread failed")))?;
+        exchange = back;
+        match step {
             Ok(Step::Send(next)) => message = Zeroizing::new(next),
             Ok(Step::Done) => {
                 let lifetime = u64::try_from(answer.session_lifetime_ms).ok().filter(|&ms| ms > 0);
@@ -148,7 +185,8 @@ mod tests {
         }
         let config = options.build().unwrap();
         let credentials = config.security.sasl.as_ref().unwrap();
-        let error = authenticate(&broker, credentials, Duration::from_secs(1)).await.unwrap_err();
+        let within = Within { per_request: Duration::from_secs(1), until: Instant::now() + Duration::from_secs(5) };
+        let error = authenticate(&broker, credentials, within).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::AUTHENTICATION);
         assert!(error.detail.len() <= 600, "{} bytes", error.detail.len());
         assert!(error.detail.starts_with("broker:9092: SASL authentication failed: bad proof %3|"), "{}", &error.detail[..80]);

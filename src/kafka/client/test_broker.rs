@@ -1,6 +1,7 @@
 //! A scripted broker for tests over real sockets (test builds only). It
 //! answers ApiVersions and Metadata (itself as the only broker, and the
-//! script's topic if it has one), Produce only as the script says, nothing
+//! script's topic if it has one), Produce only as the script says, a SASL
+//! login (PLAIN, or SCRAM's first step) when the script has one, nothing
 //! else (FindCoordinator is accepted in its ApiVersions, never answered),
 //! and records every request and how many connections it accepted and saw
 //! closed.
@@ -33,6 +34,22 @@ pub struct Script {
     /// of `version` with the body this returns; without it, Produce is
     /// never answered.
     pub answers_produce: Option<fn(n: usize, version: i16) -> Vec<u8>>,
+    /// How it answers SaslHandshake and SaslAuthenticate; without it, it
+    /// never does.
+    pub sasl: Option<SaslScript>,
+}
+
+/// A SASL login as the broker plays it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SaslScript {
+    /// The session lifetime in every successful SaslAuthenticate answer (KIP-368).
+    pub session_lifetime_ms: i64,
+    /// SaslHandshake is never answered.
+    pub ignores_handshake: bool,
+    /// SCRAM's first server message asks for this many iterations, and the
+    /// client's proof is then refused (SASL_AUTHENTICATION_FAILED); without
+    /// it the login is PLAIN's, accepted whatever the password.
+    pub scram_iterations: Option<u32>,
 }
 
 /// The highest Metadata version it speaks: v4 carries allow_auto_topic_creation.
@@ -43,6 +60,8 @@ pub const METADATA_VERSION: i16 = 4;
 pub const PRODUCE: i16 = 0;
 pub const METADATA: i16 = 3;
 pub const API_VERSIONS: i16 = 18;
+pub const SASL_HANDSHAKE: i16 = 17;
+pub const SASL_AUTHENTICATE: i16 = 36;
 /// Listed in its ApiVersions, never answered: a coordinator that is never found.
 pub const FIND_COORDINATOR: i16 = 10;
 
@@ -132,6 +151,14 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
                 Some(answer) => answer(produced_before, version),
                 None => continue,
             },
+            SASL_HANDSHAKE => match script.sasl {
+                Some(sasl) if !sasl.ignores_handshake => handshake_answer(&frame),
+                _ => continue,
+            },
+            SASL_AUTHENTICATE => match script.sasl {
+                Some(sasl) => authenticate_answer(&frame, sasl),
+                None => continue,
+            },
             _ => continue,
         };
         let mut answer = Vec::new();
@@ -146,7 +173,14 @@ async fn serve(mut stream: TcpStream, connection: usize, script: Script, port: u
 }
 
 fn api_versions_answer(version: i16, refuses_v3: bool) -> Vec<u8> {
-    let ranges = [(API_VERSIONS, 0, 3), (METADATA, 1, METADATA_VERSION), (PRODUCE, 3, 8), (FIND_COORDINATOR, 1, 3)];
+    let ranges = [
+        (API_VERSIONS, 0, 3),
+        (METADATA, 1, METADATA_VERSION),
+        (PRODUCE, 3, 8),
+        (FIND_COORDINATOR, 1, 3),
+        (SASL_HANDSHAKE, 1, 1),
+        (SASL_AUTHENTICATE, 1, 1),
+    ];
     let mut body = Vec::new();
     let mut e = Encoder::new(&mut body);
     if version >= 3 && refuses_v3 {
@@ -178,6 +212,39 @@ fn api_versions_answer(version: i16, refuses_v3: bool) -> Vec<u8> {
         e.no_tagged_fields();
     }
     body
+}
+
+/// SaslHandshake v1: the mechanism asked for is enabled.
+fn handshake_answer(frame: &[u8]) -> Vec<u8> {
+    let body = request_body_of(frame, false);
+    let mechanism = Decoder::new(&body).string().unwrap();
+    let mut answer = Vec::new();
+    let mut e = Encoder::new(&mut answer);
+    e.i16(0);
+    e.array_len(1);
+    e.string(&mechanism);
+    answer
+}
+
+/// SaslAuthenticate v1: PLAIN's one message accepted; SCRAM's first answered
+/// with the script's iteration count, its second refused.
+fn authenticate_answer(frame: &[u8], sasl: SaslScript) -> Vec<u8> {
+    let body = request_body_of(frame, false);
+    let client = Decoder::new(&body).bytes().unwrap();
+    let (error, server): (i16, Vec<u8>) = match sasl.scram_iterations {
+        None => (0, Vec::new()),
+        Some(iterations) => match String::from_utf8_lossy(&client).split_once(",r=") {
+            Some((_, nonce)) if !client.starts_with(b"c=") => (0, format!("r={nonce}server,s=c2FsdA==,i={iterations}").into_bytes()),
+            _ => (58, Vec::new()), // SASL_AUTHENTICATION_FAILED: the proof is not checked
+        },
+    };
+    let mut answer = Vec::new();
+    let mut e = Encoder::new(&mut answer);
+    e.i16(error);
+    e.nullable_string(None);
+    e.bytes(&server);
+    e.i64(if error == 0 { sasl.session_lifetime_ms } else { 0 });
+    answer
 }
 
 /// This broker as the cluster's only one, and `topic` (if any) with one
@@ -216,7 +283,11 @@ fn metadata_answer(version: i16, port: u16, topic: Option<&str>) -> Vec<u8> {
 
 /// A request's body: what follows request header v1 or v2.
 pub fn request_body(request: &Received, flexible: bool) -> Vec<u8> {
-    let mut d = Decoder::new(&request.frame);
+    request_body_of(&request.frame, flexible)
+}
+
+fn request_body_of(frame: &[u8], flexible: bool) -> Vec<u8> {
+    let mut d = Decoder::new(frame);
     d.i16().unwrap();
     d.i16().unwrap();
     d.i32().unwrap();
@@ -224,6 +295,6 @@ pub fn request_body(request: &Received, flexible: bool) -> Vec<u8> {
     if flexible {
         d.skip_tagged_fields().unwrap();
     }
-    let header_len = request.frame.len() - d.remaining();
-    request.frame[header_len..].to_vec()
+    let header_len = frame.len() - d.remaining();
+    frame[header_len..].to_vec()
 }

@@ -15,6 +15,11 @@
 //! the reader fails every request still in flight, each told whether any of
 //! it reached the wire.
 //!
+//! While the connection re-authenticates (KIP-368), `hold_for_login` lets
+//! only the login's requests on it (`send_login`): any other is refused as
+//! not written, as on a dead connection, since a broker takes a request in
+//! the middle of a login for a broken login and closes the connection.
+//!
 //! A broker over a quota throttles the connection (KIP-219): `throttled`
 //! holds every request sent after that in the outbound buffer until the
 //! throttle time has passed, when the writer sends them, as the Java client
@@ -81,6 +86,8 @@ struct Outbound {
     last_sent: Instant,
     /// Nothing is written before this (the broker's throttle, KIP-219).
     held_until: Option<Instant>,
+    /// A SASL login is under way: only its requests may be sent.
+    login_only: bool,
     /// Frames left to the writer: where each ends in the stream and when it
     /// was handed over (statistics' `outbuf_latency`), oldest first.
     unwritten: VecDeque<(u64, Instant)>,
@@ -187,6 +194,7 @@ impl Wire {
                 written: 0,
                 last_sent: Instant::now(),
                 held_until: None,
+                login_only: false,
                 unwritten: VecDeque::new(),
             }),
             in_flight: Mutex::new(InFlightQueue {
@@ -248,15 +256,15 @@ impl Wire {
         drop(std::mem::take(&mut self.in_flight.locked().requests));
     }
 
-    /// The one place that writes to the socket. Queues `completion` (if an
-    /// answer is expected) for the answer to `correlation_id`, due by
-    /// `deadline`, and writes `parts` (one framed request) now, as far as
-    /// the socket takes them without waiting; the rest is copied and left
-    /// to the writer task. While the broker's throttle lasts, all of it is
-    /// copied and left, and the deadline moves by what is left of the
-    /// throttle. Fails, with nothing sent and the completion given back,
-    /// when the connection is dead. `records`: how many the request
-    /// carries, for statistics.
+    /// Queues `completion` (if an answer is expected) for the answer to
+    /// `correlation_id`, due by `deadline`, and writes `parts` (one framed
+    /// request) now, as far as the socket takes them without waiting; the
+    /// rest is copied and left to the writer task. While the broker's
+    /// throttle lasts, all of it is copied and left, and the deadline moves
+    /// by what is left of the throttle. Fails, with nothing sent and the
+    /// completion given back, when the connection is dead or a login holds
+    /// it (`hold_for_login`). `records`: how many the request carries, for
+    /// statistics.
     pub fn send(
         &self,
         parts: &[&[u8]],
@@ -265,8 +273,45 @@ impl Wire {
         records: usize,
         completion: Option<Completion>,
     ) -> Result<(), (RequestFailure, Option<Completion>)> {
+        self.write_request(parts, correlation_id, deadline, records, completion, false)
+    }
+
+    /// `send` for a request of a SASL login, which goes even while the
+    /// login holds the connection.
+    pub fn send_login(
+        &self,
+        parts: &[&[u8]],
+        correlation_id: i32,
+        deadline: Instant,
+        completion: Option<Completion>,
+    ) -> Result<(), (RequestFailure, Option<Completion>)> {
+        self.write_request(parts, correlation_id, deadline, 0, completion, true)
+    }
+
+    /// Lets only a login's requests (`send_login`) on the connection, until
+    /// `release_login`. Requests sent before this call are in flight
+    /// (`requests_in_flight`) by the time it returns.
+    pub fn hold_for_login(&self) {
+        self.outbound.locked().login_only = true;
+    }
+
+    /// Ends `hold_for_login`.
+    pub fn release_login(&self) {
+        self.outbound.locked().login_only = false;
+    }
+
+    /// The one place that writes to the socket: `send`, `send_login`.
+    fn write_request(
+        &self,
+        parts: &[&[u8]],
+        correlation_id: i32,
+        deadline: Instant,
+        records: usize,
+        completion: Option<Completion>,
+        login: bool,
+    ) -> Result<(), (RequestFailure, Option<Completion>)> {
         let mut out = self.outbound.locked();
-        if !self.is_alive() {
+        if !self.is_alive() || (out.login_only && !login) {
             return Err((RequestFailure { code: ErrorCode::TRANSPORT, written: false }, completion));
         }
         let starts_at = out.queued;
@@ -585,6 +630,28 @@ mod tests {
         let mut got = vec![0u8; 3];
         server.read_exact(&mut got).await.unwrap();
         assert!(started.elapsed() < throttle, "an old version's throttle is not held: {:?}", started.elapsed());
+    }
+
+    /// While a login holds the wire (KIP-368 re-authentication), only its
+    /// requests go out; another is refused as not written, its completion
+    /// given back, and nothing of it reaches the socket.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_login_holds_the_wire_for_its_own_requests() {
+        let (wire, mut server) = pair().await;
+        let answers: Answers = Arc::default();
+        let far = Instant::now() + std::time::Duration::from_secs(30);
+        wire.hold_for_login();
+        let Err((refused, given_back)) = wire.send(&[b"produce"], 1, far, 3, recorder(&answers)) else {
+            panic!("a request went out in the middle of a login")
+        };
+        assert_eq!((refused.code, refused.written, given_back.is_some()), (ErrorCode::TRANSPORT, false, true));
+        wire.send_login(&[b"login"], 2, far, None).map_err(|(failure, _)| failure).unwrap();
+        wire.release_login();
+        wire.send(&[b"after"], 3, far, 0, None).map_err(|(failure, _)| failure).unwrap();
+        let mut got = vec![0u8; 10];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"loginafter", "the login's request, then the next after the login");
+        assert!(wire.is_alive() && answers.lock().unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "current_thread")]

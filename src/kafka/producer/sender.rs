@@ -98,7 +98,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         if now >= next_session_check {
             shared.cluster.report_disconnects();
-            shared.cluster.close_expiring_idle_sessions();
+            shared.cluster.renew_due_sessions();
             if let Some(max_idle) = config.connections_max_idle {
                 shared.cluster.close_idle_connections(max_idle, now);
             }

@@ -49,6 +49,9 @@ pub trait Request {
     /// The request carries a secret (SASL credentials): its frame is wiped
     /// once written.
     const SECRET: bool = false;
+    /// Part of a SASL login: it may go on a connection that is
+    /// re-authenticating, when nothing else may (KIP-368).
+    const LOGIN: bool = false;
     type Response;
 
     /// Writes the body. Bytes pushed to `splices` go on the wire from

@@ -28,6 +28,7 @@ impl super::Request for SaslAuthenticateRequest<'_> {
     /// v2, which we do not speak.
     const FLEXIBLE_SINCE: Option<i16> = Some(2);
     const SECRET: bool = true;
+    const LOGIN: bool = true;
     type Response = SaslAuthenticateResponse;
 
     fn encode<'a>(&'a self, e: &mut Encoder, _version: i16, _: &mut Vec<Splice<'a>>) {

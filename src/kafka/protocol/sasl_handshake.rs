@@ -23,6 +23,7 @@ impl super::Request for SaslHandshakeRequest<'_> {
     const NAME: &'static str = "SaslHandshake";
     const API_KEY: i16 = 17;
     const VERSIONS: std::ops::RangeInclusive<i16> = 1..=1;
+    const LOGIN: bool = true;
     const FLEXIBLE_SINCE: Option<i16> = None;
     type Response = SaslHandshakeResponse;
 
