@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A TCP proxy for the Kafka protocol that spoils the broker's answers to Produce
-requests, so a test can see what a client does with an answer it cannot use.
+requests, so a test can see what a client does with an answer it cannot use; or that
+stands in for a broker's SASL session handling (KIP-368) that tansu lacks.
 
     fault_proxy.py --listen-port A --upstream HOST:B --fault MODE --count K [--ready-file F]
                    [--capture FILE] [--throttle-ms T]
+                   [--session-lifetime-ms N] [--enforce-lifetime]
 
 It accepts clients on 127.0.0.1:A and opens one connection to HOST:B for each. Frames
 (int32 size, then that many bytes) are forwarded whole in both directions. Requests
@@ -34,6 +36,36 @@ knows which responses answer them. MODE:
               base_offset and log_append_time become -1. Responses of other versions are
               forwarded untouched (v9+ is flexible, and a client that sends v7 or older
               gets no texts) and logged as such, without counting.
+    reauth    KIP-368 over a broker that cannot re-authenticate in-band (tansu 0.6.0
+              answers a second SaslHandshake on a connection UNSUPPORTED_SASL_MECHANISM and
+              leaves it unauthenticated) nor enforce the session lifetime it advertises.
+              Per client connection:
+                - a SaslAuthenticate v0/v1 answer (api key 36) with a non-zero
+                  session_lifetime_ms gets N instead (--session-lifetime-ms, default
+                  2000), logged as "SaslAuthenticate v1 answer cid=C on connection K:
+                  session_lifetime_ms 60000 -> N"; v2 and later (flexible) are forwarded
+                  untouched. The session counts as authenticated once such an answer with
+                  error 0 has been forwarded, and expires N ms after that. (tansu puts its
+                  lifetime on every successful step of SCRAM, so the clock starts at the
+                  first: a little before the client finishes, never after. It also answers
+                  a wrong SCRAM proof with error 0, its lifetime and a server-final
+                  message "e=invalid-proof", and then serves the connection anyway: an
+                  answer whose auth_bytes start with "e=" ends the session here, as a
+                  failed authentication does on a Kafka broker.)
+                - a SaslHandshake (api key 17) on an authenticated connection is an
+                  in-band re-authentication: the proxy opens a new connection to HOST:B,
+                  waits until every request forwarded on the old one has been answered
+                  (at most REAUTH_DRAIN_S: a Produce with acks=0 is never answered),
+                  closes the old one and sends this and every later request of the client
+                  to the new one, whose answers it forwards. The broker checks the
+                  credentials there, so a wrong password still fails. Logged as
+                  "reauth on connection K (#M)", M counting that connection's
+                  re-authentications.
+                - with --enforce-lifetime, a request other than ApiVersions, SaslHandshake
+                  and SaslAuthenticate that arrives after the session expired closes the
+                  client's connection, as Kafka's broker does: "session expired on
+                  connection K: closed".
+              Produce answers are not touched; --count is not used.
     none      everything is forwarded untouched
 
 K counts over the proxy's whole life, not per connection; afterwards it forwards as
@@ -63,6 +95,13 @@ import sys
 import time
 
 PRODUCE = 0
+API_VERSIONS = 18
+SASL_HANDSHAKE = 17
+SASL_AUTHENTICATE = 36
+# Asked before and during authentication: never refused for an expired session.
+SASL_KEYS = (API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE)
+# How long an in-band re-authentication waits for the old upstream's answers.
+REAUTH_DRAIN_S = 5.0
 
 # What record-errors puts in its answers (the texts a test expects back, cut and cleaned).
 INVALID_TIMESTAMP = 32
@@ -83,10 +122,11 @@ class Faults:
     """The fault budget, shared by every connection: a test wants exactly K faults in
     all, whichever connection the client happens to send its Produce requests on."""
 
-    def __init__(self, mode, count, throttle_ms=0):
+    def __init__(self, mode, count, throttle_ms=0, reauth=None):
         self.mode = mode
         self.count = count
         self.throttle_ms = throttle_ms
+        self.reauth = reauth
         self.applied = 0
 
     def spoil(self, frame, version):
@@ -178,13 +218,14 @@ def nullable_string(text):
 class Reader:
     """Reads a frame's fields in order; a short frame raises ValueError."""
 
-    def __init__(self, frame):
+    def __init__(self, frame, what="Produce v8 response"):
         self.frame = frame
+        self.what = what
         self.at = 0
 
     def take(self, n):
         if self.at + n > len(self.frame):
-            raise ValueError("Produce v8 response ends early")
+            raise ValueError(f"{self.what} ends early")
         self.at += n
         return self.frame[self.at - n:self.at]
 
@@ -228,6 +269,217 @@ async def pump(name, reader, writer, on_frame):
         return f"{name}: {e.__class__.__name__} {e}"
 
 
+def rewrite_lifetime(frame, version, lifetime_ms):
+    """A SaslAuthenticate v0/v1 answer frame (correlation id, then error_code i16,
+    error_message nullable string, auth_bytes bytes and, in v1, session_lifetime_ms
+    i64): (the frame to forward, its error_code, its auth_bytes, the broker's lifetime,
+    the lifetime forwarded). A v1 lifetime that is not 0 becomes lifetime_ms."""
+    r = Reader(frame, "SaslAuthenticate answer")
+    r.take(4)  # the correlation id
+    (error,) = struct.unpack(">h", r.take(2))
+    r.raw_string()  # error_message
+    auth_bytes = r.take(max(r.i32(), 0))
+    if version == 0:
+        if r.at != len(frame):
+            raise ValueError(f"SaslAuthenticate v0 answer: {len(frame) - r.at} bytes left over")
+        return frame, error, auth_bytes, 0, 0
+    at = r.at
+    (lifetime,) = struct.unpack(">q", r.take(8))
+    if r.at != len(frame):
+        raise ValueError(f"SaslAuthenticate v1 answer: {len(frame) - r.at} bytes left over")
+    if lifetime == 0:
+        return frame, error, auth_bytes, 0, 0
+    return frame[:at] + struct.pack(">q", lifetime_ms) + frame[at + 8:], error, auth_bytes, lifetime, lifetime_ms
+
+
+class Upstream:
+    """One connection to the broker on behalf of a client connection, and the requests
+    forwarded on it that await their answer (correlation id -> (api_key, version))."""
+
+    def __init__(self, reader, writer):
+        self.reader = reader
+        self.writer = writer
+        self.waiting = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.retired = False  # replaced by a re-authentication: its end ends nothing
+
+    def sent(self, api_key, version, cid):
+        self.waiting[cid] = (api_key, version)
+        self.idle.clear()
+
+    def answered(self, cid):
+        asked = self.waiting.pop(cid, None)
+        if not self.waiting:
+            self.idle.set()
+        return asked
+
+
+class Reauth:
+    """--fault reauth: the settings, and the re-authentications over all connections."""
+
+    def __init__(self, lifetime_ms, enforce):
+        self.lifetime_ms = lifetime_ms
+        self.enforce = enforce
+        self.reauths = 0
+        self.expired = 0
+
+
+class ReauthConnection:
+    """One client connection in --fault reauth: the client's requests go to the current
+    upstream, which a SaslHandshake after authentication replaces (see the module's
+    docstring)."""
+
+    def __init__(self, proxy, n, client_reader, client_writer, upstream):
+        self.proxy = proxy
+        self.reauth = proxy.faults.reauth
+        self.n = n
+        self.client_reader = client_reader
+        self.client_writer = client_writer
+        self.upstream = upstream
+        self.upstreams = [upstream]
+        self.authenticated = False
+        self.expires = None  # time.monotonic() when the session ends
+        self.reauths = 0
+        self.tasks = set()
+        self.ended = asyncio.get_running_loop().create_future()
+
+    def end(self, why):
+        if not self.ended.done():
+            self.ended.set_result(why)
+
+    def start(self, coroutine):
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        self.proxy.tasks.add(task)
+        task.add_done_callback(self.task_done)
+        return task
+
+    def task_done(self, task):
+        # Cancelled by Proxy.stop, or failed in a way the pumps do not expect: the
+        # connection ends either way, not left half open.
+        if task.cancelled():
+            self.end("proxy stopping")
+        elif task.exception() is not None:
+            self.end(f"{task.exception().__class__.__name__} {task.exception()}")
+
+    async def run(self):
+        self.start(self.from_upstream(self.upstream))
+        self.start(self.from_client())
+        try:
+            why = await self.ended
+        except asyncio.CancelledError:
+            why = "proxy stopping"
+        for t in self.tasks:
+            t.cancel()
+        self.proxy.tasks.difference_update(self.tasks)
+        log(f"connection {self.n} ended: {why} ({self.reauths} re-authentication(s))")
+        self.client_writer.close()
+        for up in self.upstreams:
+            up.writer.close()
+
+    async def from_client(self):
+        try:
+            while True:
+                frame = await read_frame(self.client_reader)
+                if frame is None:
+                    return self.end("client closed")
+                if len(frame) >= 8:
+                    api_key, version, cid = struct.unpack_from(">hhi", frame, 0)
+                else:
+                    api_key, version, cid = -1, -1, None
+                if api_key == SASL_HANDSHAKE and self.authenticated:
+                    if not await self.switch_upstream():
+                        return
+                elif (self.reauth.enforce and api_key not in SASL_KEYS and self.expires is not None
+                      and time.monotonic() >= self.expires):
+                    self.reauth.expired += 1
+                    late = (time.monotonic() - self.expires) * 1000
+                    log(f"session expired on connection {self.n}: closed "
+                        f"(api key {api_key} cid={cid}, {late:.0f} ms after the end of the session)")
+                    return self.end("session expired")
+                up = self.upstream
+                if cid is not None:
+                    up.sent(api_key, version, cid)
+                up.writer.write(struct.pack(">i", len(frame)) + frame)
+                await up.writer.drain()
+        except (OSError, ValueError) as e:
+            self.end(f"client: {e.__class__.__name__} {e}")
+
+    async def switch_upstream(self):
+        """An in-band re-authentication: a new upstream, once the old one has answered."""
+        self.reauths += 1
+        self.reauth.reauths += 1
+        old = self.upstream
+        host, port = self.proxy.upstream
+        log(f"reauth on connection {self.n} (#{self.reauths}): SaslHandshake after authentication; "
+            f"{len(old.waiting)} request(s) awaiting their answer on the old upstream")
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError as e:
+            self.end(f"reauth: upstream {host}:{port} refused: {e}")
+            return False
+        new = Upstream(reader, writer)
+        self.upstreams.append(new)
+        try:
+            await asyncio.wait_for(old.idle.wait(), REAUTH_DRAIN_S)
+        except asyncio.TimeoutError:
+            log(f"reauth on connection {self.n} (#{self.reauths}): {len(old.waiting)} request(s) still "
+                f"unanswered after {REAUTH_DRAIN_S:.0f} s (acks=0?), cids {sorted(old.waiting)[:10]}: left behind")
+        old.retired = True
+        old.writer.close()
+        self.upstreams.remove(old)
+        self.upstream = new
+        # The session is not authenticated again until the new upstream says so; it still
+        # expires when the old one did.
+        self.authenticated = False
+        self.start(self.from_upstream(new))
+        log(f"reauth on connection {self.n} (#{self.reauths}): now on a new upstream connection")
+        return True
+
+    async def from_upstream(self, up):
+        why = None
+        try:
+            while True:
+                frame = await read_frame(up.reader)
+                if frame is None:
+                    why = "upstream closed"
+                    break
+                if len(frame) >= 4:
+                    (cid,) = struct.unpack_from(">i", frame, 0)
+                    asked = up.answered(cid)
+                    if asked is not None and asked[0] == SASL_AUTHENTICATE:
+                        frame = self.authenticate_answer(frame, cid, asked[1])
+                self.client_writer.write(struct.pack(">i", len(frame)) + frame)
+                await self.client_writer.drain()
+        except (OSError, ValueError) as e:
+            why = f"upstream: {e.__class__.__name__} {e}"
+        if not up.retired:
+            self.end(why)
+
+    def authenticate_answer(self, frame, cid, version):
+        if version > 1:
+            log(f"SaslAuthenticate v{version} answer cid={cid} on connection {self.n} forwarded untouched "
+                "(reauth rewrites v0 and v1)")
+            return frame
+        frame, error, auth_bytes, was, now = rewrite_lifetime(frame, version, self.reauth.lifetime_ms)
+        if was:
+            log(f"SaslAuthenticate v{version} answer cid={cid} on connection {self.n}: "
+                f"session_lifetime_ms {was} -> {now} (error {error})")
+        if auth_bytes.startswith(b"e="):
+            # tansu 0.6.0 refuses a SCRAM proof only in the server-final message
+            # ("e=invalid-proof"), with error 0 and its lifetime: not a session.
+            log(f"SaslAuthenticate v{version} answer cid={cid} on connection {self.n}: the mechanism "
+                f"refused ({auth_bytes[:40].decode(errors='replace')}): not authenticated, session over")
+            self.authenticated = False
+            self.expires = time.monotonic()
+            return frame
+        if error == 0 and now:
+            self.authenticated = True
+            self.expires = time.monotonic() + now / 1000
+        return frame
+
+
 class Capture:
     """The first request and response frame of each connection, to a file."""
 
@@ -269,6 +521,9 @@ class Proxy:
             client_writer.close()
             return
         log(f"connection {n} opened")
+        if self.faults.mode == "reauth":
+            await ReauthConnection(self, n, client_reader, client_writer, Upstream(up_reader, up_writer)).run()
+            return
         # Produce requests awaiting their answer on this connection, and their versions.
         # Kept per connection because correlation ids are only unique per connection (each
         # client counts its own from 1). A Produce with acks=0 gets no answer and stays
@@ -318,7 +573,8 @@ class Proxy:
 
 async def main_async(args):
     host, _, port = args.upstream.rpartition(":")
-    faults = Faults(args.fault, args.count, args.throttle_ms)
+    reauth = Reauth(args.session_lifetime_ms, args.enforce_lifetime) if args.fault == "reauth" else None
+    faults = Faults(args.fault, args.count, args.throttle_ms, reauth)
     proxy = Proxy((host or "127.0.0.1", int(port)), faults, Capture(args.capture))
 
     stop = asyncio.Event()
@@ -327,8 +583,12 @@ async def main_async(args):
         loop.add_signal_handler(sig, stop.set)
 
     server = await asyncio.start_server(proxy.serve, "127.0.0.1", args.listen_port)
-    log(f"listening on 127.0.0.1:{args.listen_port}, upstream {args.upstream}, "
-        f"fault {args.fault} x{args.count}")
+    if reauth:
+        log(f"listening on 127.0.0.1:{args.listen_port}, upstream {args.upstream}, fault reauth: "
+            f"sessions of {reauth.lifetime_ms} ms{', enforced' if reauth.enforce else ''}")
+    else:
+        log(f"listening on 127.0.0.1:{args.listen_port}, upstream {args.upstream}, "
+            f"fault {args.fault} x{args.count}")
     if args.ready_file:
         # Written whole, then renamed: a waiter never sees a half-written file.
         tmp = f"{args.ready_file}.tmp"
@@ -343,21 +603,31 @@ async def main_async(args):
         await asyncio.wait_for(server.wait_closed(), 5)
     except asyncio.TimeoutError:
         pass
-    log(f"stopped; {faults.applied} fault(s) applied")
+    if reauth:
+        log(f"stopped; {reauth.reauths} in-band re-authentication(s), {reauth.expired} connection(s) "
+            "closed on an expired session")
+    else:
+        log(f"stopped; {faults.applied} fault(s) applied")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--listen-port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="the broker, HOST:PORT")
-    ap.add_argument("--fault", choices=["garble", "mismatch", "throttle", "record-errors", "none"], required=True)
+    ap.add_argument("--fault", choices=["garble", "mismatch", "throttle", "record-errors", "reauth", "none"], required=True)
     ap.add_argument("--throttle-ms", type=int, default=500, help="the throttle time of --fault throttle")
     ap.add_argument("--count", type=int, default=1, help="how many Produce responses to spoil (default 1)")
+    ap.add_argument("--session-lifetime-ms", type=int, default=2000,
+                    help="--fault reauth: the SASL session lifetime to advertise (default 2000)")
+    ap.add_argument("--enforce-lifetime", action="store_true",
+                    help="--fault reauth: close a connection whose session expired on its next non-SASL request")
     ap.add_argument("--ready-file", help="written once the proxy listens")
     ap.add_argument("--capture", help="append each connection's first request and response here, in hex")
     args = ap.parse_args()
     if args.count < 0:
         ap.error("--count must be >= 0")
+    if args.session_lifetime_ms <= 0:
+        ap.error("--session-lifetime-ms must be > 0")
     asyncio.run(main_async(args))
     return 0
 

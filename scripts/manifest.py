@@ -30,7 +30,7 @@ CHECKER_SLOWDOWN = 3
 COMPILE_ONLY = {"header_c11"}
 
 ALTERNATIVES = re.compile(r"\{([^{}|]*)\|([^{}|]*)\|([^{}|]*)\}")
-TOPIC = re.compile(r"\{topic:([A-Za-z0-9._-]+)(?::(\d+)(?::(t[1-4]))?)?\}")
+TOPIC = re.compile(r"\{topic:([A-Za-z0-9._-]+)(?::(\d+)(?::(t[1-5]))?)?\}")
 EXPECT = re.compile(r"\{expect:([A-Za-z0-9._-]+)\}")
 LEFT_FOR_THE_SHELL = re.compile(r"\{(brokers|[A-Z][A-Z0-9_]*)\}")
 ANY = re.compile(r"\{[^{}]*\}")

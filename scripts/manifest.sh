@@ -85,7 +85,7 @@ own_broker() { # own_broker DIR
     start_broker "$1"
 }
 
-# A topic a run needs, on the shared tansu, its own, or secure broker SECURE (t1..t4).
+# A topic a run needs, on the shared tansu, its own, or secure broker SECURE (t1..t5).
 make_topic() { # make_topic NAME PARTITIONS SECURE OWN_DIR
     if [ -n "$3" ]; then
         scripts/secure-brokers.sh topic "$SECURE_DIR" "$3" "$1" "$2" 2>>"$SECURE_DIR.log"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# TLS and SASL endpoints for the tests: tansu brokers behind stunnel, with test certificates.
+# TLS and SASL endpoints for the tests: tansu brokers behind stunnel (and one behind a
+# re-authentication proxy), with test certificates.
 #
 #   scripts/secure-brokers.sh start DIR     make the certificates, start every broker and
 #                                           stunnel below, write DIR/secure.env; returns once
@@ -8,7 +9,7 @@
 #   scripts/secure-brokers.sh topic DIR BROKER NAME [PARTITIONS]
 #                                           create topic NAME (default 1 partition) on
 #                                           BROKER: t1|ssl, t2|mtls, t3|sasl_plaintext,
-#                                           t4|sasl_ssl
+#                                           t4|sasl_ssl, t5|sasl_reauth
 #
 # tansu 0.6.0 cannot terminate TLS itself (its listener never uses the TLS acceptor), so
 # stunnel (Debian's stunnel4) accepts TLS on port S and forwards plain TCP to tansu's own
@@ -24,15 +25,30 @@
 #       its own port (sasl_plaintext)
 #   T4  the same as T3 (its own sqlite file and users), advertises S_SASL_SSL
 #         S_SASL_SSL TLS as S_SSL, in front of T4 (sasl_ssl)
+#   T5  the same as T3 (its own sqlite file and users), advertises P_REAUTH
+#         P_REAUTH   scripts/fault_proxy.py --fault reauth --session-lifetime-ms 2000
+#                    --enforce-lifetime in front of T5 (sasl_plaintext): KIP-368 as a Kafka
+#                    broker does it, which tansu 0.6.0 cannot. tansu answers a second
+#                    SaslHandshake on an authenticated connection UNSUPPORTED_SASL_MECHANISM
+#                    and leaves the connection unauthenticated (tansu-auth's handshake.rs
+#                    accepts only its first Stage::Server), so no client can re-authenticate
+#                    in-band; and it advertises a 60 s session lifetime that it never
+#                    enforces. The proxy advertises 2 s sessions instead, closes a client
+#                    connection whose session expired on its next non-SASL request, and
+#                    carries an in-band re-authentication (a SaslHandshake after
+#                    authentication) over to a new connection to T5, where tansu checks the
+#                    credentials afresh; see the proxy's docstring.
 #
 # DIR/secure.env (shell-sourceable) names the endpoints (*_BOOTSTRAP, 127.0.0.1:PORT),
 # the raw tansu ports of T1 and T2 (T1_RAW, T2_RAW: plain TCP, no authentication, for
 # tools that speak neither TLS nor SASL; T4_RAW_SASL is T4's own port, SASL without TLS,
-# whose metadata still names S_SASL_SSL), T3's and T4's sqlite files (T3_DB, T4_DB), the
-# certificate and key files, and the SASL users and passwords.
-# Logs: DIR/t*/tansu.log, DIR/stunnel/*.log.
+# whose metadata still names S_SASL_SSL; T5_RAW_SASL is T5's own port, whose metadata names
+# P_REAUTH), T3's, T4's and T5's sqlite files (T3_DB, T4_DB, T5_DB), the certificate and key
+# files, the SASL users and passwords, and P_REAUTH's session lifetime and log
+# (SASL_REAUTH_SESSION_MS, SASL_REAUTH_PROXY_LOG).
+# Logs: DIR/t*/tansu.log, DIR/stunnel/*.log, DIR/proxy/*.log.
 #
-# tansu 0.6.0's sqlite storage (T3, T4) keeps records one per row and builds batches
+# tansu 0.6.0's sqlite storage (T3, T4, T5) keeps records one per row and builds batches
 # again on Fetch, which it cannot do for snappy: a snappy topic there is stored but cannot
 # be read by any consumer (tansu logs UnexpectedType("Snappy") and drops the connection).
 # scripts/secure-check.py stored reads such a topic from the sqlite file instead.
@@ -41,10 +57,10 @@
 # SaslHandshake and SaslAuthenticate before a connection has authenticated (it drops the
 # connection: BytesFrameService in tansu-service's frame.rs), and its CLI (tansu user
 # create, tansu topic create) speaks no SASL; users live in the storage, so memory storage
-# would lose them on the restart. So T3 and T4 start with authentication off on a sqlite
+# would lose them on the restart. So T3, T4 and T5 start with authentication off on a sqlite
 # file, get their users (tansu user create) and the topics in SECURE_TOPICS
 # ("NAME[:PARTITIONS] ...", made on every broker), stop, and start again with
-# --authentication on the same file. Topics made later (`topic` on t3/t4) are created over
+# --authentication on the same file. Topics made later (`topic` on t3/t4/t5) are created over
 # SASL with librdkafka's admin client (CreateTopics), which tansu accepts once authenticated.
 #
 # PLAIN is not offered: tansu 0.6.0 is built with rsasl's "plain" feature off (see the
@@ -69,10 +85,12 @@ SCRAM256_PASSWORD="${SCRAM256_PASSWORD:-pw,256=a+b/c}"
 SCRAM512_USER="${SCRAM512_USER:-ablkafka-scram-512}"
 SCRAM512_PASSWORD="${SCRAM512_PASSWORD:-pw=512,x;y=}"
 CLIENT_KEY_PASSWORD="${CLIENT_KEY_PASSWORD:-ablkafka-key-pw}"
+# The SASL session lifetime P_REAUTH advertises (and enforces) in front of T5.
+REAUTH_SESSION_MS="${REAUTH_SESSION_MS:-2000}"
 
 die() { printf 'secure-brokers: %s\n' "$*" >&2; exit 1; }
 say() { printf 'secure-brokers: %s\n' "$*" >&2; }
-usage() { die "usage: $0 start DIR | stop DIR | topic DIR t1|ssl|t2|mtls|t3|sasl_plaintext|t4|sasl_ssl NAME [PARTITIONS]"; }
+usage() { die "usage: $0 start DIR | stop DIR | topic DIR t1|ssl|t2|mtls|t3|sasl_plaintext|t4|sasl_ssl|t5|sasl_reauth NAME [PARTITIONS]"; }
 
 # shellcheck source=scripts/processes.sh
 . "$here/processes.sh"
@@ -315,6 +333,48 @@ start_fronted() {
     die "$tname/$sname: could not start (see $dir/$tname/tansu.log, $dir/stunnel/$sname.log)"
 }
 
+# start_reauth_proxy NAME ACCEPT_PORT CONNECT_PORT: scripts/fault_proxy.py --fault reauth
+# (REAUTH_SESSION_MS sessions, enforced) on ACCEPT_PORT, forwarding to CONNECT_PORT, with the
+# venv's python (python3 before scripts/deps.sh has made it: the proxy needs only the
+# standard library). pid in DIR/run/NAME.pid, log in DIR/proxy/NAME.log.
+start_reauth_proxy() {
+    local name="$1" accept="$2" connect="$3" pid python=python3 log="$dir/proxy/$1.log"
+    [ -x "$VENV_PYTHON" ] && python="$VENV_PYTHON"
+    mkdir -p "$dir/proxy"
+    "$python" "$here/fault_proxy.py" --listen-port "$accept" --upstream "127.0.0.1:$connect" \
+        --fault reauth --session-lifetime-ms "$REAUTH_SESSION_MS" --enforce-lifetime \
+        </dev/null >>"$log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$dir/run/$name.pid"
+    if wait_port "$pid" "$accept"; then
+        say "$name: fault_proxy.py pid $pid, reauth (${REAUTH_SESSION_MS} ms sessions, enforced) on 127.0.0.1:$accept -> 127.0.0.1:$connect"
+        return 0
+    fi
+    stop_named "$name"
+    say "$name: fault_proxy.py did not start on port $accept; the end of $log:"
+    tail -n 15 "$log" | sed 's/^/    /' >&2 || true
+    return 1
+}
+
+# start_proxied TNAME PNAME: tansu TNAME (sqlite, --authentication) advertising the port of
+# re-authentication proxy PNAME, which forwards to it. Sets front_port and back_port.
+start_proxied() {
+    local tname="$1" pname="$2" attempt
+    for ((attempt = 1; attempt <= 3; attempt++)); do
+        two_free_ports
+        if start_reauth_proxy "$pname" "$port_a" "$port_b"; then
+            if start_tansu "$tname" "$port_b" "$port_a" sqlite://tansu.db 1; then
+                front_port="$port_a"
+                back_port="$port_b"
+                return 0
+            fi
+            stop_named "$pname"
+        fi
+        say "$tname/$pname: attempt $attempt failed; trying other ports"
+    done
+    die "$tname/$pname: could not start (see $dir/$tname/tansu.log, $dir/proxy/$pname.log)"
+}
+
 # start_extra_stunnel SNAME CONNECT_PORT CERT: sets front_port.
 start_extra_stunnel() {
     local attempt
@@ -383,8 +443,8 @@ prepare_sasl_storage() {
 stop_all() {
     local name
     [ -d "$dir/run" ] || return 0
-    # The stunnels first (they only forward), then the brokers.
-    for name in s_ssl s_badname s_expired s_mtls s_sasl_ssl t1 t2 t3 t4; do
+    # The stunnels and the proxy first (they only forward), then the brokers.
+    for name in s_ssl s_badname s_expired s_mtls s_sasl_ssl p_reauth t1 t2 t3 t4 t5; do
         stop_named "$name"
     done
     for name in "$dir"/run/*.pid; do # anything else recorded
@@ -405,11 +465,16 @@ write_env() {
             MTLS_BOOTSTRAP "127.0.0.1:$mtls_port"
             SASL_PLAINTEXT_BOOTSTRAP "127.0.0.1:$t3_port"
             SASL_SSL_BOOTSTRAP "127.0.0.1:$sasl_ssl_port"
+            SASL_REAUTH_BOOTSTRAP "127.0.0.1:$reauth_port"
+            SASL_REAUTH_SESSION_MS "$REAUTH_SESSION_MS"
+            SASL_REAUTH_PROXY_LOG "$dir/proxy/p_reauth.log"
             T1_RAW "127.0.0.1:$t1_port"
             T2_RAW "127.0.0.1:$t2_port"
             T4_RAW_SASL "127.0.0.1:$t4_port"
+            T5_RAW_SASL "127.0.0.1:$t5_port"
             T3_DB "$dir/t3/tansu.db"
             T4_DB "$dir/t4/tansu.db"
+            T5_DB "$dir/t5/tansu.db"
             CA_PEM "$c/ca.pem"
             OTHER_CA_PEM "$c/other-ca.pem"
             SERVER_CERT "$c/server.pem"
@@ -448,7 +513,7 @@ start_all() {
             die "$(basename "$f" .pid) is already running from $dir (pid $(cat "$f")); run: $0 stop $dir"
         fi
     done
-    rm -rf "$dir/run" "$dir/stunnel" "$dir/t1" "$dir/t2" "$dir/t3" "$dir/t4" "$dir/secure.env"
+    rm -rf "$dir/run" "$dir/stunnel" "$dir/proxy" "$dir/t1" "$dir/t2" "$dir/t3" "$dir/t4" "$dir/t5" "$dir/secure.env"
     mkdir -p "$dir/run"
 
     # Whatever fails from here: stop what was started.
@@ -460,6 +525,7 @@ start_all() {
     # The SASL brokers' storage first: those tansus run only for the set-up.
     prepare_sasl_storage t3
     prepare_sasl_storage t4
+    prepare_sasl_storage t5
 
     start_fronted t1 memory://tansu/ 0 s_ssl server
     ssl_port="$front_port" t1_port="$back_port"
@@ -479,6 +545,9 @@ start_all() {
     start_fronted t4 sqlite://tansu.db 1 s_sasl_ssl server
     sasl_ssl_port="$front_port" t4_port="$back_port"
 
+    start_proxied t5 p_reauth
+    reauth_port="$front_port" t5_port="$back_port"
+
     write_env
     started=1
     say "ready: $dir/secure.env"
@@ -493,7 +562,7 @@ topic() {
     case "$broker" in
         t1 | ssl) create_topic_raw "$T1_RAW" "$name" "$partitions" ;;
         t2 | mtls) create_topic_raw "$T2_RAW" "$name" "$partitions" ;;
-        t3 | sasl_plaintext | t4 | sasl_ssl)
+        t3 | sasl_plaintext | t4 | sasl_ssl | t5 | sasl_reauth)
             # tansu's CLI speaks no SASL: CreateTopics from librdkafka's admin client.
             [ -x "$VENV_PYTHON" ] || die "no $VENV_PYTHON (run scripts/deps.sh)"
             "$VENV_PYTHON" "$here/secure-check.py" --env "$dir/secure.env" \

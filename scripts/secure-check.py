@@ -17,7 +17,8 @@ NoSharedMechanism). Prints "ok"/"FAIL" lines and "N passed, N failed"; exit stat
 any failure.
 
 create-topic: CreateTopics from the admin client over BROKER's endpoint (t1|ssl,
-t2|mtls, t3|sasl_plaintext, t4|sasl_ssl); tansu's own CLI speaks no SASL.
+t2|mtls, t3|sasl_plaintext, t4|sasl_ssl, t5|sasl_reauth: T5 through its re-authentication
+proxy); tansu's own CLI speaks no SASL.
 
 stored: checks a topic of a sqlite-backed tansu (T3, T4: no plain port for verify.py's
 raw codec check) in its sqlite file against an expectation file (scripts/verify.py's
@@ -79,8 +80,8 @@ class Endpoints:
             c["ssl.key.password"] = password
         return c
 
-    def sasl(self, tls, bits, password=None, mechanism=None, user=None):
-        c = {"bootstrap.servers": self.e["SASL_SSL_BOOTSTRAP" if tls else "SASL_PLAINTEXT_BOOTSTRAP"],
+    def sasl(self, tls, bits, password=None, mechanism=None, user=None, bootstrap=None):
+        c = {"bootstrap.servers": bootstrap or self.e["SASL_SSL_BOOTSTRAP" if tls else "SASL_PLAINTEXT_BOOTSTRAP"],
              "security.protocol": "sasl_ssl" if tls else "sasl_plaintext",
              "sasl.mechanism": mechanism or f"SCRAM-SHA-{bits}",
              "sasl.username": user or self.e[f"SCRAM{bits}_USER"],
@@ -94,7 +95,11 @@ class Endpoints:
                 "t2": lambda: self.mtls(self.e["CLIENT_CERT"], self.e["CLIENT_KEY"]),
                 "mtls": lambda: self.mtls(self.e["CLIENT_CERT"], self.e["CLIENT_KEY"]),
                 "t3": lambda: self.sasl(False, 512), "sasl_plaintext": lambda: self.sasl(False, 512),
-                "t4": lambda: self.sasl(True, 512), "sasl_ssl": lambda: self.sasl(True, 512)}[name]()
+                "t4": lambda: self.sasl(True, 512), "sasl_ssl": lambda: self.sasl(True, 512),
+                "t5": self.sasl_reauth, "sasl_reauth": self.sasl_reauth}[name]()
+
+    def sasl_reauth(self):
+        return self.sasl(False, 512, bootstrap=self.e["SASL_REAUTH_BOOTSTRAP"])
 
 
 def create_topic(conf, name, partitions, timeout_s=30):
@@ -340,7 +345,8 @@ def main():
     sub = ap.add_subparsers(dest="cmd")
     sub.add_parser("check")
     ct = sub.add_parser("create-topic")
-    ct.add_argument("broker", choices=["t1", "ssl", "t2", "mtls", "t3", "sasl_plaintext", "t4", "sasl_ssl"])
+    ct.add_argument("broker", choices=["t1", "ssl", "t2", "mtls", "t3", "sasl_plaintext", "t4", "sasl_ssl",
+                                       "t5", "sasl_reauth"])
     ct.add_argument("name")
     ct.add_argument("partitions", type=int, nargs="?", default=1)
     st = sub.add_parser("stored")

@@ -15,8 +15,9 @@
 #     c-tests/secure_errors.c, every refusal with its code (-181, -169), its reason, no
 #     secret in any message, Responses failing with -192 after message.timeout.ms; options
 #     refused at build; the redaction of secrets; c-tests/session_renewal.c (KIP-368: 70 s
-#     over tansu's 60 s SASL sessions); examples-c/sasl_ssl.c; and c-tests/abl_ctypes.py
-#     over sasl_ssl;
+#     over tansu's 60 s SASL sessions, renewed by reconnecting; and 12 s over the 2 s
+#     sessions of T5's re-authentication proxy, renewed in-band on the same connection);
+#     examples-c/sasl_ssl.c; and c-tests/abl_ctypes.py over sasl_ssl;
 #   - for each row, on a fresh 3-partition topic per codec, roundtrip sends SECURE_COUNT
 #     (300) messages with the row's security options (NAME=VALUE producer options) and
 #     checks every receipt; scripts/verify.py reads the topic back with librdkafka over the
@@ -58,7 +59,7 @@ brokers_dir="$scratch/brokers"
 roundtrip="${1:-${ROUNDTRIP:-$root/build/bin/roundtrip}}"
 
 # run_row NAME SLUG BROKER BOOTSTRAP RAW_BROKERS DB CODEC... -- OPTION...
-# BROKER: secure-brokers.sh's name for the tansu (t1..t4); RAW_BROKERS: its plain port
+# BROKER: secure-brokers.sh's name for the tansu (t1..t5); RAW_BROKERS: its plain port
 # for verify.py's codec check, or "" when it has none; DB: its sqlite file, or "" (memory).
 run_row() {
     local name="$1" slug="$2" broker="$3" bootstrap="$4" raw="$5" db="$6" codec topic expect rt_log v_log status p f
@@ -164,7 +165,8 @@ fi
 # shellcheck source=/dev/null
 . "$brokers_dir/secure.env"
 echo "# ssl $SSL_BOOTSTRAP (tansu $T1_RAW), mutual TLS $MTLS_BOOTSTRAP (tansu $T2_RAW)," \
-    "sasl_plaintext $SASL_PLAINTEXT_BOOTSTRAP, sasl_ssl $SASL_SSL_BOOTSTRAP"
+    "sasl_plaintext $SASL_PLAINTEXT_BOOTSTRAP, sasl_ssl $SASL_SSL_BOOTSTRAP," \
+    "sasl_plaintext with ${SASL_REAUTH_SESSION_MS} ms sessions $SASL_REAUTH_BOOTSTRAP (tansu $T5_RAW_SASL; proxy log $SASL_REAUTH_PROXY_LOG)"
 ON_ERROR_HINT="read the logs under $scratch"
 
 # ---------------------------------------------------------------- the endpoints
@@ -215,6 +217,11 @@ MANIFEST_SCRATCH="$scratch"
 SECURE_DIR="$brokers_dir"
 QUIET_RUNS=0
 run_manifest plain secure
+# What T5's proxy saw (the in-band line's renewals, as the broker side counts them).
+echo "# T5's re-authentication proxy: $(grep -c 'session_lifetime_ms .* ->' "$SASL_REAUTH_PROXY_LOG" || true) lifetime(s)" \
+    "rewritten, $(grep -c 'reauth on connection .*now on a new upstream' "$SASL_REAUTH_PROXY_LOG" || true) in-band" \
+    "re-authentication(s), $(grep -c 'session expired on connection' "$SASL_REAUTH_PROXY_LOG" || true) connection(s)" \
+    "closed on an expired session ($SASL_REAUTH_PROXY_LOG)"
 
 # The ABL-style FFI test over sasl_ssl.
 scripts/secure-brokers.sh topic "$brokers_dir" t4 secure-abl 3 2>>"$scratch/brokers.log" || true
