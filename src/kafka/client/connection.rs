@@ -131,7 +131,9 @@ impl Connection {
         }
         let renewed = match self.requests_in_flight() {
             0 => self.log_in(credentials, Within { per_request: socket_timeout, until: Instant::now() + socket_timeout }).await,
-            n => Err(BrokerError::new(ErrorCode::TRANSPORT, &self.address, format_args!("{n} request(s) unanswered after {drain_limit:?}"))),
+            n => {
+                Err(BrokerError::new(ErrorCode::TRANSPORT, &self.address, format_args!("{n} request(s) unanswered after {drain_limit:?}")))
+            }
         };
         match renewed {
             Ok(_) => self.wire.release_login(),
@@ -557,7 +559,9 @@ mod tests {
     /// runtime, another task keeps running while a login computes it.
     #[tokio::test(flavor = "current_thread")]
     async fn scrams_key_derivation_leaves_the_runtime_thread_free() {
-        let sasl = SaslScript { scram_iterations: Some(60_000), ..SaslScript::default() };
+        // Long enough to tell a stall from a tick (about 0.5 s optimised, 1.5 s in debug).
+        let iterations = if cfg!(debug_assertions) { 60_000 } else { 1_000_000 };
+        let sasl = SaslScript { scram_iterations: Some(iterations), ..SaslScript::default() };
         let broker = TestBroker::start(Script { sasl: Some(sasl), ..Script::default() }).await;
         let options =
             [("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "SCRAM-SHA-512"), ("sasl.username", "u"), ("sasl.password", "p")];

@@ -66,7 +66,10 @@ pub(super) async fn authenticate(
     let failed = |error: BrokerError| match error.code == ErrorCode::TIMED_OUT && Instant::now() >= within.until {
         true => BrokerError {
             code: ErrorCode::TRANSPORT,
-            detail: format!("{}: connection set-up timed out in SASL authentication (socket.connection.setup.timeout.ms)", connection.address()),
+            detail: format!(
+                "{}: connection set-up timed out in SASL authentication (socket.connection.setup.timeout.ms)",
+                connection.address()
+            ),
         },
         false => in_sasl(connection, error),
     };
