@@ -1523,7 +1523,11 @@ static void case_txn_bad_input_timeout(void) {
     if (p == NULL) goto out;
     rd_kafka_mock_start_request_tracking(m.mc);
     CHECK_REFUSED(p, producer_init_transactions(p, -2), "timeout_ms", "init(-2)");
-    CHECK(requests_of(&m, -1) == 0, "%s: %d requests after init(-2), expected none", current_case, requests_of(&m, -1));
+    /* Only the transaction's requests: the producer's own first Metadata (sent as it is
+     * built) may reach the mock after the tracking started, and did once in CI. */
+    int txn_requests = requests_of(&m, API_FIND_COORDINATOR) + requests_of(&m, API_INIT_PRODUCER_ID);
+    CHECK(txn_requests == 0, "%s: %d FindCoordinator/InitProducerId requests after init(-2), expected none", current_case,
+          txn_requests);
     CHECK_TXN(p, producer_begin_transaction(p), RD_KAFKA_RESP_ERR__STATE, ABLKAFKA_TXN_ERROR_NONE, "begin before init");
     CHECK_TXN(p, producer_init_transactions(p, 5000), 0, ABLKAFKA_TXN_ERROR_NONE, "init_transactions");
     CHECK_TXN(p, producer_begin_transaction(p), 0, ABLKAFKA_TXN_ERROR_NONE, "begin_transaction");
