@@ -193,15 +193,21 @@ impl Cluster {
         }
     }
 
+    /// Every broker's slot, then the bootstrap servers', taken out of the
+    /// lock so that the caller may await on them.
+    fn all_slots(&self) -> Vec<Arc<BrokerSlot>> {
+        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.locked().values().cloned().collect();
+        slots.extend(self.bootstrap.iter().cloned());
+        slots
+    }
+
     /// Renews, from a task each, the SASL session of every connection whose
     /// session is due (KIP-368) and whose slot is free, so that an idle
     /// connection is not left on an expired session (one in use is renewed
     /// by the `BrokerSlot::connect` that holds it). Must be called on the
     /// producer's runtime.
     pub fn renew_due_sessions(&self) {
-        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.locked().values().cloned().collect();
-        slots.extend(self.bootstrap.iter().cloned());
-        for slot in slots {
+        for slot in self.all_slots() {
             let due = slot.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| c.is_alive() && c.session_expiring()));
             if due {
                 let (config, buffers, logger) = (Arc::clone(&self.config), Arc::clone(&self.buffers), Arc::clone(&self.logger));
@@ -264,8 +270,7 @@ impl Cluster {
         F: Fn(Arc<Connection>) -> Fut,
         Fut: std::future::Future<Output = Result<T, BrokerError>>,
     {
-        let mut slots: Vec<Arc<BrokerSlot>> = self.brokers.locked().values().cloned().collect();
-        slots.extend(self.bootstrap.iter().cloned());
+        let mut slots = self.all_slots();
         slots.sort_by_key(|s| !s.is_connected());
         let mut unreachable = Vec::new();
         let mut refusal = None;
