@@ -43,9 +43,9 @@ use crate::kafka::stats::BrokerCounters;
 
 pub mod census;
 mod tasks;
+mod write_cursor;
 
-/// At most this many pieces go to one vectored write (IOV_MAX is 1024).
-const MAX_WRITE_PIECES: usize = 64;
+use write_cursor::WriteCursor;
 
 /// What the connection should do after a completion has seen its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,46 +465,6 @@ impl Wire {
 
     fn written(&self) -> u64 {
         self.outbound.locked().written
-    }
-}
-
-/// Where a write of a list of pieces has got to.
-#[derive(Default)]
-struct WriteCursor {
-    index: usize,
-    offset: usize,
-}
-
-impl WriteCursor {
-    /// What is left, as at most MAX_WRITE_PIECES slices; empty when done.
-    fn pending<'p>(&mut self, parts: &[&'p [u8]]) -> Vec<IoSlice<'p>> {
-        self.pending_all(parts).into_iter().take(MAX_WRITE_PIECES).map(IoSlice::new).collect()
-    }
-
-    /// Everything that is left.
-    fn pending_all<'p>(&mut self, parts: &[&'p [u8]]) -> Vec<&'p [u8]> {
-        while self.index < parts.len() && self.offset == parts[self.index].len() {
-            self.index += 1;
-            self.offset = 0;
-        }
-        match parts.get(self.index) {
-            Some(first) => std::iter::once(&first[self.offset..]).chain(parts[self.index + 1..].iter().copied()).collect(),
-            None => Vec::new(),
-        }
-    }
-
-    fn advance(&mut self, parts: &[&[u8]], mut written: usize) {
-        while written > 0 {
-            let left = parts[self.index].len() - self.offset;
-            if written < left {
-                self.offset += written;
-                written = 0;
-            } else {
-                written -= left;
-                self.index += 1;
-                self.offset = 0;
-            }
-        }
     }
 }
 
