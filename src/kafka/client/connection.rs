@@ -596,8 +596,14 @@ mod tests {
             let delay = renewal_delay(minute);
             assert!(delay >= minute.mul_f64(0.85) && delay <= minute.mul_f64(0.95), "{delay:?}");
         }
-        for lifetime in [1, 10, 500, 1100] {
+        // 95% of 1,050 ms is still under the floor; 1,100 ms is renewed at
+        // 935-1,045 ms, so past the floor only some of the time.
+        for lifetime in [1, 10, 500, 1050] {
             assert_eq!(renewal_delay(Duration::from_millis(lifetime)), RENEWAL_FLOOR, "{lifetime} ms: at most once a second");
+        }
+        for _ in 0..100 {
+            let delay = renewal_delay(Duration::from_millis(1100));
+            assert!(delay >= RENEWAL_FLOOR && delay <= Duration::from_millis(1045), "1100 ms: {delay:?}");
         }
     }
 }
