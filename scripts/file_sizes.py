@@ -12,7 +12,7 @@ as scripts/import_cycles.py. One check per file; ends with "N passed, N failed".
 import sys
 
 import tally
-from import_cycles import TEST_BLOCK, read_files, test_only
+from import_cycles import before_tests, read_files, test_only
 
 
 def main(argv):
@@ -30,8 +30,7 @@ def main(argv):
         if module in tests:
             continue
         path, text = files[module]
-        cut = TEST_BLOCK.search(text)
-        lines = (text[: cut.start()] if cut else text).count("\n")
+        lines = before_tests(text).count("\n")
         tally.check(lines <= limit, f"{path}: {lines} lines before its tests (at most {limit})", quiet=True)
     tally.summary()
     return 0 if tally.failed == 0 else 1

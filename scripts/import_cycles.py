@@ -59,10 +59,15 @@ def test_only(files):
     return {m for m in files if any(m[: len(t)] == t for t in out)}
 
 
-def library_text(text):
+def before_tests(text):
+    """A file's text up to its `#[cfg(test)] mod tests {` block, if it has one."""
     cut = TEST_BLOCK.search(text)
+    return text[: cut.start()] if cut else text
+
+
+def library_text(text):
     # A visibility path (`pub(in crate::a)`) names where an item may be used, not a use.
-    return VISIBILITY.sub("pub", COMMENT.sub("", text[: cut.start()] if cut else text))
+    return VISIBILITY.sub("pub", COMMENT.sub("", before_tests(text)))
 
 
 def edges_of(module, text, is_dir_module, modules):
